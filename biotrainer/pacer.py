@@ -69,7 +69,7 @@ class Pacer:
         in_cycle = t - breath_index * period
         start = 0.0
         durations = self.segment_durations_s
-        for name, dur in zip(SEGMENTS, durations, strict=True):
+        for name, dur in zip(SEGMENTS, durations, strict=True):  # noqa: B007 - used after the loop
             if dur > 0 and in_cycle < start + dur:
                 progress = (in_cycle - start) / dur
                 break
