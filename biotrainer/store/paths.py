@@ -1,0 +1,83 @@
+"""Where the library lives, and private (owner-only) files and folders for health data.
+
+The library folder is, in order of precedence: the ``--library DIR`` option, the ``BIOTRAINER_LIBRARY``
+environment variable, or ``platformdirs.user_data_dir("biotrainer")/library``. Recordings are health data:
+folders are created ``0700`` and files ``0600`` (on POSIX; Windows keeps per-user ACLs of the profile folder).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from biotrainer.errors import RecordingError
+
+LIBRARY_ENV = "BIOTRAINER_LIBRARY"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def default_library_dir() -> Path:
+    """The per-user library folder (``user_data_dir("biotrainer")/library``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("biotrainer", appauthor=False)) / "library"
+
+
+def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Resolve the library folder: ``override`` (``--library``), else ``$BIOTRAINER_LIBRARY``, else the default."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        return Path(env).expanduser()
+    return default_library_dir()
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) if needed; a folder biotrainer creates is owner-only (0700).
+
+    An existing folder is tightened to 0700 only if biotrainer owns it (the library and its ``sessions`` folder);
+    parents that already exist are left alone.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+        if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
+            os.chmod(path, PRIVATE_DIR_MODE)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot create the library folder ({exc.strerror or exc})") from exc
+    return path
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable by the owner only (0600); fails if it exists."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE)
+    except FileExistsError as exc:
+        raise RecordingError(f"{path}: already exists, refusing to overwrite a recording") from exc
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot create ({exc.strerror or exc})") from exc
+    os.close(fd)
+    if os.name == "posix":
+        os.chmod(path, PRIVATE_FILE_MODE)  # in case a umask stripped bits we want; never adds group/other
+
+
+def write_private_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace`` (0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if os.name == "posix":
+            os.chmod(tmp, PRIVATE_FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
