@@ -255,12 +255,14 @@ class MetricUpdate(Event):
     """Derived metrics for one participant (not recorded: recomputable from raw data).
 
     ``values`` maps metric names with units (``ln_rmssd``, ``hr_bpm``, ``rsa_p2t_ms``…) to a number or None;
-    ``reasons`` maps a metric that is None to why it could not be computed.
+    ``reasons`` maps a metric that is None to why it could not be computed; ``labels`` holds text-valued outputs
+    (e.g. ``breathing.source``: which stream the breathing rate came from).
     """
 
     KIND: ClassVar[str] = "metrics"
     values: dict[str, float | None] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
