@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "replay",
     "protocols",
     "participants",
+    "gui",
 )
 
 log = logging.getLogger("biotrainer")

@@ -1,0 +1,1 @@
+"""Compare screen (placeholder replaced below)."""

@@ -1,0 +1,279 @@
+"""Run a live session for the GUI: the session runner on a worker thread, the model on the bus.
+
+:class:`LiveController` builds the session (sources, protocol runner, recorder, metrics engine over one bus) with
+the same assembly the CLI uses (:func:`biotrainer.wiring.build_session` when available), subscribes the
+:class:`~biotrainer.gui.model.SessionModel`, and runs :meth:`SessionRunner.run` on a daemon thread. Pause, stop
+and annotations go through the runner's thread-safe controls. The end of the run comes back to the GUI thread as
+the ``finished`` signal (Qt queues signals emitted from other threads). BLE sources run their own asyncio loop
+thread, so a stalled strap never blocks this thread nor the window.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from biotrainer.errors import BiotrainerError
+from biotrainer.gui.model import SessionModel
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT_S = 5.0
+
+
+@dataclass
+class LiveConfig:
+    """What the live screen asks for.
+
+    ``source`` is a device spec: ``sim`` / ``sim:key=value,...`` for the simulated strap, otherwise a BLE address or
+    name. ``speed`` speeds the session clock up (demos, tests); ``virtual`` runs it as fast as the CPU allows.
+    """
+
+    protocol: str = "reset"
+    participant: str = "me"
+    role: str = "self"
+    source: str = "sim"
+    ble_backend: str | None = None
+    library: str | None = None
+    record: bool = True
+    speed: float = 1.0
+    virtual: bool = False
+    seed: int = 0
+    personal_rate_per_min: float | None = None
+
+
+@dataclass
+class LiveParts:
+    """One assembled session: what the controller needs to run and steer it."""
+
+    runner: Any  # SessionRunner
+    protocol: Any | None = None  # ProtocolRunner
+    writer: Any | None = None  # SessionWriter
+    session_id: str = ""
+
+
+def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
+    """Assemble a session for ``config`` with ``listeners`` on its bus.
+
+    Uses :func:`biotrainer.wiring.build_session` when it exists, otherwise wires the pieces by hand.
+    """
+    try:
+        from biotrainer import wiring
+    except ImportError:
+        wiring = None
+    if wiring is not None and hasattr(wiring, "build_session"):
+        return _build_with_wiring(wiring.build_session, config, listeners)
+    return _build_by_hand(config, listeners)
+
+
+def _build_with_wiring(build_session: Any, config: LiveConfig, listeners: list) -> LiveParts:
+    params = inspect.signature(build_session).parameters
+    wanted = {
+        "protocol": config.protocol, "devices": [config.source], "device": config.source,
+        "participant": config.participant, "role": config.role, "library": config.library,
+        "record": config.record, "speed": config.speed, "virtual": config.virtual, "seed": config.seed,
+        "ble_backend": config.ble_backend, "backend_spec": config.ble_backend, "listeners": listeners,
+        "personal_rate_per_min": config.personal_rate_per_min,
+    }
+    kwargs = {k: v for k, v in wanted.items() if k in params}
+    session = build_session(**kwargs)
+    if "listeners" not in params:
+        for listener in listeners:
+            session.runner.bus.subscribe(listener)
+    writer = getattr(session, "writer", None) or getattr(session, "recorder", None)
+    return LiveParts(runner=session.runner, protocol=getattr(session, "protocol", None), writer=writer,
+                     session_id=str(getattr(session, "session_id", "") or getattr(writer, "meta", None)
+                                    and writer.meta.id or ""))
+
+
+def _build_by_hand(config: LiveConfig, listeners: list) -> LiveParts:
+    from biotrainer.bus import Bus
+    from biotrainer.clock import RealClock, VirtualClock
+    from biotrainer.protocols import ProtocolRunner, load_protocol
+    from biotrainer.session import SessionRunner
+
+    bus = Bus()
+    clock = VirtualClock() if config.virtual else RealClock(speed=config.speed)
+    protocol = load_protocol(config.protocol)
+    prunner = ProtocolRunner(protocol, config.personal_rate_per_min)
+    sources = [_open_source(config, prunner)]
+    writer = None
+    if config.record:
+        from biotrainer.store import Library
+
+        writer = Library(config.library).new_session(
+            participants={config.role: config.participant}, protocol_name=protocol.name,
+            protocol_toml=protocol.text, clock=clock, synthetic=config.source.startswith("sim"),
+            devices=[{"id": getattr(sources[0], "name", config.source), "participant": config.role}])
+        bus.subscribe(writer)
+    engine = _metrics_engine()
+    if engine is not None:
+        bus.subscribe(engine)
+    for listener in listeners:
+        bus.subscribe(listener)
+    runner = SessionRunner(bus, sources=sources, protocol=prunner, clock=clock)
+    return LiveParts(runner=runner, protocol=prunner, writer=writer,
+                     session_id=writer.meta.id if writer is not None else "")
+
+
+def _open_source(config: LiveConfig, prunner: Any) -> Any:
+    if config.source.split(":", 1)[0].strip().lower() == "sim":
+        from biotrainer.sources.sim_config import SimConfig
+        from biotrainer.sources.simulator import SimulatedStrap
+
+        sim = SimConfig.from_spec(config.source, seed=config.seed, participant=config.role)
+        return SimulatedStrap(sim, pacer_at=prunner.pacer_at)
+    from biotrainer.sources.ble import open_device_source
+
+    return open_device_source(config.source, config.role, config.ble_backend)
+
+
+def _metrics_engine() -> Any | None:
+    try:
+        from biotrainer.metrics import engine as engine_module
+    except ImportError:
+        log.warning("metrics engine not available: the live screen shows raw data only")
+        return None
+    for name in ("MetricsEngine", "Engine"):
+        cls = getattr(engine_module, name, None)
+        if cls is not None:
+            return cls()
+    return None
+
+
+class LiveController(QObject):
+    """Start, steer and stop one live session at a time, off the GUI thread."""
+
+    finished = pyqtSignal(str, str)  # reason, saved session id ("" when not recorded)
+    problem = pyqtSignal(str)
+    scan_done = pyqtSignal(list, str)  # [(address, label)], error text
+
+    def __init__(self, model: SessionModel, parent: QObject | None = None,
+                 build: Any = build_live_session) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.build = build
+        self.parts: LiveParts | None = None
+        self.thread: threading.Thread | None = None
+        self.result: Any = None
+        self.last_error = ""
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self, config: LiveConfig) -> bool:
+        """Build and start a session; on failure emit ``problem`` and return False."""
+        if self.running:
+            return False
+        try:
+            parts = self.build(config, [self.model])
+        except BiotrainerError as exc:
+            self._problem(str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - never close the window over a failed start
+            log.exception("could not start the session")
+            self._problem(f"Could not start the session: {exc}")
+            return False
+        self.parts = parts
+        self.result = None
+        self.model.now_fn = parts.runner.clock.now_s
+        self.thread = threading.Thread(target=self._run, name="biotrainer-session", daemon=True)
+        self.thread.start()
+        return True
+
+    def _run(self) -> None:
+        parts = self.parts
+        assert parts is not None
+        reason = "failed"
+        try:
+            self.result = parts.runner.run()
+            reason = self.result.reason
+            if self.result.listener_errors:
+                self.problem.emit("Some live calculations failed during the session (the recording is "
+                                  f"unaffected): {', '.join(self.result.listener_errors)}")
+        except Exception as exc:  # noqa: BLE001 - report, keep the window
+            log.exception("session runner failed")
+            self.problem.emit(f"The session stopped because of an error: {exc}")
+        saved = parts.session_id if parts.writer is not None else ""
+        self.finished.emit(reason, saved)
+
+    # --- steering (GUI thread; the runner's controls are thread-safe) -------------------------------------------
+
+    def stop(self) -> None:
+        if self.parts is not None:
+            self.parts.runner.stop("stopped")
+
+    def toggle_pause(self) -> None:
+        if self.parts is None:
+            return
+        if self.parts.runner.paused or self.model.state == "paused":
+            self.parts.runner.resume()
+        else:
+            self.parts.runner.pause()
+
+    def annotate(self, text: str = "", author: str = "") -> None:
+        if self.parts is not None:
+            self.parts.runner.annotate(text, author)
+
+    def time_left_s(self) -> float | None:
+        """Whole-session time left from the protocol runner, or None."""
+        p = self.parts
+        if p is None or p.protocol is None or not self.running:
+            return None
+        try:
+            return float(p.protocol.time_left_s(p.runner.clock.now_s()))
+        except Exception:  # noqa: BLE001
+            return None
+
+    def writer_problem(self) -> str:
+        """The recorder's current write error (full disk…), or ``""``."""
+        w = self.parts.writer if self.parts is not None else None
+        if w is not None and not getattr(w, "healthy", True):
+            return str(getattr(w, "error", "") or "the recording cannot be written")
+        return ""
+
+    def wait(self, timeout_s: float = STOP_WAIT_S) -> bool:
+        if self.thread is not None:
+            self.thread.join(timeout_s)
+        return not self.running
+
+    def shutdown(self) -> None:
+        """Stop the session and wait (bounded) so the recording is closed cleanly."""
+        if self.running:
+            self.stop()
+            if not self.wait():
+                log.warning("session thread did not stop within %.0f s", STOP_WAIT_S)
+
+    # --- scanning -----------------------------------------------------------------------------------------------
+
+    def scan(self, backend_spec: str | None = None, timeout_s: float = 5.0) -> None:
+        """Scan for straps on a worker thread; the result arrives as ``scan_done``."""
+        threading.Thread(target=self._scan, args=(backend_spec, timeout_s), name="biotrainer-scan",
+                         daemon=True).start()
+
+    def _scan(self, backend_spec: str | None, timeout_s: float) -> None:
+        try:
+            from biotrainer.sources import ble
+
+            found = ble.scan(timeout_s=timeout_s, backend_spec=backend_spec)
+            devices = []
+            for d in found:
+                address = getattr(d, "address", str(d))
+                name = getattr(d, "name", "") or "strap"
+                rssi = getattr(d, "rssi", None)
+                devices.append((address, f"{name}  {address}" + (f"  {rssi} dBm" if rssi is not None else "")))
+            self.scan_done.emit(devices, "")
+        except ImportError:
+            self.scan_done.emit([], "Bluetooth support is not available in this build.")
+        except Exception as exc:  # noqa: BLE001 - e.g. no adapter
+            self.scan_done.emit([], f"Scan failed: {exc}")
+
+    def _problem(self, text: str) -> None:
+        self.last_error = text
+        self.problem.emit(text)

@@ -1,0 +1,418 @@
+"""The session model the screens render: a bus listener on the runner's thread, state on the GUI thread.
+
+:class:`SessionModel` is subscribed to the session bus. Calling it (from any thread) only queues the event; the GUI
+thread calls :meth:`SessionModel.drain` from its redraw timer, which applies queued events to preallocated ring
+buffers and plain state (phase, cue, metrics with reasons, devices, annotations) and emits Qt signals for the
+discrete changes. Views read the model; they never touch the bus or the runner.
+
+The pacer shown on screen is rebuilt from the protocol's :class:`~biotrainer.events.PacerMarker` events and the
+session clock (``progress = (now - segment start) / planned duration``), so live sessions and replays draw the same
+pacer from the same events, and a pause freezes it where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from biotrainer.events import (
+    SESSION,
+    Annotation,
+    Battery,
+    Beat,
+    Connection,
+    Contact,
+    Cue,
+    DecodeError,
+    Event,
+    HeartRate,
+    MetricUpdate,
+    PacerMarker,
+    PhaseMarker,
+    SessionState,
+)
+from biotrainer.gui.ring import Ring
+from biotrainer.pacer import PacerPoint
+
+log = logging.getLogger(__name__)
+
+BEAT_CAPACITY: Final = 24_000  # ≈ 4 h at 100 bpm
+SERIES_CAPACITY: Final = 20_000  # metric updates, HR packets
+PACER_CURVE_STEP_S: Final = 0.2  # resolution of the pacer curve drawn under the heart rate
+PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
+STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
+ARTIFACT_WINDOW_BEATS: Final = 7
+ARTIFACT_RELATIVE: Final = 0.25  # display-only mark: |RR - local median| > 25 % of the median
+
+# Metric keys shown on the live screen (MetricUpdate.values), with display names and units.
+METRICS: Final[dict[str, tuple[str, str]]] = {
+    "hr_bpm": ("Heart rate", "bpm"),
+    "rsa_p2t_ms": ("RSA (peak–trough)", "ms"),
+    "ln_rmssd": ("lnRMSSD (60 s)", "ln ms"),
+    "coherence_ratio": ("Coherence ratio", ""),
+    "breathing_rate_per_min": ("Breathing rate", "/min"),
+}
+FEEDBACK_KEY: Final = "feedback_0_1"
+
+
+@dataclass
+class DeviceState:
+    """What the screen shows about one sensor."""
+
+    device: str
+    participant: str
+    state: str = "unknown"
+    reason: str = ""
+    battery_percent: int | None = None
+    contact: bool | None = None
+    last_beat_t_s: float | None = None
+    hr_bpm: int | None = None
+    decode_errors: int = 0
+
+
+@dataclass
+class PhaseState:
+    name: str = ""
+    index: int = -1
+    start_t_s: float = 0.0
+    duration_s: float = 0.0
+    paced: bool = False
+    rate_per_min: float | None = None
+    feedback: bool = True
+    active: bool = False
+
+
+@dataclass
+class MetricState:
+    """The newest value of one metric, or None with the reason it could not be computed."""
+
+    value: float | None = None
+    reason: str = "waiting for data"
+    t_s: float | None = None
+
+
+@dataclass
+class _Segment:
+    t_s: float
+    segment: str
+    duration_s: float
+    rate_per_min: float
+    breath_index: int
+
+
+@dataclass
+class ModelSnapshotCounts:
+    """Counters for tests and the status bar."""
+
+    events: int = 0
+    beats: int = 0
+    metric_updates: int = 0
+    pacer_markers: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def segment_volume(segment: str, progress: float) -> float:
+    """Breath volume 0..1 for a pacer segment and progress, the same raised-cosine shape as :mod:`biotrainer.pacer`."""
+    progress = min(1.0, max(0.0, progress))
+    if segment == "inhale":
+        return 0.5 - 0.5 * math.cos(math.pi * progress)
+    if segment == "hold_in":
+        return 1.0
+    if segment == "exhale":
+        return 0.5 + 0.5 * math.cos(math.pi * progress)
+    return 0.0
+
+
+class SessionModel(QObject):
+    """State of one running or replayed session for one participant, fed by the bus.
+
+    Parameters
+    ----------
+    participant : str or None
+        Whose physiology the plots show; None takes the first participant seen in sensor events.
+    now_s : callable or None
+        The session clock (thread-safe ``now_s()``); None uses the newest event time.
+    """
+
+    phase_changed = pyqtSignal(str)
+    cue_changed = pyqtSignal(str)
+    state_changed = pyqtSignal(str)  # idle, running, paused, stopped
+    annotation_added = pyqtSignal(float, str)
+    devices_changed = pyqtSignal()
+    drained = pyqtSignal(int)  # number of events applied
+
+    def __init__(self, participant: str | None = None, now_s: Callable[[], float] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.participant = participant
+        self.now_fn = now_s
+        self.reset()
+
+    # --- bus side (any thread) ----------------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        self._inbox.put(event)
+
+    # --- GUI side -----------------------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything (a new session, or a replay seeking backwards)."""
+        while True:
+            try:
+                self._inbox.get_nowait()
+            except queue.Empty:
+                break
+        self.hr = Ring(SERIES_CAPACITY)
+        self.rr = Ring(BEAT_CAPACITY, columns=2)  # rr_ms, artifact flag (0/1)
+        self.pacer_curve = Ring(PACER_CURVE_CAPACITY)
+        self.pacer_rate = Ring(SERIES_CAPACITY)
+        self.series: dict[str, Ring] = {k: Ring(SERIES_CAPACITY) for k in (*METRICS, FEEDBACK_KEY)}
+        self.metrics: dict[str, MetricState] = {k: MetricState() for k in (*METRICS, FEEDBACK_KEY)}
+        self.devices: dict[str, DeviceState] = {}
+        self.phase = PhaseState()
+        self.cue = ""
+        self.state = "idle"
+        self.stop_reason = ""
+        self.annotations: list[tuple[float, str]] = []
+        self.last_t_s = 0.0
+        self.counts = ModelSnapshotCounts()
+        self._segment: _Segment | None = None
+        self._pause_t_s: float | None = None
+        self._recent_rr: list[float] = []
+        self._curve_until_s = -math.inf
+
+    def now(self) -> float:
+        """Session time to draw at: the clock while running, frozen while paused or stopped."""
+        if self.state == "paused" and self._pause_t_s is not None:
+            return self._pause_t_s
+        if self.state == "stopped" or self.now_fn is None:
+            return self.last_t_s
+        try:
+            return max(self.now_fn(), 0.0)
+        except Exception:  # noqa: BLE001 - a clock that fails must not break drawing
+            return self.last_t_s
+
+    def drain(self, max_events: int = 100_000) -> int:
+        """Apply up to ``max_events`` queued events (GUI thread). Returns how many were applied."""
+        n = 0
+        while n < max_events:
+            try:
+                event = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                self.apply(event)
+            except Exception:  # noqa: BLE001 - one odd event must not stop the screen
+                log.exception("could not show event %r", event)
+            n += 1
+        if n:
+            self.drained.emit(n)
+        return n
+
+    def apply(self, e: Event) -> None:
+        """Apply one event (GUI thread; :meth:`drain` calls this)."""
+        c = self.counts
+        c.events += 1
+        c.by_kind[e.KIND] = c.by_kind.get(e.KIND, 0) + 1
+        if e.t_s > self.last_t_s:
+            self.last_t_s = e.t_s
+        if isinstance(e, (Beat, HeartRate, MetricUpdate)) and e.participant != SESSION and self.participant is None:
+            self.participant = e.participant
+        handler = _HANDLERS.get(type(e))
+        if handler is not None:
+            handler(self, e)
+
+    # --- derived views ------------------------------------------------------------------------------------------
+
+    def pacer_point(self, t_s: float | None = None) -> PacerPoint | None:
+        """The pacer at session time ``t_s`` (default :meth:`now`), or None outside paced phases."""
+        seg = self._segment
+        if seg is None or not self.phase.active or not self.phase.paced:
+            return None
+        t = self.now() if t_s is None else t_s
+        progress = (t - seg.t_s) / seg.duration_s if seg.duration_s > 0 else 1.0
+        progress = min(1.0, max(0.0, progress))
+        period_s = 60.0 / seg.rate_per_min if seg.rate_per_min > 0 else 0.0
+        return PacerPoint(seg.rate_per_min, seg.breath_index, seg.segment, progress, seg.t_s, seg.duration_s,
+                          segment_volume(seg.segment, progress),
+                          seg.breath_index + (progress * seg.duration_s / period_s if period_s else 0.0))
+
+    def phase_time_left_s(self) -> float | None:
+        if not self.phase.active:
+            return None
+        return max(0.0, self.phase.start_t_s + self.phase.duration_s - self.now())
+
+    def signal_status(self, device: DeviceState) -> tuple[str, str]:
+        """``(level, text)`` for a device: level is ``good``, ``warning`` or ``error``."""
+        if device.state in ("disconnected", "failed"):
+            return "error", f"{device.state}{': ' + device.reason if device.reason else ''}"
+        if device.state in ("connecting", "reconnecting"):
+            return "warning", device.state
+        if device.contact is False:
+            return "warning", "no skin contact — moisten the strap electrodes"
+        if device.last_beat_t_s is None:
+            return "warning", "waiting for beats"
+        if self.now() - device.last_beat_t_s > STALE_AFTER_S and self.state == "running":
+            return "warning", f"no beats for {self.now() - device.last_beat_t_s:.0f} s"
+        return "good", "receiving beats"
+
+
+# --- event handlers (GUI thread) -----------------------------------------------------------------------------
+
+def _device(m: SessionModel, e: Event) -> DeviceState:
+    key = e.device or e.participant
+    d = m.devices.get(key)
+    if d is None:
+        d = m.devices[key] = DeviceState(device=key, participant=e.participant)
+    return d
+
+
+def _on_beat(m: SessionModel, e: Beat) -> None:
+    d = _device(m, e)
+    d.last_beat_t_s = e.t_s
+    if d.state == "unknown":
+        d.state = "connected"
+    if e.participant != m.participant:
+        return
+    m.counts.beats += 1
+    rr_ms = e.rr_ms
+    recent = m._recent_rr
+    flag = 0.0
+    if len(recent) >= 3:
+        med = sorted(recent)[len(recent) // 2]
+        flag = 1.0 if abs(rr_ms - med) > ARTIFACT_RELATIVE * med else 0.0
+    recent.append(rr_ms)
+    if len(recent) > ARTIFACT_WINDOW_BEATS:
+        del recent[0]
+    m.rr.append(e.beat_t_s, rr_ms, flag)
+
+
+def _on_hr(m: SessionModel, e: HeartRate) -> None:
+    d = _device(m, e)
+    d.hr_bpm = e.hr_bpm
+    if e.contact is not None and e.contact != d.contact:
+        d.contact = e.contact
+        m.devices_changed.emit()
+    if e.participant == m.participant:
+        m.hr.append(e.t_s, float(e.hr_bpm))
+
+
+def _on_contact(m: SessionModel, e: Contact) -> None:
+    _device(m, e).contact = e.contact
+    m.devices_changed.emit()
+
+
+def _on_battery(m: SessionModel, e: Battery) -> None:
+    _device(m, e).battery_percent = e.percent
+    m.devices_changed.emit()
+
+
+def _on_connection(m: SessionModel, e: Connection) -> None:
+    d = _device(m, e)
+    d.state, d.reason = e.state, e.reason
+    m.devices_changed.emit()
+
+
+def _on_decode_error(m: SessionModel, e: DecodeError) -> None:
+    _device(m, e).decode_errors += 1
+
+
+def _on_metrics(m: SessionModel, e: MetricUpdate) -> None:
+    if e.participant != m.participant:
+        return
+    m.counts.metric_updates += 1
+    for key, state in m.metrics.items():
+        if key not in e.values:
+            continue
+        value = e.values[key]
+        if value is not None and not math.isfinite(value):
+            value = None
+        state.value = value
+        state.t_s = e.t_s
+        state.reason = "" if value is not None else e.reasons.get(key, "not enough clean data")
+        ring = m.series[key]
+        if key == "rsa_p2t_ms" and value is not None and ring.last() == value:
+            continue  # per-breath value repeated between breaths: one point per breath
+        ring.append(e.t_s, value)
+
+
+def _on_pacer(m: SessionModel, e: PacerMarker) -> None:
+    m.counts.pacer_markers += 1
+    m._segment = _Segment(e.t_s, e.segment, e.duration_s, e.rate_per_min, e.breath_index)
+    if m.pacer_rate.last() != e.rate_per_min:
+        m.pacer_rate.append(e.t_s, e.rate_per_min)
+    # the planned breath curve for the segment, drawn under the heart rate
+    t0 = max(e.t_s, m._curve_until_s)
+    n = max(1, int(round(e.duration_s / PACER_CURVE_STEP_S)))
+    for k in range(n + 1):
+        t = e.t_s + k * e.duration_s / n
+        if t < t0:
+            continue
+        m.pacer_curve.append(t, segment_volume(e.segment, k / n))
+    m._curve_until_s = e.t_s + e.duration_s + 1e-9
+
+
+def _on_phase(m: SessionModel, e: PhaseMarker) -> None:
+    if e.state == "start":
+        m.phase = PhaseState(e.name, e.index, e.t_s, e.duration_s, e.paced, e.rate_per_min, e.feedback, True)
+        m._segment = None
+        m.cue = ""
+        m.cue_changed.emit("")
+        if not e.paced:
+            m.pacer_rate.append(e.t_s, None)
+        elif e.rate_per_min is not None:
+            m.pacer_rate.append(e.t_s, e.rate_per_min)
+    else:
+        m.phase.active = False
+        m._segment = None
+        m.pacer_curve.append(e.t_s, None)
+        m.pacer_rate.append(e.t_s, None)
+        m._curve_until_s = e.t_s
+    m.phase_changed.emit(m.phase.name if m.phase.active else "")
+
+
+def _on_cue(m: SessionModel, e: Cue) -> None:
+    m.cue = e.text
+    m.cue_changed.emit(e.text)
+
+
+def _on_annotation(m: SessionModel, e: Annotation) -> None:
+    text = e.text or "(mark)"
+    m.annotations.append((e.t_s, text))
+    m.annotation_added.emit(e.t_s, text)
+
+
+def _on_session(m: SessionModel, e: SessionState) -> None:
+    if e.state == "start":
+        m.state = "running"
+    elif e.state == "pause":
+        m.state = "paused"
+        m._pause_t_s = e.t_s
+    elif e.state == "resume":
+        if m._pause_t_s is not None:
+            gap = e.t_s - m._pause_t_s
+            if m._segment is not None:  # the protocol resumes the segment where it paused
+                m._segment.t_s += gap
+            if m.phase.active:
+                m.phase.start_t_s += gap
+        m._pause_t_s = None
+        m.state = "running"
+    elif e.state == "stop":
+        m.state = "stopped"
+        m.stop_reason = e.reason
+        m.phase.active = False
+    m.state_changed.emit(m.state)
+
+
+_HANDLERS: dict[type, Callable[[SessionModel, Event], None]] = {
+    Beat: _on_beat, HeartRate: _on_hr, Contact: _on_contact, Battery: _on_battery, Connection: _on_connection,
+    DecodeError: _on_decode_error, MetricUpdate: _on_metrics, PacerMarker: _on_pacer, PhaseMarker: _on_phase,
+    Cue: _on_cue, Annotation: _on_annotation, SessionState: _on_session,
+}

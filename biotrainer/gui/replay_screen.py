@@ -1,0 +1,1 @@
+"""Replay screen (placeholder replaced below)."""

@@ -1,0 +1,118 @@
+"""Dark and light themes: one palette per theme, one stylesheet, pyqtgraph colours from the same palette.
+
+Calm, low-contrast surfaces with high-contrast text; large type so the screen reads at a distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+THEMES: Final = ("dark", "light")
+BASE_POINT_SIZE: Final = 11  # application font size in points at scale 1.0
+
+
+@dataclass(frozen=True)
+class Palette:
+    name: str
+    window: str
+    panel: str
+    panel_alt: str
+    border: str
+    text: str
+    muted: str
+    accent: str
+    inhale: str
+    exhale: str
+    hold: str
+    warning: str
+    error: str
+    good: str
+    plot_bg: str
+    grid_alpha: float
+    # series colours
+    hr: str
+    rr: str
+    artifact: str
+    rsa: str
+    rmssd: str
+    coherence: str
+    breathing: str
+    pacer_curve: str
+    annotation: str
+
+
+DARK: Final = Palette(
+    name="dark", window="#12161c", panel="#1a1f27", panel_alt="#222833", border="#2c3340", text="#e8ebf0",
+    muted="#98a2b3", accent="#5cc8b8", inhale="#5cc8b8", exhale="#7f9ce0", hold="#d2b27a", warning="#e3a857",
+    error="#e57373", good="#7cc68d", plot_bg="#161a21", grid_alpha=0.15, hr="#f08a7e", rr="#e8ebf0",
+    artifact="#e3a857", rsa="#5cc8b8", rmssd="#b59ae6", coherence="#7f9ce0", breathing="#7cc68d",
+    pacer_curve="#5cc8b8", annotation="#e3a857",
+)
+
+LIGHT: Final = Palette(
+    name="light", window="#f3f4f6", panel="#ffffff", panel_alt="#eef0f3", border="#d5d9e0", text="#1b2230",
+    muted="#5b6576", accent="#1f8a7d", inhale="#2a9d8f", exhale="#4a6fc2", hold="#b08330", warning="#b86e00",
+    error="#c0392b", good="#2e8b57", plot_bg="#ffffff", grid_alpha=0.25, hr="#c8553d", rr="#2b3445",
+    artifact="#c77700", rsa="#1f8a7d", rmssd="#7a52c7", coherence="#4a6fc2", breathing="#2e8b57",
+    pacer_curve="#2a9d8f", annotation="#b86e00",
+)
+
+
+def palette(name: str) -> Palette:
+    """The palette called ``name`` (``dark`` or ``light``); unknown names fall back to dark."""
+    return LIGHT if name == "light" else DARK
+
+
+def stylesheet(p: Palette, scale: float = 1.0) -> str:
+    """The application stylesheet for palette ``p`` with fonts multiplied by ``scale``."""
+    pt = round(BASE_POINT_SIZE * scale)
+    return f"""
+    QWidget {{ background: {p.window}; color: {p.text}; font-size: {pt}pt; }}
+    QMainWindow::separator {{ background: {p.border}; width: 1px; height: 1px; }}
+    QFrame#panel, QGroupBox {{ background: {p.panel}; border: 1px solid {p.border}; border-radius: 8px; }}
+    QGroupBox {{ margin-top: 1.4em; padding: 8px 8px 6px 8px; }}
+    QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color: {p.muted}; }}
+    QLabel {{ background: transparent; }}
+    QLabel#muted, QLabel#reason {{ color: {p.muted}; }}
+    QLabel#phase {{ font-size: {round(pt * 1.7)}pt; font-weight: 600; }}
+    QLabel#cue {{ font-size: {round(pt * 1.25)}pt; color: {p.text}; }}
+    QLabel#timeLeft {{ font-size: {round(pt * 1.5)}pt; color: {p.muted}; }}
+    QLabel#tileValue {{ font-size: {round(pt * 2.0)}pt; font-weight: 600; }}
+    QLabel#tileTitle {{ color: {p.muted}; }}
+    QLabel#banner {{ background: {p.panel_alt}; border: 1px solid {p.warning}; border-radius: 6px;
+                     padding: 6px 10px; color: {p.text}; }}
+    QPushButton {{ background: {p.panel_alt}; border: 1px solid {p.border}; border-radius: 6px;
+                   padding: 6px 14px; }}
+    QPushButton:hover {{ border-color: {p.accent}; }}
+    QPushButton:disabled {{ color: {p.muted}; }}
+    QPushButton#primary {{ background: {p.accent}; color: {p.window}; border: none; font-weight: 600; }}
+    QPushButton#primary:disabled {{ background: {p.panel_alt}; color: {p.muted}; }}
+    QComboBox, QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox {{
+        background: {p.panel_alt}; border: 1px solid {p.border}; border-radius: 6px; padding: 4px 8px; }}
+    QComboBox QAbstractItemView {{ background: {p.panel}; selection-background-color: {p.accent}; }}
+    QTabWidget::pane {{ border: none; }}
+    QTabBar::tab {{ background: transparent; color: {p.muted}; padding: 8px 18px; border: none;
+                    border-bottom: 2px solid transparent; }}
+    QTabBar::tab:selected {{ color: {p.text}; border-bottom: 2px solid {p.accent}; }}
+    QTableWidget, QTreeWidget, QListWidget {{ background: {p.panel}; alternate-background-color: {p.panel_alt};
+        border: 1px solid {p.border}; border-radius: 6px; gridline-color: {p.border}; }}
+    QHeaderView::section {{ background: {p.panel_alt}; color: {p.muted}; border: none; padding: 4px 8px; }}
+    QSlider::groove:horizontal {{ height: 4px; background: {p.border}; border-radius: 2px; }}
+    QSlider::handle:horizontal {{ background: {p.accent}; width: 14px; margin: -6px 0; border-radius: 7px; }}
+    QStatusBar {{ color: {p.muted}; }}
+    QMenuBar {{ background: {p.window}; }}
+    QMenuBar::item:selected, QMenu::item:selected {{ background: {p.panel_alt}; }}
+    QMenu {{ background: {p.panel}; border: 1px solid {p.border}; }}
+    QToolTip {{ background: {p.panel}; color: {p.text}; border: 1px solid {p.border}; }}
+    """
+
+
+def apply_theme(app, name: str, scale: float = 1.0) -> Palette:  # noqa: ANN001 - QApplication
+    """Apply theme ``name`` to the QApplication and pyqtgraph defaults; return its palette."""
+    import pyqtgraph as pg
+
+    p = palette(name)
+    app.setStyleSheet(stylesheet(p, scale))
+    pg.setConfigOptions(background=p.plot_bg, foreground=p.muted, antialias=True)
+    return p
