@@ -112,7 +112,8 @@ class Phase:
 class Protocol:
     """A validated protocol file.
 
-    ``text`` is the raw TOML exactly as read, ``path`` the file it came from (None when parsed from a string).
+    ``text`` is the raw TOML exactly as read, ``path`` the file it came from (None when parsed from a string),
+    ``source`` the label that starts error messages about it.
     Phase ``feedback`` is as written; :meth:`shows_feedback` also honours ``feedback_signal = "none"``.
     """
 
@@ -126,6 +127,7 @@ class Protocol:
     schema_version: int
     text: str = field(repr=False)
     path: Path | None = None
+    source: str = field(default="", compare=False)  # label used in messages: the file as the user named it
 
     @property
     def total_duration_s(self) -> float:
@@ -161,7 +163,7 @@ class Protocol:
         return phase.feedback and self.feedback_signal != "none"
 
     def phase_summary(self) -> str:
-        """One line, e.g. ``settle 1:00 · paced 6/min 1:30 · door 0:30``."""
+        """One line, e.g. ``settle 1:00, paced 6/min 1:30, door 0:30``."""
         parts = []
         for p in self.phases:
             if p.pacer is None:
@@ -169,7 +171,7 @@ class Protocol:
             else:
                 rate = "personal" if p.pacer.personal else f"{format_number(float(p.pacer.rate_per_min))}/min"
                 parts.append(f"{p.name} {rate} {format_duration(p.duration_s)}")
-        return " · ".join(parts)
+        return ", ".join(parts)
 
     def to_dict(self, personal_rate_per_min: float | None = None) -> dict[str, Any]:
         """Plain data for JSON output (no raw text). Paced phases also get the resolved pacer segment lengths."""
@@ -315,7 +317,7 @@ def _build(data: Mapping[str, Any], *, text: str, where: str, path: Path | None)
     return Protocol(name=name, title=data["title"].strip(), description=data["description"].strip(),
                     intended_use=data["intended_use"].strip(), safety_note=(data["safety_note"] or "").strip(),
                     feedback_signal=data["feedback_signal"], phases=tuple(phases),
-                    schema_version=data["schema_version"], text=text, path=path)
+                    schema_version=data["schema_version"], text=text, path=path, source=where)
 
 
 def _build_pacer(raw: Mapping[str, Any] | None, at: str, err: Any) -> PacerSpec | None:

@@ -28,11 +28,15 @@ from dataclasses import dataclass
 from biotrainer.errors import ProtocolError, UsageError
 from biotrainer.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
 from biotrainer.pacer import Pacer, PacerPoint
-from biotrainer.protocols.model import CueSpec, Phase, Protocol, check_pacer_fits, display_path, format_number
+from biotrainer.protocols.model import CueSpec, Phase, Protocol, check_pacer_fits, format_number
 from biotrainer.protocols.schema import RATE_MAX_PER_MIN, RATE_MIN_PER_MIN
 from biotrainer.sources.base import ScheduledSource
 
 log = logging.getLogger(__name__)
+
+END_TOLERANCE_S = 1e-6
+"""A pacer segment starting this close to its phase end is float round-off (e.g. 11 breaths at 5.5/min end at
+119.99999999999999 s), not a real segment: it is not emitted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ class ProtocolRunner(ScheduledSource):
         self.rate_note: str | None = None
         self._phase_starts_s = protocol.phase_starts_s
         self._pacers: list[Pacer | None] = []
-        where = display_path(protocol.path) if protocol.path else protocol.name
+        where = protocol.source or protocol.name
         for i, phase in enumerate(protocol.phases):
             if phase.pacer is None:
                 self._pacers.append(None)
@@ -130,7 +134,8 @@ class ProtocolRunner(ScheduledSource):
             out.append((start, PhaseMarker(t_s=start, state="start", **common)))  # type: ignore[arg-type]
             inner: list[tuple[float, int, Event]] = []
             if pacer is not None:
-                for rel_s, segment, breath_index, duration_s in pacer.segment_starts(0.0, phase.duration_s):
+                starts = pacer.segment_starts(0.0, phase.duration_s - END_TOLERANCE_S)
+                for rel_s, segment, breath_index, duration_s in starts:
                     inner.append((rel_s, 0, PacerMarker(t_s=start + rel_s, participant=SESSION, segment=segment,
                                                         rate_per_min=pacer.rate_per_min, breath_index=breath_index,
                                                         duration_s=duration_s)))
