@@ -594,3 +594,31 @@ def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
                                  "got 1.5")
     with pytest.raises(UsageError):
         cli(["protocols", "show", "resonance-training", "--personal-rate", "0.1"])
+
+
+def test_cli_schema_lists_every_key_with_its_meaning(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["protocols", "schema", "--json"]) == 0
+    keys = {k["path"]: k for k in json.loads(capsys.readouterr().out)}
+    assert keys["phases[].pacer.inhale_share"]["default"] == 0.4
+    assert keys["phases[].pacer.inhale_share"]["expected"] == "a number between 0.1 and 0.9"
+    assert keys["phases[].duration_s"]["required"] and keys["phases[].cues[].text"]["required"]
+    assert all(k["doc"] for k in keys.values())
+    # every key the shipped files use is described
+    import tomllib
+
+    def paths(table: dict, prefix: str = "") -> set[str]:
+        out = set()
+        for key, value in table.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                out.add(f"{prefix}{key}[]")
+                for item in value:
+                    out |= paths(item, f"{prefix}{key}[].")
+            elif isinstance(value, dict):
+                out.add(f"{prefix}{key}")
+                out |= paths(value, f"{prefix}{key}.")
+            else:
+                out.add(f"{prefix}{key}")
+        return out
+
+    used = set().union(*(paths(tomllib.loads(p.read_text(encoding="utf-8"))) for p in SHIPPED_FILES))
+    assert used <= set(keys)

@@ -3,11 +3,13 @@
 - ``biotrainer protocols [list] [--json]``: name, title, duration and a phase summary of every protocol.
 - ``biotrainer protocols show NAME [--personal-rate R] [--json]``: phases with pacer settings and cues.
 - ``biotrainer protocols validate PATH...``: check files against the schema; exit 1 with one line per bad file.
+- ``biotrainer protocols schema [--json]``: every key a protocol file may contain, with defaults and meaning.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 
@@ -35,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_val = sub.add_parser("validate", help="check protocol files against the schema")
     p_val.add_argument("paths", nargs="+", metavar="PATH", help="protocol .toml files (or names)")
 
+    p_schema = sub.add_parser("schema", help="describe every key a protocol file may contain")
+    p_schema.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                          help="print machine-readable JSON")
+
 
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None) or "list"
@@ -42,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         return _show(args)
     if action == "validate":
         return _validate(args)
+    if action == "schema":
+        return _schema(args)
     return _list(args)
 
 
@@ -122,3 +130,24 @@ def _validate(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{where}: ok ({p.name}, {len(p.phases)} phases, "
                          f"{format_duration(p.total_duration_s)})\n")
     return 1 if failed else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from biotrainer.protocols.schema import describe_schema
+
+    keys = describe_schema()
+    if args.json:
+        print_json(keys)
+        return 0
+    width = max(len(k["path"]) for k in keys)
+    for k in keys:
+        if k["required"]:
+            need = "required"
+        elif k["default"] is None or k["default"] == []:
+            need = "optional"
+        else:
+            need = f"default {json.dumps(k['default'])}"
+        sys.stdout.write(f"{k['path']:<{width}}  {k['expected']}; {need}\n")
+        if k["doc"]:
+            sys.stdout.write(f"{'':<{width}}    {k['doc']}\n")
+    return 0

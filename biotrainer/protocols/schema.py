@@ -154,6 +154,20 @@ PROTOCOL_SCHEMA: dict[str, Field] = {
 }
 
 
+def describe_schema(fields: Mapping[str, Field] | None = None, prefix: str = "") -> list[dict[str, Any]]:
+    """Every key of the schema as plain data, depth first: ``path`` (``phases[].pacer.inhale_share``), ``kind``,
+    ``required``, ``default``, ``expected`` (the phrase used in error messages) and ``doc``."""
+    out: list[dict[str, Any]] = []
+    for key, spec in (PROTOCOL_SCHEMA if fields is None else fields).items():
+        path = f"{prefix}{key}"
+        default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+        out.append({"path": path + ("[]" if spec.kind == "tables" else ""), "kind": spec.kind,
+                    "required": spec.required, "default": default, "expected": _expected(spec), "doc": spec.doc})
+        if spec.fields is not None:
+            out.extend(describe_schema(spec.fields, path + ("[]." if spec.kind == "tables" else ".")))
+    return out
+
+
 def validate_document(doc: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Check a parsed protocol document against :data:`PROTOCOL_SCHEMA` and fill the defaults.
 
