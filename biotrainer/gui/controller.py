@@ -10,7 +10,6 @@ thread, so a stalled strap never blocks this thread nor the window.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from dataclasses import dataclass
@@ -58,92 +57,31 @@ class LiveParts:
 
 
 def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
-    """Assemble a session for ``config`` with ``listeners`` on its bus.
+    """Assemble a session for ``config`` with ``listeners`` on its bus, via :func:`biotrainer.wiring.build_session`
+    (the same assembly as ``biotrainer record``)."""
+    from biotrainer.wiring import SessionPlan, build_session, parse_device_specs
 
-    Uses :func:`biotrainer.wiring.build_session` when it exists, otherwise wires the pieces by hand.
-    """
-    try:
-        from biotrainer import wiring
-    except ImportError:
-        wiring = None
-    if wiring is not None and hasattr(wiring, "build_session"):
-        return _build_with_wiring(wiring.build_session, config, listeners)
-    return _build_by_hand(config, listeners)
-
-
-def _build_with_wiring(build_session: Any, config: LiveConfig, listeners: list) -> LiveParts:
-    params = inspect.signature(build_session).parameters
-    wanted = {
-        "protocol": config.protocol, "devices": [config.source], "device": config.source,
-        "participant": config.participant, "role": config.role, "library": config.library,
-        "record": config.record, "speed": config.speed, "virtual": config.virtual, "seed": config.seed,
-        "ble_backend": config.ble_backend, "backend_spec": config.ble_backend, "listeners": listeners,
-        "personal_rate_per_min": config.personal_rate_per_min,
-    }
-    kwargs = {k: v for k, v in wanted.items() if k in params}
-    session = build_session(**kwargs)
-    if "listeners" not in params:
-        for listener in listeners:
-            session.runner.bus.subscribe(listener)
-    writer = getattr(session, "writer", None) or getattr(session, "recorder", None)
-    return LiveParts(runner=session.runner, protocol=getattr(session, "protocol", None), writer=writer,
-                     session_id=str(getattr(session, "session_id", "") or getattr(writer, "meta", None)
-                                    and writer.meta.id or ""))
+    plan = SessionPlan(devices=parse_device_specs([config.source], default_role=config.role),
+                       protocol=config.protocol, participants={config.role: config.participant}, seed=config.seed,
+                       speed=None if config.virtual else config.speed, library=config.library,
+                       record=config.record, ble_backend=config.ble_backend)
+    session = build_session(plan, listeners=listeners)
+    return LiveParts(runner=session.runner, protocol=session.protocol_runner, writer=session.writer,
+                     session_id=session.session_id or "")
 
 
-def _build_by_hand(config: LiveConfig, listeners: list) -> LiveParts:
-    from biotrainer.bus import Bus
-    from biotrainer.clock import RealClock, VirtualClock
-    from biotrainer.protocols import ProtocolRunner, load_protocol
-    from biotrainer.session import SessionRunner
+def metrics_engine_for(bus: Any, protocol: Any | None = None) -> Any | None:
+    """The metrics engine subscribed to ``bus`` (as :mod:`biotrainer.wiring` makes it), or None if unavailable."""
+    from biotrainer import wiring
 
-    bus = Bus()
-    clock = VirtualClock() if config.virtual else RealClock(speed=config.speed)
-    protocol = load_protocol(config.protocol)
-    prunner = ProtocolRunner(protocol, config.personal_rate_per_min)
-    sources = [_open_source(config, prunner)]
-    writer = None
-    if config.record:
-        from biotrainer.store import Library
-
-        writer = Library(config.library).new_session(
-            participants={config.role: config.participant}, protocol_name=protocol.name,
-            protocol_toml=protocol.text, clock=clock, synthetic=config.source.startswith("sim"),
-            devices=[{"id": getattr(sources[0], "name", config.source), "participant": config.role}])
-        bus.subscribe(writer)
-    engine = _metrics_engine()
-    if engine is not None:
-        bus.subscribe(engine)
-    for listener in listeners:
-        bus.subscribe(listener)
-    runner = SessionRunner(bus, sources=sources, protocol=prunner, clock=clock)
-    return LiveParts(runner=runner, protocol=prunner, writer=writer,
-                     session_id=writer.meta.id if writer is not None else "")
-
-
-def _open_source(config: LiveConfig, prunner: Any) -> Any:
-    if config.source.split(":", 1)[0].strip().lower() == "sim":
-        from biotrainer.sources.sim_config import SimConfig
-        from biotrainer.sources.simulator import SimulatedStrap
-
-        sim = SimConfig.from_spec(config.source, seed=config.seed, participant=config.role)
-        return SimulatedStrap(sim, pacer_at=prunner.pacer_at)
-    from biotrainer.sources.ble import open_device_source
-
-    return open_device_source(config.source, config.role, config.ble_backend)
-
-
-def _metrics_engine() -> Any | None:
-    try:
-        from biotrainer.metrics import engine as engine_module
-    except ImportError:
-        log.warning("metrics engine not available: the live screen shows raw data only")
+    make = getattr(wiring, "_make_metrics_engine", None)
+    if make is None:
         return None
-    for name in ("MetricsEngine", "Engine"):
-        cls = getattr(engine_module, name, None)
-        if cls is not None:
-            return cls()
-    return None
+    try:
+        return make(bus, protocol)
+    except Exception:  # noqa: BLE001 - replay without metrics rather than no replay
+        log.exception("metrics engine could not be created")
+        return None
 
 
 class LiveController(QObject):
