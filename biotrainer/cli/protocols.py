@@ -127,7 +127,7 @@ def _validate(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{exc}\n")
             continue
         where = display_path(p.path) if p.path is not None else path
-        sys.stdout.write(f"{where}: ok ({p.name}, {len(p.phases)} phases, "
+        sys.stdout.write(f"{where}: ok ({p.name}, {len(p.phases)} phase{'' if len(p.phases) == 1 else 's'}, "
                          f"{format_duration(p.total_duration_s)})\n")
     return 1 if failed else 0
 
