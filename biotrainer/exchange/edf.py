@@ -1,0 +1,314 @@
+"""EDF+ export via pyedflib: ECG and accelerometer channels, beats and markers as EDF annotations (SCIENCE.md §8).
+
+Channels: ``ECG`` (µV) and ``ACC X/Y/Z`` (milli-g) per sensor (the participant role is appended to the label
+when a session has several). 16-bit samples with physical = digital scaling 1:1 when the data fit
+(-32768…32767 µV / mg: lossless), else the physical range is the data range (quantised to 1/65535 of it). Data
+records last 1 s when every rate is a whole number of Hz. A session with only beats gets one ``HR`` channel
+(1 Hz, bpm, derived from the beats, labelled as derived) because EDF needs at least one signal.
+
+Annotations (onset relative to the file start, which is session time ``t0_s`` = the first sample; ``startdate``
+in the header is its wall clock; 100 µs resolution):
+
+- ``beat rr_1024=<n>`` (and `` p=<role>`` for a non-``self`` participant): one per beat, at the beat time;
+- ``phase start|end <name>`` (duration = planned phase length), ``pacer <segment> <rate>/min`` (duration = segment
+  length), ``cue <text>``, ``note <text>`` (annotations), ``session <state>``.
+
+Gaps: when the recording has gaps (a run of ≥1 whole data record without any sample, inside the recording) those
+records are left out and the file is written as **EDF+D**: pyedflib writes the kept records as EDF+C, then
+:func:`_make_discontinuous` sets the header's reserved field to ``EDF+D`` and rewrites each record's time-keeping
+annotation to its true onset. Samples missing inside a kept record are 0. Note: MNE reads EDF+D as if continuous
+(it ignores record onsets); pyedflib and EDFbrowser honour them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biotrainer import __version__
+from biotrainer.errors import ExportError
+from biotrainer.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.exchange.model import ExchangeSession, Segment, make_private
+
+log = logging.getLogger(__name__)
+
+DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
+MAX_ANNOTATION_CHARS = 40
+ANNOTATION_LABEL = "EDF Annotations"
+
+
+def annotation_text(event: Any) -> str | None:
+    """The EDF annotation text of a marker event (None for events that are not exported)."""
+    if isinstance(event, PhaseMarker):
+        text = f"phase {event.state} {event.name}"
+    elif isinstance(event, PacerMarker):
+        text = f"pacer {event.segment} {event.rate_per_min:g}/min"
+    elif isinstance(event, Cue):
+        text = f"cue {event.text}"
+    elif isinstance(event, Annotation):
+        text = f"note {event.text}" if event.text else "note"
+    elif isinstance(event, SessionState):
+        text = f"session {event.state}"
+    else:
+        return None
+    return text.replace("\x14", " ").replace("\x15", " ").replace("\x00", " ")[:MAX_ANNOTATION_CHARS]
+
+
+def _beat_text(rr_1024: int, role: str) -> str:
+    return f"beat rr_1024={rr_1024}" + ("" if role == SELF else f" p={role}")
+
+
+class _Channel:
+    def __init__(self, label: str, unit: str, fs_hz: float, segments: list[Segment], column: int | None,
+                 transducer: str) -> None:
+        self.label, self.unit, self.fs_hz, self.segments, self.column = label, unit, fs_hz, segments, column
+        self.transducer = transducer
+
+    def values(self, seg: Segment) -> np.ndarray:
+        return seg.samples if self.column is None else seg.samples[:, self.column]
+
+
+def _channels(session: ExchangeSession) -> list[_Channel]:
+    channels: list[_Channel] = []
+    roles = session.roles
+    for kind in ("ecg", "acc"):
+        groups: dict[tuple[str, str], list[Segment]] = {}
+        for s in session.segments(kind):
+            groups.setdefault((s.participant, s.device), []).append(s)
+        for (role, _device), segs in groups.items():
+            suffix = "" if len(roles) <= 1 else f" {role}"
+            if kind == "ecg":
+                channels.append(_Channel(f"ECG{suffix}", "uV", segs[0].fs_hz, segs, None, "chest strap ECG"))
+            else:
+                for i, axis in enumerate("XYZ"):
+                    channels.append(_Channel(f"ACC {axis}{suffix}", "mg", segs[0].fs_hz, segs, i,
+                                             "chest strap accelerometer"))
+    return channels
+
+
+def _record_duration(rates: list[float]) -> float:
+    if all(float(r).is_integer() for r in rates):
+        return 1.0
+    from pyedflib.edfwriter import _calculate_record_duration
+
+    return float(_calculate_record_duration(rates))
+
+
+def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = False) -> Path:
+    """Write ``session`` as one EDF+ file; returns the path (mode 0600).
+
+    Parameters
+    ----------
+    session : ExchangeSession
+    path : Path
+    discontinuous : bool
+        Write recordings with gaps as EDF+D (records without data left out). Default False: EDF+C with the gaps
+        filled with 0 and marked by ``gap ecg``/``gap acc`` annotations (onset, duration), because pyedflib
+        refuses to open EDF+D files and MNE reads them as if continuous.
+
+    Raises
+    ------
+    ExportError
+        When the file cannot be written.
+    """
+    import pyedflib
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    channels = _channels(session)
+    beats = session.beats(correct=False)
+    markers = [(e, annotation_text(e)) for e in session.markers()]
+    markers = [(e, t) for e, t in markers if t]
+    hr_signal: np.ndarray | None = None
+    if channels:
+        t0 = min(s.t0_s for c in channels for s in c.segments)
+        t_end = max(s.end_s for c in channels for s in c.segments)
+    else:  # beats only: a derived 1 Hz HR channel
+        if len(beats) == 0:
+            raise ExportError(f"{path}: session {session.id} has no ECG, accelerometer or beats to write as EDF")
+        t0 = math.floor(float(beats.beat_t_s[0] - beats.rr_ms[0] / 1000.0))
+        t_end = float(beats.beat_t_s[-1]) + 1.0
+        grid = t0 + np.arange(int(math.ceil(t_end - t0)))
+        idx = np.clip(np.searchsorted(beats.beat_t_s, grid), 0, len(beats) - 1)
+        hr_signal = np.rint(60000.0 / beats.rr_ms[idx]).astype(np.int64)
+    annot_times = ([float(beats.beat_t_s[0]), float(beats.beat_t_s[-1])] if len(beats) else []) + \
+        [e.t_s for e, _ in markers]
+    first_annot = min(annot_times, default=t0)
+    last_annot = max(annot_times, default=t_end)
+    t0 = min(t0, max(0.0, math.floor(first_annot)))  # annotations before the data would need negative onsets
+    rates = [c.fs_hz for c in channels] or [1.0]
+    record_s = _record_duration(rates)
+    n_records = max(1, int(math.ceil((max(t_end, last_annot + 1e-3) - t0) / record_s)))
+    per_record = [int(round(r * record_s)) for r in rates]
+
+    # place the samples on the record grid and find records with data
+    data: list[np.ndarray] = []
+    has_data = np.zeros(n_records, dtype=bool)
+    for c, spr in zip(channels, per_record, strict=True):
+        arr = np.zeros(n_records * spr, dtype=np.int64)
+        for seg in c.segments:
+            start = max(0, int(round((seg.t0_s - t0) * c.fs_hz)))
+            vals = c.values(seg)[: max(0, len(arr) - start)]
+            arr[start:start + len(vals)] = vals
+            r0, r1 = start // spr, (start + len(vals) - 1) // spr
+            has_data[r0:r1 + 1] = True
+        data.append(arr)
+    if hr_signal is not None:
+        arr = np.zeros(n_records, dtype=np.int64)
+        arr[: len(hr_signal)] = hr_signal[:n_records]
+        data.append(arr)
+        has_data[:] = True
+    keep = _records_to_keep(has_data) if discontinuous else np.ones(n_records, dtype=bool)
+    discontinuous = not keep.all()
+    markers = markers + _gap_annotations(channels)
+
+    headers = []
+    for c, arr in zip(channels, data, strict=False):
+        headers.append(_signal_header(c.label, c.unit, c.fs_hz, c.transducer, arr))
+    if hr_signal is not None:
+        headers.append(_signal_header("HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
+
+    n_annotations = len(beats) + len(markers)
+    n_kept = int(keep.sum())
+    annot_signals = min(64, max(1, int(math.ceil(n_annotations / max(1, n_kept))) + 1))
+    start_dt = datetime.fromtimestamp(session.anchor_unix_s + t0, tz=timezone.utc).astimezone()
+    start_dt = start_dt.replace(tzinfo=None)
+    try:
+        writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot create EDF file ({exc})") from None
+    try:
+        writer.setPatientCode(_ascii(session.pseudonym(session.roles[0] if session.roles else SELF)))
+        writer.setEquipment(_ascii(f"biotrainer {__version__}")[:30])
+        writer.setRecordingAdditional(_ascii(f"session {session.id}")[:40])
+        writer.setStartdatetime(start_dt)
+        writer.setSignalHeaders(headers)
+        if record_s != 1.0:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                writer.setDatarecordDuration(record_s)
+        writer.set_number_of_annotation_signals(annot_signals)
+        kept_idx = np.flatnonzero(keep)
+        spr_all = per_record if hr_signal is None else per_record[: len(channels)] + [1]
+        out_arrays = []
+        for arr, spr in zip(data, spr_all, strict=True):
+            sel = (kept_idx[:, None] * spr + np.arange(spr)[None, :]).ravel()
+            out_arrays.append(np.ascontiguousarray(arr[sel], dtype=np.int32))
+        writer.writeSamples(out_arrays, digital=True)
+        # annotation onsets are relative to the file start: in EDF+D, to the first record's (t0) wall clock
+        for t, r, role in zip(beats.beat_t_s.tolist(), beats.rr_1024.tolist(), beats.participant.tolist(),
+                              strict=True):
+            writer.writeAnnotation(max(0.0, t - t0), -1, _beat_text(int(r), role))
+        for e, text in markers:
+            dur = getattr(e, "duration_s", -1) if isinstance(e, (PacerMarker, PhaseMarker, _Gap)) else -1
+            if isinstance(e, PhaseMarker) and e.state == "end":
+                dur = -1
+            writer.writeAnnotation(max(0.0, e.t_s - t0), dur, text)
+    finally:
+        writer.close()
+    if discontinuous:
+        _make_discontinuous(path, np.flatnonzero(keep) * record_s)
+    make_private([path])
+    log.info("EDF%s export of %s: %d channels, %d records, %d annotations", "+D" if discontinuous else "+",
+             session.id, len(headers), n_kept, n_annotations)
+    return path
+
+
+class _Gap:
+    """A data gap of one sensor stream, written as a ``gap <kind>`` annotation with a duration."""
+
+    def __init__(self, t_s: float, duration_s: float) -> None:
+        self.t_s, self.duration_s = t_s, duration_s
+
+
+def _gap_annotations(channels: list[_Channel]) -> list[tuple[Any, str]]:
+    out: list[tuple[Any, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for c in channels:
+        kind = "ecg" if c.label.startswith("ECG") else "acc"
+        key = (kind, c.segments[0].device)
+        if key in seen:
+            continue
+        seen.add(key)
+        role = c.segments[0].participant
+        for prev, nxt in zip(c.segments[:-1], c.segments[1:], strict=True):
+            if nxt.t0_s - prev.end_s > 0.5 / c.fs_hz:
+                text = f"gap {kind}" + ("" if role == SELF else f" p={role}")
+                out.append((_Gap(prev.end_s, nxt.t0_s - prev.end_s), text))
+    return out
+
+
+def _records_to_keep(has_data: np.ndarray) -> np.ndarray:
+    """Keep records with data plus everything before the first and after the last (no gaps at the ends)."""
+    keep = np.ones_like(has_data)
+    idx = np.flatnonzero(has_data)
+    if len(idx):
+        keep[idx[0]:idx[-1] + 1] = has_data[idx[0]:idx[-1] + 1]
+    return keep
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii").replace(" ", "_")
+
+
+def _signal_header(label: str, unit: str, fs_hz: float, transducer: str, values: np.ndarray) -> dict[str, Any]:
+    lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+    if lo >= DIGITAL_MIN and hi <= DIGITAL_MAX:
+        pmin, pmax = DIGITAL_MIN, DIGITAL_MAX  # 1 digital step = 1 unit: lossless
+    else:
+        raise ExportError(f"channel {label}: values {lo}..{hi} {unit} exceed the 16-bit EDF range")
+    return {"label": label, "dimension": unit, "sample_frequency": fs_hz, "physical_min": pmin,
+            "physical_max": pmax, "digital_min": DIGITAL_MIN, "digital_max": DIGITAL_MAX,
+            "transducer": transducer, "prefilter": ""}
+
+
+def _make_discontinuous(path: Path, onsets_s: np.ndarray) -> None:
+    """Turn an EDF+C file whose records are not contiguous in time into EDF+D (see module docstring)."""
+    with open(path, "r+b") as fh:
+        head = fh.read(256)
+        n_bytes_header = int(head[184:192])
+        ns = int(head[252:256])
+        fh.seek(0)
+        header = fh.read(n_bytes_header)
+        labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii").strip() for i in range(ns)]
+        spr_off = 256 + ns * (16 + 80 + 8 + 8 + 8 + 8 + 8 + 80)
+        spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
+        record_bytes = 2 * sum(spr)
+        annot = [i for i, lab in enumerate(labels) if lab == ANNOTATION_LABEL]
+        if not annot:
+            raise ExportError(f"{path}: no EDF Annotations signal to mark the record onsets")
+        a_off = 2 * sum(spr[: annot[0]])
+        a_len = 2 * spr[annot[0]]
+        fh.seek(192)
+        fh.write(b"EDF+D".ljust(44))
+        for k, onset in enumerate(onsets_s):
+            pos = n_bytes_header + k * record_bytes + a_off
+            fh.seek(pos)
+            block = fh.read(a_len)
+            end = block.index(b"\x00") + 1  # first TAL: "+onset\x14\x14\x00"
+            rest = block[end:].rstrip(b"\x00")
+            new = f"+{_fmt_onset(onset)}\x14\x14\x00".encode("ascii") + rest
+            if rest:
+                new += b"\x00"
+            if len(new) > a_len:
+                raise ExportError(f"{path}: record {k} has no room for its EDF+D onset")
+            fh.seek(pos)
+            fh.write(new.ljust(a_len, b"\x00"))
+
+
+def _fmt_onset(onset_s: float) -> str:
+    text = f"{onset_s:.7f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def start_datetime(session: ExchangeSession, t0_s: float) -> datetime:
+    """Wall clock (local, naive) of session time ``t0_s``, as written to the EDF header."""
+    return (datetime.fromtimestamp(session.anchor_unix_s, tz=timezone.utc).astimezone()
+            + timedelta(seconds=t0_s)).replace(tzinfo=None)

@@ -1,0 +1,226 @@
+"""Import EDF/EDF+ (EDF+C and EDF+D) files: ECG and accelerometer channels, beats and markers from annotations.
+
+Channels are found by label: ECG = a label containing ``ECG`` or ``EKG``; accelerometer = labels ``ACC X``/``Y``/``Z``
+(or containing ``acc`` and ending in x/y/z). ECG physical units ``uV``/``mV``/``V`` are converted to integer µV,
+accelerometer ``mg``/``g`` to integer milli-g. Annotations written by :mod:`biotrainer.exchange.edf`
+(``beat rr_1024=…``, ``phase start …``, ``pacer inhale 6/min``, ``cue …``, ``note …``, ``session …``) come back
+as the events they were; any other annotation text becomes an :class:`~biotrainer.events.Annotation`. A file with
+ECG but no beat annotations gets beats from R-peaks (:func:`biotrainer.metrics.rpeaks.rpeaks_s`, ``source="ecg"``).
+
+EDF+D: each data record's onset is read from its time-keeping annotation, so samples after a gap keep their true
+time. Session time 0 is the file's start (header start date/time, taken as local time).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from biotrainer.errors import ImportFormatError
+from biotrainer.events import (
+    SELF,
+    SESSION,
+    Annotation,
+    Beat,
+    Cue,
+    Event,
+    PacerMarker,
+    PhaseMarker,
+    SessionState,
+    rr_ms_to_1024,
+)
+from biotrainer.exchange.model import ExchangeSession, frames_from_samples
+
+GAP_RE = re.compile(r"^gap (ecg|acc)(?: p=(\w+))?$")
+BEAT_RE = re.compile(r"^beat rr_1024=(\d+)(?: p=(\w+))?$")
+PHASE_RE = re.compile(r"^phase (start|end) (.+)$")
+PACER_RE = re.compile(r"^pacer (inhale|hold_in|exhale|hold_out) ([0-9.]+)/min$")
+ECG_SCALE = {"uv": 1.0, "µv": 1.0, "mv": 1000.0, "v": 1e6}
+ACC_SCALE = {"mg": 1.0, "g": 1000.0}
+
+
+def _record_onsets(path: Path) -> tuple[np.ndarray, float] | None:
+    """Onsets (s) of every data record of an EDF+D file, from the time-keeping TALs; None for other files."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        if head[192:197] != b"EDF+D":
+            return None
+        n_header = int(head[184:192])
+        n_records = int(head[236:244])
+        record_s = float(head[244:252])
+        ns = int(head[252:256])
+        fh.seek(0)
+        header = fh.read(n_header)
+        labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii", "replace").strip() for i in range(ns)]
+        spr_off = 256 + ns * 216
+        spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
+        annot = labels.index("EDF Annotations")
+        a_off, a_len, rec_bytes = 2 * sum(spr[:annot]), 2 * spr[annot], 2 * sum(spr)
+        onsets = np.empty(n_records)
+        for k in range(n_records):
+            fh.seek(n_header + k * rec_bytes + a_off)
+            block = fh.read(a_len)
+            tal = block.split(b"\x14", 1)[0]
+            try:
+                onsets[k] = float(tal.decode("ascii"))
+            except ValueError:
+                raise ImportFormatError(f"{path}: record {k} has no valid EDF+D time-keeping annotation") from None
+    return onsets, record_s
+
+
+def marker_from_text(text: str, onset_s: float, duration_s: float, counters: dict[str, int]) -> Event | None:
+    """An event from an annotation text written by the EDF exporter (None for beats, handled separately)."""
+    if m := PHASE_RE.match(text):
+        state, name = m.groups()
+        index = counters.setdefault("phase", 0)
+        if state == "end":
+            counters["phase"] = index + 1
+        return PhaseMarker(t_s=onset_s, participant=SESSION, name=name, index=index, state=state,
+                           duration_s=max(0.0, duration_s))
+    if m := PACER_RE.match(text):
+        segment, rate = m.groups()
+        if segment == "inhale":
+            counters["breath"] = counters.get("breath", -1) + 1
+        return PacerMarker(t_s=onset_s, participant=SESSION, segment=segment, rate_per_min=float(rate),
+                           breath_index=max(0, counters.get("breath", 0)), duration_s=max(0.0, duration_s))
+    if text.startswith("cue "):
+        return Cue(t_s=onset_s, participant=SESSION, text=text[4:])
+    if text == "note" or text.startswith("note "):
+        return Annotation(t_s=onset_s, participant=SESSION, text=text[5:])
+    if text.startswith("session ") and text[8:] in ("start", "pause", "resume", "stop"):
+        return SessionState(t_s=onset_s, participant=SESSION, state=text[8:])
+    return Annotation(t_s=onset_s, participant=SESSION, text=text)
+
+
+def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession:
+    """Read an EDF/EDF+ file into an :class:`ExchangeSession`.
+
+    Raises
+    ------
+    ImportFormatError
+        Not an EDF file, truncated, or without ECG channel and without beat annotations.
+    """
+    import pyedflib
+
+    from biotrainer.exchange.import_rr import imported_meta
+
+    path = Path(path)
+    try:
+        reader = pyedflib.EdfReader(str(path))
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: not a readable EDF/EDF+ file ({exc})") from None
+    try:
+        labels = reader.getSignalLabels()
+        start = reader.getStartdatetime()
+        discontinuous = _record_onsets(path)
+        onsets, durations, texts = reader.readAnnotations()
+        device = f"import:{path.name}"
+        events: list[Event] = []
+        counters: dict[str, int] = {}
+        n_beats = 0
+        gaps: dict[str, list[tuple[float, float]]] = {"ecg": [], "acc": []}
+        for onset, duration, text in zip(onsets.tolist(), durations.tolist(), list(texts), strict=True):
+            if m := GAP_RE.match(text):
+                gaps[m.group(1)].append((float(onset), float(onset) + float(duration)))
+            elif m := BEAT_RE.match(text):
+                role = m.group(2) or SELF
+                events.append(Beat(t_s=float(onset), participant=role, device=device, rr_1024=int(m.group(1)),
+                                   beat_t_s=float(onset), source="import"))
+                n_beats += 1
+            else:
+                marker = marker_from_text(str(text), float(onset), float(duration), counters)
+                if marker is not None:
+                    events.append(marker)
+        ecg_idx = [i for i, lab in enumerate(labels) if re.search(r"ECG|EKG", lab, re.IGNORECASE)]
+        acc_idx = _acc_channels(labels)
+        if not ecg_idx and not n_beats:
+            raise ImportFormatError(f"{path}: no ECG channel and no beat annotations "
+                                    f"(channels: {', '.join(labels) or 'none'})")
+        for i in ecg_idx:
+            role = _role_of(labels[i])
+            scale = ECG_SCALE.get(reader.getPhysicalDimension(i).strip().lower())
+            if scale is None:
+                raise ImportFormatError(f"{path}: ECG channel {labels[i]!r} has unit "
+                                        f"{reader.getPhysicalDimension(i)!r}, expected uV, mV or V")
+            uv = np.rint(reader.readSignal(i) * scale).astype(np.int64)
+            fs = float(reader.getSampleFrequency(i))
+            events.extend(_frames("ecg", uv, fs, role, device, discontinuous, gaps["ecg"]))
+        if len(acc_idx) == 3:
+            role = _role_of(labels[acc_idx[0]])
+            scale = ACC_SCALE.get(reader.getPhysicalDimension(acc_idx[0]).strip().lower(), 1.0)
+            mg = np.stack([np.rint(reader.readSignal(i) * scale) for i in acc_idx], axis=1).astype(np.int64)
+            fs = float(reader.getSampleFrequency(acc_idx[0]))
+            events.extend(_frames("acc", mg, fs, role, device, discontinuous, gaps["acc"]))
+        if not n_beats and ecg_idx:
+            events.extend(_beats_from_ecg(events, device))
+        duration_s = float(reader.getFileDuration())
+    except ImportFormatError:
+        raise
+    except (OSError, ValueError, IndexError) as exc:
+        raise ImportFormatError(f"{path}: cannot read EDF data ({exc})") from None
+    finally:
+        reader.close()
+    events.sort(key=lambda e: e.t_s)
+    anchor = start.timestamp() if isinstance(start, datetime) else None
+    meta = imported_meta(path, "edf", anchor_unix_s=anchor, participant=participant, duration_s=duration_s)
+    return ExchangeSession(meta, events)
+
+
+def _role_of(label: str) -> str:
+    last = label.split()[-1].lower() if label.split() else ""
+    return last if last in ("client", "therapist") else SELF
+
+
+def _acc_channels(labels: list[str]) -> list[int]:
+    out = []
+    for axis in "xyz":
+        idx = [i for i, lab in enumerate(labels)
+               if re.match(rf"^acc(el)?[ _]?{axis}\b", lab.strip(), re.IGNORECASE)]
+        if idx:
+            out.append(idx[0])
+    return out
+
+
+def _frames(kind: str, values: np.ndarray, fs: float, role: str, device: str,
+            discontinuous: tuple[np.ndarray, float] | None, gaps: list[tuple[float, float]]) -> list[Event]:
+    if discontinuous is None:
+        # EDF+C: cut out the zero-filled stretches the exporter marked with "gap" annotations
+        keep = np.ones(len(values), dtype=bool)
+        for start_s, end_s in gaps:
+            keep[max(0, int(round(start_s * fs))):max(0, int(round(end_s * fs)))] = False
+        idx = np.flatnonzero(keep)
+        out: list[Event] = []
+        if len(idx) == 0:
+            return out
+        for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+            out.extend(frames_from_samples(kind, participant=role, device=device, fs_hz=fs, t0_s=run[0] / fs,
+                                           samples=values[run[0]:run[-1] + 1]))
+        return out
+    onsets, record_s = discontinuous
+    spr = int(round(fs * record_s))
+    out = []
+    # runs of records that follow each other without a gap
+    breaks = np.flatnonzero(np.abs(np.diff(onsets) - record_s) > 1e-6) + 1
+    for run in np.split(np.arange(len(onsets)), breaks):
+        if len(run) == 0:
+            continue
+        chunk = values[run[0] * spr:(run[-1] + 1) * spr]
+        out.extend(frames_from_samples(kind, participant=role, device=device, fs_hz=fs, t0_s=float(onsets[run[0]]),
+                                       samples=chunk))
+    return out
+
+
+def _beats_from_ecg(events: list[Event], device: str) -> list[Event]:
+    from biotrainer.exchange.model import ExchangeSession as _S
+    from biotrainer.metrics.rpeaks import rpeaks_s
+
+    out: list[Event] = []
+    for seg in _S({}, events).segments("ecg"):
+        peaks = seg.t0_s + np.asarray(rpeaks_s(seg.samples.astype(float), seg.fs_hz))
+        for prev, cur in zip(peaks[:-1], peaks[1:], strict=True):
+            out.append(Beat(t_s=float(cur), participant=seg.participant, device=device,
+                            rr_1024=int(rr_ms_to_1024((cur - prev) * 1000.0)), beat_t_s=float(cur), source="ecg"))
+    return out

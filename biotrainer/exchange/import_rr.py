@@ -1,0 +1,271 @@
+"""Import RR-interval files written by other apps, and biotrainer's own CSV exports.
+
+Accepted RR files:
+
+- plain text, one interval per line, in ms (Kubios, Elite HRV, HRV Logger exports); values that all lie below 10
+  are taken as seconds. Blank lines and lines starting with ``#`` are skipped; any other non-number line is an
+  error naming the file and line.
+- CSV/TSV with a header and an RR column: ``rr_1024`` (raw 1/1024 s, exact), else the first column whose name is
+  ``rr``/``ibi``/``nn``/``rri`` optionally followed by a unit (``rr_ms``, ``RR (ms)``, ``ibi_s``…). A ``beat_t_s``
+  column gives the beat times; a ``participant`` column is kept when it names a role.
+
+Beat times, when the file has none, are the cumulative sum of the intervals (the first beat ends the first
+interval). Intervals are stored as the nearest 1/1024 s (``rr_1024``), like every beat biotrainer records; a value
+given in ms is therefore reproduced to within 0.5/1024 s.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biotrainer import __version__
+from biotrainer.errors import ImportFormatError
+from biotrainer.events import PARTICIPANT_ROLES, SELF, Beat, Event, from_record, rr_ms_to_1024
+from biotrainer.exchange.model import ExchangeSession, frames_from_samples
+
+RR_NAME = re.compile(r"^\s*(rr|ibi|nn|rri|rr[_ ]?interval|interval)s?\s*[_ (\[]*\s*(ms|s|sec|msec)?\s*[)\]]?\s*$",
+                     re.IGNORECASE)
+MIN_RR_MS, MAX_RR_MS = 200.0, 3000.0
+
+
+def imported_meta(path: Path, fmt: str, *, anchor_unix_s: float | None = None, participant: str | None = None,
+                  duration_s: float = 0.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Session header for imported data: start time from the file when known, else its mtime minus duration."""
+    from datetime import datetime, timezone
+
+    if anchor_unix_s is None:
+        anchor_unix_s = path.stat().st_mtime - duration_s
+    started = datetime.fromtimestamp(anchor_unix_s, tz=timezone.utc).astimezone().isoformat()
+    meta: dict[str, Any] = {"started_at": started, "anchor_unix_s": float(anchor_unix_s),
+                            "title": f"imported {path.name}", "participants": {SELF: participant or SELF},
+                            "app_version": __version__, "synthetic": False,
+                            "imported_from": {"file": path.name, "format": fmt}}
+    meta.update(extra or {})
+    return meta
+
+
+def _beats_from_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None, participants: list[str] | None,
+                   device: str) -> list[Event]:
+    if beat_t_s is None:
+        beat_t_s = np.cumsum(rr_ms) / 1000.0
+    rr_1024 = rr_ms_to_1024(np.asarray(rr_ms, dtype=float))
+    out: list[Event] = []
+    for i, (r, t) in enumerate(zip(rr_1024.tolist(), beat_t_s.tolist(), strict=True)):
+        who = participants[i] if participants else SELF
+        out.append(Beat(t_s=float(t), participant=who, device=device, rr_1024=int(r), beat_t_s=float(t),
+                        source="import"))
+    return out
+
+
+def _check_rr(path: Path, rr_ms: np.ndarray) -> None:
+    if rr_ms.size == 0:
+        raise ImportFormatError(f"{path}: no RR intervals found")
+    bad = np.flatnonzero(~np.isfinite(rr_ms) | (rr_ms <= 0))
+    if bad.size:
+        raise ImportFormatError(f"{path}: RR value {rr_ms[bad[0]]!r} (interval {bad[0] + 1}) is not a positive "
+                                "number")
+
+
+def read_rr_text(path: Path) -> np.ndarray:
+    """RR intervals (ms) from a plain one-per-line file. Raises ImportFormatError naming the bad line."""
+    values: list[float] = []
+    text = _read_text(path)
+    for lineno, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        s = s.replace(",", ".") if s.count(",") == 1 and "." not in s else s
+        try:
+            values.append(float(s))
+        except ValueError:
+            raise ImportFormatError(f"{path}: line {lineno} is not an RR interval: {line.strip()[:40]!r}") from None
+    rr = np.asarray(values, dtype=float)
+    _check_rr(path, rr)
+    if np.nanmax(rr) < 10:  # seconds
+        rr = rr * 1000.0
+    return rr
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ImportFormatError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise ImportFormatError(f"{path}: not a text file") from None
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _looks_tabular(text: str) -> bool:
+    for line in text.splitlines():
+        s = line.strip()
+        if s and not s.startswith("#"):
+            return any(c.isalpha() for c in s) and any(sep in s for sep in ",;\t")
+    return False
+
+
+def read_rr_table(path: Path, text: str | None = None) -> dict[str, Any]:
+    """Columns of an RR CSV/TSV: ``rr_ms`` (float array), ``rr_1024`` (exact, if present), ``beat_t_s``,
+    ``participant``."""
+    text = _read_text(path) if text is None else text
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise ImportFormatError(f"{path}: empty file")
+    dialect_delim = "\t" if "\t" in lines[0] else (";" if lines[0].count(";") > lines[0].count(",") else ",")
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=dialect_delim)
+    header = [h.strip() for h in next(reader)]
+    rows = list(reader)
+    lower = [h.lower() for h in header]
+    col_1024 = lower.index("rr_1024") if "rr_1024" in lower else None
+    col_rr = next((i for i, h in enumerate(header) if RR_NAME.match(h)), None)
+    if col_1024 is None and col_rr is None:
+        raise ImportFormatError(f"{path}: no RR column (expected a header like rr, rr_ms, ibi, RR (ms) or "
+                                f"rr_1024; found {', '.join(header)[:80]})")
+
+    def column(i: int, name: str) -> np.ndarray:
+        out = np.empty(len(rows))
+        for r, row in enumerate(rows):
+            try:
+                out[r] = float(row[i].strip().replace(",", ".") if dialect_delim != "," else row[i])
+            except (ValueError, IndexError):
+                raise ImportFormatError(f"{path}: row {r + 2} column {name!r} is not a number: "
+                                        f"{(row[i] if i < len(row) else '')[:30]!r}") from None
+        return out
+
+    result: dict[str, Any] = {}
+    if col_1024 is not None:
+        raw = column(col_1024, "rr_1024")
+        result["rr_1024"] = raw.astype(np.int64)
+        result["rr_ms"] = raw * 1000.0 / 1024.0
+    else:
+        rr = column(col_rr, header[col_rr])  # type: ignore[arg-type]
+        name = header[col_rr].lower()  # type: ignore[index]
+        is_s = bool(re.search(r"[_ (\[]s(ec)?[)\]]?$", name)) or (rr.size and np.nanmax(rr) < 10)
+        result["rr_ms"] = rr * 1000.0 if is_s else rr
+    _check_rr(path, result["rr_ms"])
+    if "beat_t_s" in lower:
+        result["beat_t_s"] = column(lower.index("beat_t_s"), "beat_t_s")
+    if "participant" in lower:
+        i = lower.index("participant")
+        result["participant"] = [row[i].strip() for row in rows]
+    return result
+
+
+def import_rr(path: Path, *, participant: str | None = None) -> ExchangeSession:
+    """Read an RR file (plain list or CSV with an RR column) into an :class:`ExchangeSession`.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    participant : str, optional
+        Pseudonym of the person measured (stored for the ``self`` role).
+
+    Raises
+    ------
+    ImportFormatError
+        With the file name and the problem, for text lines, missing columns or non-positive values.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    device = f"import:{path.name}"
+    if _looks_tabular(text):
+        cols = read_rr_table(path, text)
+        roles = cols.get("participant")
+        roles = [p if p in PARTICIPANT_ROLES else SELF for p in roles] if roles else None
+        if "rr_1024" in cols:
+            rr_ms = cols["rr_1024"] * 1000.0 / 1024.0
+        else:
+            rr_ms = cols["rr_ms"]
+        events = _beats_from_rr(rr_ms, cols.get("beat_t_s"), roles, device)
+        fmt = "rr-csv"
+    else:
+        rr_ms = read_rr_text(path)
+        events = _beats_from_rr(rr_ms, None, None, device)
+        fmt = "rr-text"
+    duration = max((e.beat_t_s for e in events), default=0.0)  # type: ignore[attr-defined]
+    return ExchangeSession(imported_meta(path, fmt, participant=participant, duration_s=duration), events)
+
+
+def import_csv_export(folder: Path, *, participant: str | None = None) -> ExchangeSession:
+    """Read a biotrainer CSV export folder (``*_beats.csv`` + ``*_markers.csv`` + ``*_meta.json`` + signals)."""
+    from biotrainer.events import HeartRate
+
+    folder = Path(folder)
+    beats_files = sorted(folder.glob("*_beats.csv"))
+    if not beats_files:
+        raise ImportFormatError(f"{folder}: no *_beats.csv file (not a biotrainer CSV export)")
+    base = str(beats_files[0])[: -len("_beats.csv")]
+    meta_path = Path(base + "_meta.json")
+    session_meta: dict[str, Any] = {}
+    if meta_path.exists():
+        try:
+            session_meta = json.loads(meta_path.read_text(encoding="utf-8")).get("session", {})
+        except ValueError as exc:
+            raise ImportFormatError(f"{meta_path}: not valid JSON ({exc})") from None
+    pseudonyms = dict(session_meta.get("participants") or {})
+    role_of = {v: k for k, v in pseudonyms.items()}
+    if participant:
+        pseudonyms[SELF] = participant
+    import pandas as pd
+
+    def table(suffix: str, **kw: Any) -> Any:
+        p = Path(base + suffix)
+        if not p.exists():
+            return None
+        try:
+            return pd.read_csv(p, comment="#", keep_default_na=False, **kw)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise ImportFormatError(f"{p}: not a biotrainer CSV ({str(exc).splitlines()[0]})") from None
+
+    events: list[Event] = []
+    beats = table("_beats.csv", dtype={"participant": str, "device": str, "source": str})
+    for col in ("rr_1024", "beat_t_s", "arrival_t_s"):
+        if col not in beats.columns:
+            raise ImportFormatError(f"{beats_files[0]}: column {col!r} missing")
+    for row in beats.itertuples(index=False):
+        events.append(Beat(t_s=float(row.arrival_t_s), participant=role_of.get(row.participant, row.participant),
+                           device=str(row.device), rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s),
+                           source=str(row.source)))
+    markers = table("_markers.csv", dtype={"data": str, "kind": str, "participant": str})
+    if markers is not None:
+        for row in markers.itertuples(index=False):
+            events.append(from_record(row.kind, float(row.t_s), row.participant, "", row.data, None))
+    hr = table("_hr.csv", dtype={"participant": str, "device": str})
+    if hr is not None:
+        for row in hr.itertuples(index=False):
+            contact = None if row.contact == "" else bool(int(row.contact))
+            events.append(HeartRate(t_s=float(row.t_s), participant=role_of.get(row.participant, row.participant),
+                                    device=str(row.device), hr_bpm=int(row.hr_bpm), contact=contact))
+    for kind in ("ecg", "acc"):
+        sig = table(f"_{kind}.csv", dtype={"participant": str, "device": str})
+        if sig is None:
+            continue
+        for (p, d, fs), grp in sig.groupby(["participant", "device", "fs_hz"], sort=False):
+            t = grp["t_s"].to_numpy(float)
+            # split where the sample clock jumps (the export wrote one run per gap-free segment)
+            breaks = np.flatnonzero(np.abs(np.diff(t) - 1.0 / fs) > 0.5 / fs) + 1
+            for chunk in np.split(np.arange(len(t)), breaks):
+                cols = ["ecg_uv"] if kind == "ecg" else ["acc_x_mg", "acc_y_mg", "acc_z_mg"]
+                samples = grp[cols].to_numpy(np.int64)[chunk]
+                events.extend(frames_from_samples(kind, participant=role_of.get(p, p), device=d, fs_hz=float(fs),
+                                                  t0_s=float(t[chunk[0]]),
+                                                  samples=samples[:, 0] if kind == "ecg" else samples))
+    events.sort(key=lambda e: e.t_s)
+    anchor = session_meta.get("anchor_unix_s")
+    meta = imported_meta(folder, "biotrainer-csv", anchor_unix_s=float(anchor) if anchor is not None else None,
+                         participant=participant)
+    meta["participants"] = pseudonyms or meta["participants"]
+    for key in ("title", "protocol_name", "devices", "synthetic"):
+        if key in session_meta:
+            meta[key] = session_meta[key]
+    meta["imported_from"]["session_id"] = session_meta.get("id")
+    return ExchangeSession(meta, events)
