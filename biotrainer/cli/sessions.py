@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "the session's notes with --notes.")
     p.add_argument("session", metavar="ID", help="session id, unique id prefix, or path")
     p.add_argument("text", metavar="TEXT", nargs="?", default=None, help="annotation text (with --at)")
-    p.add_argument("--at", type=float, metavar="S", help="session time of the annotation in seconds")
+    p.add_argument("--at", nargs="+", metavar=("S", "TEXT"),
+                   help="session time of the annotation in seconds, optionally followed by the text")
     p.add_argument("--author", default="", help="who annotates (optional)")
     p.add_argument("--notes", metavar="TEXT", help="replace the session notes")
     add_library_option(p)
@@ -144,18 +145,31 @@ def run_rename(args: argparse.Namespace) -> int:
 
 
 def run_annotate(args: argparse.Namespace) -> int:
-    if args.at is None and args.notes is None:
+    at_s, text = _parse_at(args.at, args.text)
+    if at_s is None and args.notes is None:
         raise UsageError("annotate needs --at S TEXT (an annotation) and/or --notes TEXT")
-    if args.at is None and args.text is not None:
-        raise UsageError(f"annotation text {args.text!r} needs --at S (session time in seconds)")
+    if at_s is None and text is not None:
+        raise UsageError(f"annotation text {text!r} needs --at S (session time in seconds)")
     lib = _library(args)
-    if args.at is not None:
-        e = lib.annotate(args.session, args.at, args.text or "", author=args.author)
+    if at_s is not None:
+        e = lib.annotate(args.session, at_s, text or "", author=args.author)
         sys.stdout.write(f"annotation added at {e.t_s:.1f} s\n")
     if args.notes is not None:
         s = lib.set_notes(args.session, args.notes)
         sys.stdout.write(f"{s.id}: notes set\n")
     return 0
+
+
+def _parse_at(at: list[str] | None, text: str | None) -> tuple[float | None, str | None]:
+    """``--at S [TEXT...]`` plus the optional positional TEXT → (seconds, text)."""
+    if at is None:
+        return None, text
+    try:
+        at_s = float(at[0])
+    except ValueError:
+        raise UsageError(f"--at {at[0]!r} is not a session time in seconds") from None
+    words = [w for w in (text, " ".join(at[1:])) if w]
+    return at_s, " ".join(words) if words else None
 
 
 def run_delete(args: argparse.Namespace) -> int:
