@@ -1,0 +1,127 @@
+"""Import XDF files written by LabRecorder (via pyxdf): RR, HR, ECG, accelerometer and marker streams.
+
+Streams are recognised by their LSL type (case-insensitive), as the LSL inlet does
+(:mod:`biotrainer.sources.lsl_inlet`): ``RR``/``IBI``/``RRI``/``NN`` → beats (value in ms, or s when the channel
+unit says so; the sample timestamp is the beat time), ``HR`` → heart rate, ``ECG`` → ECG frames (unit from the
+channel metadata, µV/mV/V), ``ACC`` → accelerometer frames, ``Markers`` → biotrainer marker JSON back to events,
+other strings as annotations. Streams of other types are skipped. A file with ECG but no RR stream gets beats from
+R-peaks (``source="ecg"``). pyxdf synchronises the clocks of the streams; session time 0 is the earliest timestamp
+of the imported streams; the wall clock comes from the file header's ``datetime`` when present.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biotrainer.errors import ImportFormatError
+from biotrainer.events import SELF, Beat, Event, HeartRate, rr_ms_to_1024
+from biotrainer.exchange.model import ExchangeSession, frames_from_samples
+
+log = logging.getLogger(__name__)
+
+RR_TYPES = {"rr", "ibi", "rri", "nn"}
+HEART_TYPES = RR_TYPES | {"hr", "ecg", "acc", "markers"}
+
+
+def _first(d: Any, key: str, default: Any = None) -> Any:
+    v = d.get(key, default) if isinstance(d, dict) else default
+    if isinstance(v, list):
+        return v[0] if v else default
+    return v
+
+
+def _units(info: dict[str, Any]) -> list[str]:
+    desc = _first(info, "desc")
+    channels = _first(desc, "channels") if desc else None
+    chans = (channels or {}).get("channel", []) if isinstance(channels, dict) else []
+    return [str(_first(ch, "unit", "") or "").strip().lower() for ch in chans]
+
+
+def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession:
+    """Read a LabRecorder XDF file into an :class:`ExchangeSession`.
+
+    Raises
+    ------
+    ImportFormatError
+        The file is not XDF, is truncated or damaged, or holds no RR, HR or ECG stream.
+    """
+    import pyxdf
+
+    from biotrainer.exchange.import_rr import imported_meta
+    from biotrainer.sources.lsl_inlet import UNIT_TO_MG, UNIT_TO_UV, parse_marker
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"XDF:":
+        raise ImportFormatError(f"{path}: not an XDF file (no 'XDF:' signature)")
+    try:
+        streams, header = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False,
+                                         verbose=False)
+    except Exception as exc:  # noqa: BLE001 - pyxdf raises many kinds on damaged files
+        raise ImportFormatError(f"{path}: damaged or truncated XDF file ({type(exc).__name__}: {exc})") from None
+    usable = [s for s in streams
+              if str(_first(s["info"], "type", "")).lower() in HEART_TYPES and len(s.get("time_stamps", [])) > 0]
+    if not any(str(_first(s["info"], "type", "")).lower() in RR_TYPES | {"hr", "ecg"} for s in usable):
+        kinds = ", ".join(f"{_first(s['info'], 'name', '?')} ({_first(s['info'], 'type', '?')})" for s in streams)
+        raise ImportFormatError(f"{path}: no RR, HR or ECG stream with data (streams: {kinds or 'none'}); "
+                                "the file may be truncated")
+    t_zero = min(float(s["time_stamps"][0]) for s in usable)
+    device = f"import:{path.name}"
+    events: list[Event] = []
+    has_rr = False
+    for s in usable:
+        info = s["info"]
+        stype = str(_first(info, "type", "")).lower()
+        name = str(_first(info, "name", ""))
+        units = _units(info) or [""]
+        t = np.asarray(s["time_stamps"], dtype=float) - t_zero
+        data = s["time_series"]
+        dev = f"{device}:{name}"
+        if stype in RR_TYPES:
+            has_rr = True
+            scale = 1000.0 if units[0] in ("s", "seconds") else 1.0
+            rr = np.asarray(data, dtype=float)[:, 0] * scale
+            for ti, r in zip(t.tolist(), rr.tolist(), strict=True):
+                if np.isfinite(r) and r > 0:
+                    events.append(Beat(t_s=ti, participant=SELF, device=dev, rr_1024=int(rr_ms_to_1024(r)),
+                                       beat_t_s=ti, source="import"))
+        elif stype == "hr":
+            for ti, v in zip(t.tolist(), np.asarray(data, dtype=float)[:, 0].tolist(), strict=True):
+                events.append(HeartRate(t_s=ti, participant=SELF, device=dev, hr_bpm=int(round(v))))
+        elif stype in ("ecg", "acc"):
+            fs = float(_first(info, "nominal_srate", 0) or 0) or ((len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 1.0)
+            table = UNIT_TO_UV if stype == "ecg" else UNIT_TO_MG
+            scale = table.get(units[0], 1.0)
+            values = np.rint(np.asarray(data, dtype=float) * scale).astype(np.int64)
+            values = values[:, 0] if stype == "ecg" else values[:, :3]
+            # split where the timestamps jump (dropped samples) so every frame is gap-free
+            breaks = np.flatnonzero(np.diff(t) > 1.5 / fs) + 1
+            for run in np.split(np.arange(len(t)), breaks):
+                events.extend(frames_from_samples(stype, participant=SELF, device=dev, fs_hz=fs,
+                                                  t0_s=float(t[run[0]]), samples=values[run[0]:run[-1] + 1]))
+        elif stype == "markers":
+            for ti, row in zip(t.tolist(), data, strict=True):
+                events.append(parse_marker(str(row[0]), float(ti)))
+    if not has_rr and any(e.KIND == "ecg" for e in events):
+        from biotrainer.exchange.import_edf import _beats_from_ecg
+
+        events.extend(_beats_from_ecg(events, device))
+    events.sort(key=lambda e: e.t_s)
+    anchor = _header_datetime(header)
+    meta = imported_meta(path, "xdf", anchor_unix_s=anchor, participant=participant,
+                         duration_s=max((e.t_s for e in events), default=0.0))
+    return ExchangeSession(meta, events)
+
+
+def _header_datetime(header: Any) -> float | None:
+    try:
+        text = str(_first(header.get("info", {}), "datetime"))
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError, AttributeError):
+        return None
