@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "protocols",
     "participants",
     "gui",
+    "scan",
+    "devices",
 )
 
 log = logging.getLogger("biotrainer")
