@@ -162,6 +162,10 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
         raise UsageError("--speed max only works with simulated devices: a real strap streams in real time")
     if plan.speed not in (None, 1.0) and any(d.kind != "sim" for d in plan.devices):
         raise UsageError("--speed only works with simulated devices: a real strap streams in real time")
+    if plan.seed is None and any(d.kind == "sim" for d in plan.devices):
+        import secrets
+
+        plan.seed = secrets.randbelow(2**31)  # recorded in the session settings, so the run is reproducible
     if clock is None:
         clock = VirtualClock() if plan.speed is None else RealClock(speed=plan.speed)
     library = Library(plan.library) if plan.record or plan.protocol else None

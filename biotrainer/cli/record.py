@@ -108,9 +108,12 @@ def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
 
 def _summary(session, result) -> dict[str, Any]:
     counts: dict[str, int] = {}
-    if session.writer is not None:
-        completed = session.writer.meta.completed or {}
-        counts = dict(completed.get("counts") or {})
+    if session.writer is not None and session.library is not None:
+        try:
+            with session.library.open(session.writer.path) as reader:
+                counts = reader.counts()
+        except Exception as exc:  # noqa: BLE001 - the summary must not hide that the session was saved
+            counts = {"error": str(exc)}
     out: dict[str, Any] = {
         "id": session.session_id,
         "duration_s": round(result.end_t_s, 3),
