@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gui",
     "scan",
     "devices",
+    "export",
+    "import_",
 )
 
 log = logging.getLogger("biotrainer")

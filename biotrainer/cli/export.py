@@ -1,0 +1,87 @@
+"""``biotrainer export``: sessions to CSV, BIDS physio or EDF+ files for researchers (pseudonyms only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from biotrainer.cli.common import add_json_option, add_library_option, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export", help="export sessions as CSV, BIDS physio or EDF+",
+        description="Export sessions losslessly where the format allows: CSV (one folder per session), BIDS "
+                    "physio (one dataset for all sessions) or EDF+ (one file per session). Files are private "
+                    "(0600), state units and the biotrainer version, and name participants by pseudonym only.")
+    p.add_argument("sessions", nargs="*", metavar="ID", help="session ids (or unique prefixes, or paths)")
+    p.add_argument("--all", action="store_true", help="export every session of the library")
+    p.add_argument("--participant", metavar="P", help="only sessions of this participant (pseudonym or role)")
+    p.add_argument("--format", required=True, choices=("csv", "bids", "edf"), help="output format")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--edf-plus-d", action="store_true",
+                   help="write recordings with gaps as EDF+D (pyedflib and MNE cannot read EDF+D correctly; by "
+                        "default gaps are zero-filled and marked with 'gap' annotations)")
+    add_library_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def _progress(done: int, total: int) -> None:
+    if total < 2:
+        return
+    width = 30
+    filled = int(width * done / total)
+    sys.stderr.write(f"\rexporting [{'#' * filled}{'.' * (width - filled)}] {done}/{total} sessions")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from biotrainer.errors import UsageError
+    from biotrainer.exchange.library import load_session
+    from biotrainer.store import Library
+
+    library = Library(args.library)
+    if args.all or (args.participant and not args.sessions):
+        refs = [s.id for s in library.list_sessions(participant=args.participant) if not getattr(s, "error", None)]
+        if not refs:
+            raise UsageError(f"no sessions to export in library {library.root}"
+                             + (f" for participant {args.participant!r}" if args.participant else ""))
+    elif args.sessions:
+        refs = list(args.sessions)
+    else:
+        raise UsageError("give session ids or --all")
+    out = Path(args.out).expanduser()
+    written: list[Path] = []
+    if args.format == "bids":
+        from biotrainer.exchange.bids import export_bids
+
+        sessions = []
+        for i, ref in enumerate(refs, 1):
+            sessions.append(load_session(library, ref))
+            _progress(i, len(refs) * 2)
+        written = export_bids(sessions, out, progress=lambda d, n: _progress(n + d, 2 * n))
+    else:
+        for i, ref in enumerate(refs, 1):
+            session = load_session(library, ref)
+            if args.participant and args.sessions and args.participant not in (
+                    list(session.meta.get("participants", {}).values()) + list(session.meta.get("participants", {}))):
+                continue
+            if args.format == "csv":
+                from biotrainer.exchange.csv_export import export_csv
+
+                written.extend(export_csv(session, out / session.id))
+            else:
+                from biotrainer.exchange.edf import export_edf
+
+                written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=args.edf_plus_d))
+            _progress(i, len(refs))
+    if args.json:
+        print_json({"format": args.format, "sessions": refs, "files": [str(p) for p in written]})
+    else:
+        print(f"exported {len(refs)} session(s) as {args.format} to {out} ({len(written)} files)")
+    return 0

@@ -1,0 +1,40 @@
+"""``biotrainer import``: RR files, LabRecorder XDF, EDF+ or a biotrainer CSV export as a new session."""
+
+from __future__ import annotations
+
+import argparse
+
+from biotrainer.cli.common import add_json_option, add_library_option, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "import", help="import RR, XDF or EDF+ files as a session",
+        description="Import data from other tools as a normal session (replay, analyse, compare): plain RR lists "
+                    "(one interval per line, ms), CSV with an RR column, LabRecorder XDF (RR/HR/ECG/marker "
+                    "streams), EDF/EDF+ (ECG, accelerometer, annotations) or a biotrainer CSV export folder.")
+    p.add_argument("path", metavar="PATH", help="file (or CSV export folder) to import")
+    p.add_argument("--participant", metavar="P", help="pseudonym of the person measured")
+    add_library_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from biotrainer.events import Beat
+    from biotrainer.exchange.library import import_path, save_session
+    from biotrainer.store import Library
+
+    session = import_path(Path(args.path).expanduser(), participant=args.participant)
+    library = Library(args.library)
+    new_id = save_session(library, session)
+    n_beats = sum(isinstance(e, Beat) for e in session.events)
+    fmt = session.meta.get("imported_from", {}).get("format", "")
+    if args.json:
+        print_json({"id": new_id, "format": fmt, "events": len(session.events), "beats": n_beats,
+                    "source": str(args.path)})
+    else:
+        print(f"imported {args.path} ({fmt}, {n_beats} beats, {len(session.events)} events) as session {new_id}")
+    return 0
