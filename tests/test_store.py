@@ -485,3 +485,18 @@ def test_cli_participants(lib, monkeypatch, capsys):
     assert [p["pseudonym"] for p in json.loads(out)] == ["P1"]
     code, out, _ = run_cli(["participants", "list", *L], monkeypatch, capsys)
     assert "P1" in out and "5.5/min" in out
+
+
+def test_unknown_event_kinds_from_a_newer_version_are_skipped(lib, caplog):
+    sid, published = record(lib, duration_s=5)
+    con = sqlite3.connect(lib.session_path(sid))
+    con.execute("INSERT INTO events (kind, t_s, participant, device, data) VALUES ('future', 1.0, 'self', '', '{}')")
+    con.commit()
+    con.close()
+    from biotrainer.sources.replay import ReplaySource
+
+    with lib.open(sid) as r:
+        assert list(r.events()) == published
+        assert ReplaySource(r, include_lifecycle=True, batch=5).events_until(1e9) == published
+        assert r.counts()["future"] == 1
+    assert "unknown kind 'future'" in caplog.text

@@ -124,21 +124,14 @@ class ReplaySource(ScheduledSource):
         return out
 
     def _fill(self) -> bool:
-        rows = self.reader.events_from(self._cursor[0], self._cursor[1], self.batch, kinds=self.kinds)
-        if len(rows) < self.batch:
-            self._exhausted = True
-        if not rows:
-            self._events, self._times, self._pos = [], [], 0
-            return False
-        last_seq, last_event = rows[-1]
-        self._cursor = (last_event.t_s, last_seq)
-        events = [e for _, e in rows]
+        events, self._cursor, self._exhausted = self.reader.events_from(
+            self._cursor[0], self._cursor[1], self.batch, kinds=self.kinds)
         if not self.include_lifecycle:
             events = [e for e in events if not (isinstance(e, SessionState) and e.state in LIFECYCLE_STATES)]
         self._events = events
         self._times = [e.t_s for e in events]
         self._pos = 0
-        return True
+        return bool(events) or not self._exhausted
 
 
 class ReplayClock(Clock):

@@ -19,6 +19,7 @@ import numpy as np
 
 from biotrainer.errors import RecordingError, UsageError
 from biotrainer.events import (
+    EVENT_TYPES,
     PARTICIPANT_ROLES,
     SESSION,
     Annotation,
@@ -169,6 +170,7 @@ class SessionReader:
             self._close_quietly()
             raise RecordingError(f"{self.path}: not a readable biotrainer session header ({exc})") from None
         self._duration_s: float | None = None
+        self._unknown_kinds: set[str] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -258,21 +260,41 @@ class SessionReader:
             rows = self._query(f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE seq > ?{where} "
                                f"ORDER BY seq LIMIT ?", (last_seq, *params, batch))
             for row in rows:
-                yield self._decode(row[1:])
+                event = self._decode(row[1:])
+                if event is not None:
+                    yield event
             if len(rows) < batch:
                 return
             last_seq = rows[-1][0]
 
     def events_from(self, t_s: float, seq: int = -1, limit: int = 2000,
-                    kinds: Iterable[str] | None = None) -> list[tuple[int, Event]]:
-        """Up to ``limit`` ``(seq, event)`` pairs ordered by ``(t_s, seq)`` after position ``(t_s, seq)``
-        (``seq=-1``: including events at ``t_s``). Used by replay."""
+                     kinds: Iterable[str] | None = None) -> tuple[list[Event], tuple[float, int], bool]:
+        """Read up to ``limit`` rows ordered by ``(t_s, seq)`` after the position ``(t_s, seq)`` (``seq=-1``:
+        including events at ``t_s``). Used by replay.
+
+        Returns
+        -------
+        events
+            The decoded events (unknown kinds skipped).
+        cursor
+            ``(t_s, seq)`` of the last row read: pass it back to continue.
+        at_end
+            True when no rows are left after ``cursor``.
+        """
         where, params = self._where(kinds, None, None, None)
         rows = self._query(f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE (t_s > ? OR (t_s = ? AND seq > ?))"
                            f"{where} ORDER BY t_s, seq LIMIT ?", (t_s, t_s, seq, *params, limit))
-        return [(row[0], self._decode(row[1:])) for row in rows]
+        events = [e for e in (self._decode(row[1:]) for row in rows) if e is not None]
+        cursor = (rows[-1][2], rows[-1][0]) if rows else (t_s, seq)
+        return events, cursor, len(rows) < limit
 
-    def _decode(self, row: tuple) -> Event:
+    def _decode(self, row: tuple) -> Event | None:
+        if row[0] not in EVENT_TYPES:
+            if row[0] not in self._unknown_kinds:
+                self._unknown_kinds.add(row[0])
+                log.warning("%s: skipping events of unknown kind %r (written by a newer biotrainer?)",
+                            self.path, row[0])
+            return None
         try:
             return from_record(*row)
         except (KeyError, ValueError, TypeError) as exc:
