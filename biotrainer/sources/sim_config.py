@@ -89,9 +89,12 @@ class Faults:
         if not 0 <= self.drop_prob < 1:
             raise UsageError(f"fault drop_prob={self.drop_prob} must be in [0, 1)")
         for name in ("contact_loss", "disconnects"):
+            ranges = []
             for rng in getattr(self, name):
                 if len(rng) != 2 or not rng[0] < rng[1] or rng[0] < 0:
                     raise UsageError(f"fault {name} range {rng!r} must be (start_s, end_s) with 0 <= start < end")
+                ranges.append((float(rng[0]), float(rng[1])))
+            object.__setattr__(self, name, tuple(sorted(ranges)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ What it emits (all through the same decoders a real strap uses)
   :func:`~biotrainer.sources.hrs.encode_heart_rate_measurement` carrying the RR values (1/1024 s) of the beats the
   strap detected since the previous notification (0..n): an :class:`~biotrainer.events.HrPacket` with the raw bytes,
   then what :class:`~biotrainer.sources.hrs.HrsDecoder` makes of it (``HeartRate``, ``Contact``, ``Beat``).
-  Arrival time = the last beat in the packet (or the scheduled send time if it has none) + 10-30 ms latency.
+  Notifications go out on a ~1-s schedule, right after the last beat they carry: arrival = that beat + 10-30 ms
+  latency. A window without a beat is merged into the next one while there is skin contact (unless none came for
+  two intervals); without contact, beat-less notifications (HR 0, contact false) keep the schedule.
 - With ``ecg``: Polar PMD ECG frames (73 samples at 130 Hz, µV), with ``acc``: ACC frames (36 samples at 200 Hz,
   milli-g), built with :mod:`~biotrainer.sources.pmd` encoders (timestamps in ns since 2000-01-01 of the last sample
   on the strap's clock, which is offset from true time by ``strap_clock_offset_s``) and decoded by
@@ -112,7 +114,7 @@ class SimTruth:
 
     Breathing on the 20 Hz grid: ``breath_t_s``, ``breath_phase`` (0..1 within the breath), ``breath_volume``
     (0..≈1), and the true ``hr_bpm``. Per breath: ``breath_onset_s``, ``breath_duration_s``,
-    ``breath_rate_per_min`` (60/duration), ``breath_pacer_rate_per_min`` (NaN when spontaneous),
+    ``breath_rate_per_min`` (60/duration), ``breath_depth`` (peak volume), ``breath_pacer_rate_per_min`` (NaN when spontaneous),
     ``breath_pacer_phase`` (phase error to the pacer at onset, cycles), ``breath_missed`` (merged pacer cycles).
 
     Notifications: ``packet_t_s`` (arrival), ``packet_delivered``, ``packet_n_rr``. ECG/ACC sample clocks:
@@ -135,6 +137,7 @@ class SimTruth:
     hr_bpm: np.ndarray
     breath_onset_s: np.ndarray
     breath_duration_s: np.ndarray
+    breath_depth: np.ndarray
     breath_pacer_rate_per_min: np.ndarray
     breath_pacer_phase: np.ndarray
     breath_missed: np.ndarray
@@ -165,7 +168,7 @@ class SimTruth:
             "reported_packet_t_s": ("reported_t_s", "reported_rr_ms", "reported_rr_1024", "reported_kind",
                                     "reported_beat_index", "reported_packet_t_s", "reported_delivered"),
             "breath_t_s": ("breath_t_s", "breath_phase", "breath_volume", "hr_bpm"),
-            "breath_onset_s": ("breath_onset_s", "breath_duration_s", "breath_pacer_rate_per_min",
+            "breath_onset_s": ("breath_onset_s", "breath_duration_s", "breath_depth", "breath_pacer_rate_per_min",
                                "breath_pacer_phase", "breath_missed"),
             "packet_t_s": ("packet_t_s", "packet_delivered", "packet_n_rr"),
         }
@@ -266,6 +269,8 @@ class SimulatedStrap(ScheduledSource):
         self._next_send_t = self._draw_send_time(0)
         self._hr_bound = -math.inf
         self._last_hr_arrival = -math.inf
+        self._last_send_t = 0.0
+        self._last_send_contact = True
         self._hr_epoch = 0
         self._pkt_t = _Buffer()
         self._pkt_delivered = _Buffer(bool)
@@ -278,7 +283,7 @@ class SimulatedStrap(ScheduledSource):
         self._faults: list[SimFault] = []
         for kind, ranges in (("contact_loss", cfg.faults.contact_loss), ("disconnect", cfg.faults.disconnects)):
             for a, b in ranges:
-                self._faults.append(SimFault(kind, -1, a, f"{a:g}-{b:g}"))
+                self._faults.append(SimFault(kind, -1, float(a), f"{a:g}-{b:g}"))
         # PMD streams
         self._polar_base_ns = unix_to_polar_ns(cfg.start_unix_s + cfg.strap_clock_offset_s)
         self._ecg_t0 = float(re.uniform(0.0, 1.0 / ECG_FS_HZ))
@@ -294,7 +299,7 @@ class SimulatedStrap(ScheduledSource):
         # connection events
         self._push(Connection(t_s=0.0, state="connected", **self._who))
         self._push(Battery(t_s=0.0, percent=cfg.battery_percent, **self._who))
-        for a, b in cfg.faults.disconnects:
+        for a, b in ((float(a), float(b)) for a, b in cfg.faults.disconnects):
             self._push(Connection(t_s=a, state="disconnected", reason="link lost (simulated)", **self._who))
             self._push(Connection(t_s=b, state="connected", **self._who))
             self._push(Battery(t_s=b, percent=cfg.battery_percent, **self._who))
@@ -441,8 +446,14 @@ class SimulatedStrap(ScheduledSource):
             i1 = i0
             while i1 < rep_t.n and rep_t[i1] <= send_t:  # type: ignore[operator]
                 i1 += 1
-            self._rep_packed = i1
             contact = not _in_ranges(send_t, faults.contact_loss)
+            self._hr_bound = send_t
+            if (i1 == i0 and contact and contact == self._last_send_contact
+                    and send_t - self._last_send_t < 2 * cfg.packet_interval_s):
+                continue  # no beat yet: the strap waits for one (it sends beat-less notifications only if none come)
+            self._rep_packed = i1
+            self._last_send_t = send_t
+            self._last_send_contact = contact
             rr = [int(v) for v in self._rep_1024.view()[i0:i1]]
             last_event_t = float(rep_t[i1 - 1]) if i1 > i0 else send_t  # type: ignore[arg-type]
             arrival = max(last_event_t + 0.01 + 0.02 * float(u_lat), self._last_hr_arrival + 1e-6)
@@ -469,7 +480,6 @@ class SimulatedStrap(ScheduledSource):
             self._pkt_t.append(arrival)
             self._pkt_delivered.append(delivered)
             self._pkt_n.append(len(rr))
-            self._hr_bound = send_t
             if not delivered:
                 continue
             self._rep_delivered.view()[i0:i1] = True
@@ -583,6 +593,7 @@ class SimulatedStrap(ScheduledSource):
             hr_bpm=self._g_hr.view().copy(),
             breath_onset_s=np.asarray(tb.onset_s[:n_breaths]),
             breath_duration_s=np.asarray(tb.duration_s[:n_breaths]),
+            breath_depth=np.asarray(tb.depth[:n_breaths]),
             breath_pacer_rate_per_min=np.asarray(tb.pacer_rate_per_min[:n_breaths]),
             breath_pacer_phase=np.asarray(tb.pacer_phase[:n_breaths]),
             breath_missed=np.asarray(tb.missed[:n_breaths], dtype=bool),
