@@ -9,8 +9,10 @@ Run: ``python benchmarks/bench_replay.py [--minutes 60]``. Prints ratios measure
 - bulk reads (beats, ECG, ACC as numpy arrays), peak memory (tracemalloc during replay; process max RSS),
   and the file size.
 
-Events come from :class:`biotrainer.store.synthetic.SyntheticStrap` (about one HrPacket/s with 1-2 RR, ECG frames
-of 73 samples at 130 Hz and ACC frames of 36 samples at 200 Hz, each as raw PmdPacket + decoded frame).
+Events come from the simulator (:class:`biotrainer.sources.simulator.SimulatedStrap` with ECG and ACC: about one
+HrPacket/s with its RR values, ECG frames of 73 samples at 130 Hz and ACC frames of 36 samples at 200 Hz, each as
+raw PmdPacket + decoded frame); ``--synthetic`` uses the cheaper :class:`biotrainer.store.synthetic.SyntheticStrap`
+with the same counts instead.
 """
 
 from __future__ import annotations
@@ -34,13 +36,23 @@ from biotrainer.store.synthetic import SyntheticStrap
 TICK_S = 0.05
 
 
-def build_events(duration_s: float) -> list:
-    src = SyntheticStrap(duration_s, seed=7)
+def build_events(duration_s: float, synthetic: bool) -> list:
+    if synthetic:
+        src = SyntheticStrap(duration_s, seed=7)
+        events = []
+        t = 0.0
+        while not src.finished:
+            events.extend(src.events_until(t))
+            t += 1.0
+        return events
+    from biotrainer.sources.simulator import SimConfig, SimulatedStrap
+
+    strap = SimulatedStrap(SimConfig.from_spec("sim:ecg,acc", seed=7, participant="self", device="sim-0001"))
     events = []
     t = 0.0
-    while not src.finished:
-        events.extend(src.events_until(t))
-        t += 1.0
+    while t < duration_s:
+        t = min(t + 10.0, duration_s)
+        events.extend(strap.events_until(t))
     return events
 
 
@@ -79,13 +91,15 @@ def bench_replay(lib: Library, sid: str) -> tuple[float, Counter, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--synthetic", action="store_true", help="use the store's cheap synthetic strap, not the simulator")
     args = ap.parse_args()
     duration_s = args.minutes * 60
     t0 = time.perf_counter()
-    events = build_events(duration_s)
+    events = build_events(duration_s, args.synthetic)
     gen_s = time.perf_counter() - t0
     kinds = Counter(e.KIND for e in events)
-    print(f"session: {args.minutes:g} min synthetic, {len(events)} events "
+    source = "SyntheticStrap" if args.synthetic else "simulator"
+    print(f"session: {args.minutes:g} min from the {source}, {len(events)} events "
           f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}); generated in {gen_s:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         lib = Library(Path(tmp) / "lib")
