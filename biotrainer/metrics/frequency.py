@@ -93,7 +93,8 @@ def rr_psd(beat_t_s: np.ndarray, nn_ms: np.ndarray, fs_hz: float = RESAMPLE_HZ) 
     return welch_psd(y, fs_hz)
 
 
-def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[dict[str, float | None], dict[str, str]]:
+def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray,
+                     span_s: float | None = None) -> tuple[dict[str, float | None], dict[str, str]]:
     """VLF/LF/HF power (ms²), LF/HF, total power and band peaks of one window.
 
     Parameters
@@ -102,6 +103,8 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[dict[str,
         Time (s) of the beat ending each interval.
     nn_ms : np.ndarray
         NN intervals (ms), artifact-corrected.
+    span_s : float, optional
+        Duration the intervals cover, for the minimum-length rules; default: first interval start to last beat.
 
     Returns
     -------
@@ -111,7 +114,9 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[dict[str,
     values: dict[str, float | None] = dict.fromkeys(FREQUENCY_KEYS)
     reasons: dict[str, str] = {}
     beat_t_s = np.asarray(beat_t_s, dtype=float)
-    span_s = float(beat_t_s[-1] - beat_t_s[0]) if beat_t_s.size else 0.0
+    nn_ms = np.asarray(nn_ms, dtype=float)
+    if span_s is None:
+        span_s = float(beat_t_s[-1] - beat_t_s[0] + nn_ms[0] / 1000.0) if beat_t_s.size else 0.0
     if span_s < MIN_WINDOW_HF_S or beat_t_s.size < 8:
         for k in FREQUENCY_KEYS:
             reasons[k] = f"window {span_s:.0f} s shorter than {MIN_WINDOW_HF_S:.0f} s needed for spectral power"

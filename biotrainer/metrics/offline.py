@@ -1,0 +1,286 @@
+"""Offline analysis: a whole session or file, and the same metrics per window.
+
+Whole-series summary (the ``analyze`` command's top-level numbers):
+
+- artifacts: one Lipponen-Tarvainen pass over the whole series (flags), iterative correction;
+- time and frequency domain on the whole corrected series (withheld with a reason when the series is too poor);
+- breathing, RSA and coherence are time-varying, so the summary aggregates *windows*: breathing rate = median of
+  the 60-s windows (step 30 s) that have one, source = the source most of them used; RSA ``p2t_ms_mean`` = mean over those
+  windows of their mean per-breath P2T; coherence ``ratio_mean`` = mean coherence ratio of the 64-s
+  windows every 5 s (on the whole-series corrected NN, windows above the spectral artifact limit skipped).
+
+Windowed analysis (``window_s``): consecutive windows ``(start, start + window_s]`` from the first beat, each
+computed exactly as the live engine computes a window (:func:`analyze_window`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from biotrainer.metrics import artifacts as art
+from biotrainer.metrics.streams import Streams, build_window
+from biotrainer.metrics.window import Settings, WindowResult, compute_window
+
+SUMMARY_WINDOW_S = 60.0
+SUMMARY_STEP_S = 30.0
+COHERENCE_STEP_S = 5.0
+
+HRV_KEYS = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "hr_bpm", "vlf_ms2", "lf_ms2",
+            "hf_ms2", "lf_hf", "total_power_ms2", "lf_peak_hz", "hf_peak_hz")
+
+
+def analyze_window(streams: Streams, start_s: float, end_s: float, settings: Settings | None = None) -> WindowResult:
+    """All metrics of the window ``(start_s, end_s]``: what the live engine publishes for that window."""
+    return compute_window(build_window(streams, start_s, end_s), settings or Settings(), spectral=True)
+
+
+def streams_from_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None) -> Streams:
+    """Streams for a bare RR series (beat times = cumulative sum unless given)."""
+    rr = np.asarray(rr_ms, dtype=float)
+    t = np.cumsum(rr) / 1000.0 if beat_t_s is None else np.asarray(beat_t_s, dtype=float)
+    return Streams(beat_t_s=t, rr_ms=rr)
+
+
+def _nest(values: dict[str, float | None], labels: dict[str, str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, v in values.items():
+        group, _, name = key.partition(".")
+        out.setdefault(group, {})[name] = _clean(v)
+    for key, v in (labels or {}).items():
+        group, _, name = key.partition(".")
+        out.setdefault(group, {})[name] = v
+    return out
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    return v
+
+
+@dataclass
+class _Summary:
+    values: dict[str, float | None]
+    reasons: dict[str, str]
+    labels: dict[str, str]
+
+
+def _whole_series(streams: Streams, s: Settings) -> tuple[_Summary, art.Correction]:
+    from biotrainer.metrics.frequency import FREQUENCY_KEYS, frequency_domain
+    from biotrainer.metrics.time_domain import time_domain
+
+    t, rr = streams.beat_t_s, streams.rr_ms
+    n = rr.size
+    values: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    corr = art.correct_rr(rr, t) if n >= 3 else art.Correction(np.zeros(n, np.int8), rr.copy(), t.copy(),
+                                                                  {"corrected": 0})
+    n_flagged = int(np.count_nonzero(corr.flags))
+    share = n_flagged / n if n else 0.0
+    for k in art.ARTIFACT_CLASSES:
+        values[f"artifacts.{k}"] = float(corr.counts.get(k, 0))
+    values["artifacts.corrected"] = float(corr.counts.get("corrected", 0))
+    values["artifacts.corrected_pct"] = 100.0 * share
+    span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
+    lost = sum(max(0.0, min(b, t[-1]) - max(a, t[0] - rr[0] / 1000.0)) for a, b in streams.no_contact) if n else 0.0
+    missing = (art.missing_time_s(rr, t) + lost) if n else 0.0
+    values["quality.duration_s"] = span
+    values["quality.missing_pct"] = 100.0 * missing / span if span > 0 else None
+    if s.correction:
+        nn, nn_t = corr.rr_corrected_ms, corr.beat_t_corrected_s
+    else:
+        nn, nn_t = rr, t
+    valid = ~art.find_gaps(nn, nn_t)
+    poor = ""
+    if n < 3 or span < s.min_window_s:
+        poor = f"{span:.0f} s of beats, fewer than the {s.min_window_s:.0f} s minimum"
+    elif span > 0 and missing / span > s.max_missing:
+        poor = f"{100 * missing / span:.0f} % of the recording has no data (limit {100 * s.max_missing:.0f} %)"
+    elif s.correction and share > s.max_corrected_time:
+        poor = f"{100 * share:.1f} % of beats corrected (limit {100 * s.max_corrected_time:.0f} %)"
+    td = time_domain(nn, valid)
+    for k, v in td.items():
+        if poor or v is None:
+            values[f"hrv.{k}"] = None
+            reasons[f"hrv.{k}"] = poor or "too few intervals"
+        else:
+            values[f"hrv.{k}"] = v
+    spoor = poor
+    if not spoor and s.correction and share > s.max_corrected_spectral:
+        spoor = f"{100 * share:.1f} % of beats corrected (limit {100 * s.max_corrected_spectral:.0f} % for spectral)"
+    if spoor or nn.size < 8:
+        for k in FREQUENCY_KEYS:
+            values[f"hrv.{k}"] = None
+            reasons[f"hrv.{k}"] = spoor or "too few intervals"
+    else:
+        fv, fr = frequency_domain(nn_t, nn, span)
+        for k in FREQUENCY_KEYS:
+            values[f"hrv.{k}"] = fv.get(k)
+            if fv.get(k) is None:
+                reasons[f"hrv.{k}"] = fr.get(k, "could not be computed")
+    values["quality.ok"] = 0.0 if poor else 1.0
+    return _Summary(values, reasons, {}), corr
+
+
+def _window_starts(t0: float, t1: float, window_s: float, step_s: float) -> list[float]:
+    if t1 - t0 < window_s:
+        return [t0] if t1 > t0 else []
+    k = int(math.floor((t1 - t0 - window_s) / step_s + 1e-9))
+    return [t0 + i * step_s for i in range(k + 1)]
+
+
+def summarize(streams: Streams, settings: Settings | None = None) -> dict[str, Any]:
+    """Whole-series summary as a nested dict (JSON-ready: no NaN; ``reasons`` for every null)."""
+    s = settings or Settings()
+    summary, corr = _whole_series(streams, s)
+    values, reasons = summary.values, summary.reasons
+    labels: dict[str, str] = {}
+    t, rr = streams.beat_t_s, streams.rr_ms
+    out_windows: list[WindowResult] = []
+    if rr.size:
+        t0 = float(t[0] - rr[0] / 1000.0)
+        for st in _window_starts(t0, float(t[-1]), SUMMARY_WINDOW_S, SUMMARY_STEP_S):
+            end = min(st + SUMMARY_WINDOW_S, float(t[-1]))
+            w = compute_window(build_window(streams, st, end), Settings(
+                window_s=SUMMARY_WINDOW_S, min_window_s=min(s.min_window_s, SUMMARY_WINDOW_S),
+                correction=s.correction, max_corrected_time=s.max_corrected_time,
+                max_corrected_spectral=s.max_corrected_spectral, max_missing=s.max_missing), spectral=True)
+            out_windows.append(w)
+    rates = [w.values.get("breathing.rate_per_min") for w in out_windows]
+    good = [(r, w.labels.get("breathing.source", "")) for r, w in zip(rates, out_windows, strict=True)
+            if r is not None]
+    if good:
+        values["breathing.rate_per_min"] = float(np.median([r for r, _ in good]))
+        labels["breathing.source"] = Counter(src for _, src in good).most_common(1)[0][0]
+        values["breathing.windows"] = float(len(good))
+    else:
+        values["breathing.rate_per_min"] = None
+        why = next((w.reasons.get("breathing.rate_per_min") for w in out_windows
+                    if w.reasons.get("breathing.rate_per_min")), "recording shorter than one window")
+        reasons["breathing.rate_per_min"] = f"no window with a breathing rate ({why})"
+        labels["breathing.source"] = "none"
+    # RSA: mean of the windows' mean per-breath P2T.
+    sources: Counter[str] = Counter()
+    for w in out_windows:
+        if w.values.get("rsa.n_breaths"):
+            sources[w.labels.get("rsa.breath_source", "")] += 1
+    p2t = [w.values.get("rsa.p2t_ms") for w in out_windows if w.values.get("rsa.p2t_ms") is not None]
+    p2t_bpm = [w.values.get("rsa.p2t_bpm") for w in out_windows if w.values.get("rsa.p2t_bpm") is not None]
+    if p2t:
+        values["rsa.p2t_ms_mean"] = float(np.mean(p2t))
+        values["rsa.p2t_bpm_mean"] = float(np.mean(p2t_bpm)) if p2t_bpm else None
+        labels["rsa.breath_source"] = sources.most_common(1)[0][0] if sources else "none"
+    else:
+        values["rsa.p2t_ms_mean"] = None
+        values["rsa.p2t_bpm_mean"] = None
+        why = next((w.reasons.get("rsa.p2t_ms") for w in out_windows if w.reasons.get("rsa.p2t_ms")),
+                   "recording shorter than one window")
+        reasons["rsa.p2t_ms_mean"] = reasons["rsa.p2t_bpm_mean"] = f"no window with per-breath RSA ({why})"
+        labels["rsa.breath_source"] = "none"
+    values["rsa.windows"] = float(len(p2t))
+    # Coherence: 64-s windows every 5 s on the whole-series corrected NN.
+    ratios = coherence_series(streams, corr, s)
+    vals = [r for _, r in ratios if r is not None]
+    if vals:
+        values["coherence.ratio_mean"] = float(np.mean(vals))
+        values["coherence.windows"] = float(len(vals))
+    else:
+        values["coherence.ratio_mean"] = None
+        values["coherence.windows"] = 0.0
+        reasons["coherence.ratio_mean"] = ("no 64-s window of acceptable quality" if ratios
+                                           else "recording shorter than the 64-s coherence window")
+    out = {"beats": int(rr.size)}
+    out.update(_nest(values, labels))
+    out["reasons"] = dict(sorted(reasons.items()))
+    return out
+
+
+def coherence_series(streams: Streams, corr: art.Correction, s: Settings) -> list[tuple[float, float | None]]:
+    """Coherence ratio of each 64-s window (every 5 s) of the corrected series: ``[(end_s, ratio or None)]``."""
+    from biotrainer.metrics.coherence import WINDOW_S, coherence_ratio
+
+    t_raw = streams.beat_t_s
+    if t_raw.size < 8 or t_raw[-1] - t_raw[0] < WINDOW_S:
+        return []
+    nn, nn_t = (corr.rr_corrected_ms, corr.beat_t_corrected_s) if s.correction else (streams.rr_ms, t_raw)
+    flagged_t = t_raw[corr.flags != 0]
+    out = []
+    end = float(t_raw[0] + WINDOW_S)
+    while end <= t_raw[-1] + 1e-9:
+        lo = end - WINDOW_S
+        sel = (nn_t > lo) & (nn_t <= end)
+        n_raw = np.count_nonzero((t_raw > lo) & (t_raw <= end))
+        n_bad = np.count_nonzero((flagged_t > lo) & (flagged_t <= end))
+        if s.correction and n_raw and n_bad / n_raw > s.max_corrected_spectral:
+            out.append((end, None))
+        else:
+            ratio, _, _ = coherence_ratio(nn_t[sel], nn[sel])
+            out.append((end, ratio))
+        end += COHERENCE_STEP_S
+    return out
+
+
+def windows(streams: Streams, window_s: float, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Consecutive windows of ``window_s`` from the first beat, each as a nested dict with ``start_s``/``end_s``.
+
+    A final partial window shorter than the minimum is dropped.
+    """
+    s = settings or Settings()
+    t, rr = streams.beat_t_s, streams.rr_ms
+    if rr.size == 0:
+        return []
+    t0 = float(t[0] - rr[0] / 1000.0)
+    out = []
+    start = t0
+    while start < t[-1]:
+        end = start + window_s
+        if min(end, float(t[-1])) - start < s.min_window_s:
+            break
+        w = analyze_window(streams, start, end, s)
+        d: dict[str, Any] = {"start_s": start, "end_s": end}
+        nested = _nest({k: v for k, v in w.values.items() if not k.startswith("window.")}, w.labels)
+        d.update(nested)
+        d["reasons"] = dict(sorted(w.reasons.items()))
+        out.append(d)
+        start = end
+    return out
+
+
+def analyze_streams(streams: Streams, settings: Settings | None = None,
+                    window_s: float | None = None) -> dict[str, Any]:
+    """Summary plus, with ``window_s``, the per-window list (the ``analyze --json`` object)."""
+    out = summarize(streams, settings)
+    if window_s:
+        out["windows"] = windows(streams, window_s, settings)
+    return out
+
+
+def analyze_rr(rr_ms: np.ndarray, settings: Settings | None = None, window_s: float | None = None,
+               beat_t_s: np.ndarray | None = None) -> dict[str, Any]:
+    """Analyse a bare RR series (ms)."""
+    return analyze_streams(streams_from_rr(rr_ms, beat_t_s), settings, window_s)
+
+
+def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
+                window_s: float | None = None) -> dict[str, Any]:
+    """Analyse an ECG: R-peaks (:mod:`.rpeaks`) → RR, plus EDR breathing from the same ECG."""
+    from biotrainer.metrics.rpeaks import rpeaks_s
+
+    x = np.asarray(ecg, dtype=float)
+    peaks = rpeaks_s(x, fs_hz)
+    if peaks.size < 3:
+        from biotrainer.errors import ImportFormatError
+
+        raise ImportFormatError(f"found {peaks.size} R-peaks in {x.size / fs_hz:.0f} s of ECG at {fs_hz:g} Hz; "
+                                "check --fs and the column")
+    streams = Streams(beat_t_s=peaks[1:], rr_ms=np.diff(peaks) * 1000.0,
+                      ecg_t_s=np.arange(x.size) / fs_hz, ecg_uv=x, ecg_fs_hz=fs_hz)
+    out = analyze_streams(streams, settings, window_s)
+    out["rpeaks"] = int(peaks.size)
+    return out

@@ -1,0 +1,332 @@
+"""All metrics of one window: the single function the live engine and offline analysis share.
+
+Live and offline give the same numbers for the same window because both call :func:`compute_window` with the
+beats whose time lies in ``(start_s, end_s]`` and the same settings.
+
+Output keys (``values``; a None value has its reason in ``reasons`` under the same key):
+
+=============================  ==========================================================================
+``window.start_s``/``end_s``   the window (session seconds); beats with start < beat time <= end
+``quality.n_beats``            raw beats (intervals) in the window
+``quality.corrected_pct``      % of raw beats flagged and corrected (Lipponen-Tarvainen)
+``quality.missing_pct``        % of the window without data (gaps between beats, contact loss)
+``quality.ok``                 1 when the window is good enough for time-domain metrics, else 0
+``artifacts.ectopic`` …        raw beats per class: ``ectopic``, ``missed``, ``extra``, ``long_short``;
+                               ``artifacts.corrected``: corrections applied over all passes
+``hrv.hr_bpm`` … ``pnn50_pct`` time domain (:mod:`.time_domain`) on corrected NN
+``hrv.vlf_ms2`` … ``hf_peak_hz`` frequency domain (:mod:`.frequency`); LF needs 120 s, HF 60 s, VLF > 300 s
+``breathing.rate_per_min``     breathing rate from the best source (``labels['breathing.source']``:
+                               ``acc``, ``ecg`` or ``rr``) with ``breathing.confidence`` 0..1;
+                               per-source ``breathing.rr_rate_per_min``, ``acc_…``, ``ecg_…``
+``breathing.pacer_rate_per_min`` the pacer's rate (last pacer marker in the window)
+``breathing.adherence_per_min``  breathing rate minus pacer rate
+``breathing.hr_phase_deg``     HR phase relative to pacer lung volume at the pacer frequency (0 = in phase)
+``rsa.p2t_ms``                 mean per-breath peak-to-trough RSA (Grossman), ms; ``rsa.p2t_bpm`` HR swing;
+                               ``rsa.p2t_ms_last``/``p2t_bpm_last`` the last complete breath;
+                               ``rsa.n_breaths``; ``rsa.last_breath_end_s`` when the last one ended;
+                               ``labels['rsa.breath_source']``: ``pacer``, ``acc``, ``rr`` or ``none``
+``rsa.pacer_band_ms2``         NN power within pacer frequency ± 0.03 Hz (paced windows only)
+``rsa.porges_bohrer_ln_ms2``   Porges-Bohrer, only when breathing is inside 7.2-24 /min
+``coherence.ratio``            coherence ratio (McCraty 2009 definition, ours) over the last 64 s;
+                               ``coherence.peak_hz`` its peak frequency
+=============================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from biotrainer.metrics import artifacts as art
+from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
+
+DEFAULT_WINDOW_S = 60.0
+#: Paced breathing: pacer-derived breaths are used for RSA when breathing is within this of the pacer rate.
+ADHERENCE_LIMIT_PER_MIN = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Analysis settings (the same object drives live and offline analysis).
+
+    ``max_corrected_time`` / ``max_corrected_spectral``: share of corrected beats above which time-domain /
+    spectral+coherence metrics are withheld. ``correction=False`` analyses raw RR (flags still reported).
+    """
+
+    window_s: float = DEFAULT_WINDOW_S
+    min_window_s: float = MIN_WINDOW_S
+    correction: bool = True
+    max_corrected_time: float = art.MAX_CORRECTED_SHARE_TIME_DOMAIN
+    max_corrected_spectral: float = art.MAX_CORRECTED_SHARE_SPECTRAL
+    max_missing: float = art.MAX_MISSING_SHARE
+
+
+@dataclass
+class WindowData:
+    """Raw inputs of one window. Only ``beat_t_s``/``rr_ms`` are required.
+
+    ``pacer``: pacer segment starts ``(t_s, segment, duration_s, rate_per_min)`` from shortly before the window
+    start to its end. ``acc_mg``/``acc_fs_hz``: accelerometer samples covering the window (first sample at
+    ``acc_t0_s``). ``ecg_peak_t_s``/``ecg_r_amplitude``: R-peaks (session time) and amplitudes, for EDR.
+    ``contact_lost_s``: seconds of the window without skin contact or connection. ``coherence_beat_t_s``/
+    ``coherence_rr_ms``: raw beats of the 64-s coherence window ending at ``end_s`` (default: the window's own
+    beats of the last 64 s).
+    """
+
+    start_s: float
+    end_s: float
+    beat_t_s: np.ndarray
+    rr_ms: np.ndarray
+    pacer: list[tuple[float, str, float, float]] = field(default_factory=list)
+    acc_mg: np.ndarray | None = None
+    acc_fs_hz: float | None = None
+    acc_t0_s: float | None = None
+    ecg_peak_t_s: np.ndarray | None = None
+    ecg_r_amplitude: np.ndarray | None = None
+    contact_lost_s: float = 0.0
+    coherence_beat_t_s: np.ndarray | None = None
+    coherence_rr_ms: np.ndarray | None = None
+
+
+@dataclass
+class WindowResult:
+    values: dict[str, float | None]
+    reasons: dict[str, str]
+    labels: dict[str, str]
+    flags: np.ndarray  # per raw beat in the window
+    nn_ms: np.ndarray
+    nn_t_s: np.ndarray
+
+
+def select(beat_t_s: np.ndarray, start_s: float, end_s: float) -> slice:
+    """Slice of sorted ``beat_t_s`` with ``start_s < t <= end_s``."""
+    i0 = int(np.searchsorted(beat_t_s, start_s, side="right"))
+    i1 = int(np.searchsorted(beat_t_s, end_s, side="right"))
+    return slice(i0, i1)
+
+
+def _put(values: dict, reasons: dict, key: str, value: float | None, reason: str = "") -> None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        values[key] = None
+        reasons[key] = reason or "could not be computed"
+    else:
+        values[key] = float(value)
+
+
+def compute_window(data: WindowData, settings: Settings | None = None, *, spectral: bool = True) -> WindowResult:
+    """Compute every metric of one window (see the module docstring for keys).
+
+    Parameters
+    ----------
+    data : WindowData
+        The window's raw inputs.
+    settings : Settings, optional
+        Analysis settings.
+    spectral : bool
+        False computes only quality and time-domain keys (the live engine's per-beat update).
+    """
+    s = settings or Settings()
+    values: dict[str, float | None] = {"window.start_s": float(data.start_s), "window.end_s": float(data.end_s)}
+    reasons: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    t = np.asarray(data.beat_t_s, dtype=float)
+    rr = np.asarray(data.rr_ms, dtype=float)
+    n = rr.size
+    span = max(0.0, float(data.end_s - data.start_s))
+
+    if n >= 3:
+        corr = art.correct_rr(rr, t)
+    else:
+        corr = art.Correction(np.zeros(n, dtype=np.int8), rr.copy(), t.copy(), {"corrected": 0})
+    flags = corr.flags
+    n_flagged = int(np.count_nonzero(flags))
+    corrected_share = (n_flagged / n) if n else 0.0
+    gaps = art.find_gaps(rr, t)
+    missing_s = art.missing_time_s(rr, t) + float(data.contact_lost_s)
+    if n:
+        missing_s += max(0.0, float(t[0] - rr[0] / 1000.0 - data.start_s) - art.GAP_TOLERANCE_S)
+        missing_s += max(0.0, float(data.end_s - t[-1]) - 2.0)
+    missing_share = min(1.0, missing_s / span) if span > 0 else 1.0
+    values["quality.n_beats"] = float(n)
+    values["quality.corrected_pct"] = 100.0 * corrected_share
+    values["quality.missing_pct"] = 100.0 * missing_share
+    for k in art.ARTIFACT_CLASSES:
+        values[f"artifacts.{k}"] = float(corr.counts.get(k, 0))
+    values["artifacts.corrected"] = float(corr.counts.get("corrected", 0))
+
+    if s.correction:
+        nn, nn_t = corr.rr_corrected_ms, corr.beat_t_corrected_s
+        valid = art.find_gaps(nn, nn_t)
+        valid = ~valid
+    else:
+        nn, nn_t, valid = rr, t, ~gaps
+
+    data_span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
+    poor = ""
+    if n < 3 or data_span < s.min_window_s:
+        poor = f"{data_span:.0f} s of beats, fewer than the {s.min_window_s:.0f} s minimum"
+    elif missing_share > s.max_missing:
+        poor = f"{100 * missing_share:.0f} % of the window has no data (limit {100 * s.max_missing:.0f} %)"
+    elif s.correction and corrected_share > s.max_corrected_time:
+        poor = (f"{100 * corrected_share:.1f} % of beats corrected (limit {100 * s.max_corrected_time:.0f} %)")
+    values["quality.ok"] = 0.0 if poor else 1.0
+    td = time_domain(nn, valid) if not poor else dict.fromkeys(("hr_bpm", "mean_nn_ms", "sdnn_ms", "rmssd_ms",
+                                                                 "ln_rmssd", "pnn50_pct"))
+    for k, v in td.items():
+        _put(values, reasons, f"hrv.{k}", v, poor or "too few intervals")
+    if spectral:
+        _spectral(values, reasons, labels, data, s, nn, nn_t, poor, corrected_share)
+    return WindowResult(values, reasons, labels, flags, nn, nn_t)
+
+
+def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str, float]]]:
+    inside = [(t, seg, dur) for t, seg, dur, _r in data.pacer if t <= data.end_s]
+    rate = None
+    for t, _seg, _dur, r in data.pacer:
+        if data.start_s < t <= data.end_s:
+            rate = r
+    return rate, inside
+
+
+def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> np.ndarray:
+    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (raised-cosine shape of the pacer)."""
+    v = np.full(t_s.size, np.nan)
+    for i, (t0, seg, dur) in enumerate(segments):
+        t1 = segments[i + 1][0] if i + 1 < len(segments) else t0 + dur
+        m = (t_s >= t0) & (t_s < t1)
+        if not np.any(m):
+            continue
+        prog = np.clip((t_s[m] - t0) / dur, 0, 1) if dur > 0 else np.ones(np.count_nonzero(m))
+        if seg == "inhale":
+            v[m] = 0.5 - 0.5 * np.cos(np.pi * prog)
+        elif seg == "hold_in":
+            v[m] = 1.0
+        elif seg == "exhale":
+            v[m] = 0.5 + 0.5 * np.cos(np.pi * prog)
+        else:
+            v[m] = 0.0
+    return v
+
+
+def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Settings, nn: np.ndarray,
+              nn_t: np.ndarray, poor: str, corrected_share: float) -> None:
+    from biotrainer.metrics import breathing as br
+    from biotrainer.metrics import rsa
+    from biotrainer.metrics.coherence import WINDOW_S as COH_WINDOW_S
+    from biotrainer.metrics.coherence import coherence_ratio
+    from biotrainer.metrics.frequency import FREQUENCY_KEYS, frequency_domain
+
+    spectral_poor = poor
+    if not spectral_poor and s.correction and corrected_share > s.max_corrected_spectral:
+        spectral_poor = (f"{100 * corrected_share:.1f} % of beats corrected "
+                         f"(limit {100 * s.max_corrected_spectral:.0f} % for spectral metrics)")
+    if spectral_poor or nn.size < 8:
+        why = spectral_poor or "too few intervals"
+        for k in FREQUENCY_KEYS:
+            _put(values, reasons, f"hrv.{k}", None, why)
+    else:
+        fv, fr = frequency_domain(nn_t, nn)
+        for k in FREQUENCY_KEYS:
+            _put(values, reasons, f"hrv.{k}", fv.get(k), fr.get(k, ""))
+
+    # Coherence: its own 64-s window ending at the window end, corrected on its own.
+    ratio = peak = None
+    why = spectral_poor
+    if not why:
+        if data.coherence_beat_t_s is not None and data.coherence_rr_ms is not None:
+            ct, crr = np.asarray(data.coherence_beat_t_s, float), np.asarray(data.coherence_rr_ms, float)
+        else:
+            sel = np.asarray(data.beat_t_s) > data.end_s - COH_WINDOW_S
+            ct, crr = np.asarray(data.beat_t_s, float)[sel], np.asarray(data.rr_ms, float)[sel]
+        if crr.size < 8:
+            why = "too few intervals for coherence"
+        else:
+            c = art.correct_rr(crr, ct)
+            share = np.count_nonzero(c.flags) / crr.size
+            if s.correction and share > s.max_corrected_spectral:
+                why = (f"{100 * share:.1f} % of beats corrected in the 64-s coherence window "
+                       f"(limit {100 * s.max_corrected_spectral:.0f} %)")
+            else:
+                cn, cnt = (c.rr_corrected_ms, c.beat_t_corrected_s) if s.correction else (crr, ct)
+                ratio, peak, why = coherence_ratio(cnt, cn)
+    _put(values, reasons, "coherence.ratio", ratio, why)
+    _put(values, reasons, "coherence.peak_hz", peak, why)
+
+    # Breathing.
+    pacer_rate, segments = _pacer_state(data)
+    paced = pacer_rate is not None
+    span = max(1e-9, data.end_s - data.start_s)
+    coverage = 1.0 - min(1.0, float(values.get("quality.missing_pct") or 0.0) / 100.0)
+    estimates: list[br.RateEstimate] = []
+    if nn.size >= 8 and not poor:
+        estimates.append(br.rate_from_rr(nn_t, nn, paced=paced, coverage=coverage))
+    else:
+        estimates.append(br.RateEstimate(None, 0.0, "rr", poor or "too few intervals"))
+    if data.acc_mg is not None and data.acc_fs_hz:
+        estimates.append(br.rate_from_acc(data.acc_mg, data.acc_fs_hz, paced=paced,
+                                          coverage=min(1.0, len(data.acc_mg) / data.acc_fs_hz / span)))
+    if data.ecg_peak_t_s is not None and data.ecg_r_amplitude is not None and len(data.ecg_peak_t_s) >= 8:
+        estimates.append(br.rate_from_edr(data.ecg_peak_t_s, data.ecg_r_amplitude, paced=paced, coverage=coverage))
+    for e in estimates:
+        _put(values, reasons, f"breathing.{e.source}_rate_per_min", e.rate_per_min, e.reason)
+    best = br.best_source(estimates)
+    _put(values, reasons, "breathing.rate_per_min", best.rate_per_min, best.reason)
+    values["breathing.confidence"] = float(best.confidence)
+    labels["breathing.source"] = best.source
+    _put(values, reasons, "breathing.pacer_rate_per_min", pacer_rate, "no pacer in this window")
+    adh = br.adherence(best.rate_per_min, pacer_rate)
+    _put(values, reasons, "breathing.adherence_per_min", adh,
+         "no pacer in this window" if pacer_rate is None else "breathing rate unknown")
+
+    # HR-breathing phase against the pacer's lung volume.
+    phase = None
+    phase_why = "no pacer in this window: phase needs the pacer as lung-volume reference"
+    if paced and nn.size >= 8 and not poor:
+        tv = np.arange(data.start_s, data.end_s, 0.25)
+        vol = pacer_volume(segments, tv)
+        ok = np.isfinite(vol)
+        if np.count_nonzero(ok) > 16:
+            phase = br.hr_breathing_phase_deg(nn_t, nn, tv[ok], vol[ok], pacer_rate / 60.0)
+        phase_why = "pacer does not cover the window"
+    elif poor:
+        phase_why = poor
+    _put(values, reasons, "breathing.hr_phase_deg", phase, phase_why)
+
+    # RSA per breath.
+    breaths: list[rsa.Breath] = []
+    source = ""
+    if not poor and nn.size >= 8:
+        if paced and (adh is None or abs(adh) <= ADHERENCE_LIMIT_PER_MIN):
+            breaths, source = rsa.breaths_from_pacer(segments), "pacer"
+        elif best.source == "acc" and best.rate_per_min and data.acc_mg is not None:
+            resp, fs = br.respiration_from_acc(data.acc_mg, float(data.acc_fs_hz))
+            f0 = best.rate_per_min / 60.0
+            z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
+            breaths, source = rsa.breaths_from_signal(z, fs, float(data.acc_t0_s or data.start_s)), "acc"
+        elif best.rate_per_min:
+            breaths, source = rsa.breaths_from_rr(nn_t, nn, best.rate_per_min), "rr"
+    per_breath = rsa.breath_rsa(nn_t, nn, breaths) if breaths else []
+    labels["rsa.breath_source"] = source or "none"
+    why = poor or ("no complete breath in the window" if breaths or source else "no breath phases available")
+    values["rsa.n_breaths"] = float(len(per_breath))
+    if per_breath:
+        _put(values, reasons, "rsa.p2t_ms", float(np.mean([b.p2t_ms for b in per_breath])))
+        _put(values, reasons, "rsa.p2t_bpm", float(np.mean([b.p2t_bpm for b in per_breath])))
+        _put(values, reasons, "rsa.p2t_ms_last", per_breath[-1].p2t_ms)
+        _put(values, reasons, "rsa.p2t_bpm_last", per_breath[-1].p2t_bpm)
+        _put(values, reasons, "rsa.last_breath_end_s", per_breath[-1].breath.end_s)
+    else:
+        for k in ("rsa.p2t_ms", "rsa.p2t_bpm", "rsa.p2t_ms_last", "rsa.p2t_bpm_last", "rsa.last_breath_end_s"):
+            _put(values, reasons, k, None, why)
+    if paced and not spectral_poor and nn.size >= 8:
+        _put(values, reasons, "rsa.pacer_band_ms2", rsa.pacer_band_power_ms2(nn_t, nn, pacer_rate / 60.0),
+             "too few intervals")
+    else:
+        _put(values, reasons, "rsa.pacer_band_ms2", None, spectral_poor or "no pacer in this window")
+    if poor:
+        _put(values, reasons, "rsa.porges_bohrer_ln_ms2", None, poor)
+    else:
+        pb, pb_why = rsa.porges_bohrer(nn_t, nn, best.rate_per_min)
+        _put(values, reasons, "rsa.porges_bohrer_ln_ms2", pb, pb_why)
