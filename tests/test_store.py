@@ -390,6 +390,15 @@ def test_rename_annotate_notes_delete(lib):
     assert not path.exists() and lib.list_sessions() == []
     with pytest.raises(SessionNotFoundError):
         lib.delete(sid)
+    live = lib.new_session()  # written by this (alive) process: not deleted by accident
+    live.tick(1.0)
+    assert lib.list_sessions()[0].state == "recording"
+    with pytest.raises(RecordingError, match="still being recorded"):
+        lib.delete(live.meta.id)
+    live.close()
+    assert lib.list_sessions()[0].state == "complete"
+    lib.delete(live.meta.id)
+    assert lib.list_sessions() == []
 
 
 def test_devices_known_later_are_written_into_the_header(lib):

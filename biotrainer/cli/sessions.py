@@ -104,7 +104,7 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     out = sys.stdout
     state = "complete" if info["complete"] else "INCOMPLETE (interrupted or still recording)"
-    out.write(f"session   {info['id']}{'  (synthetic example)' if info['synthetic'] else ''}\n")
+    out.write(f"session   {info['id']}{'  (synthetic: simulated data)' if info['synthetic'] else ''}\n")
     if info["title"]:
         out.write(f"title     {info['title']}\n")
     out.write(f"file      {info['path']}\n")

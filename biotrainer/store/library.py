@@ -225,10 +225,20 @@ class Library:
             to_record(event)))
         return event
 
-    def delete(self, ref: str) -> Path:
-        """Delete a session file (and its journal files). Returns the deleted path."""
+    def delete(self, ref: str, *, force: bool = False) -> Path:
+        """Delete a session file (and its journal files). Returns the deleted path.
+
+        Refuses a session that a live process on this computer is still recording, unless ``force``.
+        """
         path = self.resolve(ref)
-        SessionReader(path).close()  # refuse to delete something that is not a session
+        summary = summarize(path)
+        if summary.error:  # refuse to delete something that is not a session
+            raise RecordingError(summary.error)
+        if summary.state == "recording" and not force:
+            with SessionReader(path) as reader:
+                pid = reader.meta.writer.get("pid")
+            raise RecordingError(f"{path}: session {summary.id} is still being recorded (process {pid}); "
+                                 f"stop that session first")
         for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
                   path.with_name(path.name + "-journal")):
             try:

@@ -169,7 +169,6 @@ class SessionReader:
         except (ValueError, KeyError, TypeError) as exc:
             self._close_quietly()
             raise RecordingError(f"{self.path}: not a readable biotrainer session header ({exc})") from None
-        self._duration_s: float | None = None
         self._unknown_kinds: set[str] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -216,10 +215,8 @@ class SessionReader:
         """Session length in seconds: from the completion mark, or up to the last committed event."""
         if self.meta.completed is not None and "duration_s" in self.meta.completed:
             return float(self.meta.completed["duration_s"])
-        if self._duration_s is None:
-            (t_max,) = self._query("SELECT max(t_s) FROM events")[0]
-            self._duration_s = float(t_max or 0.0)
-        return self._duration_s
+        (t_max,) = self._query("SELECT max(t_s) FROM events")[0]  # indexed; live files keep growing
+        return float(t_max or 0.0)
 
     def counts(self) -> dict[str, int]:
         """Number of events per kind."""
