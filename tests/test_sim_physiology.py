@@ -190,3 +190,11 @@ def test_pacer_returning_none_means_spontaneous_breathing():
     assert np.all(np.isnan(truth.breath_pacer_rate_per_min[early]))
     assert np.all((truth.breath_rate_per_min[early] >= 12) & (truth.breath_rate_per_min[early] <= 18))
     assert np.median(truth.breath_rate_per_min[late]) == pytest.approx(6.0, abs=0.1)
+
+
+def test_breathing_follows_pacer_holds_exactly():
+    pacer = Pacer(3.75, 0.5, hold_in_s=4.0, hold_out_s=4.0)  # box breathing 4-4-4-4
+    _, truth = simulate(SimConfig(seed=1, adherence=Adherence.perfect()), 64.0, pacer=pacer.at)
+    breath = np.searchsorted(truth.breath_onset_s, truth.breath_t_s, side="right") - 1
+    shape = truth.breath_volume / truth.breath_depth[breath]
+    np.testing.assert_allclose(shape, [pacer.at(x).volume for x in truth.breath_t_s], atol=1e-9)
