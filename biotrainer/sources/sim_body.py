@@ -99,15 +99,9 @@ class Breather:
         self._ar = 0.0
         self._end_s = 0.0
         self._arrays: tuple[np.ndarray, ...] | None = None
-        first = self._pacer(0.0) if pacer is not None else None
-        if first is None:
+        if self._pacer(0.0) is None:  # breathing on its own: the session starts somewhere in a breath
             period = 60.0 / config.spontaneous_rate_per_min
             self._end_s = -float(rng.uniform(0.0, period))
-        self._first_paced = first is not None
-
-    @property
-    def planned_until_s(self) -> float:
-        return self._end_s
 
     def _pacer(self, t_s: float) -> PacerPoint | None:
         return None if self.pacer is None else self.pacer(t_s)
@@ -115,7 +109,7 @@ class Breather:
     def ensure_until(self, t_s: float) -> None:
         while self._end_s <= t_s:
             self._plan_one(self._end_s)
-        self._arrays = None
+            self._arrays = None
 
     def _plan_one(self, onset: float) -> None:
         cfg, rng = self.config, self.rng
