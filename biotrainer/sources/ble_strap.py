@@ -172,6 +172,8 @@ class BleStrapSource(PushSource):
             raise RuntimeError("BleStrapSource already started")
         self._emit = emit
         self._now_s = now_s
+        if self.address is not None and claim(self.address):
+            self._claimed = self.address  # reserve it at once, so an "auto" source started beside us skips it
         self._thread = threading.Thread(target=self._thread_main, name=f"biotrainer-{self.name}", daemon=True)
         self._thread.start()
         self._ready.wait(2.0)

@@ -128,6 +128,7 @@ class PmdDecoder:
         self.malformed = 0
         self._offset_s: dict[int, float] = {}
         self._last_ts: dict[int, tuple[int, int]] = {}
+        self._ref_ns: dict[int, int] = {}
         self.fs_estimate_hz: dict[int, float] = {}
 
     def decode(self, arrival_t_s: float, raw: bytes) -> list:
@@ -139,7 +140,10 @@ class PmdDecoder:
         except MalformedPmd as exc:
             self.malformed += 1
             return [DecodeError(t_s=arrival_t_s, stream="pmd", reason=str(exc), **who)]
-        sensor_s = f.sensor_ts_ns / 1e9
+        # Strap time relative to the first frame's timestamp, in integer ns first: absolute ns since 2000 as a
+        # float (~8e8 s) keeps only ~0.1 µs, enough to put a frame's last sample after its own arrival.
+        ref_ns = self._ref_ns.setdefault(f.measurement, f.sensor_ts_ns)
+        sensor_s = (f.sensor_ts_ns - ref_ns) / 1e9
         off = arrival_t_s - sensor_s
         prev = self._offset_s.get(f.measurement)
         self._offset_s[f.measurement] = off if prev is None else min(prev, off)

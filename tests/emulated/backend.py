@@ -289,3 +289,19 @@ def factory() -> tuple[type[BaseBleakScanner], type[BaseBleakClient]]:
     if _TCP_RADIO is None:
         _TCP_RADIO = Radio(hci_transport=os.environ.get(HCI_ENV, DEFAULT_HCI))
     return make_backend(_TCP_RADIO)
+
+
+_LOCAL_RADIO: Radio | None = None
+
+
+def use_local_radio(radio: Radio | None) -> None:
+    """Make :func:`local_factory` return backends for ``radio`` (in-process tests of ``--ble-backend``)."""
+    global _LOCAL_RADIO
+    _LOCAL_RADIO = radio
+
+
+def local_factory() -> tuple[type[BaseBleakScanner], type[BaseBleakClient]]:
+    """``--ble-backend tests.emulated.backend:local_factory``: the radio set by :func:`use_local_radio`."""
+    if _LOCAL_RADIO is None:
+        raise RuntimeError("no local emulated radio set (use_local_radio)")
+    return make_backend(_LOCAL_RADIO)

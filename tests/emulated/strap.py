@@ -77,6 +77,7 @@ class StrapConfig:
     speed: float = 1.0
     pmd_min_mtu: int = 232
     battery_notify: bool = True
+    hrs: bool = True  # False: a non-strap device (no Heart Rate Service, not advertised)
 
 
 @dataclass
@@ -138,7 +139,8 @@ class EmulatedStrap:
         props = C.Properties.READ | (C.Properties.NOTIFY if self.config.battery_notify else 0)
         self.battery = C(gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC, props, C.READABLE,
                          gatt.CharacteristicValue(read=self._read_battery))
-        self.device.add_service(gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [self.hrm, self.bsl]))
+        if self.config.hrs:
+            self.device.add_service(gatt.Service(gatt.GATT_HEART_RATE_SERVICE, [self.hrm, self.bsl]))
         self.device.add_service(gatt.Service(gatt.GATT_BATTERY_SERVICE, [self.battery]))
         self.pmd_cp = self.pmd_data = None
         if self.config.pmd:
@@ -147,9 +149,9 @@ class EmulatedStrap:
                             gatt.CharacteristicValue(read=self._read_cp, write=self._write_cp))
             self.pmd_data = C(_uuid(PMD_DATA_UUID), C.Properties.NOTIFY, 0, b"")
             self.device.add_service(gatt.Service(_uuid(PMD_SERVICE_UUID), [self.pmd_cp, self.pmd_data]))
+        uuids = ([UUID.from_16_bits(0x180D)] if self.config.hrs else []) + [UUID.from_16_bits(0x180F)]
         services = [(AdvertisingData.COMPLETE_LOCAL_NAME, self.config.name.encode()),
-                    (AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-                     bytes(UUID.from_16_bits(0x180D)) + bytes(UUID.from_16_bits(0x180F)))]
+                    (AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, b"".join(bytes(u) for u in uuids))]
         self.device.advertising_data = bytes(AdvertisingData(services))
 
     async def _read_bsl(self, _conn: Connection) -> bytes:
