@@ -509,3 +509,31 @@ def test_unknown_event_kinds_from_a_newer_version_are_skipped(lib, caplog):
         assert ReplaySource(r, include_lifecycle=True, batch=5).events_until(1e9) == published
         assert r.counts()["future"] == 1
     assert "unknown kind 'future'" in caplog.text
+
+
+def test_two_straps_two_participants(lib, tmp_path):
+    clock = VirtualClock(anchor_unix_s=1_795_000_000.0)
+    bus = Bus()
+    published: list = []
+    bus.subscribe(published.append)
+    w = lib.new_session(clock=clock, participants={"client": "P1", "therapist": "T1"})
+    bus.subscribe(w)
+    straps = [SyntheticStrap(8.0, seed=1, participant="client", device="C", markers=True),
+              SyntheticStrap(8.0, seed=2, participant="therapist", device="T", markers=False, acc=False)]
+    SessionRunner(bus, sources=straps, clock=clock).run()
+    # a shipped example is opened by its path, from anywhere
+    example = tmp_path / "examples" / "two.sqlite"
+    example.parent.mkdir()
+    example.write_bytes(w.path.read_bytes())
+    with Library(tmp_path / "other-lib").open(str(example)) as r:
+        assert list(r.events()) == published
+        assert r.participants() == ["client", "therapist"]
+        b = r.beats()
+        assert set(b.participant) == {"client", "therapist"}
+        assert len(r.beats("client")) + len(r.beats("therapist")) == len(b)
+        with pytest.raises(UsageError, match="several sources"):
+            r.ecg()
+        client, therapist = r.ecg("client"), r.ecg("therapist")
+        assert client.device == "C" and therapist.device == "T" and len(client) == len(therapist) > 0
+        assert len(r.acc()) > 0 and r.acc().participant == "client"
+        assert r.hr("therapist").participant.tolist() == ["therapist"] * len(r.hr("therapist"))
