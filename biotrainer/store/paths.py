@@ -7,12 +7,15 @@ folders are created ``0700`` and files ``0600`` (on POSIX; Windows keeps per-use
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import tempfile
 from pathlib import Path
 
 from biotrainer.errors import RecordingError
+
+log = logging.getLogger(__name__)
 
 LIBRARY_ENV = "BIOTRAINER_LIBRARY"
 PRIVATE_DIR_MODE = 0o700
@@ -39,13 +42,17 @@ def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if needed; a folder biotrainer creates is owner-only (0700).
 
-    An existing folder is tightened to 0700 only if biotrainer owns it (the library and its ``sessions`` folder);
-    parents that already exist are left alone.
+    An existing folder is left as it is (``--library ~/Documents/study`` must not change the user's folder);
+    the ``sessions`` folder inside it, which biotrainer creates, is 0700 and the files 0600, which is what protects
+    the recordings.
     """
     try:
-        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-        if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
-            os.chmod(path, PRIVATE_DIR_MODE)
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            if os.name == "posix":
+                os.chmod(path, PRIVATE_DIR_MODE)
+        elif os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            log.debug("%s is readable by others; the session files inside are owner-only", path)
     except OSError as exc:
         raise RecordingError(f"{path}: cannot create the library folder ({exc.strerror or exc})") from exc
     return path
