@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devices",
     "export",
     "import_",
+    "analyze",
+    "assess",
 )
 
 log = logging.getLogger("biotrainer")

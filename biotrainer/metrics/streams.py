@@ -28,6 +28,10 @@ from biotrainer.metrics.window import WindowData
 
 #: Pacer markers this long before a window start are kept so the breath in progress at the start is known.
 PACER_LOOKBACK_S = 30.0
+#: ECG and ACC samples reach the bus in frames, seconds after they were taken (a Polar H10 sends ~0.5 s frames;
+#: the simulator finalises them 2.5 s late). A window's ECG/ACC part is therefore the same length shifted back by
+#: this much, so the live engine has all of it when it computes the window and offline analysis uses the same span.
+SENSOR_LAG_S = 3.0
 
 
 @dataclass
@@ -85,7 +89,8 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
     """Cut the inputs of the window ``(start_s, end_s]`` from ``streams``.
 
     Pacer markers count only inside the paced phase running at ``end_s`` (from ``PACER_LOOKBACK_S`` before the
-    window). ECG R-peaks are detected on the window's own ECG samples (so live and offline agree exactly).
+    window). ECG and ACC samples are taken from ``(start_s − SENSOR_LAG_S, end_s − SENSOR_LAG_S]``. ECG R-peaks
+    are detected on the window's own ECG samples (so live and offline agree exactly).
     """
     from biotrainer.metrics.window import WindowData, select
 
@@ -101,13 +106,13 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
     data.coherence_beat_t_s = streams.beat_t_s[csl]
     data.coherence_rr_ms = streams.rr_ms[csl]
     if streams.acc_t_s is not None and streams.acc_mg is not None and streams.acc_t_s.size:
-        asl = select(streams.acc_t_s, start_s, end_s)
+        asl = select(streams.acc_t_s, start_s - SENSOR_LAG_S, end_s - SENSOR_LAG_S)
         if asl.stop - asl.start > 0:
             data.acc_mg = streams.acc_mg[asl]
             data.acc_fs_hz = streams.acc_fs_hz
             data.acc_t0_s = float(streams.acc_t_s[asl.start])
     if with_ecg and streams.ecg_t_s is not None and streams.ecg_uv is not None and streams.ecg_t_s.size:
-        esl = select(streams.ecg_t_s, start_s, end_s)
+        esl = select(streams.ecg_t_s, start_s - SENSOR_LAG_S, end_s - SENSOR_LAG_S)
         fs = float(streams.ecg_fs_hz or 130.0)
         if esl.stop - esl.start > fs * 10:
             from biotrainer.metrics.rpeaks import highpass, r_amplitudes, rpeaks_s
