@@ -198,3 +198,23 @@ def test_breathing_follows_pacer_holds_exactly():
     breath = np.searchsorted(truth.breath_onset_s, truth.breath_t_s, side="right") - 1
     shape = truth.breath_volume / truth.breath_depth[breath]
     np.testing.assert_allclose(shape, [pacer.at(x).volume for x in truth.breath_t_s], atol=1e-9)
+
+
+def test_spectrum_at_rest_has_mayer_lf_peak_and_hf_peak_at_breathing_rate():
+    from scipy.interpolate import CubicSpline
+    from scipy.signal import welch
+
+    _, truth = simulate(SimConfig(seed=0), 600.0)
+    keep = truth.beat_t_s > SETTLE_S
+    t, rr = truth.beat_t_s[keep], truth.rr_ms[keep]
+    grid = np.arange(t[0], t[-1], 0.25)  # 4 Hz spline (SCIENCE.md §1)
+    x = CubicSpline(t, rr)(grid)
+    x -= np.polyval(np.polyfit(grid, x, 1), grid)
+    f, psd = welch(x, fs=4.0, nperseg=1024)
+    lf = (f >= 0.04) & (f < 0.15)
+    hf = (f >= 0.15) & (f < 0.40)
+    assert 0.07 <= f[lf][np.argmax(psd[lf])] <= 0.12  # Mayer waves near 0.1 Hz
+    breathing_hz = np.mean(truth.breath_rate_per_min[truth.breath_onset_s > SETTLE_S]) / 60.0
+    assert f[hf][np.argmax(psd[hf])] == pytest.approx(breathing_hz, abs=0.03)  # RSA at the breathing rate
+    lf_ms2, hf_ms2 = np.trapezoid(psd[lf], f[lf]), np.trapezoid(psd[hf], f[hf])
+    assert 100 < lf_ms2 < 2000 and 200 < hf_ms2 < 3000  # resting adult ranges (Nunan et al. 2010)

@@ -29,10 +29,11 @@ cosine up over the inhale, flat in holds, raised cosine down over the exhale), t
 - ``B_rsa`` is the same form with ζ = 1.5 (a broad, over-damped band-pass), also centred on f₀: the direct
   respiratory (vagal) path that gives ordinary RSA at 12-18/min (≈ 0.8 of its peak at 15/min, phase ≈ −40°).
 - Both paths peak with zero phase at f₀, so the per-breath HR swing peaks exactly at the configured resonance rate,
-  where HR and lung volume are in phase (SCIENCE.md §3); with the defaults the swing is ≈ 15 bpm at 5.5/min,
-  ≈ 12.5 at 4.5, ≈ 13 at 6.5 and ≈ 6 at 15/min.
+  where HR and lung volume are in phase (SCIENCE.md §3). With the defaults (ζ = 0.2) the swing is ≈ 15 bpm at
+  5.5/min, ≈ 14 at 5.0 and 6.0, ≈ 11.6 at 4.5, ≈ 12.3 at 6.5 and ≈ 6 at 15/min; the HR-volume phase is ≈ +27° at
+  4.5/min, 0° at 5.5, ≈ −24° at 6.5 and ≈ −48° at 15/min.
 - ``mayer`` is white noise through ``B_res`` (the baroreflex rings at its own resonance: Mayer waves ~0.1 Hz),
-  scaled to SD ``mayer_bpm``; ``drift`` an Ornstein-Uhlenbeck process (SD ``hr_drift_bpm``, time constant
+  scaled to SD ``mayer_bpm`` (defaults give LF ≈ 350 ms² and HF ≈ 900 ms² at rest, 15/min); ``drift`` an Ornstein-Uhlenbeck process (SD ``hr_drift_bpm``, time constant
   ``hr_drift_tau_s``). HR is clipped to 30-220 bpm.
 - The filters are discretised with the bilinear transform and run with carried state, block by block.
 

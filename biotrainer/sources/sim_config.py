@@ -120,8 +120,8 @@ class SimConfig:
     rsa_swing_bpm: float = 6.0
     resonance_gain_bpm: float = 9.0
     resonance_rate_per_min: float = 5.5
-    resonance_damping: float = 0.25
-    mayer_bpm: float = 0.8
+    resonance_damping: float = 0.2
+    mayer_bpm: float = 1.3
     rr_noise_ms: float = 10.0
     spontaneous_rate_per_min: float = 15.0
     spontaneous_cv: float = 0.08
