@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gui",
     "scan",
     "devices",
+    "compare",
     "export",
     "import_",
     "analyze",
