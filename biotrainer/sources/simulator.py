@@ -20,13 +20,15 @@ settings in :mod:`biotrainer.sources.sim_config`.
 
 How it runs
 -----------
-A :class:`~biotrainer.sources.base.ScheduledSource`. Internally it simulates fixed 1-s blocks, each from its own
-seeded random streams, and a packet or frame is built once everything it depends on is final (≈ 2.5 s after
-the fact, so a premature beat can still move earlier). ``events_until(t_s)`` simulates as many blocks as needed
-and returns the events with ``t_s`` up to ``t_s``. Output therefore does not depend on how often or with which
-times it is called: real time under ``RealClock`` and as-fast-as-possible under ``VirtualClock`` give identical
-events. The pacer callable is consulted at each breath onset (minus the lag) for that breath, i.e. at most one
-breath ahead of the session clock.
+A :class:`~biotrainer.sources.base.ScheduledSource`. Internally it simulates fixed 1-s blocks in order, with one
+seeded random stream per part (breathing, heart, faults, notifications, ECG, ACC; so switching ECG on does not
+change the beats), and builds a packet or frame once everything it depends on is final (≈ 2.5 s after the fact,
+so a premature beat can still move earlier). ``events_until(t_s)`` simulates as many blocks as needed and returns
+the events with ``t_s`` up to ``t_s``. Output therefore does not depend on how often or with which times it is
+called: real time under ``RealClock`` and as-fast-as-possible under ``VirtualClock`` give identical events.
+The simulation runs ≈ 3-5 s ahead of the returned events; the pacer callable is asked at each breath onset (minus
+the lag) and over the pacer cycle that breath follows, so a pause or phase change reaches the simulated person
+within about one breath, as it would a real one.
 
 Ground truth
 ------------
