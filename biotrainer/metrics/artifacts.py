@@ -1,9 +1,12 @@
 """Beat classification and correction (Lipponen & Tarvainen 2019, the Kubios method), and window quality.
 
 This is a numpy port of neurokit2 0.3.0 ``signal_fixpeaks(method="Kubios")`` (``_find_artifacts`` and
-``_correct_artifacts``), working on RR intervals in ms instead of integer peak samples so nothing is rounded; it is
-tested to give the same classes as neurokit2 on real recordings (tests/test_metrics_real.py). Own code because the
-live engine runs it on every beat and neurokit2's version costs milliseconds per call.
+``_correct_artifacts``), working on RR intervals in ms instead of integer peak samples so nothing is rounded. Own
+code because the live engine runs it on every beat, and because neurokit2 misplaces ectopic beats: the paper
+defines dRR as a forward difference, neurokit2 uses a backward one but keeps the paper's index, so it flags (and
+"corrects") the normal beat *after* a premature beat. Here the premature beat itself is flagged and moved. The
+other classes are identical to neurokit2's, and ectopic indices are neurokit2's minus one (tested on real
+recordings in tests/test_metrics_real.py).
 
 Raw RR is never modified: :func:`correct_rr` returns a new corrected series plus per-beat flags for the raw series.
 
@@ -13,6 +16,11 @@ beats, missed beats and extra beats. Correction: extra beats are deleted (two in
 split (one interval becomes two halves), ectopic and long/short beats are moved to the midpoint of their neighbours.
 With ``iterative=True`` the detection is repeated on the corrected series until the number of artifacts stops
 falling (as neurokit2). Flags describe the first pass, which sees the raw series.
+
+Own addition (design choice): runs of ectopic beats (bigeminy, as in MIT-BIH record 208) widen the quartile
+deviation the method normalises by, so some pass unflagged. A residual pass then treats intervals still deviating
+from their 11-beat median by more than 25 % (Kubios' "medium" threshold correction) as long/short beats, and flags
+the raw beat nearest each moved peak.
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ MAX_MISSING_SHARE = 0.10
 #: A gap: the time between two beats exceeds the interval they bound by more than this (lost data).
 GAP_TOLERANCE_S = 0.5
 
+#: Residual pass after Lipponen-Tarvainen: deviation from the 11-beat median treated as long/short (Kubios'
+#: "medium" threshold correction is 0.25 s at 60 bpm).
+RESIDUAL_THRESHOLD = 0.25
 C1 = 0.13
 C2 = 0.17
 ALPHA = 5.2
@@ -137,7 +148,9 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
             i += 1
             continue
         if (di > 1 and a12[i] < -C1 * di - C2) or (di < -1 and a12[i] > -C1 * di + C2):
-            found["ectopic"].append(i)
+            # The NPN (or PNP) pattern is centred on the interval *after* the displaced beat: with backward
+            # differences (dRR[i] = RR[i] − RR[i−1]) the ectopic beat is peak i − 1 (neurokit2 0.3.0 flags i).
+            found["ectopic"].append(i - 1)
             i += 1
             continue
         if not (abs(di) > 1 or abs(m[i]) > 3):  # NaN-safe like neurokit2's ~np.any
@@ -196,8 +209,14 @@ def _correct_peaks(peaks_ms: np.ndarray, found: dict[str, list[int]]) -> np.ndar
     return peaks
 
 
+def _residual_outliers(rr_ms: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices of intervals deviating from their 11-beat median by more than ``threshold`` (a share)."""
+    med = _rolling_median(rr_ms, MEDIAN_WINDOW_BEATS)
+    return np.flatnonzero(np.abs(rr_ms - med) > threshold * med)
+
+
 def correct_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None, *, iterative: bool = True,
-               max_passes: int = 10) -> Correction:
+               max_passes: int = 10, residual_threshold: float | None = RESIDUAL_THRESHOLD) -> Correction:
     """Classify and correct RR intervals (Lipponen & Tarvainen 2019).
 
     Parameters
@@ -205,11 +224,16 @@ def correct_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None, *, iterati
     rr_ms : np.ndarray
         Raw RR intervals, ms.
     beat_t_s : np.ndarray, optional
-        Time (s) of the beat ending each interval; default: cumulative sum of ``rr_ms``.
+        Time (s) of the beat ending each interval; default: cumulative sum of ``rr_ms``. Where beat times jump
+        by more than the interval (lost data, :func:`find_gaps`), each contiguous stretch is corrected on its own.
     iterative : bool
         Repeat detection on the corrected series until the artifact count stops falling.
     max_passes : int
         Safety bound on iterations.
+    residual_threshold : float or None
+        After the Lipponen-Tarvainen passes, intervals still deviating from their 11-beat median by more than this
+        share are treated as long/short beats (peak moved to its neighbours' midpoint), up to 3 passes. None
+        disables this step.
 
     Returns
     -------
@@ -221,6 +245,20 @@ def correct_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None, *, iterati
     if beat_t_s is None:
         beat_t_s = np.cumsum(rr_ms) / 1000.0
     beat_t_s = np.asarray(beat_t_s, dtype=float)
+    gaps = np.flatnonzero(find_gaps(rr_ms, beat_t_s))
+    if gaps.size:  # lost data: correct each stretch of contiguous beats on its own
+        parts = [_correct_contiguous(rr_ms[a:b], beat_t_s[a:b], iterative, max_passes, residual_threshold)
+                 for a, b in zip(np.concatenate(([0], gaps)), np.concatenate((gaps, [n])), strict=True)]
+        counts = {k: sum(p.counts.get(k, 0) for p in parts) for k in (*ARTIFACT_CLASSES, "corrected")}
+        return Correction(np.concatenate([p.flags for p in parts]),
+                          np.concatenate([p.rr_corrected_ms for p in parts]),
+                          np.concatenate([p.beat_t_corrected_s for p in parts]), counts)
+    return _correct_contiguous(rr_ms, beat_t_s, iterative, max_passes, residual_threshold)
+
+
+def _correct_contiguous(rr_ms: np.ndarray, beat_t_s: np.ndarray, iterative: bool, max_passes: int,
+                        residual_threshold: float | None) -> Correction:
+    n = rr_ms.size
     flags = np.zeros(n, dtype=np.int8)
     found = find_artifacts(rr_ms)
     counts = {k: len(v) for k, v in found.items()}
@@ -229,23 +267,39 @@ def correct_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None, *, iterati
         idx = np.asarray(found[name], dtype=int)
         flags[idx[flags[idx] == FLAG_NORMAL]] = code
     n_found = sum(counts.values())
-    if n_found == 0 or n < 3:
+    if n < 3:
         counts["corrected"] = 0
         return Correction(flags, rr_ms.copy(), beat_t_s.copy(), counts)
     t0_ms = beat_t_s[0] * 1000.0 - rr_ms[0]
     peaks = np.concatenate(([t0_ms], beat_t_s * 1000.0))
-    corrected_total = n_found
-    peaks = _correct_peaks(peaks, {k: [j + 1 for j in v] for k, v in found.items()})
-    passes = 1
-    while iterative and passes < max_passes:
-        again = find_artifacts(np.diff(peaks))
-        n_again = sum(len(v) for v in again.values())
-        if n_again >= n_found or n_again == 0:
-            break
-        peaks = _correct_peaks(peaks, {k: [j + 1 for j in v] for k, v in again.items()})
-        corrected_total += n_again
-        n_found = n_again
-        passes += 1
+    corrected_total = 0
+    if n_found:
+        corrected_total = n_found
+        peaks = _correct_peaks(peaks, {k: [j + 1 for j in v] for k, v in found.items()})
+        passes = 1
+        while iterative and passes < max_passes:
+            again = find_artifacts(np.diff(peaks))
+            n_again = sum(len(v) for v in again.values())
+            if n_again >= n_found or n_again == 0:
+                break
+            peaks = _correct_peaks(peaks, {k: [j + 1 for j in v] for k, v in again.items()})
+            corrected_total += n_again
+            n_found = n_again
+            passes += 1
+    if residual_threshold is not None:
+        for _ in range(3):
+            idx = _residual_outliers(np.diff(peaks), residual_threshold)
+            idx = idx[(idx >= 1) & (idx < peaks.size - 2)]  # interval i ends at peak i + 1
+            if idx.size == 0:
+                break
+            peaks = _correct_peaks(peaks, {"extra": [], "missed": [], "ectopic": [],
+                                           "long_short": [int(i) + 1 for i in idx]})
+            corrected_total += int(idx.size)
+            # flag the raw beats nearest to the moved peaks, if not flagged already
+            raw_idx = np.clip(np.searchsorted(beat_t_s * 1000.0, peaks[idx + 1]), 0, n - 1)
+            fresh = raw_idx[flags[raw_idx] == FLAG_NORMAL]
+            flags[fresh] = FLAG_LONG_SHORT
+            counts["long_short"] = counts.get("long_short", 0) + int(fresh.size)
     counts["corrected"] = corrected_total
     return Correction(flags, np.diff(peaks), peaks[1:] / 1000.0, counts)
 

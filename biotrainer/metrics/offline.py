@@ -267,6 +267,26 @@ def analyze_rr(rr_ms: np.ndarray, settings: Settings | None = None, window_s: fl
     return analyze_streams(streams_from_rr(rr_ms, beat_t_s), settings, window_s)
 
 
+#: An ECG interval longer than this multiple of the median is signal loss (no R-peaks found), not a heartbeat.
+SIGNAL_LOSS_FACTOR = 2.5
+
+
+def rr_from_peaks(peak_t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Beat times and RR (ms) from R-peak times, leaving out intervals that span signal loss.
+
+    An interval longer than ``SIGNAL_LOSS_FACTOR`` × the median is dropped: the beat after it keeps its time, so
+    the series shows a gap (its successive difference is excluded) instead of a giant interval. A single missed
+    beat (≈ 2× the median) stays for the artifact correction to split.
+    """
+    peaks = np.asarray(peak_t_s, dtype=float)
+    rr = np.diff(peaks) * 1000.0
+    t = peaks[1:]
+    if rr.size:
+        keep = rr <= SIGNAL_LOSS_FACTOR * np.median(rr)
+        t, rr = t[keep], rr[keep]
+    return t, rr
+
+
 def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
                 window_s: float | None = None) -> dict[str, Any]:
     """Analyse an ECG: R-peaks (:mod:`.rpeaks`) → RR, plus EDR breathing from the same ECG."""
@@ -279,8 +299,8 @@ def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
 
         raise ImportFormatError(f"found {peaks.size} R-peaks in {x.size / fs_hz:.0f} s of ECG at {fs_hz:g} Hz; "
                                 "check --fs and the column")
-    streams = Streams(beat_t_s=peaks[1:], rr_ms=np.diff(peaks) * 1000.0,
-                      ecg_t_s=np.arange(x.size) / fs_hz, ecg_uv=x, ecg_fs_hz=fs_hz)
+    beat_t, rr = rr_from_peaks(peaks)
+    streams = Streams(beat_t_s=beat_t, rr_ms=rr, ecg_t_s=np.arange(x.size) / fs_hz, ecg_uv=x, ecg_fs_hz=fs_hz)
     out = analyze_streams(streams, settings, window_s)
     out["rpeaks"] = int(peaks.size)
     return out
