@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-HEAVY_MODULES = ("scipy.signal", "neurokit2")
+HEAVY_MODULES = ("scipy.signal", "neurokit2", "biotrainer.metrics.engine")
 PROCESS_START_PERF_S = time.perf_counter()
 
 

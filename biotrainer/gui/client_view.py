@@ -13,6 +13,7 @@ from PyQt5.QtWidgets import QLabel, QVBoxLayout, QWidget
 from biotrainer.gui.model import FEEDBACK_KEY, SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.theme import DARK, Palette
+from biotrainer.pacer import PacerPoint
 
 
 class ClientWindow(QWidget):
@@ -44,9 +45,10 @@ class ClientWindow(QWidget):
         self.phase.setStyleSheet(f"color: {palette.muted}; font-size: 22pt;")
         self.cue.setStyleSheet(f"color: {palette.text}; font-size: 26pt;")
 
-    def refresh(self) -> None:
+    def refresh(self, point: PacerPoint | None | bool = False) -> None:
+        """Redraw; ``point`` is the pacer of this frame (default: ask the model)."""
         m = self.model
-        self.pacer.set_point(m.pacer_point())
+        self.pacer.set_point(m.pacer_point() if point is False else point)
         fb = m.metrics[FEEDBACK_KEY].value if m.phase.feedback else None
         self.pacer.set_halo(fb)
         phase = m.phase.name.replace("_", " ").capitalize() if m.phase.active else ""

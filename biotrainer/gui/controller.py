@@ -100,30 +100,52 @@ class LiveController(QObject):
         self.thread: threading.Thread | None = None
         self.result: Any = None
         self.last_error = ""
+        self._stop_early = False
+        self._active = False
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        """True from :meth:`start` until the session has ended (set before ``finished`` is emitted)."""
+        return self._active
 
     def start(self, config: LiveConfig) -> bool:
-        """Build and start a session; on failure emit ``problem`` and return False."""
+        """Build and run a session on a worker thread (building imports the analysis modules, which can take
+        seconds, so it never happens on the GUI thread). A failure arrives as ``problem`` then ``finished``."""
         if self.running:
             return False
+        self.parts = None
+        self.result = None
+        self.last_error = ""
+        self._stop_early = False
+        self._active = True
+        self.thread = threading.Thread(target=self._build_and_run, args=(config,), name="biotrainer-session",
+                                       daemon=True)
+        self.thread.start()
+        return True
+
+    def _build_and_run(self, config: LiveConfig) -> None:
+        try:
+            import biotrainer.metrics.engine  # noqa: F401 - slow first import, before the session clock starts
+        except ImportError:
+            pass
         try:
             parts = self.build(config, [self.model])
         except BiotrainerError as exc:
             self._problem(str(exc))
-            return False
+            self._active = False
+            self.finished.emit("failed", "")
+            return
         except Exception as exc:  # noqa: BLE001 - never close the window over a failed start
             log.exception("could not start the session")
             self._problem(f"Could not start the session: {exc}")
-            return False
+            self._active = False
+            self.finished.emit("failed", "")
+            return
         self.parts = parts
-        self.result = None
         self.model.now_fn = parts.runner.clock.now_s
-        self.thread = threading.Thread(target=self._run, name="biotrainer-session", daemon=True)
-        self.thread.start()
-        return True
+        if self._stop_early:
+            parts.runner.stop("stopped")
+        self._run()
 
     def _run(self) -> None:
         parts = self.parts
@@ -139,11 +161,13 @@ class LiveController(QObject):
             log.exception("session runner failed")
             self.problem.emit(f"The session stopped because of an error: {exc}")
         saved = parts.session_id if parts.writer is not None else ""
+        self._active = False
         self.finished.emit(reason, saved)
 
     # --- steering (GUI thread; the runner's controls are thread-safe) -------------------------------------------
 
     def stop(self) -> None:
+        self._stop_early = self.parts is None  # asked to stop while the session was still being built
         if self.parts is not None:
             self.parts.runner.stop("stopped")
 
@@ -179,7 +203,7 @@ class LiveController(QObject):
     def wait(self, timeout_s: float = STOP_WAIT_S) -> bool:
         if self.thread is not None:
             self.thread.join(timeout_s)
-        return not self.running
+        return self.thread is None or not self.thread.is_alive()
 
     def shutdown(self) -> None:
         """Stop the session and wait (bounded) so the recording is closed cleanly."""

@@ -338,7 +338,7 @@ class LiveScreen(QWidget):
         self.plots.redraw()
         self._refresh_device()
         if self.client_window is not None and self.client_window.isVisible():
-            self.client_window.refresh()
+            self.client_window.refresh(point)
         elif not self.controller.running and m.state != "running":
             self.timer.stop()
 
@@ -378,6 +378,10 @@ class LiveScreen(QWidget):
 
     def _on_finished(self, reason: str, saved: str) -> None:
         self.tick()
+        if reason == "failed":
+            self.notice.emit("The session could not run; see the message above.")
+            self._sync_buttons()
+            return
         self._sync_buttons()
         self.notice.emit(f"Session ended ({reason})" + (f"; saved as {saved}" if saved else ""))
         if saved:

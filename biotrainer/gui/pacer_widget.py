@@ -75,7 +75,7 @@ class PacerWidget(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         w, h = self.width(), self.height()
-        text_h = max(28, int(h * 0.14)) if self.show_text else 0
+        text_h = max(28, int(h * 0.11)) if self.show_text else 0
         size = min(w, h - text_h)
         r_max = size * 0.44
         centre = QPointF(w / 2, (h - text_h) / 2)
@@ -128,7 +128,7 @@ class PacerWidget(QWidget):
 
         if self.show_text:
             font = QFont(self.font())
-            font.setPixelSize(max(14, int(text_h * 0.62)))
+            font.setPixelSize(max(14, min(int(text_h * 0.6), int(w / 9))))
             font.setWeight(QFont.DemiBold if p is not None else QFont.Normal)
             painter.setFont(font)
             painter.setPen(QColor(pal.text) if p is not None else QColor(pal.muted))

@@ -21,8 +21,18 @@ from biotrainer.gui.theme import DARK, Palette
 DEFAULT_WINDOW_S: Final = 180.0
 
 
+TICK_STEPS_S: Final = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
 class TimeAxis(pg.AxisItem):
-    """Session time as m:ss."""
+    """Session time as m:ss, ticks on whole 5/10/15/30 s or minute steps."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: ANN001, ANN201, N802, N803 - pyqtgraph override
+        span = max(1e-9, maxVal - minVal)
+        target = span / max(2.0, size / 110.0)  # about one label per 110 px
+        major = next((s for s in TICK_STEPS_S if s >= target), TICK_STEPS_S[-1])
+        minor = next((s for s in reversed(TICK_STEPS_S) if s <= major / 2), major / 2)
+        return [(float(major), 0.0), (float(minor), 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201, N802 - pyqtgraph override
         out = []

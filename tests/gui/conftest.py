@@ -1,0 +1,27 @@
+"""Headless Qt for the GUI tests: offscreen platform, private settings and library per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="biotrainer-xdg-"))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def library_dir(tmp_path, monkeypatch):
+    path = tmp_path / "library"
+    monkeypatch.setenv("BIOTRAINER_LIBRARY", str(path))
+    return str(path)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from PyQt5.QtCore import QSettings
+
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    s.setValue("safety_confirmed", True)
+    return s
