@@ -42,6 +42,7 @@ class TerminalView:
         self.contact: dict[str, bool] = {}
         self.connection: dict[str, str] = {}
         self.metrics: dict[str, dict[str, float | None]] = {}
+        self.reasons: dict[str, dict[str, str]] = {}
         self.phase = ""
         self.segment = ""
         self.rate_per_min: float | None = None
@@ -82,7 +83,13 @@ class TerminalView:
                 self.paused = event.state == "pause"
                 self._say(f"[{event.t_s:7.1f} s] session {event.state}d")
         elif isinstance(event, MetricUpdate):
-            self.metrics[who] = event.values
+            self.metrics.setdefault(who, {}).update(event.values)
+            reasons = self.reasons.setdefault(who, {})
+            for key in event.values:
+                if key in event.reasons:
+                    reasons[key] = event.reasons[key]
+                else:
+                    reasons.pop(key, None)
 
     def tick(self, t_s: float) -> None:
         if self.live:
@@ -113,10 +120,16 @@ class TerminalView:
             if self.contact.get(who) is False:
                 text += "  NO CONTACT"
             m = self.metrics.get(who, {})
-            if m.get("ln_rmssd") is not None:
-                text += f"  lnRMSSD {m['ln_rmssd']:.2f}"
-            if m.get("breathing_rate_per_min") is not None:
-                text += f"  breath {m['breathing_rate_per_min']:.1f}/min"
+            if m.get("quality.ok") == 0.0:
+                why = self.reasons.get(who, {}).get("hrv.rmssd_ms", "poor signal")
+                text += f"  (metrics withheld: {why})"
+            else:
+                if m.get("hrv.ln_rmssd") is not None:
+                    text += f"  lnRMSSD {m['hrv.ln_rmssd']:.2f}"
+                if m.get("rsa.p2t_bpm") is not None:
+                    text += f"  RSA {m['rsa.p2t_bpm']:.1f} bpm"
+                if m.get("breathing.rate_per_min") is not None:
+                    text += f"  breath {m['breathing.rate_per_min']:.1f}/min"
             parts.append(text)
         if not self.hr:
             parts.append("waiting for heart data")

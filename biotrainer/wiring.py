@@ -254,13 +254,16 @@ def _make_source(dev: DeviceSpec, index: int, plan: SessionPlan,
     return src, {"id": dev.spec, "name": dev.spec, "model": "ble", "participant": dev.role}
 
 
-def _make_metrics_engine(bus: Bus, protocol: Any) -> Any | None:
-    try:
-        from biotrainer.metrics.engine import MetricsEngine
-    except ImportError:
-        log.info("metrics engine not available; running without live metrics")
-        return None
-    engine = MetricsEngine.for_protocol(protocol, publish=bus.publish) if hasattr(MetricsEngine, "for_protocol") \
-        else MetricsEngine(publish=bus.publish)
+def _make_metrics_engine(bus: Bus, protocol: Any) -> Any:
+    """The live metrics engine, set up for the protocol's feedback signal and baseline phase."""
+    from biotrainer.metrics.engine import MetricsEngine
+
+    signal = "rsa_vs_baseline"
+    baselines: tuple[str, ...] = ("baseline",)
+    if protocol is not None:
+        signal = protocol.feedback_signal
+        if protocol.baseline_phase is not None:
+            baselines = (protocol.baseline_phase.name,)
+    engine = MetricsEngine(bus, feedback_signal=signal, baseline_phases=baselines)
     bus.subscribe(engine)
     return engine
