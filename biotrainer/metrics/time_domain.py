@@ -7,7 +7,8 @@ Definitions (the same as neurokit2 ``hrv_time`` and pyhrv, checked on the NSRDB 
 - ``sdnn_ms``: sample standard deviation (ddof = 1) of NN.
 - ``rmssd_ms``: square root of the mean of squared successive differences.
 - ``ln_rmssd``: natural log of RMSSD in ms (ln(ms)).
-- ``pnn50_pct``: percentage of successive differences whose magnitude exceeds 50 ms (of all differences).
+- ``pnn50_pct``: percentage of successive differences whose magnitude exceeds 50 ms, of all differences (as pyhrv;
+  neurokit2 0.3.0 divides by the number of intervals instead, which is n/(n−1) times smaller).
 
 Successive differences across a gap in the data (``valid_diff`` False) are left out of RMSSD and pNN50.
 """
