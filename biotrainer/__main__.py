@@ -1,0 +1,3 @@
+from biotrainer.cli import entry
+
+entry()
