@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scan",
     "devices",
     "compare",
+    "report",
     "export",
     "import_",
     "analyze",

@@ -1,0 +1,61 @@
+"""Session and comparison reports: self-contained HTML (embedded PNG plots) and PDF (matplotlib PdfPages).
+
+Public API::
+
+    write_report(sessions, out_path, fmt=None, participant=None) -> Path
+
+One session gives a session report (HR with the pacer, RSA per breath, lnRMSSD/coherence/breathing rate over time,
+phase table, artifacts, resonance assessment table when present, annotations); two or more give a comparison
+report (:func:`biotrainer.compare.compare` table and bar charts, trend, then each session's phase table).
+``fmt`` is ``html`` or ``pdf`` (default: from the file suffix). Files are written 0600 (health data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from biotrainer.errors import UsageError
+from biotrainer.exchange.model import ExchangeSession
+
+REPORT_FORMATS = ("html", "pdf")
+
+
+def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str | None = None,
+                 participant: str | None = None) -> Path:
+    """Render the report of ``sessions`` to ``out_path``; returns the path.
+
+    Raises
+    ------
+    UsageError
+        Unknown format or no sessions.
+    """
+    out_path = Path(out_path)
+    fmt = (fmt or out_path.suffix.lstrip(".")).lower()
+    if fmt not in REPORT_FORMATS:
+        raise UsageError(f"{out_path}: report format {fmt or '(none)'!r} unknown; use a .html or .pdf file name "
+                         "or --format html|pdf")
+    if not sessions:
+        raise UsageError("no sessions to report")
+    from biotrainer.report.data import build_report_data
+
+    datas = [build_report_data(s, participant) for s in sessions]
+    result = None
+    if len(sessions) > 1:
+        from biotrainer.compare import compare
+
+        result = compare(list(sessions), by="session", participant=participant)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "html":
+        from biotrainer.report.html import render_html
+
+        html = render_html(datas, result)
+        from biotrainer.exchange.model import open_private
+
+        with open_private(out_path, "w", encoding="utf-8") as fh:
+            fh.write(html)
+    else:
+        from biotrainer.report.pdf import render_pdf
+
+        render_pdf(datas, result, out_path)
+    return out_path

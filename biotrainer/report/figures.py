@@ -1,0 +1,172 @@
+"""Report figures with matplotlib's object API on the Agg backend (no pyplot state, no display needed)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from biotrainer.report.data import ReportData
+
+PHASE_COLOURS = ("#eef3f8", "#f7f1e6", "#eef6ee", "#f6eef4", "#f2f2f2", "#eaf5f5")
+HR_COLOUR = "#c0392b"
+PACER_COLOUR = "#2e86c1"
+ACCENT = "#34495e"
+
+
+def new_figure(width_in: float = 10.0, height_in: float = 3.2) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _phase_bands(ax: Any, data: ReportData, label: bool = True) -> None:
+    for i, ph in enumerate(data.stats.phases):
+        if ph.name == "whole session":
+            continue
+        a, b = ph.start_s / 60.0, ph.end_s / 60.0
+        ax.axvspan(a, b, color=PHASE_COLOURS[i % len(PHASE_COLOURS)], zorder=0, lw=0)
+        if label:
+            ax.text((a + b) / 2, 1.0, ph.name, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                    fontsize=8, color=ACCENT, clip_on=False)
+
+
+def draw_hr(ax: Any, data: ReportData) -> None:
+    """Heart rate from the corrected NN series, the pacer's breath shape, and ticks where beats were corrected."""
+    _phase_bands(ax, data)
+    t_min = data.nn_t_s / 60.0
+    hr = 60000.0 / data.nn_ms if data.nn_ms.size else data.nn_ms
+    ax.plot(t_min, hr, color=HR_COLOUR, lw=0.9, label="heart rate (bpm, corrected beats)")
+    bad = data.flags != 0
+    if hr.size:
+        lo, hi = np.nanpercentile(hr, [0.5, 99.5])
+        pad = max(3.0, 0.15 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+    if bad.any():
+        ax.plot(data.beat_t_s[bad] / 60.0, np.full(int(bad.sum()), ax.get_ylim()[0]), "|", color="black",
+                ms=10, mew=1.2, clip_on=False, label=f"corrected beats ({int(bad.sum())})")
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel("heart rate (bpm)")
+    handles, labels = ax.get_legend_handles_labels()
+    if np.isfinite(data.pacer_volume).any():
+        ax2 = ax.twinx()
+        ax2.fill_between(data.pacer_t_s / 60.0, 0, np.nan_to_num(data.pacer_volume, nan=0.0),
+                         where=np.isfinite(data.pacer_volume), color=PACER_COLOUR, alpha=0.18, lw=0,
+                         label="pacer (breath in ↑ / out ↓)")
+        ax2.set_ylim(0, 3.0)
+        ax2.set_yticks([])
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="upper right", fontsize=8, framealpha=0.85)
+    ax.set_xlim(0, max(data.duration_s, 1.0) / 60.0)
+    ax.set_title("Heart rate with the breathing pacer", loc="left", fontsize=11, pad=14)
+
+
+def draw_rsa(ax: Any, data: ReportData) -> None:
+    """Peak-to-trough RSA (ms) of every paced breath."""
+    _phase_bands(ax, data)
+    if data.breath_t_s.size:
+        ax.bar(data.breath_t_s / 60.0, data.breath_p2t_ms, width=0.08, color=PACER_COLOUR, alpha=0.85)
+        ax.set_ylabel("RSA per breath (ms)")
+    else:
+        ax.text(0.5, 0.5, "no paced breaths in this session (RSA per breath needs the pacer)",
+                transform=ax.transAxes, ha="center", va="center", color="grey")
+        ax.set_yticks([])
+    ax.set_xlim(0, max(data.duration_s, 1.0) / 60.0)
+    ax.set_xlabel("time (min)")
+    ax.set_title("RSA per breath (peak-to-trough, Grossman)", loc="left", fontsize=11, pad=14)
+
+
+def draw_trends(axes: Sequence[Any], data: ReportData) -> None:
+    """lnRMSSD, coherence ratio and breathing rate of sliding 60-s windows (breathing rate beside vagal indices)."""
+    series = ((data.ln_rmssd, "lnRMSSD (ln ms)", HR_COLOUR), (data.coherence, "coherence ratio", ACCENT),
+              (data.breathing_rate, "breathing (/min)", PACER_COLOUR))
+    for i, (ax, (y, label, colour)) in enumerate(zip(axes, series, strict=True)):
+        _phase_bands(ax, data, label=(i == 0))
+        if data.trend_t_s.size:
+            ax.plot(data.trend_t_s / 60.0, y, color=colour, lw=1.4, marker=".", ms=3)
+        ax.set_ylabel(label, fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_xlim(0, max(data.duration_s, 1.0) / 60.0)
+    if not data.trend_t_s.size:
+        axes[0].text(0.5, 0.5, "session shorter than one 60-s window", transform=axes[0].transAxes,
+                     ha="center", va="center", color="grey")
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("time (min)")
+    axes[0].set_title("lnRMSSD, coherence and breathing rate (60-s windows)", loc="left", fontsize=11, pad=14)
+
+
+def hr_with_pacer(data: ReportData) -> Any:
+    fig = new_figure(10, 3.4)
+    draw_hr(fig.add_subplot(), data)
+    return fig
+
+
+def rsa_per_breath(data: ReportData) -> Any:
+    fig = new_figure(10, 2.8)
+    draw_rsa(fig.add_subplot(), data)
+    return fig
+
+
+def trends(data: ReportData) -> Any:
+    fig = new_figure(10, 4.6)
+    draw_trends(fig.subplots(3, 1, sharex=True), data)
+    return fig
+
+
+def plot_pages(data: ReportData, size_in: tuple[float, float]) -> list[Any]:
+    """Two report pages: HR with pacer over RSA per breath; lnRMSSD, coherence and breathing rate."""
+    first = new_figure(*size_in)
+    top, bottom = first.subplots(2, 1, height_ratios=(3, 2))
+    draw_hr(top, data)
+    draw_rsa(bottom, data)
+    second = new_figure(*size_in)
+    draw_trends(second.subplots(3, 1, sharex=True), data)
+    return [first, second]
+
+
+def comparison_bars(result: dict[str, Any], metric_keys: Sequence[str]) -> Any:
+    """Per metric, the phase values of every session (bars) with the within-phase SD (error bars)."""
+    sessions = result["sessions"]
+    phases: list[str] = []
+    for s in sessions:
+        for p in s["phases"]:
+            if p["name"] not in phases:
+                phases.append(p["name"])
+    labels = {m["key"]: m["label"] + (f" ({m['unit']})" if m["unit"] else "") for m in result["metrics"]}
+    n = len(metric_keys)
+    cols = 2
+    rows = (n + cols - 1) // cols
+    fig = new_figure(10, 2.5 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    width = 0.8 / max(1, len(sessions))
+    x = np.arange(len(phases))
+    colours = ("#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#5d6d7e")
+    for ax, key in zip(axes, metric_keys, strict=False):
+        for j, s in enumerate(sessions):
+            by_name = {p["name"]: p for p in s["phases"]}
+            vals = [(by_name[n]["values"].get(key) if n in by_name else None) for n in phases]
+            sds = [(by_name[n]["sd"].get(key) if n in by_name else None) for n in phases]
+            y = np.array([np.nan if v is None else v for v in vals], dtype=float)
+            e = np.array([0.0 if v is None else v for v in sds], dtype=float)
+            ax.bar(x + (j - (len(sessions) - 1) / 2) * width, y, width, yerr=e, capsize=2,
+                   color=colours[j % len(colours)], label=s["started_at"][:10] + " " + s["id"][-4:])
+        ax.set_xticks(x, phases, fontsize=8)
+        ax.set_title(labels[key], fontsize=9, loc="left")
+        ax.tick_params(labelsize=8)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def png_bytes(fig: Any, dpi: int = 110) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()

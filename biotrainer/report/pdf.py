@@ -1,0 +1,111 @@
+"""PDF report with matplotlib's PdfPages: a title page with the tables, then one page per plot (A4 landscape)."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from biotrainer import __version__
+from biotrainer.exchange.model import make_private
+from biotrainer.report import figures
+from biotrainer.report.data import ReportData, fmt_duration
+from biotrainer.report.html import DISCLAIMER
+from biotrainer.report.tables import (
+    Table,
+    artifact_table,
+    comparison_table,
+    phase_table,
+    resonance_table,
+    trend_table,
+)
+
+A4_LANDSCAPE_IN = (11.69, 8.27)
+ROWS_PER_PAGE = 26
+
+
+def _table_page(title: str, subtitle: str, tables: list[tuple[str, Table]], footer: str = "") -> Any:
+    fig = figures.new_figure(*A4_LANDSCAPE_IN)
+    fig.set_layout_engine(None)
+    fig.text(0.04, 0.95, title, fontsize=16, weight="bold", va="top")
+    fig.text(0.04, 0.91, subtitle, fontsize=9, color="#5d6d7e", va="top")
+    n_rows = sum(len(t[1][1]) + 3 for t in tables) or 1
+    top = 0.86
+    for caption, (header, rows) in tables:
+        height = 0.78 * (len(rows) + 1) / n_rows
+        fig.text(0.04, top, caption, fontsize=11, weight="bold", va="top")
+        ax = fig.add_axes((0.04, top - 0.025 - height, 0.92, height))
+        ax.axis("off")
+        first_w = 0.2 if len(header) > 2 else 0.5
+        widths = [first_w] + [(1.0 - first_w) / max(1, len(header) - 1)] * (len(header) - 1)
+        tab = ax.table(cellText=rows or [["–"] * len(header)], colLabels=header, loc="upper left",
+                       cellLoc="right", colLoc="right", colWidths=widths)
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(7.5)
+        for (r, c), cell in tab.get_celld().items():
+            cell.set_edgecolor("#dde3e8")
+            if r == 0:
+                cell.set_facecolor("#f4f6f8")
+            if c == 0:
+                cell.set_text_props(ha="left")
+        top -= height + 0.06
+    if footer:
+        fig.text(0.04, 0.03, "\n".join(textwrap.wrap(footer, 170)), fontsize=7, color="#5d6d7e", va="bottom")
+    return fig
+
+
+def _chunks(table: Table, size: int = ROWS_PER_PAGE) -> list[Table]:
+    header, rows = table
+    return [(header, rows[i:i + size]) for i in range(0, max(1, len(rows)), size)]
+
+
+def _session_subtitle(d: ReportData) -> str:
+    m = d.session.meta
+    return (f"participant {d.participant} · started {d.session.started_at[:19].replace('T', ' ')} · protocol "
+            f"{m.get('protocol_name') or '–'} · duration {fmt_duration(d.duration_s)}"
+            + (" · synthetic data" if m.get("synthetic") else "") + f" · biotrainer {__version__}")
+
+
+def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_path: Path) -> Path:
+    """Write the PDF report to ``out_path`` (0600)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from biotrainer.exchange.model import open_private
+
+    footer = DISCLAIMER
+    with open_private(out_path, "wb") as fh, PdfPages(fh, metadata={"Title": "biotrainer report", "Creator": f"biotrainer {__version__}"}) as pdf:
+        if result is None:
+            d = datas[0]
+            tables = [("Phases (value ± SD over windows within the phase; breathing rate first)", phase_table(d)),
+                      ("Artifacts", artifact_table(d))]
+            res = resonance_table(d)
+            if res is not None:
+                pick = d.resonance.pick_rate_per_min
+                tables.append((f"Resonance assessment: suggested rate {pick:g}/min" if pick else
+                               f"Resonance assessment: no pick ({d.resonance.reason})", res))
+            pdf.savefig(_table_page(f"Session report {d.session.id}", _session_subtitle(d), tables, footer))
+            for fig in figures.plot_pages(d, A4_LANDSCAPE_IN):
+                pdf.savefig(fig)
+        else:
+            keys = ["breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.rmssd_ms",
+                    "coherence.ratio"]
+            subtitle = (f"{len(datas)} sessions, phases matched by name, first = reference · biotrainer "
+                        f"{__version__}")
+            pages = _chunks(comparison_table(result))
+            for i, tab in enumerate(pages):
+                pdf.savefig(_table_page(f"Comparison of {len(datas)} sessions" + (f" ({i + 1}/{len(pages)})"
+                                                                                  if len(pages) > 1 else ""),
+                                        subtitle, [("Differences", tab)], footer))
+            bars = figures.comparison_bars(result, keys)
+            bars.set_size_inches(*A4_LANDSCAPE_IN)
+            pdf.savefig(bars)
+            trend = trend_table(result)
+            if trend is not None:
+                for tab in _chunks(trend):
+                    pdf.savefig(_table_page("Trend", subtitle, [("Values and slope per week", tab)], footer))
+            for d in datas:
+                pdf.savefig(_table_page(f"Session {d.session.id}", _session_subtitle(d),
+                                        [("Phases", phase_table(d)), ("Artifacts", artifact_table(d))], footer))
+    make_private([out_path])
+    return out_path

@@ -1,0 +1,104 @@
+"""Report tables as plain rows (header + rows of strings), shared by the HTML and PDF renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biotrainer.compare import METRICS
+from biotrainer.report.data import ReportData, fmt_duration
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def fmt_value(v: Any, key: str = "") -> str:
+    if v is None:
+        return "–"
+    v = float(v)
+    if v != v:  # NaN
+        return "–"
+    if key.endswith("ms2"):
+        return f"{v:.0f}"
+    if key in ("hrv.ln_rmssd", "coherence.ratio"):
+        return f"{v:.2f}"
+    return f"{v:.1f}"
+
+
+def metric_label(key: str) -> str:
+    for k, label, unit in METRICS:
+        if k == key:
+            return label + (f" ({unit})" if unit else "")
+    return key
+
+
+def phase_table(data: ReportData) -> Table:
+    """Metrics (rows; breathing rate first) by phase (columns): value ± within-phase SD."""
+    phases = data.stats.phases
+    header = ["metric"] + [f"{p.name} ({fmt_duration(p.duration_s)})" for p in phases]
+    rows = []
+    for key, _, _ in METRICS:
+        row = [metric_label(key)]
+        for p in phases:
+            v, sd = p.values.get(key), p.sd.get(key)
+            cell = fmt_value(v, key)
+            if v is not None and sd is not None:
+                cell += f" ± {fmt_value(sd, key)}"
+            row.append(cell)
+        rows.append(row)
+    rows.append(["beats (corrected)"] + [f"{p.beats} ({p.artifacts_corrected})" for p in phases])
+    return header, rows
+
+
+def artifact_table(data: ReportData) -> Table:
+    a = data.artifacts
+    beats = a.get("beats", 0)
+    corrected = a.get("corrected", 0)
+    share = f"{100.0 * corrected / beats:.1f} %" if beats else "–"
+    return (["beats", "ectopic", "missed", "extra", "long/short", "corrected", "share corrected"],
+            [[str(beats), str(a.get("ectopic", 0)), str(a.get("missed", 0)), str(a.get("extra", 0)),
+              str(a.get("long_short", 0)), str(corrected), share]])
+
+
+def resonance_table(data: ReportData) -> Table | None:
+    res = data.resonance
+    if res is None or not getattr(res, "steps", None):
+        return None
+    header = ["step", "rate (/min)", "P2T (bpm)", "HR–breath phase (°)", "LF (ms²)", "smoothness",
+              "breathing (/min)", "corrected", "score", "note"]
+    rows = []
+    for s in res.steps:
+        pick = res.pick_rate_per_min is not None and abs(s.rate_per_min - res.pick_rate_per_min) < 1e-9
+        rows.append([s.name, f"{s.rate_per_min:g}", fmt_value(s.p2t_bpm), fmt_value(s.phase_deg),
+                     fmt_value(s.lf_ms2, "ms2"), fmt_value(s.smoothness, "coherence.ratio"),
+                     fmt_value(s.breathing_rate_per_min),
+                     "–" if s.corrected_pct is None else f"{s.corrected_pct:.1f} %",
+                     fmt_value(s.score, "coherence.ratio"),
+                     ("★ pick" if pick else "") + ("" if s.included else f"excluded: {s.excluded_because}")])
+    return header, rows
+
+
+def comparison_table(result: dict[str, Any]) -> Table:
+    """One row per phase and metric: a, b, difference, % change, z and verdict."""
+    header = (["phase", "metric", "reference", "compared", "difference", "change", "z", "verdict"]
+              if result["mode"] == "phase" else
+              ["phase", "session", "metric", "reference", "compared", "difference", "change", "z", "verdict"])
+    rows = []
+    for c in result["comparisons"]:
+        k = c["metric"]
+        cells = [fmt_value(c["a"], k), fmt_value(c["b"], k),
+                 "–" if c["difference"] is None else f"{c['difference']:+.3g}",
+                 "–" if c["percent_change"] is None else f"{c['percent_change']:+.0f} %",
+                 "–" if c["z"] is None else f"{c['z']:+.1f}", c["verdict"]]
+        if result["mode"] == "phase":
+            rows.append([f"{c['phase']} vs {c['reference']}", metric_label(k), *cells])
+        else:
+            rows.append([c["phase"], c["session"], metric_label(k), *cells])
+    return header, rows
+
+
+def trend_table(result: dict[str, Any]) -> Table | None:
+    if not result.get("trend"):
+        return None
+    rows = [[t["phase"], metric_label(t["metric"]), " → ".join(fmt_value(v, t["metric"]) for v in t["values"]),
+             "–" if t["slope_per_week"] is None else f"{t['slope_per_week']:+.3g}"]
+            for t in result["trend"] if t["values"]]
+    return ["phase", "metric", "values (oldest → newest)", "slope per week"], rows
