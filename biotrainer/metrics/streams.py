@@ -99,7 +99,8 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
     phase = streams.phase_at(end_s)
     if phase is not None and phase.paced:
         lo = max(phase.start_s, start_s - PACER_LOOKBACK_S) - 1e-9
-        pacer = [p for p in streams.pacer if lo <= p[0] <= end_s]
+        # markers of this phase only: the next phase's first marker can fall exactly on this phase's end
+        pacer = [p for p in streams.pacer if lo <= p[0] <= end_s and p[0] < phase.end_s]
     data = WindowData(start_s=start_s, end_s=end_s, beat_t_s=streams.beat_t_s[sl], rr_ms=streams.rr_ms[sl],
                       pacer=pacer)
     csl = select(streams.beat_t_s, end_s - COHERENCE_WINDOW_S, end_s)
