@@ -16,7 +16,8 @@ bleak is imported lazily, inside the functions that talk to Bluetooth.
 from __future__ import annotations
 
 from biotrainer.devices import load_profiles
-from biotrainer.sources.ble_common import BleBackends, backends_from, device_error, load_backend
+from biotrainer.errors import DeviceError
+from biotrainer.sources.ble_common import BleBackends, backends_from, claim, device_error, load_backend
 from biotrainer.sources.ble_scan import FoundStrap, find_strap, find_strap_async, scan, scan_async
 from biotrainer.sources.ble_strap import BleStrapSource, ReconnectPolicy
 
@@ -40,14 +41,20 @@ def open_device_source(spec: str, participant: str, backend_spec: str | None = N
     Returns
     -------
     BleStrapSource
-        Not started; the session runner starts it. Raises DeviceError (one line naming what was searched for, or
+        Not started; the session runner starts it. ``source.found`` is the :class:`FoundStrap` (name, address,
+        profile id and model) and ``source.profile`` the :class:`~biotrainer.devices.DeviceProfile`. Raises DeviceError (one line naming what was searched for, or
         why Bluetooth is unusable) when no matching strap is advertising.
     """
     backends = load_backend(backend_spec) if backend_spec else BleBackends()
     found = find_strap(spec, scan_timeout_s, backends)
     profile = load_profiles().get(found.profile_id)
-    return BleStrapSource(found.address, participant, profile=profile, backends=backends,
-                          scan_timeout_s=scan_timeout_s)
+    source = BleStrapSource(found.address, participant, profile=profile, backends=backends,
+                            scan_timeout_s=scan_timeout_s)
+    source.found = found  # name, address, RSSI, profile: for the session header
+    if not claim(found.address, source):  # held from now, so the next --device auto picks another strap
+        raise DeviceError(f"strap {found.name} ({found.address}) is already used by another source")
+    source._claimed = found.address
+    return source
 
 
 __all__ = [

@@ -140,26 +140,28 @@ def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return box["value"]
 
 
-# Straps in use by a running source in this process: "auto" skips them, so two sources get two straps.
-_claimed: set[str] = set()
+# Straps in use by a source in this process (address -> owner): "auto" skips them, so two sources get two straps.
+_claimed: dict[str, object] = {}
 _claimed_lock = threading.Lock()
 
 
-def claim(address: str) -> bool:
-    """Mark ``address`` in use; False if another source already holds it."""
+def claim(address: str, owner: object) -> bool:
+    """Mark ``address`` as used by ``owner``; False if another owner already holds it."""
     key = address.upper()
     with _claimed_lock:
-        if key in _claimed:
-            return False
-        _claimed.add(key)
-        return True
+        holder = _claimed.setdefault(key, owner)
+        return holder is owner
 
 
-def release(address: str) -> None:
+def release(address: str, owner: object) -> None:
+    """Give ``address`` up (only if ``owner`` holds it)."""
+    key = address.upper()
     with _claimed_lock:
-        _claimed.discard(address.upper())
+        if _claimed.get(key) is owner:
+            del _claimed[key]
 
 
-def claimed() -> frozenset[str]:
+def claimed(except_owner: object | None = None) -> frozenset[str]:
+    """Addresses held by owners other than ``except_owner``."""
     with _claimed_lock:
-        return frozenset(_claimed)
+        return frozenset(a for a, o in _claimed.items() if o is not except_owner)

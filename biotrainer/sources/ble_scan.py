@@ -171,33 +171,43 @@ def describe_target(spec: str) -> str:
 
 
 def target_matcher(spec: str, skip: frozenset[str] = frozenset()) -> Callable[[Any, Any], bool]:
-    """Predicate ``(device, adv) -> bool`` for ``auto`` (first not in ``skip``), an address, or a name.
+    """Predicate ``(device, adv) -> bool`` for ``auto``, an address, or a name; addresses in ``skip`` never match.
 
-    A name matches exactly (case-insensitive) or as a substring of the advertised name.
+    A name matches as a case-insensitive substring of the advertised name.
     """
+    def free(dev: Any) -> bool:
+        return dev.address.upper() not in skip
+
     if spec == "auto":
-        return lambda dev, adv: dev.address.upper() not in skip
+        return lambda dev, adv: free(dev)
     if is_address(spec):
         want = spec.strip().upper().replace("-", ":") if len(spec.strip()) == 17 else spec.strip().upper()
-        return lambda dev, adv: dev.address.upper().replace("-", ":") == want
+        return lambda dev, adv: free(dev) and dev.address.upper().replace("-", ":") == want
     needle = spec.casefold()
-    return lambda dev, adv: needle in (adv.local_name or dev.name or "").casefold()
+    return lambda dev, adv: free(dev) and needle in (adv.local_name or dev.name or "").casefold()
 
 
 async def find_strap_async(spec: str, timeout_s: float, backend: BleBackends | tuple | str | None = None,
-                           ) -> tuple[Any, FoundStrap]:
+                           owner: object | None = None) -> tuple[Any, FoundStrap]:
     """Scan until a strap matching ``spec`` (``auto``, address or name) is seen; ``(BLEDevice, FoundStrap)``.
 
-    Raises DeviceError naming what was searched for when none is seen within ``timeout_s``.
+    Straps held by another source of this process (other than ``owner``) are skipped. Raises DeviceError naming
+    what was searched for when none is seen within ``timeout_s``.
     """
     backends = backends_from(backend)
-    match = target_matcher(spec, claimed())
+    match = target_matcher(spec, claimed(except_owner=owner))
     t0 = time.monotonic()
     seen = await _discover(timeout_s, backends, stop_when=match)
     hits = [(dev, adv) for dev, adv in seen.values() if match(dev, adv)]
     if not hits:
-        others = ", ".join(sorted(f"{adv.local_name or dev.name or '?'} ({dev.address})" for dev, adv in seen.values()))
-        extra = f"; seen: {others}" if others else ""
+        def label(dev: Any, adv: Any) -> str:
+            return f"{adv.local_name or dev.name or '?'} ({dev.address})"
+
+        any_match = target_matcher(spec)
+        taken = sorted(label(d, a) for d, a in seen.values() if any_match(d, a))
+        others = sorted(label(d, a) for d, a in seen.values() if not any_match(d, a))
+        extra = f"; already used by another source: {', '.join(taken)}" if taken else ""
+        extra += f"; seen: {', '.join(others)}" if others else ""
         raise DeviceError(f"no strap found within {timeout_s:g} s: searched for {describe_target(spec)}{extra}")
     dev, adv = hits[0]
     log.debug("found %s after %.2f s", dev.address, time.monotonic() - t0)

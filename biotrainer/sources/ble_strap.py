@@ -136,6 +136,7 @@ class BleStrapSource(PushSource):
         self.name = f"ble:{target}"
         self.address: str | None = target.upper() if is_address(target) else None
         self.profile: DeviceProfile | None = profile
+        self.found: Any = None  # the FoundStrap this source was opened for (open_device_source), if any
         self.connections = 0
         self.error: DeviceError | None = None
         self._emit: Callable[[Event], None] | None = None
@@ -172,7 +173,7 @@ class BleStrapSource(PushSource):
             raise RuntimeError("BleStrapSource already started")
         self._emit = emit
         self._now_s = now_s
-        if self.address is not None and claim(self.address):
+        if self.address is not None and claim(self.address, self):
             self._claimed = self.address  # reserve it at once, so an "auto" source started beside us skips it
         self._thread = threading.Thread(target=self._thread_main, name=f"biotrainer-{self.name}", daemon=True)
         self._thread.start()
@@ -182,6 +183,9 @@ class BleStrapSource(PushSource):
         """Disconnect and end the thread; returns within ~2 s even if the strap is stalled."""
         thread, loop = self._thread, self._loop
         if thread is None or loop is None:
+            if self._claimed is not None:  # opened but never started
+                release(self._claimed, self)
+                self._claimed = None
             return
         deadline = time.monotonic() + STOP_BUDGET_S
         try:
@@ -229,7 +233,7 @@ class BleStrapSource(PushSource):
             except Exception:  # noqa: BLE001
                 log.debug("%s: loop cleanup incomplete", self.name, exc_info=True)
             if self._claimed is not None:
-                release(self._claimed)
+                release(self._claimed, self)
             loop.close()
             self._ready.set()
 
@@ -308,7 +312,7 @@ class BleStrapSource(PushSource):
         if first:
             self._send(Connection, state="connecting", reason=f"searching for {describe_target(spec)}")
         try:
-            device, found = await self._until_stop(find_strap_async(spec, self.scan_timeout_s, self.backends),
+            device, found = await self._until_stop(find_strap_async(spec, self.scan_timeout_s, self.backends, self),
                                                    self.scan_timeout_s + 5.0, "scan")
         except _Stopped:
             raise
@@ -319,7 +323,7 @@ class BleStrapSource(PushSource):
         except Exception as exc:  # noqa: BLE001 - translated to one line
             raise _Fatal(str(device_error(exc, f"search for {spec}"))) from exc
         if self._claimed is None:
-            if not claim(found.address):
+            if not claim(found.address, self):
                 raise DeviceError(f"strap {found.address} is already used by another source")
             self._claimed = found.address
         self.address = found.address

@@ -118,13 +118,24 @@ class Radio:
             await self.central.stop_scanning()
 
     async def connect(self, address: str, timeout_s: float) -> Connection:
-        """Connect to ``address`` (one connection attempt at a time, as a real adapter)."""
+        """Connect to ``address`` (one connection attempt at a time, as a real adapter).
+
+        When the caller gives up, the pending connection is withdrawn in the controller too (after the Create
+        Connection command's own status, so the host's command bookkeeping stays in step).
+        """
         async with self._connect_lock:
+            task = asyncio.ensure_future(self.central.connect(hci.Address(address), timeout=timeout_s))
             try:
-                return await self.central.connect(hci.Address(address), timeout=timeout_s)
+                return await asyncio.shield(task)
             except asyncio.CancelledError:
-                # The caller gave up: withdraw the pending connection in the controller too.
-                await self.central.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+                await asyncio.sleep(0.05)
+                if not task.done():
+                    await self.central.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+                    await asyncio.wait({task}, timeout=2.0)
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    await task.result().disconnect()  # connected just as the caller left: do not leak it
+                elif not task.done():
+                    task.cancel()
                 raise
 
     # --- lifetime -----------------------------------------------------------------------------------------------
