@@ -374,3 +374,54 @@ def test_pmd_refused_when_mtu_too_small_keeps_hr(world):
     src.stop()
     assert "streams" not in reason_fields([c for c in sink.of("connection") if c.state == "connected"][0])
     assert not sink.of("ecg")
+
+
+def test_auto_twice_gives_two_straps_and_unstarted_sources_release_them(world):
+    radio, _ = world
+    radio.add_strap(name="Polar H10 AAAA", address="F0:00:00:00:00:0A", pmd=False)
+    radio.add_strap(name="TICKR BBBB", address="F0:00:00:00:00:0B", pmd=False)
+    use_local_radio(radio)
+    try:
+        spec = "tests.emulated.backend:local_factory"
+        first = open_device_source("auto", CLIENT, spec, scan_timeout_s=2.0)
+        second = open_device_source("auto", THERAPIST, spec, scan_timeout_s=2.0)
+        assert {first.address, second.address} == {"F0:00:00:00:00:0A", "F0:00:00:00:00:0B"}
+        with pytest.raises(DeviceError, match="already used by another source"):
+            open_device_source("auto", "self", spec, scan_timeout_s=0.3)
+        first.stop()  # never started: gives its strap back
+        third = open_device_source("auto", "self", spec, scan_timeout_s=2.0)
+        assert third.address == first.address
+        second.stop()
+        third.stop()
+    finally:
+        use_local_radio(None)
+
+
+def test_pmd_streams_restart_after_a_drop(world):
+    radio, backends = world
+    strap = radio.add_strap(name="Polar H10 0A1B2C3D", pmd=True)
+    src, sink = start_source(backends, streams=("ecg",))
+    wait_until(lambda: len(sink.of("ecg")) >= 2, "ECG before the drop")
+    strap.disconnect()
+    wait_until(lambda: connected(sink, 2), "reconnected")
+    n = len(sink.of("ecg"))
+    wait_until(lambda: len(sink.of("ecg")) >= n + 2, "ECG after the reconnect")
+    src.stop()
+    assert strap.log.control.count(bytes.fromhex("02000001820001010E00")) == 2  # started on each connection
+    assert not sink.of("acc")  # only the requested stream
+    ts = [f.sensor_ts_ns for f in sink.of("ecg")]
+    assert ts == sorted(ts) and not sink.of("decode_error")
+
+
+def test_bluetooth_turned_off_mid_session_is_retried_until_back(world):
+    radio, backends = world
+    strap = radio.add_strap(name="Polar H10 0A1B2C3D", pmd=False, speed=20.0)
+    src, sink = start_source(backends)
+    wait_until(lambda: connected(sink), "connected")
+    radio.unavailable = BleakBluetoothNotAvailableReason.POWERED_OFF
+    strap.disconnect()
+    wait_until(lambda: any("turned off" in c.reason for c in sink.of("connection")), "told why")
+    radio.unavailable = None
+    wait_until(lambda: connected(sink, 2), "back when Bluetooth is on again")
+    src.stop()
+    assert "failed" not in sink.states() and not src.finished

@@ -317,8 +317,10 @@ class BleStrapSource(PushSource):
         except _Stopped:
             raise
         except DeviceError as exc:
-            if "cannot scan" in str(exc):  # Bluetooth unavailable: translated by the scan with bleak's reason
-                raise _Fatal(str(exc)) from exc
+            if "cannot scan" in str(exc):  # Bluetooth unavailable (translated with bleak's reason)
+                # before the first connection there is nothing to wait for; mid-session, keep retrying so the
+                # strap comes back when Bluetooth is turned on again
+                raise (_Fatal(str(exc)) if self.connections == 0 else DeviceError(str(exc))) from exc
             raise _NotFound(str(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - translated to one line
             raise _Fatal(str(device_error(exc, f"search for {spec}"))) from exc
@@ -350,7 +352,8 @@ class BleStrapSource(PushSource):
             from bleak.exc import BleakBluetoothNotAvailableError
 
             error = device_error(exc, f"connect to {self.address}")
-            raise (_Fatal(str(error)) if isinstance(exc, BleakBluetoothNotAvailableError) else error) from exc
+            fatal = isinstance(exc, BleakBluetoothNotAvailableError) and self.connections == 0
+            raise (_Fatal(str(error)) if fatal else error) from exc
         try:
             info = await self._setup(client)
             self.connections += 1
