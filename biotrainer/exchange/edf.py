@@ -6,8 +6,10 @@ when a session has several). 16-bit samples with physical = digital scaling 1:1 
 records last 1 s when every rate is a whole number of Hz. A session with only beats gets one ``HR`` channel
 (1 Hz, bpm, derived from the beats, labelled as derived) because EDF needs at least one signal.
 
-Annotations (onset relative to the file start, which is session time ``t0_s`` = the first sample; ``startdate``
-in the header is its wall clock; 100 µs resolution):
+Annotations (onset relative to the file start, 100 µs resolution). The file starts at session time ``t0_s``:
+the first sample or marker, moved back to a whole wall-clock second (``startdate``/``starttime`` in the header);
+``t0_s`` is written in the header's recording field (``t0_s=<t0> <session id>``) so the importer restores the
+session's own time base:
 
 - ``beat rr_1024=<n>`` (and `` p=<role>`` for a non-``self`` participant): one per beat, at the beat time;
 - ``phase start|end <name>`` (duration = planned phase length), ``pacer <segment> <rate>/min`` (duration = segment
@@ -124,23 +126,27 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     beats = session.beats(correct=False)
     markers = [(e, annotation_text(e)) for e in session.markers()]
     markers = [(e, t) for e, t in markers if t]
-    hr_signal: np.ndarray | None = None
     if channels:
         t0 = min(s.t0_s for c in channels for s in c.segments)
         t_end = max(s.end_s for c in channels for s in c.segments)
-    else:  # beats only: a derived 1 Hz HR channel
-        if len(beats) == 0:
-            raise ExportError(f"{path}: session {session.id} has no ECG, accelerometer or beats to write as EDF")
-        t0 = math.floor(float(beats.beat_t_s[0] - beats.rr_ms[0] / 1000.0))
+    elif len(beats):  # beats only: a derived 1 Hz HR channel
+        t0 = float(beats.beat_t_s[0] - beats.rr_ms[0] / 1000.0)
         t_end = float(beats.beat_t_s[-1]) + 1.0
-        grid = t0 + np.arange(int(math.ceil(t_end - t0)))
-        idx = np.clip(np.searchsorted(beats.beat_t_s, grid), 0, len(beats) - 1)
-        hr_signal = np.rint(60000.0 / beats.rr_ms[idx]).astype(np.int64)
+    else:
+        raise ExportError(f"{path}: session {session.id} has no ECG, accelerometer or beats to write as EDF")
     annot_times = ([float(beats.beat_t_s[0]), float(beats.beat_t_s[-1])] if len(beats) else []) + \
         [e.t_s for e, _ in markers]
     first_annot = min(annot_times, default=t0)
     last_annot = max(annot_times, default=t_end)
-    t0 = min(t0, max(0.0, math.floor(first_annot)))  # annotations before the data would need negative onsets
+    t0 = min(t0, first_annot)  # annotations before the data would need negative onsets
+    # the file starts on a whole wall-clock second (no sub-second start time for readers to get wrong);
+    # t0_s in the header's recording field lets the importer restore the session time base
+    t0 = math.floor(session.anchor_unix_s + t0 + 1e-9) - session.anchor_unix_s
+    hr_signal: np.ndarray | None = None
+    if not channels:
+        grid = t0 + np.arange(int(math.ceil(t_end - t0)))
+        idx = np.clip(np.searchsorted(beats.beat_t_s, grid), 0, len(beats) - 1)
+        hr_signal = np.rint(60000.0 / beats.rr_ms[idx]).astype(np.int64)
     rates = [c.fs_hz for c in channels] or [1.0]
     record_s = _record_duration(rates)
     n_records = max(1, int(math.ceil((max(t_end, last_annot + 1e-3) - t0) / record_s)))
@@ -176,7 +182,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     n_annotations = len(beats) + len(markers)
     n_kept = int(keep.sum())
     annot_signals = min(64, max(1, int(math.ceil(n_annotations / max(1, n_kept))) + 1))
-    start_dt = datetime.fromtimestamp(session.anchor_unix_s + t0, tz=timezone.utc).astimezone()
+    start_dt = datetime.fromtimestamp(round(session.anchor_unix_s + t0), tz=timezone.utc).astimezone()
     start_dt = start_dt.replace(tzinfo=None)
     try:
         writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
@@ -185,7 +191,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     try:
         writer.setPatientCode(_ascii(session.pseudonym(session.roles[0] if session.roles else SELF)))
         writer.setEquipment(_ascii(f"biotrainer {__version__}")[:30])
-        writer.setRecordingAdditional(_ascii(f"session {session.id}")[:40])
+        writer.setRecordingAdditional(_ascii(f"t0_s={t0:.4f} {session.id}")[:40])
         writer.setStartdatetime(start_dt)
         writer.setSignalHeaders(headers)
         if record_s != 1.0:

@@ -115,6 +115,7 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
     try:
         labels = reader.getSignalLabels()
         start = reader.getStartdatetime()
+        recording = reader.getRecordingAdditional()
         discontinuous = _record_onsets(path)
         onsets, durations, texts = reader.readAnnotations()
         device = f"import:{path.name}"
@@ -163,10 +164,32 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
         raise ImportFormatError(f"{path}: cannot read EDF data ({exc})") from None
     finally:
         reader.close()
+    t0_s = _session_t0(recording)
+    if t0_s:
+        events = [_shifted(e, t0_s) for e in events]
     events.sort(key=lambda e: e.t_s)
-    anchor = start.timestamp() if isinstance(start, datetime) else None
+    anchor = start.timestamp() - t0_s if isinstance(start, datetime) else None
     meta = imported_meta(path, "edf", anchor_unix_s=anchor, participant=participant, duration_s=duration_s)
     return ExchangeSession(meta, events)
+
+
+T0_RE = re.compile(r"\bt0_s=(-?[0-9.]+)")
+
+
+def _session_t0(recording: str) -> float:
+    """Session time of the file start, as written by the biotrainer exporter (0 for other files)."""
+    m = T0_RE.search(recording or "")
+    return float(m.group(1)) if m else 0.0
+
+
+def _shifted(e: Event, dt: float) -> Event:
+    import dataclasses
+
+    changes: dict[str, float] = {"t_s": e.t_s + dt}
+    for name in ("beat_t_s", "last_sample_t_s"):
+        if hasattr(e, name):
+            changes[name] = getattr(e, name) + dt
+    return dataclasses.replace(e, **changes)
 
 
 def _role_of(label: str) -> str:
