@@ -224,15 +224,47 @@ def test_edf_with_gap_marks_the_gap_and_import_restores_segments_at_true_times(r
 def test_edf_plus_d_option_leaves_out_records_without_data(recorded, tmp_path):
     from biotrainer.exchange.edf import export_edf
     from biotrainer.exchange.import_edf import _record_onsets
+    from biotrainer.exchange.library import import_path
 
     lib, _, gap_sid = recorded
-    path = export_edf(_load(lib, gap_sid), tmp_path / "gapd.edf", discontinuous=True)
+    session = _load(lib, gap_sid)
+    path = export_edf(session, tmp_path / "gapd.edf", discontinuous=True)
     assert path.read_bytes()[192:197] == b"EDF+D"
     onsets, record_s = _record_onsets(path)
     left_out = (onsets[-1] + record_s - onsets[0]) / record_s - len(onsets)
     assert record_s == 1.0 and 9 <= left_out <= 13  # about 11 s of records without data left out
     jumps = np.diff(onsets)
     assert np.sum(jumps > 1.0) == 1 and 10.0 < jumps.max() < 14.0
+    # pyedflib refuses EDF+D; our importer reads it and puts samples after the gap at their true time
+    back = import_path(path)
+    for seg in session.segments("ecg"):
+        assert np.array_equal(_samples_at(back.segments("ecg"), seg.t0_s, seg.n), seg.samples)
+    a, b = _beats(session.events), _beats(back.events)
+    assert [r for _, r in a] == [r for _, r in b]
+    np.testing.assert_allclose([t for t, _ in a], [t for t, _ in b], atol=1e-4)
+    assert _markers(back.events) and {k for _, k, _ in _markers(back.events)} >= {"phase", "pacer", "annotation"}
+
+
+def test_raw_reader_agrees_with_pyedflib_on_a_continuous_file(recorded, tmp_path):
+    import pyedflib
+
+    from biotrainer.exchange.edf import export_edf
+    from biotrainer.exchange.import_edf import RawEdfReader
+
+    lib, sid, _ = recorded
+    path = export_edf(_load(lib, sid), tmp_path / "c.edf")
+    raw = RawEdfReader(path)
+    with pyedflib.EdfReader(str(path)) as r:
+        assert raw.getSignalLabels() == r.getSignalLabels()
+        for i in range(len(raw.getSignalLabels())):
+            assert raw.getSampleFrequency(i) == r.getSampleFrequency(i)
+            np.testing.assert_allclose(raw.readSignal(i), r.readSignal(i))
+        o1, d1, t1 = raw.readAnnotations()
+        o2, d2, t2 = r.readAnnotations()
+        a1 = sorted(zip(np.round(o1, 4).tolist(), map(str, t1), strict=True))
+        a2 = sorted(zip(np.round(o2, 4).tolist(), map(str, t2), strict=True))
+        assert a1 == a2 and len(a1) > 100
+        assert raw.getStartdatetime() == r.getStartdatetime()
 
 
 def test_imported_ecg_frames_are_stamped_at_their_last_sample(recorded, tmp_path):

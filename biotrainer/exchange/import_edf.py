@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,121 @@ PHASE_RE = re.compile(r"^phase (start|end) (.+)$")
 PACER_RE = re.compile(r"^pacer (inhale|hold_in|exhale|hold_out) ([0-9.]+)/min$")
 ECG_SCALE = {"uv": 1.0, "µv": 1.0, "mv": 1000.0, "v": 1e6}
 ACC_SCALE = {"mg": 1.0, "g": 1000.0}
+
+
+def _is_edf_plus_d(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except FileNotFoundError:
+        raise ImportFormatError(f"{path}: file not found") from None
+    return len(head) == 256 and head[192:197] == b"EDF+D"
+
+
+class RawEdfReader:
+    """A minimal EDF+ reader (16-bit EDF+C/EDF+D) with the few pyedflib ``EdfReader`` methods the importer uses.
+
+    Signals are returned concatenated over data records (like pyedflib); record onsets come from
+    :func:`_record_onsets`. Annotations are parsed from every TAL of every record (time-keeping TALs skipped).
+    """
+
+    def __init__(self, path: Path) -> None:
+        raw = Path(path).read_bytes()
+        if len(raw) < 256:
+            raise OSError("file shorter than an EDF header")
+        try:
+            n_header = int(raw[184:192])
+            self._n_records = int(raw[236:244])
+            self._record_s = float(raw[244:252])
+            ns = int(raw[252:256])
+            field = _header_fields(raw, ns)
+            self._labels = [v.strip() for v in field(0, 16)]
+            self._dims = [v.strip() for v in field(16 + 80, 8)]
+            pmin = [float(v) for v in field(16 + 80 + 8, 8)]
+            pmax = [float(v) for v in field(16 + 80 + 16, 8)]
+            dmin = [float(v) for v in field(16 + 80 + 24, 8)]
+            dmax = [float(v) for v in field(16 + 80 + 32, 8)]
+            self._spr = [int(v) for v in field(16 + 80 + 40 + 80, 8)]
+            self._recording = raw[88:168].decode("latin-1")
+            date, time_ = raw[168:176].decode("ascii"), raw[176:184].decode("ascii")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise OSError(f"damaged EDF header ({exc})") from None
+        dd, mm, yy = (int(x) for x in date.split("."))
+        hh, mi, ss = (int(x) for x in time_.split("."))
+        self._start = datetime(2000 + yy if yy < 85 else 1900 + yy, mm, dd, hh, mi, ss)
+        rec_bytes = 2 * sum(self._spr)
+        body = raw[n_header:n_header + rec_bytes * self._n_records]
+        if len(body) < rec_bytes * self._n_records:
+            raise OSError(f"truncated: {len(body) // max(1, rec_bytes)} of {self._n_records} data records present")
+        records = np.frombuffer(body, dtype="<i2").reshape(self._n_records, -1)
+        self._signals: list[np.ndarray] = []
+        self._annotations: list[tuple[float, float, str]] = []
+        col = 0
+        for i, n in enumerate(self._spr):
+            block = records[:, col:col + n]
+            col += n
+            if self._labels[i] == "EDF Annotations":
+                self._parse_tals(block)
+                self._signals.append(np.zeros(0))
+                continue
+            gain = (pmax[i] - pmin[i]) / (dmax[i] - dmin[i])
+            self._signals.append((block.reshape(-1).astype(float) - dmin[i]) * gain + pmin[i])
+        # like pyedflib: signal indices count data signals only
+        self._data = [i for i, lab in enumerate(self._labels) if lab != "EDF Annotations"]
+
+    def _parse_tals(self, block: np.ndarray) -> None:
+        for rec in block:
+            text = rec.tobytes()
+            for tal in text.split(b"\x00"):
+                if not tal.strip(b"\x00"):
+                    continue
+                parts = tal.split(b"\x14")
+                head = parts[0].split(b"\x15")
+                onset = float(head[0])
+                duration = float(head[1]) if len(head) > 1 and head[1] else -1.0
+                for desc in parts[1:]:
+                    if desc:
+                        self._annotations.append((onset, duration, desc.decode("utf-8", "replace")))
+
+    def getSignalLabels(self) -> list[str]:  # noqa: N802 - pyedflib's names
+        return [self._labels[i] for i in self._data]
+
+    def getStartdatetime(self) -> datetime:  # noqa: N802
+        return self._start
+
+    def getRecordingAdditional(self) -> str:  # noqa: N802
+        return self._recording
+
+    def readAnnotations(self) -> tuple[np.ndarray, np.ndarray, list[str]]:  # noqa: N802
+        a = sorted(self._annotations, key=lambda x: x[0])
+        return (np.array([x[0] for x in a]), np.array([x[1] for x in a]), [x[2] for x in a])
+
+    def getPhysicalDimension(self, i: int) -> str:  # noqa: N802
+        return self._dims[self._data[i]]
+
+    def readSignal(self, i: int) -> np.ndarray:  # noqa: N802
+        return self._signals[self._data[i]]
+
+    def getSampleFrequency(self, i: int) -> float:  # noqa: N802
+        return self._spr[self._data[i]] / self._record_s
+
+    def getFileDuration(self) -> float:  # noqa: N802
+        return self._n_records * self._record_s
+
+    def close(self) -> None:
+        pass
+
+
+def _header_fields(raw: bytes, ns: int):
+    """``field(offset, width)``: the ``ns`` values of one per-signal header field (offset within a signal's
+    header block of 256 bytes, counted as EDF lays the fields out one field for all signals at a time)."""
+
+    def field(offset: int, width: int) -> list[str]:
+        # fields are stored field-major: all labels, then all transducers, ... so offset counts whole fields
+        base = 256 + ns * offset
+        return [raw[base + width * k: base + width * (k + 1)].decode("latin-1") for k in range(ns)]
+
+    return field
 
 
 def _record_onsets(path: Path) -> tuple[np.ndarray, float] | None:
@@ -109,7 +225,10 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
 
     path = Path(path)
     try:
-        reader = pyedflib.EdfReader(str(path))
+        if _is_edf_plus_d(path):  # pyedflib refuses EDF+D: read it with the small reader below
+            reader: Any = RawEdfReader(path)
+        else:
+            reader = pyedflib.EdfReader(str(path))
     except OSError as exc:
         raise ImportFormatError(f"{path}: not a readable EDF/EDF+ file ({exc})") from None
     try:
