@@ -200,3 +200,21 @@ def test_missing_file_is_a_one_line_error(tmp_path):
 
     with pytest.raises(ImportFormatError, match="nothere.txt: file not found"):
         import_path(tmp_path / "nothere.txt")
+
+
+def test_truncated_edf_is_a_one_line_error(tmp_path):
+    import pyedflib
+
+    from biotrainer.exchange.library import import_path
+
+    p = tmp_path / "full.edf"
+    w = pyedflib.EdfWriter(str(p), 1, pyedflib.FILETYPE_EDFPLUS)
+    w.setSignalHeaders([{"label": "ECG", "dimension": "uV", "sample_frequency": 130, "physical_min": -32768,
+                         "physical_max": 32767, "digital_min": -32768, "digital_max": 32767}])
+    w.writeSamples([np.zeros(130 * 10)])
+    w.close()
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(p.read_bytes()[:-500])
+    with pytest.raises(ImportFormatError) as err:
+        import_path(cut)
+    assert str(err.value).startswith(f"{cut}: ") and "\n" not in str(err.value)

@@ -276,3 +276,41 @@ def test_imported_ecg_frames_are_stamped_at_their_last_sample(recorded, tmp_path
     assert np.array_equal(np.concatenate([f.samples_uv for f in frames]), np.arange(200))
     assert frames[0].sample_times_s()[0] == pytest.approx(2.0)
     assert frames[-1].last_sample_t_s == pytest.approx(2.0 + 199 / 130)
+
+
+def test_two_participants_keep_their_roles_and_pseudonyms_in_every_format(tmp_path):
+    import pyedflib
+    from test_exchange_helpers import ListSource, record
+
+    from biotrainer.exchange.bids import export_bids
+    from biotrainer.exchange.csv_export import export_csv
+    from biotrainer.exchange.edf import export_edf
+    from biotrainer.exchange.library import import_path
+    from biotrainer.store.synthetic import SyntheticStrap
+
+    lib = tmp_library(tmp_path)
+    events = []
+    for role, device, seed, markers in (("client", "AA:01", 3, True), ("therapist", "BB:02", 4, False)):
+        strap = SyntheticStrap(40.0, seed=seed, participant=role, device=device, markers=markers)
+        t = 0.0
+        while not strap.finished:
+            t += 1.0
+            events.extend(strap.events_until(t))
+    sid = record(lib, [ListSource(events)], participants={"client": "C12", "therapist": "T3"})
+    session = _load(lib, sid)
+
+    def beats(evs):
+        return sorted((e.participant, e.beat_t_s, e.rr_1024) for e in evs if isinstance(e, Beat))
+
+    edf = export_edf(session, tmp_path / "two.edf")
+    with pyedflib.EdfReader(str(edf)) as r:
+        assert r.getSignalLabels()[:2] == ["ECG client", "ECG therapist"]
+    back = import_path(edf)
+    assert [(p, r) for p, _, r in beats(back.events)] == [(p, r) for p, _, r in beats(session.events)]
+    export_csv(session, tmp_path / "csv")
+    back_csv = import_path(tmp_path / "csv")
+    assert beats(back_csv.events) == beats(session.events)
+    assert back_csv.meta["participants"] == {"client": "C12", "therapist": "T3"}
+    assert "client" not in (tmp_path / "csv" / f"{sid}_beats.csv").read_text()  # pseudonyms, not roles
+    export_bids([session], tmp_path / "bids")
+    assert sorted(p.name for p in (tmp_path / "bids").glob("sub-*")) == ["sub-C12", "sub-T3"]
