@@ -152,6 +152,9 @@ class BleStrapSource(PushSource):
         self._last_data_monotonic = 0.0
         self._pmd_responses: asyncio.Queue | None = None
         self._ready = threading.Event()
+        self._found_name = ""
+        self._pmd_started: list[str] = []
+        self._battery_notifies = False
 
     # --- PushSource ----------------------------------------------------------------------------------------------
 
@@ -387,7 +390,7 @@ class BleStrapSource(PushSource):
         self._hrs.timeline.reset()
         self._pmd = PmdDecoder(self.participant, addr) if self._pmd is None else self._pmd
         services = client.services
-        info: dict[str, str] = {"name": getattr(self, "_found_name", "") or client.name, "profile": profile.id}
+        info: dict[str, str] = {"name": self._found_name or client.name, "profile": profile.id}
         if services.get_characteristic(HEART_RATE_MEASUREMENT_UUID) is None:
             raise DeviceError(f"{addr}: no Heart Rate Measurement characteristic (0x2A37)")
         if services.get_characteristic(BODY_SENSOR_LOCATION_UUID) is not None:
@@ -417,6 +420,7 @@ class BleStrapSource(PushSource):
             self._send(Battery, percent=int(raw[0]))
 
     async def _start_pmd(self, client: Any, profile: DeviceProfile) -> list[str]:
+        self._pmd_started = []
         wanted = [s for s in (self.streams if self.streams is not None else profile.pmd_streams) if s in _PMD_COMMANDS]
         if not wanted or client.services.get_service(PMD_SERVICE_UUID) is None:
             return []
@@ -485,7 +489,7 @@ class BleStrapSource(PushSource):
     async def _shutdown(self, client: Any) -> None:
         """Stop PMD streams and disconnect, bounded (a stalled strap must not hold up the app)."""
         async def polite() -> None:
-            for stream in getattr(self, "_pmd_started", []):
+            for stream in self._pmd_started:
                 await client.write_gatt_char(PMD_CONTROL_UUID, _PMD_COMMANDS[stream][1], response=True)
             await client.disconnect()
 
