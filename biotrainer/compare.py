@@ -348,3 +348,11 @@ def format_text(result: dict[str, Any]) -> str:
     lines.append("Compare vagal indices (RMSSD, HF, RSA) only at similar breathing rates; a practice and research "
                  "tool, not a diagnosis.")
     return "\n".join(lines)
+
+
+def compare_sessions(library: Any, ids: Sequence[str], *, by: str | None = None,
+                     participant: str | None = None) -> dict[str, Any]:
+    """:func:`compare` for sessions of a :class:`biotrainer.store.Library` given by id (for the GUI and CLI)."""
+    from biotrainer.exchange.library import load_session
+
+    return compare([load_session(library, i) for i in ids], by=by, participant=participant)

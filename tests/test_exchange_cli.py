@@ -43,3 +43,15 @@ def test_errors_are_one_line_and_name_the_problem(tmp_path, capsys):
     rc = main(["import", str(bad), "--library", str(lib.root)])
     err = capsys.readouterr().err
     assert rc != 0 and err.strip() == f"biotrainer: error: {bad}: line 2 is not an RR interval: 'abc'"
+
+
+def test_import_file_for_the_gui_returns_the_new_session_id(tmp_path):
+    from biotrainer import exchange
+
+    lib = tmp_library(tmp_path)
+    p = tmp_path / "rr.txt"
+    p.write_text("\n".join(str(800 + 40 * ((i // 3) % 2)) for i in range(120)))
+    sid = exchange.import_file(p, library=lib, participant="P3")
+    with lib.open(sid) as reader:
+        assert len(reader.beats()) == 120 and reader.meta.participants == {"self": "P3"}
+        assert reader.meta.extra["imported_from"] == {"file": "rr.txt", "format": "rr-text"}
