@@ -72,6 +72,7 @@ class LiveScreen(QWidget):
         self.client_window: ClientWindow | None = None
         self.speed = 1.0  # session clock speed (tests and demos run faster)
         self.before_start = None  # callable -> bool (safety notes before the first session)
+        self._frames = 0
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -96,6 +97,9 @@ class LiveScreen(QWidget):
         right.addWidget(self.banner)
         self.tiles = MetricTiles(self.model, self.palette_)
         right.addWidget(self.tiles)
+        self.quality_label = QLabel("")
+        self.quality_label.setObjectName("muted")
+        right.addWidget(self.quality_label)
         self.plots = SessionPlots(self.model, self.palette_)
         right.addWidget(self.plots, 1)
         root.addLayout(right, 1)
@@ -335,6 +339,14 @@ class LiveScreen(QWidget):
         if m.cue and self.cue_label.text() != m.cue:
             self.cue_label.setText(m.cue)
         self.tiles.refresh()
+        self._frames += 1
+        if self._frames % REDRAW_HZ == 0:
+            m.update_artifact_marks()
+            quality = m.quality_text()
+            self.quality_label.setText(f"Analysis window: {quality}" if quality else "")
+            problem = self.controller.writer_problem()
+            if problem:
+                self._show_problem(f"Recording problem: {problem}. Events are kept in memory and retried.")
         self.plots.redraw()
         self._refresh_device()
         if self.client_window is not None and self.client_window.isVisible():

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from biotrainer.events import (
@@ -47,18 +48,27 @@ SERIES_CAPACITY: Final = 20_000  # metric updates, HR packets
 PACER_CURVE_STEP_S: Final = 0.2  # resolution of the pacer curve drawn under the heart rate
 PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
 STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
-ARTIFACT_WINDOW_BEATS: Final = 7
-ARTIFACT_RELATIVE: Final = 0.25  # display-only mark: |RR - local median| > 25 % of the median
+ARTIFACT_BEATS: Final = 300  # artifact marks are recomputed over the newest beats (metrics.artifacts)
 
-# Metric keys shown on the live screen (MetricUpdate.values), with display names and units.
+# Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from
+# (the metrics engine's dotted names first; the plain names of the original design as fallback).
 METRICS: Final[dict[str, tuple[str, str]]] = {
     "hr_bpm": ("Heart rate", "bpm"),
-    "rsa_p2t_ms": ("RSA (peak–trough)", "ms"),
-    "ln_rmssd": ("lnRMSSD (60 s)", "ln ms"),
+    "rsa_p2t_ms": ("RSA peak–trough", "ms"),
+    "ln_rmssd": ("lnRMSSD", "ln ms"),
     "coherence_ratio": ("Coherence ratio", ""),
     "breathing_rate_per_min": ("Breathing rate", "/min"),
 }
 FEEDBACK_KEY: Final = "feedback_0_1"
+SOURCE_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "hr_bpm": ("hrv.hr_bpm", "hr_bpm"),
+    "rsa_p2t_ms": ("rsa.p2t_ms", "rsa_p2t_ms"),
+    "ln_rmssd": ("hrv.ln_rmssd", "ln_rmssd"),
+    "coherence_ratio": ("coherence.ratio", "coherence_ratio"),
+    "breathing_rate_per_min": ("breathing.rate_per_min", "breathing_rate_per_min"),
+    FEEDBACK_KEY: ("feedback.value", "feedback_0_1"),
+}
+QUALITY_KEYS: Final = ("quality.n_beats", "quality.corrected_pct", "quality.missing_pct", "quality.ok")
 
 
 @dataclass
@@ -185,7 +195,11 @@ class SessionModel(QObject):
         self.counts = ModelSnapshotCounts()
         self._segment: _Segment | None = None
         self._pause_t_s: float | None = None
-        self._recent_rr: list[float] = []
+        self.quality: dict[str, float | None] = {}
+        self.rsa_breaths = Ring(SERIES_CAPACITY)  # per-breath RSA at the end time of each breath
+        self.artifact_t_s = np.empty(0)
+        self.artifact_rr_ms = np.empty(0)
+        self._artifact_beats_seen = -1
         self._curve_until_s = -math.inf
 
     def now(self) -> float:
@@ -244,6 +258,41 @@ class SessionModel(QObject):
                           segment_volume(seg.segment, progress),
                           seg.breath_index + (progress * seg.duration_s / period_s if period_s else 0.0))
 
+    def update_artifact_marks(self) -> None:
+        """Recompute artifact marks over the newest beats with the metrics package's detector
+        (Lipponen & Tarvainen, :func:`biotrainer.metrics.artifacts.find_artifacts`). Cheap (~1 ms); call ~1 Hz."""
+        if self.counts.beats == self._artifact_beats_seen:
+            return
+        self._artifact_beats_seen = self.counts.beats
+        t, rr = self.rr.t_s[-ARTIFACT_BEATS:], self.rr.values(0)[-ARTIFACT_BEATS:]
+        if len(rr) < 10:
+            return
+        try:
+            from biotrainer.metrics.artifacts import find_artifacts
+
+            found = find_artifacts(np.asarray(rr, dtype=float))
+        except Exception:  # noqa: BLE001 - marks are an aid; never break drawing
+            log.debug("artifact marks failed", exc_info=True)
+            return
+        idx = sorted({i for ids in found.values() for i in ids if 0 <= i < len(rr)})
+        self.artifact_t_s, self.artifact_rr_ms = t[idx].copy(), rr[idx].copy()
+
+    def quality_text(self) -> str:
+        """One line about the current analysis window, e.g. ``58 beats · 1.7 % corrected · 0 % missing``."""
+        q = self.quality
+        if not q:
+            return ""
+        parts = []
+        if q.get("quality.n_beats") is not None:
+            parts.append(f"{q['quality.n_beats']:.0f} beats in window")
+        if q.get("quality.corrected_pct") is not None:
+            parts.append(f"{q['quality.corrected_pct']:.1f} % corrected")
+        if q.get("quality.missing_pct") is not None:
+            parts.append(f"{q['quality.missing_pct']:.0f} % missing")
+        if q.get("quality.ok") is not None:
+            parts.append("window good" if q["quality.ok"] >= 0.5 else "window poor")
+        return " · ".join(parts)
+
     def phase_time_left_s(self) -> float | None:
         if not self.phase.active:
             return None
@@ -282,16 +331,7 @@ def _on_beat(m: SessionModel, e: Beat) -> None:
     if e.participant != m.participant:
         return
     m.counts.beats += 1
-    rr_ms = e.rr_ms
-    recent = m._recent_rr
-    flag = 0.0
-    if len(recent) >= 3:
-        med = sorted(recent)[len(recent) // 2]
-        flag = 1.0 if abs(rr_ms - med) > ARTIFACT_RELATIVE * med else 0.0
-    recent.append(rr_ms)
-    if len(recent) > ARTIFACT_WINDOW_BEATS:
-        del recent[0]
-    m.rr.append(e.beat_t_s, rr_ms, flag)
+    m.rr.append(e.beat_t_s, e.rr_ms, 0.0)
 
 
 def _on_hr(m: SessionModel, e: HeartRate) -> None:
@@ -328,19 +368,30 @@ def _on_metrics(m: SessionModel, e: MetricUpdate) -> None:
     if e.participant != m.participant:
         return
     m.counts.metric_updates += 1
+    values = e.values
     for key, state in m.metrics.items():
-        if key not in e.values:
-            continue
-        value = e.values[key]
+        source = next((k for k in SOURCE_KEYS[key] if k in values), None)
+        if source is None:
+            continue  # not part of this update (e.g. spectral values only come with full updates)
+        value = values[source]
         if value is not None and not math.isfinite(value):
             value = None
         state.value = value
         state.t_s = e.t_s
-        state.reason = "" if value is not None else e.reasons.get(key, "not enough clean data")
-        ring = m.series[key]
-        if key == "rsa_p2t_ms" and value is not None and ring.last() == value:
-            continue  # per-breath value repeated between breaths: one point per breath
-        ring.append(e.t_s, value)
+        state.reason = "" if value is not None else (e.reasons.get(source) or "not enough clean data")
+        if key != "rsa_p2t_ms":
+            m.series[key].append(e.t_s, value)
+    for key in QUALITY_KEYS:
+        if key in values:
+            m.quality[key] = values[key]
+    # per-breath RSA: one point at the end of each complete breath
+    end_s, last = values.get("rsa.last_breath_end_s"), values.get("rsa.p2t_ms_last")
+    if end_s is not None and last is not None and (not len(m.rsa_breaths) or end_s > m.rsa_breaths.t_s[-1]):
+        m.rsa_breaths.append(end_s, last)
+    elif "rsa_p2t_ms" in values:  # engines that publish one per-breath value under the plain name
+        v = values["rsa_p2t_ms"]
+        if v is not None and m.rsa_breaths.last() != v:
+            m.rsa_breaths.append(e.t_s, v)
 
 
 def _on_pacer(m: SessionModel, e: PacerMarker) -> None:

@@ -143,12 +143,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self._draw_pacer_curve(start, x1, hr)
 
         t, rr = m.rr.window(start, 0)
-        _, flags = m.rr.window(start, 1)
         self.rr_curve.setData(t, rr, connect="finite")
-        bad = flags > 0.5
-        self.rr_artifacts.setData(t[bad], rr[bad])
+        keep = m.artifact_t_s >= start
+        self.rr_artifacts.setData(m.artifact_t_s[keep], m.artifact_rr_ms[keep])
+        t, v = m.rsa_breaths.window(start)
+        self.rsa_curve.setData(t, v, connect="finite")
 
-        for key, curve in (("rsa_p2t_ms", self.rsa_curve), ("ln_rmssd", self.rmssd_curve),
+        for key, curve in (("ln_rmssd", self.rmssd_curve),
                            ("coherence_ratio", self.coherence_curve),
                            ("breathing_rate_per_min", self.breathing_curve)):
             t, v = m.series[key].window(start)

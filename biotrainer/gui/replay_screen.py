@@ -382,6 +382,7 @@ class ReplayScreen(QWidget):
         if self.cue_label.text() != m.cue:
             self.cue_label.setText(m.cue)
         self.tiles.refresh()
+        m.update_artifact_marks()
         self.plots.redraw()
 
     def shutdown(self) -> None:

@@ -22,8 +22,8 @@ def live(qtbot, library_dir):
     screen.shutdown()
 
 
-def _run(live, qtbot, **config):
-    cfg = LiveConfig(protocol="reset", participant="P01", source="sim:seed=3", library=live.library, speed=SPEED,
+def _run(live, qtbot, speed=SPEED, **config):
+    cfg = LiveConfig(protocol="reset", participant="P01", source="sim:seed=3", library=live.library, speed=speed,
                      **config)
     assert live.start(cfg)
     return cfg
@@ -80,10 +80,12 @@ def test_annotations_are_recorded_with_their_text(live, qtbot):
 
 
 def test_pause_freezes_the_pacer_and_resume_continues(live, qtbot):
-    _run(live, qtbot)
+    _run(live, qtbot, speed=20.0)
     qtbot.waitUntil(lambda: live.model.pacer_point() is not None, timeout=WAIT_MS)
     live.toggle_pause()
     qtbot.waitUntil(lambda: live.model.state == "paused", timeout=WAIT_MS)
+    qtbot.wait(100)  # markers due by the pause time may still arrive just after the pause event
+    live.tick()
     first = live.model.pacer_point()
     qtbot.wait(300)  # 18 s of session time at this speed
     live.tick()

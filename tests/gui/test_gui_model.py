@@ -64,31 +64,47 @@ def test_model_freezes_the_pacer_during_a_pause_and_resumes_where_it_stopped():
     assert m.phase_time_left_s() is not None
 
 
-def test_model_keeps_metric_reasons_and_one_rsa_point_per_breath():
+def test_model_reads_the_engine_keys_keeps_reasons_and_one_rsa_point_per_breath():
     from biotrainer.gui.model import SessionModel
 
     m = SessionModel()
-    for t, rsa in ((1.0, None), (2.0, 80.0), (3.0, 80.0), (4.0, 95.0)):
-        values = {"rsa_p2t_ms": rsa, "ln_rmssd": None}
-        m.apply(MetricUpdate(t_s=t, values=values, reasons={"ln_rmssd": "only 12 s of clean beats",
-                                                            "rsa_p2t_ms": "no full breath yet"}))
+    updates = [
+        (1.0, {"hrv.ln_rmssd": None, "quality.corrected_pct": 0.0}, {"hrv.ln_rmssd": "only 12 s of clean beats"}),
+        (2.0, {"hrv.ln_rmssd": 3.9, "rsa.p2t_ms": 90.0, "rsa.p2t_ms_last": 80.0, "rsa.last_breath_end_s": 1.5}, {}),
+        (3.0, {"hrv.ln_rmssd": 3.8}, {}),  # a per-beat update: no RSA keys, the last RSA value stays
+        (4.0, {"rsa.p2t_ms": 92.0, "rsa.p2t_ms_last": 95.0, "rsa.last_breath_end_s": 3.5}, {}),
+        (5.0, {"rsa.p2t_ms": 92.0, "rsa.p2t_ms_last": 95.0, "rsa.last_breath_end_s": 3.5}, {}),
+    ]
+    m.apply(MetricUpdate(t_s=0.5, values={"hrv.ln_rmssd": None},
+                         reasons={"hrv.ln_rmssd": "only 12 s of clean beats"}))
     assert m.metrics["ln_rmssd"].value is None
     assert m.metrics["ln_rmssd"].reason == "only 12 s of clean beats"
-    assert m.metrics["rsa_p2t_ms"].value == 95.0
-    finite = m.series["rsa_p2t_ms"].values()
-    assert finite[np.isfinite(finite)].tolist() == [80.0, 95.0]
+    for t, values, reasons in updates:
+        m.apply(MetricUpdate(t_s=t, values=values, reasons=reasons))
+    assert m.metrics["ln_rmssd"].value == 3.8 and m.metrics["ln_rmssd"].reason == ""
+    assert m.metrics["rsa_p2t_ms"].value == 92.0
+    assert m.rsa_breaths.t_s.tolist() == [1.5, 3.5]
+    assert m.rsa_breaths.values().tolist() == [80.0, 95.0]
+    assert "0.0 % corrected" in m.quality_text()
 
 
-def test_model_marks_an_ectopic_looking_beat_for_display():
+def test_artifact_marks_come_from_the_metrics_detector():
     from biotrainer.gui.model import SessionModel
 
     m = SessionModel()
+    rng = np.random.default_rng(1)
     t = 0.0
-    for rr_ms in (1000, 1000, 1000, 1000, 600, 1000, 1000):
+    rr_list = list(1000 + rng.normal(0, 15, 120))
+    rr_list[60] = 600.0  # premature beat ...
+    rr_list[61] = 1400.0  # ... and its compensatory pause
+    for rr_ms in rr_list:
         t += rr_ms / 1000
         m.apply(Beat(t_s=t, rr_1024=round(rr_ms * 1.024), beat_t_s=t, device="d"))
-    flags = m.rr.values(1)
-    assert flags.tolist() == [0, 0, 0, 0, 1, 0, 0]
+    m.update_artifact_marks()
+    beat_times = m.rr.t_s
+    marked = set(m.artifact_t_s.tolist())
+    assert {beat_times[60], beat_times[61]} & marked  # the ectopic pair is marked
+    assert len(marked) <= 0.05 * len(beat_times)  # and little else
 
 
 def test_metric_tile_shows_a_dash_and_the_reason_for_a_poor_window(qtbot):
@@ -98,8 +114,8 @@ def test_metric_tile_shows_a_dash_and_the_reason_for_a_poor_window(qtbot):
     m = SessionModel()
     tiles = MetricTiles(m)
     qtbot.addWidget(tiles)
-    m.apply(MetricUpdate(t_s=5.0, values={"ln_rmssd": None, "hr_bpm": 64.4},
-                         reasons={"ln_rmssd": "12 % of beats corrected (over 5 %)"}))
+    m.apply(MetricUpdate(t_s=5.0, values={"hrv.ln_rmssd": None, "hrv.hr_bpm": 64.4},
+                         reasons={"hrv.ln_rmssd": "12 % of beats corrected (over 5 %)"}))
     tiles.refresh()
     assert tiles.tiles["ln_rmssd"].value.text() == "—"
     assert "corrected" in tiles.tiles["ln_rmssd"].reason.text()
