@@ -425,3 +425,22 @@ def test_bluetooth_turned_off_mid_session_is_retried_until_back(world):
     wait_until(lambda: connected(sink, 2), "back when Bluetooth is on again")
     src.stop()
     assert "failed" not in sink.states() and not src.finished
+
+
+def test_real_time_beats_are_chained_by_rr_from_arrival_anchors(world):
+    """At the strap's real pace, beat times follow cumulative RR exactly, except where the timeline re-anchors."""
+    radio, backends = world
+    strap = radio.add_strap(name="Polar H10 0A1B2C3D", pmd=False, speed=1.0, notify_interval_s=1.0)
+    rr = seeded_rr_1024(7, seed=11)
+    src, sink = start_source(backends)
+    wait_until(lambda: connected(sink), "connected")
+    strap.start_beats(rr)
+    wait_until(strap.beats_done, "strap sent all beats")
+    wait_until(lambda: len(sink.of("beat")) == len(strap.log.rr_1024()), "all beats arrived")
+    src.stop()
+    beats = sink.of("beat")
+    assert [b.rr_1024 for b in beats] == rr
+    gaps = np.diff([b.beat_t_s for b in beats])
+    chained = np.isclose(gaps, np.asarray(rr[1:]) / 1024.0, rtol=0, atol=1e-9)
+    assert int((~chained).sum()) == src._hrs.timeline.reanchors <= 2  # chained except at the rare re-anchor
+    assert all(b.beat_t_s <= b.t_s + 0.05 for b in beats)
