@@ -37,8 +37,9 @@ def _table_page(title: str, subtitle: str, tables: list[tuple[str, Table]], foot
         fig.text(0.04, top, caption, fontsize=11, weight="bold", va="top")
         ax = fig.add_axes((0.04, top - 0.025 - height, 0.92, height))
         ax.axis("off")
-        first_w = 0.2 if len(header) > 2 else 0.5
-        widths = [first_w] + [(1.0 - first_w) / max(1, len(header) - 1)] * (len(header) - 1)
+        rows = [[_short(c) for c in r] for r in rows]
+        text_cols = {i for i in range(len(header)) if any(_is_text(r[i]) for r in rows)} | {0}
+        widths = _column_widths(header, rows)
         tab = ax.table(cellText=rows or [["–"] * len(header)], colLabels=header, loc="upper left",
                        cellLoc="right", colLoc="right", colWidths=widths)
         tab.auto_set_font_size(False)
@@ -47,12 +48,34 @@ def _table_page(title: str, subtitle: str, tables: list[tuple[str, Table]], foot
             cell.set_edgecolor("#dde3e8")
             if r == 0:
                 cell.set_facecolor("#f4f6f8")
-            if c == 0:
+            if c in text_cols:
                 cell.set_text_props(ha="left")
+                cell._loc = "left"
         top -= height + 0.06
     if footer:
         fig.text(0.04, 0.03, "\n".join(textwrap.wrap(footer, 170)), fontsize=7, color="#5d6d7e", va="bottom")
     return fig
+
+
+MAX_CELL_CHARS = 46
+
+
+def _short(text: str) -> str:
+    """Cells of a printed table stay on one line: long verdicts and reasons are cut with an ellipsis."""
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def _is_text(cell: str) -> bool:
+    c = cell.replace(" ", "").replace("%", "").replace("±", "").replace("+", "").replace("-", "")
+    c = c.replace(".", "").replace("–", "").replace("(", "").replace(")", "").replace("★pick", "")
+    return bool(c) and not c.isdigit()
+
+
+def _column_widths(header: list[str], rows: list[list[str]]) -> list[float]:
+    """Column widths proportional to the longest text in each column (at least 5 characters)."""
+    longest = [max([len(header[i])] + [len(r[i]) for r in rows] + [5]) for i in range(len(header))]
+    total = float(sum(longest))
+    return [n / total for n in longest]
 
 
 def _chunks(table: Table, size: int = ROWS_PER_PAGE) -> list[Table]:
