@@ -156,11 +156,15 @@ class LslOutlets:
     # --- outlets ---------------------------------------------------------------------------------------------
 
     def declare(self, device: str, participant: str, kinds: Iterable[str] = ("hr", "rr"), *,
-                ecg_fs_hz: float = 130.0, acc_fs_hz: float = 200.0, markers: bool = True) -> None:
+                ecg_fs_hz: float = 130.0, acc_fs_hz: float = 200.0, markers: bool = True,
+                serial: str | None = None) -> None:
         """Open outlets before data flows (so a LabRecorder sees them at session start).
 
-        ``kinds`` lists which of ``hr rr ecg acc`` the sensor delivers.
+        ``kinds`` lists which of ``hr rr ecg acc`` the sensor delivers; ``serial`` (the strap's serial number,
+        e.g. from the Device Information service) becomes the streams' ``source_id``.
         """
+        if serial:
+            self.serials[device] = serial
         for kind in kinds:
             fs = {"ecg": ecg_fs_hz, "acc": acc_fs_hz}.get(kind, 0.0)
             self._outlet(kind, device, participant, fs)

@@ -61,8 +61,8 @@ def test_outlets_received_by_pylsl_inlets_with_values_timestamps_and_metadata():
 
     serial = _unique("serial")
     session = _unique("sess")
-    outlets = LslOutlets(lsl_offset_s=OFFSET_S, serials={"AA:BB": serial}, session_id=session)
-    outlets.declare("AA:BB", "self", ("hr", "rr", "ecg", "acc"), ecg_fs_hz=130.0, acc_fs_hz=200.0)
+    outlets = LslOutlets(lsl_offset_s=OFFSET_S, session_id=session)
+    outlets.declare("AA:BB", "self", ("hr", "rr", "ecg", "acc"), ecg_fs_hz=130.0, acc_fs_hz=200.0, serial=serial)
     rr_inlet, rr_info = _inlet(serial, "RR")
     hr_inlet, _ = _inlet(serial, "HR")
     ecg_inlet, ecg_info = _inlet(serial, "ECG")
