@@ -84,19 +84,38 @@ class Correction:
         return int(self.counts.get("corrected", 0))
 
 
-def _rolling_quartile_threshold(values: np.ndarray, alpha: float, window: int) -> np.ndarray:
-    import pandas as pd
+def _rolling_quantiles(values: np.ndarray, window: int, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Centred rolling quantiles with ``min_periods=1`` and linear interpolation, like pandas' ``rolling(window,
+    center=True, min_periods=1).quantile(q)`` (and ``.median()`` for q = 0.5), in numpy."""
+    from numpy.lib.stride_tricks import sliding_window_view
 
-    roll = pd.Series(np.abs(values)).rolling(window, center=True, min_periods=1)
-    q1 = roll.quantile(0.25).to_numpy()
-    q3 = roll.quantile(0.75).to_numpy()
+    x = np.asarray(values, dtype=float)
+    n = x.size
+    left = (window - 1) // 2
+    width = min(window, 2 * n - 1)  # a row never holds more than n values: trim the all-padding columns
+    pad_left = min(left, n - 1)
+    padded = np.full(n + width - 1, np.inf)  # padding sorts last
+    padded[pad_left:pad_left + n] = x
+    ordered = np.sort(sliding_window_view(padded, width), axis=1)
+    i = np.arange(n)
+    count = np.minimum(n, i + (window - left)) - np.maximum(0, i - left)
+    out = []
+    for q in qs:
+        pos = q * (count - 1)
+        lo = pos.astype(int)
+        hi = np.minimum(lo + 1, count - 1)
+        a, b = ordered[i, lo], ordered[i, hi]
+        out.append(a + (b - a) * (pos - lo))
+    return out
+
+
+def _rolling_quartile_threshold(values: np.ndarray, alpha: float, window: int) -> np.ndarray:
+    q1, q3 = _rolling_quantiles(np.abs(values), window, (0.25, 0.75))
     return alpha * ((q3 - q1) / 2)
 
 
 def _rolling_median(values: np.ndarray, window: int) -> np.ndarray:
-    import pandas as pd
-
-    return pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+    return _rolling_quantiles(values, window, (0.5,))[0]
 
 
 def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:

@@ -25,6 +25,7 @@ positive means HR leads. Each interval's heart rate is placed at the middle of t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,11 +53,18 @@ class RateEstimate:
     reason: str = ""
 
 
+@functools.lru_cache(maxsize=256)
+def _butter_sos(order: int, lo_hz: float, hi_hz: float, fs_hz: float) -> np.ndarray:
+    from scipy.signal import butter
+
+    return butter(order, (lo_hz, hi_hz), btype="bandpass", fs=fs_hz, output="sos")
+
+
 def _bandpass(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], order: int = 2) -> np.ndarray:
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import sosfiltfilt
 
     hi = min(band_hz[1], 0.45 * fs_hz)
-    sos = butter(order, (band_hz[0], hi), btype="bandpass", fs=fs_hz, output="sos")
+    sos = _butter_sos(order, round(float(band_hz[0]), 6), round(float(hi), 6), float(fs_hz))
     padlen = min(x.size - 1, 3 * (2 * sos.shape[0] + 1) * 10)
     return sosfiltfilt(sos, x, padlen=padlen)
 
@@ -139,12 +147,15 @@ def respiration_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, fs_hz: float = 
     return y, fs_hz
 
 
-def rate_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, *, paced: bool = False,
-                 coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate from RR (respiratory sinus arrhythmia). Needs ≥ 2 beats per breath (SCIENCE.md §5)."""
+def rate_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, *, paced: bool = False, coverage: float = 1.0,
+                 resampled: np.ndarray | None = None) -> RateEstimate:
+    """Breathing rate from RR (respiratory sinus arrhythmia). Needs ≥ 2 beats per breath (SCIENCE.md §5).
+
+    ``resampled``: the NN series already resampled at 4 Hz (:func:`biotrainer.metrics.frequency.resample_rr`).
+    """
     if len(nn_ms) < 8:
         return RateEstimate(None, 0.0, "rr", "fewer than 8 beats")
-    y, fs = respiration_from_rr(beat_t_s, nn_ms)
+    y, fs = (resampled, 4.0) if resampled is not None else respiration_from_rr(beat_t_s, nn_ms)
     return rate_from_signal(y, fs, "rr", paced=paced, coverage=coverage)
 
 

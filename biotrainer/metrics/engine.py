@@ -135,7 +135,7 @@ class MetricsEngine:
                 person.next_full_s = end + self.update_s
         if not full and not self.per_beat:
             return
-        streams = buf.streams()
+        streams = buf.streams(samples=full)  # per-beat updates use beats only
         data = build_window(streams, start, end, with_ecg=self.with_ecg and full)
         result = compute_window(data, self.settings, spectral=full)
         values, reasons, labels = result.values, result.reasons, result.labels

@@ -93,8 +93,8 @@ def rr_psd(beat_t_s: np.ndarray, nn_ms: np.ndarray, fs_hz: float = RESAMPLE_HZ) 
     return welch_psd(y, fs_hz)
 
 
-def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray,
-                     span_s: float | None = None) -> tuple[dict[str, float | None], dict[str, str]]:
+def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray, span_s: float | None = None,
+                     psd: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict[str, float | None], dict[str, str]]:
     """VLF/LF/HF power (ms²), LF/HF, total power and band peaks of one window.
 
     Parameters
@@ -105,6 +105,8 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray,
         NN intervals (ms), artifact-corrected.
     span_s : float, optional
         Duration the intervals cover, for the minimum-length rules; default: first interval start to last beat.
+    psd : (freq_hz, psd), optional
+        :func:`rr_psd` of the same intervals, when the caller has it already.
 
     Returns
     -------
@@ -121,7 +123,7 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray,
         for k in FREQUENCY_KEYS:
             reasons[k] = f"window {span_s:.0f} s shorter than {MIN_WINDOW_HF_S:.0f} s needed for spectral power"
         return values, reasons
-    f, p = rr_psd(beat_t_s, nn_ms)
+    f, p = psd if psd is not None else rr_psd(beat_t_s, nn_ms)
     vlf, lf, hf = (band_power(f, p, b) for b in (VLF_BAND_HZ, LF_BAND_HZ, HF_BAND_HZ))
     values["hf_ms2"] = hf
     values["hf_peak_hz"] = peak_frequency_hz(f, p, HF_BAND_HZ)

@@ -119,7 +119,8 @@ def breaths_from_signal(x: np.ndarray, fs_hz: float, t0_s: float = 0.0) -> list[
     return breaths
 
 
-def breaths_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, rate_per_min: float) -> list[Breath]:
+def breaths_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, rate_per_min: float,
+                    resampled: tuple[np.ndarray, np.ndarray] | None = None) -> list[Breath]:
     """Cycles of the RSA waveform (NN band-passed ±40 % around the breathing rate).
 
     RR falls during inhalation: a cycle runs from one RR maximum (start of 'inhale') through the RR minimum
@@ -131,20 +132,22 @@ def breaths_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, rate_per_min: float
     if len(nn_ms) < 8 or rate_per_min <= 0:
         return []
     fs = 4.0
-    t_even, y = resample_rr(beat_t_s, nn_ms, fs)
+    t_even, y = resampled if resampled is not None else resample_rr(beat_t_s, nn_ms, fs)
     f0 = rate_per_min / 60.0
     z = _bandpass(y - y.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
     return breaths_from_signal(-z, fs, float(t_even[0]))
 
 
 def pacer_band_power_ms2(beat_t_s: np.ndarray, nn_ms: np.ndarray, pacer_hz: float,
-                         half_width_hz: float = PACER_BAND_HALF_WIDTH_HZ) -> float | None:
-    """NN power (ms²) within ``pacer_hz ± half_width_hz`` (Welch PSD as in :mod:`.frequency`)."""
+                         half_width_hz: float = PACER_BAND_HALF_WIDTH_HZ,
+                         psd: tuple[np.ndarray, np.ndarray] | None = None) -> float | None:
+    """NN power (ms²) within ``pacer_hz ± half_width_hz`` (Welch PSD as in :mod:`.frequency`; ``psd`` reuses
+    one already computed)."""
     from biotrainer.metrics.frequency import band_power, rr_psd
 
     if len(nn_ms) < 8:
         return None
-    f, p = rr_psd(beat_t_s, nn_ms)
+    f, p = psd if psd is not None else rr_psd(beat_t_s, nn_ms)
     return band_power(f, p, (pacer_hz - half_width_hz, pacer_hz + half_width_hz))
 
 

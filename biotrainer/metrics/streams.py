@@ -247,17 +247,18 @@ class StreamBuffer:
     def last_beat_t_s(self) -> float | None:
         return self._beat_t[-1] if self._beat_t else None
 
-    def streams(self) -> Streams:
+    def streams(self, samples: bool = True) -> Streams:
+        """The buffered data as :class:`Streams`; ``samples=False`` leaves out ECG and ACC (cheaper)."""
         no_contact = list(self.no_contact)
         if self._lost_since is not None:
             no_contact.append((self._lost_since, math.inf))
         s = Streams(np.asarray(self._beat_t, dtype=float), np.asarray(self._rr, dtype=float), list(self._pacer),
                     list(self.phases), no_contact=no_contact)
-        if self._acc:
+        if samples and self._acc:
             s.acc_t_s = np.concatenate([a for a, _ in self._acc])
             s.acc_mg = np.concatenate([b for _, b in self._acc])
             s.acc_fs_hz = self.acc_fs_hz
-        if self._ecg:
+        if samples and self._ecg:
             s.ecg_t_s = np.concatenate([a for a, _ in self._ecg])
             s.ecg_uv = np.concatenate([b for _, b in self._ecg])
             s.ecg_fs_hz = self.ecg_fs_hz

@@ -216,18 +216,27 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
     from biotrainer.metrics import rsa
     from biotrainer.metrics.coherence import WINDOW_S as COH_WINDOW_S
     from biotrainer.metrics.coherence import coherence_ratio
-    from biotrainer.metrics.frequency import FREQUENCY_KEYS, frequency_domain
+    from biotrainer.metrics.frequency import (
+        FREQUENCY_KEYS,
+        RESAMPLE_HZ,
+        frequency_domain,
+        resample_rr,
+        welch_psd,
+    )
 
     spectral_poor = poor
     if not spectral_poor and s.correction and corrected_share > s.max_corrected_spectral:
         spectral_poor = (f"{100 * corrected_share:.1f} % of beats corrected "
                          f"(limit {100 * s.max_corrected_spectral:.0f} % for spectral metrics)")
+    # one 4-Hz resampling and one Welch PSD serve every spectral and RR-breathing computation of the window
+    resampled = resample_rr(nn_t, nn, RESAMPLE_HZ) if nn.size >= 8 else None
+    psd = welch_psd(resampled[1], RESAMPLE_HZ) if resampled is not None else None
     if spectral_poor or nn.size < 8:
         why = spectral_poor or "too few intervals"
         for k in FREQUENCY_KEYS:
             _put(values, reasons, f"hrv.{k}", None, why)
     else:
-        fv, fr = frequency_domain(nn_t, nn)
+        fv, fr = frequency_domain(nn_t, nn, psd=psd)
         for k in FREQUENCY_KEYS:
             _put(values, reasons, f"hrv.{k}", fv.get(k), fr.get(k, ""))
 
@@ -261,7 +270,7 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
     coverage = 1.0 - min(1.0, float(values.get("quality.missing_pct") or 0.0) / 100.0)
     estimates: list[br.RateEstimate] = []
     if nn.size >= 8 and not poor:
-        estimates.append(br.rate_from_rr(nn_t, nn, paced=paced, coverage=coverage))
+        estimates.append(br.rate_from_rr(nn_t, nn, paced=paced, coverage=coverage, resampled=resampled[1]))
     else:
         estimates.append(br.RateEstimate(None, 0.0, "rr", poor or "too few intervals"))
     if data.acc_mg is not None and data.acc_fs_hz:
@@ -306,7 +315,7 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
             z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
             breaths, source = rsa.breaths_from_signal(z, fs, float(data.acc_t0_s or data.start_s)), "acc"
         elif best.rate_per_min:
-            breaths, source = rsa.breaths_from_rr(nn_t, nn, best.rate_per_min), "rr"
+            breaths, source = rsa.breaths_from_rr(nn_t, nn, best.rate_per_min, resampled), "rr"
     per_breath = rsa.breath_rsa(nn_t, nn, breaths) if breaths else []
     labels["rsa.breath_source"] = source or "none"
     why = poor or ("no complete breath in the window" if breaths or source else "no breath phases available")
@@ -321,7 +330,7 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
         for k in ("rsa.p2t_ms", "rsa.p2t_bpm", "rsa.p2t_ms_last", "rsa.p2t_bpm_last", "rsa.last_breath_end_s"):
             _put(values, reasons, k, None, why)
     if paced and not spectral_poor and nn.size >= 8:
-        _put(values, reasons, "rsa.pacer_band_ms2", rsa.pacer_band_power_ms2(nn_t, nn, pacer_rate / 60.0),
+        _put(values, reasons, "rsa.pacer_band_ms2", rsa.pacer_band_power_ms2(nn_t, nn, pacer_rate / 60.0, psd=psd),
              "too few intervals")
     else:
         _put(values, reasons, "rsa.pacer_band_ms2", None, spectral_poor or "no pacer in this window")
