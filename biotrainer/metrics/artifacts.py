@@ -243,7 +243,8 @@ def correct_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None, *, iterati
     rr_ms : np.ndarray
         Raw RR intervals, ms.
     beat_t_s : np.ndarray, optional
-        Time (s) of the beat ending each interval; default: cumulative sum of ``rr_ms``. Where beat times jump
+        Time (s) of the beat ending each interval; default: cumulative sum of ``rr_ms``. The correction works on
+        these beat times (peaks), so they must follow the intervals (as strap beat times and R-peaks do). Where beat times jump
         by more than the interval (lost data, :func:`find_gaps`), each contiguous stretch is corrected on its own.
     iterative : bool
         Repeat detection on the corrected series until the artifact count stops falling.
