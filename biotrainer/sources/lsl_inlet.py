@@ -95,6 +95,9 @@ class LslInletSource(PushSource):
 
     def connect(self) -> list[str]:
         """Resolve and open the streams; returns their LSL types. Raises DeviceError when none is found."""
+        from biotrainer.lsl import quiet_liblsl
+
+        quiet_liblsl()
         import pylsl
 
         if self._inlets:
