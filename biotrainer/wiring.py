@@ -184,12 +184,19 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
         protocol_runner = ProtocolRunner(protocol, personal_rate_per_min=personal_rate)
 
     pacer: Callable | None = protocol_runner.pacer_at if protocol_runner is not None else None
-    sources: list[ScheduledSource | PushSource] = []
-    device_meta: list[dict[str, Any]] = []
-    for index, dev in enumerate(plan.devices):
-        src, meta = _make_source(dev, index, plan, pacer)
-        sources.append(src)
-        device_meta.append(meta)
+    # Straps named by address or name are claimed before 'auto', so 'auto' cannot take a strap asked for by name.
+    order = sorted(range(len(plan.devices)), key=lambda i: plan.devices[i].spec == "auto")
+    made: dict[int, tuple[ScheduledSource | PushSource, dict[str, Any]]] = {}
+    try:
+        for index in order:
+            made[index] = _make_source(plan.devices[index], index, plan, pacer)
+    except BaseException:
+        for src, _ in made.values():
+            if isinstance(src, PushSource):
+                src.stop()
+        raise
+    sources = [made[i][0] for i in range(len(plan.devices))]
+    device_meta = [made[i][1] for i in range(len(plan.devices))]
 
     bus = Bus()
     writer = None
@@ -251,7 +258,12 @@ def _make_source(dev: DeviceSpec, index: int, plan: SessionPlan,
     from biotrainer.sources.ble import open_device_source
 
     src = open_device_source(dev.spec, dev.role, plan.ble_backend)
-    return src, {"id": dev.spec, "name": dev.spec, "model": "ble", "participant": dev.role}
+    found = getattr(src, "found", None)
+    profile = getattr(src, "profile", None)
+    streams = ["hr", "rr"] + [s for s in ("ecg", "acc") if s in (getattr(profile, "pmd_streams", ()) or ())]
+    return src, {"id": getattr(found, "address", dev.spec), "name": getattr(found, "name", dev.spec),
+                 "model": getattr(found, "model", None) or getattr(profile, "model", "ble"), "participant": dev.role,
+                 "spec": dev.spec, "streams": streams}
 
 
 def _make_metrics_engine(bus: Bus, protocol: Any) -> Any:

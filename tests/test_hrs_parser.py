@@ -40,6 +40,10 @@ def test_literal_packets(packet, hr, supported, contact, energy, rr):
     assert m.rr_1024 == rr
 
 
+def test_reserved_flag_bits_are_ignored():
+    assert parse_heart_rate_measurement(bytes([0xF6, 0x48])).contact is True
+
+
 def test_nine_rr_values_in_one_packet():
     rr = [700 + i for i in range(9)]
     packet = bytes([0x10, 0x50]) + b"".join(v.to_bytes(2, "little") for v in rr)
@@ -68,7 +72,6 @@ def test_every_flag_combination_round_trips(flags):
         (bytes([0x10, 0x48, 0x01]), "odd length"),
         (bytes([0x00, 0x48, 0x01]), "trailing"),
         (bytes([0x10, 0x48, 0x00, 0x00]), "RR interval of 0"),
-        (bytes([0x80, 0x48]), "reserved"),
     ],
 )
 def test_malformed_packets_raise_with_reason(packet, why):

@@ -46,9 +46,7 @@ def parse_heart_rate_measurement(data: bytes | bytearray) -> HeartRateMeasuremen
     n = len(data)
     if n < 2:
         raise MalformedPacket(f"packet too short ({n} bytes)")
-    flags = data[0]
-    if flags & 0xE0:
-        raise MalformedPacket(f"reserved flag bits set (flags=0x{flags:02x})")
+    flags = data[0]  # bits 5-7 are reserved: ignored, as the Bluetooth convention asks of receivers
     pos = 1
     if flags & 0x01:
         if n < 3:
