@@ -119,7 +119,7 @@ def run_app(demo: bool = False, exit_after_s: float | None = None, screenshot: s
     window.first_painted.connect(after_first_paint)
     window.show()
     if screen:
-        _show_screen(window, screen)
+        QTimer.singleShot(0, lambda: _show_screen(window, screen))
 
     if exit_after_s is not None:
         def finish() -> None:
@@ -154,11 +154,36 @@ def _fill_pickers(window) -> None:  # noqa: ANN001
 
 
 def _show_screen(window, screen: str) -> None:  # noqa: ANN001
+    """Show ``screen``; replay opens the newest (longest) session and plays it at 4×, compare ticks the newest
+    sessions of one protocol, so ``--screen X --exit-after S --screenshot P`` shows each screen in use."""
     if screen == "client":
         window.live.toggle_client_view()
         return
     titles = {"live": "Live session", "library": "Library", "replay": "Replay", "compare": "Compare"}
-    window.show_screen(titles.get(screen, "Live session"))
+    widget = window.show_screen(titles.get(screen, "Live session"))
+    if screen not in ("replay", "compare"):
+        return
+    try:
+        from biotrainer.store import Library
+
+        sessions = [s for s in Library(window.library).list_sessions() if not s.error]
+    except Exception:  # noqa: BLE001
+        return
+    if not sessions:
+        return
+    if screen == "replay":
+        newest = max(sessions, key=lambda s: (s.duration_s, s.started_at))
+        if widget.open_session(newest.id):
+            widget.speed_box.setCurrentText("4×")
+            widget.seek(newest.duration_s * 0.45)
+            widget.toggle_play()
+    else:
+        by_protocol: dict[str, list] = {}
+        for s in sessions:
+            by_protocol.setdefault(s.protocol, []).append(s)
+        group = max(by_protocol.values(), key=len)
+        widget.set_checked([s.id for s in sorted(group, key=lambda s: s.started_at)[-3:]])
+        widget.compare()
 
 
 def save_screenshot(window, path: str, screen: str | None = None) -> Path:  # noqa: ANN001

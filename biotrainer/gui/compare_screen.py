@@ -1,18 +1,16 @@
-"""The compare screen: pick sessions (and optionally one phase name), see them overlaid and side by side.
+"""The compare screen: pick sessions, then a phase; see them overlaid and side by side.
 
-Overlaid plots: heart rate and the RR tachogram against time since the start of the session or of the phase.
-The table lists per-session metrics and, for two or more sessions, the difference of each to the first one.
-
-The numbers come from :func:`biotrainer.compare.compare_sessions` when the comparison module provides it; until
-then from :func:`summarize_beats` here: the metrics package's own artifact correction and time-domain functions
-over the recorded beats (a thin adapter, no metric logic of its own).
+The numbers come from :func:`biotrainer.compare.compare_sessions` (phases matched by name, every value from the
+metrics engine over the whole phase, a difference verdict against within-phase variability); this screen only
+runs it off the GUI thread and shows the result. Overlaid plots: heart rate (from RR) and the RR tachogram against
+time since the start of the chosen phase. Breathing rate is the first row, beside the vagal indices.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -39,53 +37,67 @@ from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
 
-WHOLE = "Whole session"
-ROWS = (("duration_s", "Duration", "s", 0), ("n_beats", "Beats", "", 0), ("mean_hr_bpm", "Mean HR", "bpm", 1),
-        ("mean_nn_ms", "Mean NN", "ms", 0), ("rmssd_ms", "RMSSD", "ms", 1), ("ln_rmssd", "lnRMSSD", "ln ms", 2),
-        ("sdnn_ms", "SDNN", "ms", 1), ("corrected_pct", "Corrected beats", "%", 1))
 SERIES_COLOURS = ("#5cc8b8", "#f08a7e", "#7f9ce0", "#d2b27a", "#b59ae6", "#7cc68d")
+LETTERS = "ABCDEFGHIJ"
+DECIMALS = {"breathing.rate_per_min": 1, "hrv.hr_bpm": 1, "hrv.rmssd_ms": 1, "hrv.ln_rmssd": 2, "hrv.sdnn_ms": 1,
+            "rsa.p2t_ms": 0, "hrv.lf_ms2": 0, "hrv.hf_ms2": 0, "coherence.ratio": 2}
 
 
 @dataclass
-class SessionSlice:
-    """The beats of one session (or one phase of it), time from the slice start."""
+class SessionBeats:
+    """Recorded beats and phase spans of one session, for the overlaid plots."""
 
+    id: str
     label: str
-    t_s: np.ndarray
+    beat_t_s: np.ndarray
     rr_ms: np.ndarray
-    metrics: dict[str, float | None] = field(default_factory=dict)
+    phases: dict[str, tuple[float, float]]
+
+    def slice(self, phase: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(t from phase start, rr_ms)`` of ``phase`` (whole session for None or an unknown phase)."""
+        start, end = self.phases.get(phase or "", (0.0, np.inf))
+        keep = (self.beat_t_s > start) & (self.beat_t_s <= end)
+        return self.beat_t_s[keep] - start, self.rr_ms[keep]
 
 
-def summarize_beats(rr_ms: np.ndarray, beat_t_s: np.ndarray, duration_s: float) -> dict[str, float | None]:
-    """Per-slice metrics with the metrics package: artifact correction, then time-domain values."""
-    out: dict[str, float | None] = {"duration_s": duration_s, "n_beats": float(len(rr_ms))}
-    if len(rr_ms) < 3:
-        return out
-    try:
-        from biotrainer.metrics.artifacts import correct_rr
-        from biotrainer.metrics.time_domain import time_domain
+def load_beats(library, session_id: str, letter: str) -> SessionBeats:  # noqa: ANN001
+    with library.open(session_id) as reader:
+        beats = reader.beats()
+        meta = reader.meta
+        phases = {p.name: (p.start_s, p.end_s) for p in reader.phases()}
+    who = ", ".join(v or k for k, v in meta.participants.items())
+    label = f"{letter}: {meta.title or format_started(meta.started_at)} ({who})"
+    return SessionBeats(session_id, label, beats.beat_t_s, beats.rr_ms, phases)
 
-        corr = correct_rr(rr_ms, beat_t_s)
-        nn = corr.rr_corrected_ms
-        td = time_domain(nn)
-        out.update({k: td.get(k) for k in ("mean_nn_ms", "rmssd_ms", "sdnn_ms")})
-        out["corrected_pct"] = 100.0 * corr.n_corrected / len(rr_ms)
-        out["mean_hr_bpm"] = 60_000.0 / float(np.mean(nn)) if len(nn) else None
-        rmssd = out.get("rmssd_ms")
-        out["ln_rmssd"] = math.log(rmssd) if rmssd else None
-    except Exception:  # noqa: BLE001 - show what can be shown
-        log.exception("metrics for the comparison failed")
-    return out
+
+def _alpha(hex_colour: str, alpha: float):  # noqa: ANN202 - QColor
+    c = pg.mkColor(hex_colour)
+    c.setAlphaF(alpha)
+    return c
+
+
+def fmt(key: str, value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    d = DECIMALS.get(key, 2)
+    return f"{value:+.{d}f}" if signed else f"{value:.{d}f}"
 
 
 class CompareScreen(QWidget):
+    """Pick sessions and a phase; overlaid plots and a table of metrics with differences."""
+
     notice = pyqtSignal(str)
+    compared = pyqtSignal(dict, list, str)  # result, [SessionBeats], error (worker → GUI thread)
 
     def __init__(self, palette: Palette = DARK, library: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.palette_ = palette
         self.library_dir = library
-        self.slices: list[SessionSlice] = []
+        self.result: dict = {}
+        self.beats: list[SessionBeats] = []
+        self.sessions: list = []
+        self.busy = False
+        self.compared.connect(self._on_compared)
         root = QHBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
         split = QSplitter(Qt.Horizontal)
@@ -96,9 +108,9 @@ class CompareScreen(QWidget):
         self.session_list = QListWidget()
         self.session_list.setSelectionMode(QAbstractItemView.NoSelection)
         ll.addWidget(self.session_list, 1)
-        ll.addWidget(QLabel("Phase"))
+        ll.addWidget(QLabel("Phase (matched by name)"))
         self.phase_box = QComboBox()
-        self.phase_box.addItem(WHOLE)
+        self.phase_box.currentTextChanged.connect(self.show_phase)
         ll.addWidget(self.phase_box)
         row = QHBoxLayout()
         self.compare_button = QPushButton("Compare")
@@ -118,12 +130,14 @@ class CompareScreen(QWidget):
         self.plots.setBackground(palette.plot_bg)
         self.hr_plot = self.plots.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis(orientation="bottom")})
         self.rr_plot = self.plots.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis(orientation="bottom")})
-        for p, title in ((self.hr_plot, "Heart rate (bpm, from RR)"), (self.rr_plot, "RR tachogram (ms)")):
+        for p, title in ((self.hr_plot, "Heart rate (bpm, from RR) · time from phase start"),
+                     (self.rr_plot, "RR tachogram (ms)")):
             p.setTitle(f"<span style='color:{palette.muted}'>{title}</span>", size="10pt")
             p.showGrid(x=True, y=True, alpha=palette.grid_alpha)
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
-            p.addLegend(offset=(-10, 10))
+            legend = p.addLegend(offset=(10, 5))
+            legend.setBrush(pg.mkBrush(_alpha(palette.panel, 0.85)))
         self.rr_plot.setXLink(self.hr_plot)
         rl.addWidget(self.plots, 3)
         self.table = QTableWidget(0, 0)
@@ -131,11 +145,12 @@ class CompareScreen(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         rl.addWidget(self.table, 2)
-        self.source_label = QLabel("")
-        self.source_label.setObjectName("muted")
-        rl.addWidget(self.source_label)
+        self.status = QLabel("Tick sessions on the left and press Compare.")
+        self.status.setObjectName("muted")
+        self.status.setWordWrap(True)
+        rl.addWidget(self.status)
         split.addWidget(right)
-        split.setSizes([330, 1100])
+        split.setSizes([400, 1100])
         root.addWidget(split)
         self.reload()
 
@@ -145,31 +160,23 @@ class CompareScreen(QWidget):
         return Library(self.library_dir)
 
     def reload(self) -> None:
+        checked = set(self.checked_ids())
         self.session_list.clear()
         try:
-            sessions = sorted(self.library().list_sessions(), key=lambda s: s.started_at, reverse=True)
+            self.sessions = sorted(self.library().list_sessions(), key=lambda s: s.started_at, reverse=True)
         except Exception as exc:  # noqa: BLE001
             self.notice.emit(f"Library cannot be read: {exc}")
-            sessions = []
-        phases: set[str] = set()
-        for s in sessions:
+            self.sessions = []
+        for s in self.sessions:
             if s.error:
                 continue
-            item = QListWidgetItem(f"{format_started(s.started_at)}  {s.participant}  {s.protocol}")
+            text = f"{format_started(s.started_at)}  {s.participant}  {s.protocol}" + (f"  · {s.title}"
+                                                                                      if s.title else "")
+            item = QListWidgetItem(text)
             item.setData(Qt.UserRole, s.id)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Unchecked)
+            item.setCheckState(Qt.Checked if s.id in checked else Qt.Unchecked)
             self.session_list.addItem(item)
-            try:
-                with self.library().open(s.id) as reader:
-                    phases.update(p.name for p in reader.phases())
-            except Exception:  # noqa: BLE001
-                pass
-        current = self.phase_box.currentText()
-        self.phase_box.clear()
-        self.phase_box.addItem(WHOLE)
-        self.phase_box.addItems(sorted(phases))
-        self.phase_box.setCurrentText(current)
 
     def checked_ids(self) -> list[str]:
         out = []
@@ -184,67 +191,111 @@ class CompareScreen(QWidget):
             item = self.session_list.item(i)
             item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in ids else Qt.Unchecked)
 
-    def load_slice(self, session_id: str, phase: str | None) -> SessionSlice | None:
-        with self.library().open(session_id) as reader:
-            beats = reader.beats()
-            meta = reader.meta
-            start, end = 0.0, float(reader.duration_s)
-            if phase:
-                match = [p for p in reader.phases() if p.name == phase]
-                if not match:
-                    return None
-                start, end = match[0].start_s, match[0].end_s
-        keep = (beats.beat_t_s >= start) & (beats.beat_t_s <= end)
-        t, rr = beats.beat_t_s[keep] - start, beats.rr_ms[keep]
-        who = ", ".join(v or k for k, v in meta.participants.items())
-        label = f"{meta.started_at[5:16].replace('T', ' ')} {who}" + (f" · {phase}" if phase else "")
-        return SessionSlice(label, t, rr, summarize_beats(rr, beats.beat_t_s[keep], end - start))
+    # --- comparing (worker thread) ------------------------------------------------------------------------------
 
     def compare(self) -> None:
+        """Compare the ticked sessions (oldest first is the reference A) on a worker thread."""
         ids = self.checked_ids()
-        phase = self.phase_box.currentText()
-        phase = None if phase in ("", WHOLE) else phase
-        self.slices = []
-        for sid in ids:
-            try:
-                sl = self.load_slice(sid, phase)
-            except Exception as exc:  # noqa: BLE001
-                self.notice.emit(f"Cannot read session {sid}: {exc}")
-                continue
-            if sl is not None:
-                self.slices.append(sl)
-        self._draw()
+        order = {s.id: s.started_at for s in self.sessions}
+        ids.sort(key=lambda i: order.get(i, ""))
+        if not ids:
+            self.status.setText("Tick sessions on the left and press Compare.")
+            return
+        self.compare_button.setEnabled(False)
+        self.status.setText(f"Comparing {len(ids)} session(s)…")
+        self.busy = True
+        threading.Thread(target=self._compare_worker, args=(ids,), name="biotrainer-compare", daemon=True).start()
 
-    def _draw(self) -> None:
+    def _compare_worker(self, ids: list[str]) -> None:
+        try:
+            from biotrainer.compare import compare_sessions
+
+            lib = self.library()
+            result = compare_sessions(lib, ids, by="session" if len(ids) > 1 else "phase")
+            beats = [load_beats(lib, sid, LETTERS[i % len(LETTERS)]) for i, sid in enumerate(ids)]
+            self.compared.emit(result, beats, "")
+        except Exception as exc:  # noqa: BLE001 - show the problem, keep the window
+            log.exception("comparison failed")
+            self.compared.emit({}, [], f"Comparison failed: {exc}")
+
+    def _on_compared(self, result: dict, beats: list, error: str) -> None:
+        self.busy = False
+        self.compare_button.setEnabled(True)
+        self.result, self.beats = result, beats
+        if error:
+            self.status.setText(error)
+            return
+        names: list[str] = []
+        for st in result.get("sessions", []):
+            for ph in st["phases"]:
+                if ph["name"] not in names:
+                    names.append(ph["name"])
+        blocked = self.phase_box.blockSignals(True)
+        current = self.phase_box.currentText()
+        self.phase_box.clear()
+        self.phase_box.addItems(names)
+        if current in names:
+            self.phase_box.setCurrentText(current)
+        elif "paced" in names:
+            self.phase_box.setCurrentText("paced")
+        self.phase_box.blockSignals(blocked)
+        self.show_phase(self.phase_box.currentText())
+
+    def show_phase(self, phase: str) -> None:
+        """Fill the plots and the table for ``phase`` from the last comparison."""
+        result = self.result
+        if not result:
+            return
         for p in (self.hr_plot, self.rr_plot):
             p.clear()
             if p.legend is not None:
                 p.legend.clear()
-        for i, sl in enumerate(self.slices):
+        for i, sb in enumerate(self.beats):
             colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-            hr = 60_000.0 / sl.rr_ms if len(sl.rr_ms) else sl.rr_ms
-            self.hr_plot.plot(sl.t_s, hr, pen=pg.mkPen(colour, width=2), name=sl.label)
-            self.rr_plot.plot(sl.t_s, sl.rr_ms, pen=pg.mkPen(colour, width=1.3), name=sl.label)
-        n = len(self.slices)
-        headers = [s.label for s in self.slices] + [f"Δ {s.label[:11]} − first" for s in self.slices[1:]]
+            t, rr = sb.slice(phase)
+            self.hr_plot.plot(t, 60_000.0 / rr if len(rr) else rr, pen=pg.mkPen(colour, width=2), name=sb.label)
+            self.rr_plot.plot(t, rr, pen=pg.mkPen(colour, width=1.3), name=sb.label)
+        sessions = result.get("sessions", [])
+        metrics = result.get("metrics", [])
+        n = len(sessions)
+        letters = [LETTERS[i % len(LETTERS)] for i in range(n)]
+        headers = [f"{letters[i]}: {s['title'] or format_started(s['started_at'])}" for i, s in enumerate(sessions)]
+        headers += [f"{letters[i]} − A" for i in range(1, n)]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
-        self.table.setRowCount(len(ROWS))
-        self.table.setVerticalHeaderLabels([f"{name} ({unit})" if unit else name for _, name, unit, _ in ROWS])
-        for r, (key, _name, _unit, decimals) in enumerate(ROWS):
-            first = self.slices[0].metrics.get(key) if n else None
-            for c, sl in enumerate(self.slices):
-                self._cell(r, c, sl.metrics.get(key), decimals)
-            for j, sl in enumerate(self.slices[1:]):
-                v = sl.metrics.get(key)
-                diff = v - first if v is not None and first is not None else None
-                self._cell(r, n + j, diff, decimals, signed=True)
-        self.source_label.setText("Metrics: artifact-corrected RR (Kubios method), time domain, per slice. "
-                                  "Compare vagal indices only at the same breathing rate and posture."
-                                  if n else "Tick sessions on the left and press Compare.")
+        self.table.setRowCount(len(metrics))
+        self.table.setVerticalHeaderLabels([f"{m['label']} ({m['unit']})" if m["unit"] else m["label"]
+                                            for m in metrics])
+        by_key = {(c["session"], c["phase"], c["metric"]): c for c in result.get("comparisons", [])}
+        for r, m in enumerate(metrics):
+            key = m["key"]
+            for c, st in enumerate(sessions):
+                ph = next((p for p in st["phases"] if p["name"] == phase), None)
+                value = ph["values"].get(key) if ph else None
+                sd = ph["sd"].get(key) if ph else None
+                text = fmt(key, value) + (f" ± {fmt(key, sd)}" if value is not None and sd is not None else "")
+                why = (ph or {}).get("reasons", {}).get(key, "") if value is None else ""
+                self._cell(r, c, text, why or ("phase not in this session" if ph is None else ""))
+            for j, st in enumerate(sessions[1:]):
+                comp = by_key.get((st["id"], phase, key))
+                if comp is None:
+                    self._cell(r, n + j, "—", "phase not in both sessions")
+                    continue
+                text = fmt(key, comp["difference"], signed=True)
+                self._cell(r, n + j, text, comp["verdict"], verdict=comp["verdict"])
+        self.status.setText("Values: metrics engine over the whole phase (± SD over 60-s windows). Differences "
+                            "against A: ● beyond within-phase variability, ○ uncertain (hover a cell for the verdict). "
+                            "Compare vagal indices only at the same breathing rate and posture.")
 
-    def _cell(self, row: int, col: int, value: float | None, decimals: int, signed: bool = False) -> None:
-        text = "—" if value is None else (f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}")
+    def _cell(self, row: int, col: int, text: str, tooltip: str = "", verdict: str = "") -> None:
+        if verdict.startswith("beyond"):
+            text += "  ●"
+        elif verdict == "uncertain":
+            text += "  ○"
         item = QTableWidgetItem(text)
         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        if tooltip:
+            item.setToolTip(tooltip)
+        if text.startswith("—"):
+            item.setForeground(pg.mkColor(self.palette_.muted))
         self.table.setItem(row, col, item)

@@ -232,7 +232,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1500, 920)
+            avail = QApplication.primaryScreen().availableGeometry()
+            self.resize(min(1600, avail.width()), min(1000, avail.height()))
         self.live.tones_box.setChecked(self.settings.value("tones", False, type=bool))
         self.live.volume_slider.setValue(int(self.settings.value("volume", 40)))
         participant = self.settings.value("participant", "")
