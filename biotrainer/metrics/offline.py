@@ -229,7 +229,8 @@ def coherence_series(streams: Streams, corr: art.Correction, s: Settings) -> lis
 def windows(streams: Streams, window_s: float, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Consecutive windows of ``window_s`` from the first beat, each as a nested dict with ``start_s``/``end_s``.
 
-    A final partial window shorter than the minimum is dropped.
+    Only complete windows are reported (a final stretch shorter than ``window_s`` is left out); a recording
+    shorter than one window gives one window over all of it when it reaches the minimum length.
     """
     s = settings or Settings()
     t, rr = streams.beat_t_s, streams.rr_ms
@@ -238,9 +239,14 @@ def windows(streams: Streams, window_s: float, settings: Settings | None = None)
     t0 = float(t[0] - rr[0] / 1000.0)
     out = []
     start = t0
-    while start < t[-1]:
+    last = float(t[-1])
+    if last - t0 < window_s:
+        window_s = last - t0
+        if window_s < s.min_window_s:
+            return []
+    while start < last:
         end = start + window_s
-        if min(end, float(t[-1])) - start < s.min_window_s:
+        if end > last + 1e-6:
             break
         w = analyze_window(streams, start, end, s)
         d: dict[str, Any] = {"start_s": start, "end_s": end}

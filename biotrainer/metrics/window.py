@@ -236,7 +236,9 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
         for k in FREQUENCY_KEYS:
             _put(values, reasons, f"hrv.{k}", None, why)
     else:
-        fv, fr = frequency_domain(nn_t, nn, psd=psd)
+        # the window's length counts for the band minimums when beats fill it (up to a beat at each edge)
+        data_span = float(nn_t[-1] - nn_t[0] + nn[0] / 1000.0)
+        fv, fr = frequency_domain(nn_t, nn, span_s=min(data.end_s - data.start_s, data_span + 2.0), psd=psd)
         for k in FREQUENCY_KEYS:
             _put(values, reasons, f"hrv.{k}", fv.get(k), fr.get(k, ""))
 
