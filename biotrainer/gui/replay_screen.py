@@ -42,6 +42,48 @@ SEEK_CONTEXT_S: Final = 90.0  # replayed at full speed before a seek target, so 
 SPEEDS: Final[dict[str, float | None]] = {"1×": 1.0, "2×": 2.0, "4×": 4.0, "max": None}
 
 
+class _HoldAt:
+    """The runner's view of a :class:`ReplayClock` running as fast as possible up to ``hold_at_s``: the clock never
+    passes the seek target; there it switches to the chosen speed (paused unless playing), on the runner's thread,
+    so a seek lands exactly on its target."""
+
+    def __init__(self, inner, hold_at_s: float, controller: ReplayController) -> None:  # noqa: ANN001
+        self.inner = inner
+        self.hold_at_s: float | None = hold_at_s
+        self.controller = controller
+
+    @property
+    def anchor_unix_s(self) -> float:
+        return self.inner.anchor_unix_s
+
+    @property
+    def speed(self) -> float | None:
+        return self.inner.speed
+
+    @property
+    def anchor_iso(self) -> str:
+        return self.inner.anchor_iso
+
+    def now_s(self) -> float:
+        return self.inner.now_s()
+
+    def sleep_until(self, t_s: float) -> None:
+        hold = self.hold_at_s
+        if hold is None:
+            self.inner.sleep_until(t_s)
+            return
+        if t_s < hold:
+            self.inner.sleep_until(t_s)
+            return
+        self.inner.sleep_until(hold)
+        self.hold_at_s = None
+        c = self.controller
+        if not c.playing:
+            self.inner.pause()
+        self.inner.set_speed(c.speed)
+        c._warm_until_s = None
+
+
 class ReplayController(QObject):
     """Replays one session file into a model; all controls from the GUI thread."""
 
@@ -111,7 +153,7 @@ class ReplayController(QObject):
         bus = Bus()
         metrics_engine_for(bus, self.protocol)
         bus.subscribe(self.model)
-        runner = SessionRunner(bus, sources=[source], clock=clock)
+        runner = SessionRunner(bus, sources=[source], clock=_HoldAt(clock, target_s, self) if warm else clock)
         self.clock, self.runner = clock, runner
         self._warm_until_s = target_s if warm else None
         self.model.now_fn = clock.now_s
@@ -144,11 +186,6 @@ class ReplayController(QObject):
         if clock is None:
             return
         now = clock.now_s()
-        if self._warm_until_s is not None and now >= self._warm_until_s:
-            self._warm_until_s = None
-            if not self.playing:
-                clock.pause()
-            clock.set_speed(self.speed)
         if self.playing and now >= self.duration_s and self._warm_until_s is None:
             self.set_playing(False)
 
