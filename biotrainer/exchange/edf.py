@@ -149,19 +149,20 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
         hr_signal = np.rint(60000.0 / beats.rr_ms[idx]).astype(np.int64)
     rates = [c.fs_hz for c in channels] or [1.0]
     record_s = _record_duration(rates)
-    n_records = max(1, int(math.ceil((max(t_end, last_annot + 1e-3) - t0) / record_s)))
+    placements = [_placements(c, t0) for c in channels]
+    data_end_s = max([t0] + [t0 + (st + n) / c.fs_hz for c, pl in zip(channels, placements, strict=True)
+                             for st, n in pl])
+    n_records = max(1, int(math.ceil((max(t_end, data_end_s, last_annot + 1e-3) - t0) / record_s)))
     per_record = [int(round(r * record_s)) for r in rates]
 
     # place the samples on the record grid and find records with data
     data: list[np.ndarray] = []
     has_data = np.zeros(n_records, dtype=bool)
-    for c, spr in zip(channels, per_record, strict=True):
+    for c, spr, pl in zip(channels, per_record, placements, strict=True):
         arr = np.zeros(n_records * spr, dtype=np.int64)
-        for seg in c.segments:
-            start = max(0, int(round((seg.t0_s - t0) * c.fs_hz)))
-            vals = c.values(seg)[: max(0, len(arr) - start)]
-            arr[start:start + len(vals)] = vals
-            r0, r1 = start // spr, (start + len(vals) - 1) // spr
+        for seg, (start, n) in zip(c.segments, pl, strict=True):
+            arr[start:start + n] = c.values(seg)
+            r0, r1 = start // spr, (start + n - 1) // spr
             has_data[r0:r1 + 1] = True
         data.append(arr)
     if hr_signal is not None:
@@ -171,7 +172,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
         has_data[:] = True
     keep = _records_to_keep(has_data) if discontinuous else np.ones(n_records, dtype=bool)
     discontinuous = not keep.all()
-    markers = markers + _gap_annotations(channels)
+    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s)
 
     headers = []
     for c, arr in zip(channels, data, strict=False):
@@ -234,20 +235,38 @@ class _Gap:
         self.t_s, self.duration_s = t_s, duration_s
 
 
-def _gap_annotations(channels: list[_Channel]) -> list[tuple[Any, str]]:
+def _placements(c: _Channel, t0: float) -> list[tuple[int, int]]:
+    """``(start_index, n)`` of each segment on the channel's sample grid from ``t0``: at the segment's own time,
+    but never over the previous segment's samples (a re-anchored segment that overlaps by clock jitter or drift
+    continues right after it, so no sample is lost)."""
+    out: list[tuple[int, int]] = []
+    end = 0
+    for seg in c.segments:
+        start = max(end, int(round((seg.t0_s - t0) * c.fs_hz)))
+        out.append((start, seg.n))
+        end = start + seg.n
+    return out
+
+
+def _gap_annotations(channels: list[_Channel], placements: list[list[tuple[int, int]]],
+                     t0: float, file_s: float) -> list[tuple[Any, str]]:
+    """A ``gap <kind>`` annotation over every zero-filled stretch of a channel — before its first sample, between
+    placed segments and after its last sample (exact sample spans, so the importer cuts exactly the fill)."""
     out: list[tuple[Any, str]] = []
     seen: set[tuple[str, str]] = set()
-    for c in channels:
+    for c, pl in zip(channels, placements, strict=True):
         kind = "ecg" if c.label.startswith("ECG") else "acc"
         key = (kind, c.segments[0].device)
         if key in seen:
             continue
         seen.add(key)
         role = c.segments[0].participant
-        for prev, nxt in zip(c.segments[:-1], c.segments[1:], strict=True):
-            if nxt.t0_s - prev.end_s > 0.5 / c.fs_hz:
-                text = f"gap {kind}" + ("" if role == SELF else f" p={role}")
-                out.append((_Gap(prev.end_s, nxt.t0_s - prev.end_s), text))
+        text = f"gap {kind}" + ("" if role == SELF else f" p={role}")
+        total = int(round(file_s * c.fs_hz))
+        bounds = [(0, 0), *pl, (total, 0)]
+        for (s0, n0), (s1, _) in zip(bounds[:-1], bounds[1:], strict=True):
+            if s1 > s0 + n0:
+                out.append((_Gap(t0 + (s0 + n0) / c.fs_hz, (s1 - s0 - n0) / c.fs_hz), text))
     return out
 
 

@@ -5,10 +5,14 @@
 pseudonym, ``devices``, ``protocol_name``…) plus the session's events in publish order. From the events it derives
 the arrays the formats need: a beat table, contiguous ECG/ACC segments (split at gaps), and markers.
 
-Design choice (gaps): consecutive frames of one sensor belong to one segment when the first sample of the next
-frame is within ``gap_s`` (default 1 s) of where the segment's nominal rate predicts it; samples inside a segment
-are then timed from the segment's first sample at the nominal rate. A larger jump starts a new segment (EDF+D,
-``n/a`` rows in BIDS).
+Design choice (gaps and clock drift): consecutive frames of one sensor belong to one segment when the first sample
+of the next frame is within ``gap_s`` (default 0.25 s) of where the segment's nominal rate predicts it; samples
+inside a segment are timed from the segment's first sample at the nominal rate. A larger difference starts a new
+segment at the frame's own (sensor-clock) time: after lost frames (a real gap: EDF zero fill + ``gap``
+annotation or EDF+D, ``n/a`` rows in BIDS) or when a strap's true rate differs from the nominal one (a 130.2 Hz
+"130 Hz" ECG drifts 0.25 s in about 3 minutes). Exported sample times therefore stay within ``gap_s`` of the
+strap's clock, and the fixed-rate formats (EDF, BIDS) place a re-anchored segment that would overlap the previous
+one right after it, so no sample is ever dropped.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from biotrainer.events import (
 )
 
 MARKER_TYPES = (PhaseMarker, PacerMarker, Cue, Annotation, SessionState)
-DEFAULT_GAP_S = 1.0
+DEFAULT_GAP_S = 0.25
 EXPORT_FILE_MODE = 0o600
 
 
