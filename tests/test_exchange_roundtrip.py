@@ -355,3 +355,21 @@ def test_a_drifting_strap_clock_loses_no_sample_and_keeps_times_close(tmp_path):
     physio = next((tmp_path / "bids").rglob("*_recording-ecg_physio.tsv.gz"))
     _, values = read_physio(physio)
     assert np.array_equal(values[~np.isnan(values[:, 0]), 0].astype(np.int64), samples)
+
+
+def test_bids_export_then_import_gives_same_beats_markers_and_signals(recorded, tmp_path):
+    from biotrainer.exchange.bids import export_bids
+    from biotrainer.exchange.library import import_path
+
+    lib, _, gap_sid = recorded
+    session = _load(lib, gap_sid)
+    export_bids([session], tmp_path / "bids")
+    folder = next((tmp_path / "bids" / "sub-P02").glob("ses-*/beh"))
+    back = import_path(folder)
+    assert _beats(back.events) == _beats(session.events)
+    assert sorted(back.markers(), key=lambda e: (e.t_s, e.KIND)) == \
+        sorted(session.markers(), key=lambda e: (e.t_s, e.KIND))
+    assert back.meta["participants"] == {"self": "P02"}
+    for kind in ("ecg", "acc"):
+        for seg in session.segments(kind):
+            assert np.array_equal(_samples_at(back.segments(kind), seg.t0_s, seg.n), seg.samples)

@@ -1,4 +1,4 @@
-"""``biotrainer import``: RR files, LabRecorder XDF, EDF+ or a biotrainer CSV export as a new session."""
+"""``biotrainer import``: RR files, LabRecorder XDF, EDF+, biotrainer CSV/BIDS exports as a new session."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import", help="import RR, XDF or EDF+ files as a session",
         description="Import data from other tools as a normal session (replay, analyse, compare): plain RR lists "
                     "(one interval per line, ms), CSV with an RR column, LabRecorder XDF (RR/HR/ECG/marker "
-                    "streams), EDF/EDF+ (ECG, accelerometer, annotations) or a biotrainer CSV export folder.")
+                    "streams), EDF/EDF+ (ECG, accelerometer, annotations), a biotrainer CSV export folder, or one session of a "
+                    "biotrainer BIDS export (its *_physioevents.tsv.gz or the folder holding it).")
     p.add_argument("path", metavar="PATH", help="file (or CSV export folder) to import")
     p.add_argument("--participant", metavar="P", help="pseudonym of the person measured")
     add_library_option(p)

@@ -219,3 +219,58 @@ def read_physio(tsv_gz: Path) -> tuple[dict[str, Any], np.ndarray]:
     with gzip.open(tsv_gz, "rt", encoding="utf-8") as fh:
         rows = [[np.nan if v == "n/a" else float(v) for v in ln.rstrip("\n").split("\t")] for ln in fh]
     return sidecar, np.asarray(rows, dtype=float).reshape(len(rows), len(sidecar["Columns"]))
+
+
+def import_bids(path: Path, *, participant: str | None = None) -> ExchangeSession:
+    """Read one exported BIDS session back: ``path`` is its ``*_physioevents.tsv.gz`` or the folder holding it.
+
+    Beats (exact ``rr_1024``) and markers (from their JSON ``data``) come from the physioevents file; ECG/ACC from
+    the ``*_physio.tsv.gz`` files next to it (``n/a`` rows are gaps). Raises ImportFormatError naming the file.
+    """
+    from biotrainer.errors import ImportFormatError
+    from biotrainer.events import SELF, Beat, Event, from_record
+    from biotrainer.exchange.import_rr import imported_meta
+    from biotrainer.exchange.model import frames_from_samples
+
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob("*_physioevents.tsv.gz"))
+        if len(found) != 1:
+            raise ImportFormatError(f"{path}: expected one *_physioevents.tsv.gz file, found {len(found)}")
+        path = found[0]
+    m = re.search(r"sub-([A-Za-z0-9]+)_ses-([A-Za-z0-9]+)", path.name)
+    if not m:
+        raise ImportFormatError(f"{path}: not a BIDS physioevents file name (sub-<label>_ses-<label>_…)")
+    subject = m.group(1)
+    events: list[Event] = []
+    device = f"import:{path.name}"
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) != len(EVENT_COLUMNS):
+                    raise ImportFormatError(f"{path}: line {lineno} has {len(cols)} columns, expected "
+                                            f"{len(EVENT_COLUMNS)}")
+                onset, _dur, kind, _value, rr_1024, source, data = cols
+                if kind == "beat":
+                    events.append(Beat(t_s=float(onset), participant=SELF, device=device, rr_1024=int(rr_1024),
+                                       beat_t_s=float(onset), source=source))
+                else:
+                    events.append(from_record(kind, float(onset), "session", "", data, None))
+        for physio in sorted(path.parent.glob(path.name.split("_physioevents")[0] + "_recording-*_physio.tsv.gz")):
+            sidecar, values = read_physio(physio)
+            kind = "ecg" if sidecar["Columns"] == list(ECG_COLUMNS) else "acc"
+            fs, t0 = float(sidecar["SamplingFrequency"]), float(sidecar["StartTime"])
+            ok = ~np.isnan(values[:, 0])
+            idx = np.flatnonzero(ok)
+            for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if idx.size else []:
+                samples = values[run[0]:run[-1] + 1].astype(np.int64)
+                events.extend(frames_from_samples(kind, participant=SELF, device=str(sidecar.get(
+                    "DeviceSerialNumber", device)), fs_hz=fs, t0_s=t0 + run[0] / fs,
+                    samples=samples[:, 0] if kind == "ecg" else samples))
+    except (OSError, EOFError, ValueError, KeyError) as exc:
+        raise ImportFormatError(f"{path}: cannot read BIDS physio data ({exc})") from None
+    events.sort(key=lambda e: e.t_s)
+    meta = imported_meta(path, "bids", participant=participant or subject,
+                         duration_s=max((e.t_s for e in events), default=0.0))
+    return ExchangeSession(meta, events)

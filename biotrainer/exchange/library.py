@@ -3,8 +3,8 @@
 - :func:`load_session` reads a stored session (header + every event) for export.
 - :func:`save_session` writes imported data as a normal session through the store's
   :class:`~biotrainer.store.SessionWriter`, so it can be replayed, analysed and compared like a recorded one.
-- :func:`import_path` picks the importer from the path (a folder = biotrainer CSV export; ``.xdf``; ``.edf``/
-  ``.bdf``; anything else = RR file).
+- :func:`import_path` picks the importer from the path (a BIDS ``*_physioevents.tsv.gz`` or its folder; another
+  folder = biotrainer CSV export; ``.xdf``; ``.edf``/``.bdf``; anything else = RR file).
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ def import_path(path: Path, *, participant: str | None = None) -> ExchangeSessio
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(f"{path}: file not found")
+    if path.name.endswith("_physioevents.tsv.gz") or (path.is_dir() and any(path.glob("*_physioevents.tsv.gz"))):
+        from biotrainer.exchange.bids import import_bids
+
+        return import_bids(path, participant=participant)
     if path.is_dir():
         from biotrainer.exchange.import_rr import import_csv_export
 
