@@ -54,25 +54,43 @@ class RateEstimate:
 
 
 @functools.lru_cache(maxsize=256)
-def _butter_sos(order: int, lo_hz: float, hi_hz: float, fs_hz: float) -> np.ndarray:
-    from scipy.signal import butter
+def _butter_sos(order: int, lo_hz: float, hi_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Band-pass second-order sections and their step-response initial state (both cached)."""
+    from scipy.signal import butter, sosfilt_zi
 
-    return butter(order, (lo_hz, hi_hz), btype="bandpass", fs=fs_hz, output="sos")
+    sos = butter(order, (lo_hz, hi_hz), btype="bandpass", fs=fs_hz, output="sos")
+    return sos, sosfilt_zi(sos)
 
 
 def _bandpass(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], order: int = 2) -> np.ndarray:
-    from scipy.signal import sosfiltfilt
+    """Zero-phase Butterworth band-pass: forward-backward ``sosfilt`` with odd extension, as
+    ``scipy.signal.sosfiltfilt`` (same padding rule), with the filter design and initial state cached."""
+    from scipy.signal import sosfilt
 
+    x = np.asarray(x, dtype=float)
     hi = min(band_hz[1], 0.45 * fs_hz)
-    sos = _butter_sos(order, round(float(band_hz[0]), 6), round(float(hi), 6), float(fs_hz))
+    sos, zi = _butter_sos(order, round(float(band_hz[0]), 6), round(float(hi), 6), float(fs_hz))
     padlen = min(x.size - 1, 3 * (2 * sos.shape[0] + 1) * 10)
-    return sosfiltfilt(sos, x, padlen=padlen)
+    if padlen > 0:
+        ext = np.concatenate((2 * x[0] - x[padlen:0:-1], x, 2 * x[-1] - x[-2:-padlen - 2:-1]))
+    else:
+        ext = x
+    y, _ = sosfilt(sos, ext, zi=zi * ext[0])
+    y = y[::-1]
+    y, _ = sosfilt(sos, y, zi=zi * y[0])
+    y = y[::-1]
+    return y[padlen:ext.size - padlen] if padlen > 0 else y
 
 
 def _detrend(x: np.ndarray) -> np.ndarray:
-    from scipy.signal import detrend
-
-    return detrend(np.asarray(x, dtype=float), type="linear")
+    """Remove the least-squares line."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    if n < 2:
+        return x - x.mean() if n else x
+    t = np.arange(n, dtype=float) - (n - 1) / 2.0
+    slope = float(np.dot(t, x - x.mean()) / np.dot(t, t))
+    return x - x.mean() - slope * t
 
 
 def dominant_frequency_hz(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float],

@@ -85,7 +85,7 @@ def _whole_series(streams: Streams, s: Settings) -> tuple[_Summary, art.Correcti
     share = n_flagged / n if n else 0.0
     for k in art.ARTIFACT_CLASSES:
         values[f"artifacts.{k}"] = float(corr.counts.get(k, 0))
-    values["artifacts.corrected"] = float(corr.counts.get("corrected", 0))
+    values["artifacts.corrected"] = float(n_flagged)
     values["artifacts.corrected_pct"] = 100.0 * share
     span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
     lost = sum(max(0.0, min(b, t[-1]) - max(a, t[0] - rr[0] / 1000.0)) for a, b in streams.no_contact) if n else 0.0

@@ -103,9 +103,9 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
         pacer = [p for p in streams.pacer if lo <= p[0] <= end_s and p[0] < phase.end_s]
     data = WindowData(start_s=start_s, end_s=end_s, beat_t_s=streams.beat_t_s[sl], rr_ms=streams.rr_ms[sl],
                       pacer=pacer)
-    csl = select(streams.beat_t_s, end_s - COHERENCE_WINDOW_S, end_s)
-    data.coherence_beat_t_s = streams.beat_t_s[csl]
-    data.coherence_rr_ms = streams.rr_ms[csl]
+    csl = select(streams.beat_t_s, min(start_s, end_s - COHERENCE_WINDOW_S), end_s)
+    data.context_beat_t_s = streams.beat_t_s[csl]
+    data.context_rr_ms = streams.rr_ms[csl]
     if streams.acc_t_s is not None and streams.acc_mg is not None and streams.acc_t_s.size:
         asl = select(streams.acc_t_s, start_s - SENSOR_LAG_S, end_s - SENSOR_LAG_S)
         if asl.stop - asl.start > 0:

@@ -12,7 +12,9 @@ Output keys (``values``; a None value has its reason in ``reasons`` under the sa
 ``quality.missing_pct``        % of the window without data (gaps between beats, contact loss)
 ``quality.ok``                 1 when the window is good enough for time-domain metrics, else 0
 ``artifacts.ectopic`` …        raw beats per class: ``ectopic``, ``missed``, ``extra``, ``long_short``;
-                               ``artifacts.corrected``: corrections applied over all passes
+                               ``artifacts.corrected``: raw beats flagged and corrected. The correction
+                               runs on the window's context (the last max(window, 64 s) of beats) and
+                               is restricted to the window
 ``hrv.hr_bpm`` … ``pnn50_pct`` time domain (:mod:`.time_domain`) on corrected NN
 ``hrv.vlf_ms2`` … ``hf_peak_hz`` frequency domain (:mod:`.frequency`); LF needs 120 s, HF 60 s, VLF > 300 s
 ``breathing.rate_per_min``     breathing rate from the best source (``labels['breathing.source']``:
@@ -70,9 +72,10 @@ class WindowData:
     ``pacer``: pacer segment starts ``(t_s, segment, duration_s, rate_per_min)`` from shortly before the window
     start to its end. ``acc_mg``/``acc_fs_hz``: accelerometer samples covering the window (first sample at
     ``acc_t0_s``). ``ecg_peak_t_s``/``ecg_r_amplitude``: R-peaks (session time) and amplitudes, for EDR.
-    ``contact_lost_s``: seconds of the window without skin contact or connection. ``coherence_beat_t_s``/
-    ``coherence_rr_ms``: raw beats of the 64-s coherence window ending at ``end_s`` (default: the window's own
-    beats of the last 64 s).
+    ``contact_lost_s``: seconds of the window without skin contact or connection. ``context_beat_t_s``/
+    ``context_rr_ms``: raw beats of ``(end_s − max(window, 64 s), end_s]``: the artifact correction runs on this
+    context, so one correction serves the time-domain window and the 64-s coherence window (default: the window's
+    own beats).
     """
 
     start_s: float
@@ -86,8 +89,8 @@ class WindowData:
     ecg_peak_t_s: np.ndarray | None = None
     ecg_r_amplitude: np.ndarray | None = None
     contact_lost_s: float = 0.0
-    coherence_beat_t_s: np.ndarray | None = None
-    coherence_rr_ms: np.ndarray | None = None
+    context_beat_t_s: np.ndarray | None = None
+    context_rr_ms: np.ndarray | None = None
 
 
 @dataclass
@@ -136,12 +139,15 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
     n = rr.size
     span = max(0.0, float(data.end_s - data.start_s))
 
-    if n >= 3:
-        corr = art.correct_rr(rr, t)
-    else:
-        corr = art.Correction(np.zeros(n, dtype=np.int8), rr.copy(), t.copy(), {"corrected": 0})
+    ctx = _context_correction(data, t, rr)
+    in_window = ctx.beat_t_corrected_s > data.start_s
+    corr = art.Correction(ctx.flags[ctx.raw_t_s > data.start_s], ctx.rr_corrected_ms[in_window],
+                          ctx.beat_t_corrected_s[in_window])
     flags = corr.flags
     n_flagged = int(np.count_nonzero(flags))
+    corr.counts = {k: int(np.count_nonzero(flags == code)) for k, code in zip(
+        art.ARTIFACT_CLASSES, (art.FLAG_ECTOPIC, art.FLAG_MISSED, art.FLAG_EXTRA, art.FLAG_LONG_SHORT), strict=True)}
+    corr.counts["corrected"] = n_flagged
     corrected_share = (n_flagged / n) if n else 0.0
     gaps = art.find_gaps(rr, t)
     missing_s = art.missing_time_s(rr, t) + float(data.contact_lost_s)
@@ -177,8 +183,33 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
     for k, v in td.items():
         _put(values, reasons, f"hrv.{k}", v, poor or "too few intervals")
     if spectral:
-        _spectral(values, reasons, labels, data, s, nn, nn_t, poor, corrected_share)
+        _spectral(values, reasons, labels, data, s, nn, nn_t, poor, corrected_share, ctx)
     return WindowResult(values, reasons, labels, flags, nn, nn_t)
+
+
+@dataclass
+class _Context:
+    raw_t_s: np.ndarray
+    raw_rr_ms: np.ndarray
+    flags: np.ndarray
+    rr_corrected_ms: np.ndarray
+    beat_t_corrected_s: np.ndarray
+
+
+def _context_correction(data: WindowData, t: np.ndarray, rr: np.ndarray) -> _Context:
+    """Correct the window's context (see :class:`WindowData`); falls back to the window's own beats when the
+    context does not end with exactly the window's beats."""
+    ct, crr = t, rr
+    if data.context_beat_t_s is not None and data.context_rr_ms is not None:
+        c_t = np.asarray(data.context_beat_t_s, dtype=float)
+        c_rr = np.asarray(data.context_rr_ms, dtype=float)
+        tail = c_t > data.start_s
+        if np.count_nonzero(tail) == t.size and np.array_equal(c_t[tail], t) and c_t.size and c_t[-1] <= data.end_s:
+            ct, crr = c_t, c_rr
+    if crr.size >= 3:
+        c = art.correct_rr(crr, ct)
+        return _Context(ct, crr, c.flags, c.rr_corrected_ms, c.beat_t_corrected_s)
+    return _Context(ct, crr, np.zeros(crr.size, dtype=np.int8), crr.copy(), ct.copy())
 
 
 def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str, float]]]:
@@ -191,27 +222,30 @@ def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str,
 
 
 def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> np.ndarray:
-    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (raised-cosine shape of the pacer)."""
+    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (raised-cosine shape of the pacer);
+    NaN outside the segments."""
+    t_s = np.asarray(t_s, dtype=float)
     v = np.full(t_s.size, np.nan)
-    for i, (t0, seg, dur) in enumerate(segments):
-        t1 = segments[i + 1][0] if i + 1 < len(segments) else t0 + dur
-        m = (t_s >= t0) & (t_s < t1)
-        if not np.any(m):
-            continue
-        prog = np.clip((t_s[m] - t0) / dur, 0, 1) if dur > 0 else np.ones(np.count_nonzero(m))
-        if seg == "inhale":
-            v[m] = 0.5 - 0.5 * np.cos(np.pi * prog)
-        elif seg == "hold_in":
-            v[m] = 1.0
-        elif seg == "exhale":
-            v[m] = 0.5 + 0.5 * np.cos(np.pi * prog)
-        else:
-            v[m] = 0.0
+    if not segments:
+        return v
+    starts = np.array([seg[0] for seg in segments])
+    durs = np.array([seg[2] for seg in segments])
+    kinds = np.array([("inhale", "hold_in", "exhale", "hold_out").index(seg[1]) if seg[1] in
+                      ("inhale", "hold_in", "exhale", "hold_out") else 3 for seg in segments])
+    ends = np.append(starts[1:], starts[-1] + durs[-1])
+    k = np.searchsorted(starts, t_s, side="right") - 1
+    inside = (k >= 0) & (t_s < ends[np.clip(k, 0, None)])
+    k = k[inside]
+    prog = np.clip((t_s[inside] - starts[k]) / np.where(durs[k] > 0, durs[k], 1.0), 0.0, 1.0)
+    kind = kinds[k]
+    out = np.where(kind == 0, 0.5 - 0.5 * np.cos(np.pi * prog),
+                   np.where(kind == 1, 1.0, np.where(kind == 2, 0.5 + 0.5 * np.cos(np.pi * prog), 0.0)))
+    v[inside] = out
     return v
 
 
 def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Settings, nn: np.ndarray,
-              nn_t: np.ndarray, poor: str, corrected_share: float) -> None:
+              nn_t: np.ndarray, poor: str, corrected_share: float, ctx: _Context) -> None:
     from biotrainer.metrics import breathing as br
     from biotrainer.metrics import rsa
     from biotrainer.metrics.coherence import WINDOW_S as COH_WINDOW_S
@@ -242,26 +276,25 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
         for k in FREQUENCY_KEYS:
             _put(values, reasons, f"hrv.{k}", fv.get(k), fr.get(k, ""))
 
-    # Coherence: its own 64-s window ending at the window end, corrected on its own.
+    # Coherence: the last 64 s of the corrected context (its own window, whatever the analysis window).
     ratio = peak = None
     why = spectral_poor
     if not why:
-        if data.coherence_beat_t_s is not None and data.coherence_rr_ms is not None:
-            ct, crr = np.asarray(data.coherence_beat_t_s, float), np.asarray(data.coherence_rr_ms, float)
-        else:
-            sel = np.asarray(data.beat_t_s) > data.end_s - COH_WINDOW_S
-            ct, crr = np.asarray(data.beat_t_s, float)[sel], np.asarray(data.rr_ms, float)[sel]
-        if crr.size < 8:
+        lo = data.end_s - COH_WINDOW_S
+        raw_in = ctx.raw_t_s > lo
+        n_raw = int(np.count_nonzero(raw_in))
+        if n_raw < 8:
             why = "too few intervals for coherence"
         else:
-            c = art.correct_rr(crr, ct)
-            share = np.count_nonzero(c.flags) / crr.size
+            share = np.count_nonzero(ctx.flags[raw_in]) / n_raw
             if s.correction and share > s.max_corrected_spectral:
                 why = (f"{100 * share:.1f} % of beats corrected in the 64-s coherence window "
                        f"(limit {100 * s.max_corrected_spectral:.0f} %)")
+            elif s.correction:
+                sel = ctx.beat_t_corrected_s > lo
+                ratio, peak, why = coherence_ratio(ctx.beat_t_corrected_s[sel], ctx.rr_corrected_ms[sel])
             else:
-                cn, cnt = (c.rr_corrected_ms, c.beat_t_corrected_s) if s.correction else (crr, ct)
-                ratio, peak, why = coherence_ratio(cnt, cn)
+                ratio, peak, why = coherence_ratio(ctx.raw_t_s[raw_in], ctx.raw_rr_ms[raw_in])
     _put(values, reasons, "coherence.ratio", ratio, why)
     _put(values, reasons, "coherence.peak_hz", peak, why)
 
