@@ -29,6 +29,7 @@ class ClientWindow(QWidget):
         self.phase = QLabel("")
         self.phase.setAlignment(Qt.AlignCenter)
         self.pacer = PacerWidget(palette=palette, idle_text="Sit comfortably")
+        self.pacer.background = "window"
         self.cue = QLabel("")
         self.cue.setAlignment(Qt.AlignCenter)
         self.cue.setWordWrap(True)

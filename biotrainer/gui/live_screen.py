@@ -38,7 +38,8 @@ from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
 
-REDRAW_HZ: Final = 25
+REDRAW_HZ: Final = 25  # pacer, labels, client view
+PLOT_EVERY_FRAMES: Final = 5  # plots at 5 Hz: at a 180-s window one frame scrolls them by about half a pixel
 SIMULATED = "Simulated strap"
 
 
@@ -347,7 +348,8 @@ class LiveScreen(QWidget):
             problem = self.controller.writer_problem()
             if problem:
                 self._show_problem(f"Recording problem: {problem}. Events are kept in memory and retried.")
-        self.plots.redraw()
+        if self._frames % PLOT_EVERY_FRAMES == 0 or m.state != "running":
+            self.plots.redraw()
         self._refresh_device()
         if self.client_window is not None and self.client_window.isVisible():
             self.client_window.refresh(point)

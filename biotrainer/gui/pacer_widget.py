@@ -37,6 +37,8 @@ class PacerWidget(QWidget):
         self.idle_text = idle_text
         self.point: PacerPoint | None = None
         self.halo_0_1: float | None = None  # optional feedback glow (client view)
+        self.background = "panel"  # palette field the widget fills itself with (opaque: no parent repaint)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
 
     def set_palette(self, palette: Palette) -> None:
         self.palette_ = palette
@@ -75,6 +77,7 @@ class PacerWidget(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         w, h = self.width(), self.height()
+        painter.fillRect(self.rect(), QColor(getattr(pal, self.background)))
         text_h = max(28, int(h * 0.11)) if self.show_text else 0
         size = min(w, h - text_h)
         r_max = size * 0.44

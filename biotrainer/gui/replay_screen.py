@@ -29,7 +29,7 @@ from PyQt5.QtWidgets import (
 )
 
 from biotrainer.events import Annotation, Cue, PhaseMarker
-from biotrainer.gui.live_screen import REDRAW_HZ, format_clock
+from biotrainer.gui.live_screen import PLOT_EVERY_FRAMES, REDRAW_HZ, format_clock
 from biotrainer.gui.metric_tiles import MetricTiles
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
@@ -372,6 +372,7 @@ class ReplayScreen(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
         self.timer.timeout.connect(self.tick)
+        self._frames = 0
 
     # --- actions ------------------------------------------------------------------------------------------------
 
@@ -419,8 +420,10 @@ class ReplayScreen(QWidget):
         if self.cue_label.text() != m.cue:
             self.cue_label.setText(m.cue)
         self.tiles.refresh()
-        m.update_artifact_marks()
-        self.plots.redraw()
+        self._frames += 1
+        if self._frames % PLOT_EVERY_FRAMES == 0 or not c.playing:
+            m.update_artifact_marks()
+            self.plots.redraw()
 
     def shutdown(self) -> None:
         self.timer.stop()
