@@ -25,6 +25,7 @@ the raw beat nearest each moved peak.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,28 +85,34 @@ class Correction:
         return int(self.counts.get("corrected", 0))
 
 
+@functools.lru_cache(maxsize=1024)
+def _window_layout(n: int, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Gather indices (n, width) into a padded copy, per-row value counts, row numbers, left pad, width."""
+    left = (window - 1) // 2
+    width = min(window, 2 * n - 1)  # a row never holds more than n values: drop all-padding columns
+    pad_left = min(left, n - 1)
+    rows = np.arange(n)
+    index = rows[:, None] + np.arange(width)[None, :]
+    count = np.minimum(n, rows + (window - left)) - np.maximum(0, rows - left)
+    return index, count, rows, pad_left, width
+
+
 def _rolling_quantiles(values: np.ndarray, window: int, qs: tuple[float, ...]) -> list[np.ndarray]:
     """Centred rolling quantiles with ``min_periods=1`` and linear interpolation, like pandas' ``rolling(window,
     center=True, min_periods=1).quantile(q)`` (and ``.median()`` for q = 0.5), in numpy."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     x = np.asarray(values, dtype=float)
     n = x.size
-    left = (window - 1) // 2
-    width = min(window, 2 * n - 1)  # a row never holds more than n values: trim the all-padding columns
-    pad_left = min(left, n - 1)
+    index, count, rows, pad_left, width = _window_layout(n, window)
     padded = np.full(n + width - 1, np.inf)  # padding sorts last
     padded[pad_left:pad_left + n] = x
-    ordered = np.sort(sliding_window_view(padded, width), axis=1)
-    i = np.arange(n)
-    count = np.minimum(n, i + (window - left)) - np.maximum(0, i - left)
+    ordered = np.sort(padded[index], axis=1)
     out = []
     for q in qs:
         pos = q * (count - 1)
         lo = pos.astype(int)
         hi = np.minimum(lo + 1, count - 1)
-        a, b = ordered[i, lo], ordered[i, hi]
-        out.append(a + (b - a) * (pos - lo))
+        a = ordered[rows, lo]
+        out.append(a + (ordered[rows, hi] - a) * (pos - lo))
     return out
 
 
@@ -144,7 +151,7 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
     th1 = _rolling_quartile_threshold(drrs, ALPHA, THRESHOLD_WINDOW_BEATS)
     with np.errstate(divide="ignore", invalid="ignore"):
         drrs = np.where(th1 != 0, drrs / np.where(th1 != 0, th1, 1.0), np.nan)
-    pad = np.pad(drrs, 2, mode="reflect")
+    pad = np.concatenate((drrs[2:0:-1], drrs, drrs[-2:-4:-1]))  # np.pad(drrs, 2, mode="reflect")
     prev_, next_, next2 = pad[1:-3], pad[3:-1], pad[4:]
     s12 = np.where(drrs > 0, np.fmax(prev_, next_), np.where(drrs < 0, np.fmin(prev_, next_), 0.0))
     s22 = np.where(drrs >= 0, np.fmin(next_, next2), np.where(drrs < 0, np.fmax(next_, next2), 0.0))

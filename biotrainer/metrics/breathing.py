@@ -256,7 +256,12 @@ def sinusoid_phase_rad(t_s: np.ndarray, x: np.ndarray, frequency_hz: float) -> t
     t = np.asarray(t_s, dtype=float)
     w = 2 * np.pi * frequency_hz
     design = np.column_stack((np.ones_like(t), np.cos(w * t), np.sin(w * t)))
-    coef, *_ = np.linalg.lstsq(design, np.asarray(x, dtype=float), rcond=None)
+    gram = design.T @ design
+    rhs = design.T @ np.asarray(x, dtype=float)
+    try:
+        coef = np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:
+        coef, *_ = np.linalg.lstsq(design, np.asarray(x, dtype=float), rcond=None)
     return float(np.arctan2(coef[2], coef[1])), float(np.hypot(coef[1], coef[2]))
 
 

@@ -36,8 +36,7 @@ def coherence_ratio(beat_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[float | No
     (ratio, peak_hz, reason) : tuple
         ``ratio`` and ``peak_hz`` are None (with ``reason``) when the window spans less than 60 s.
     """
-    from scipy.signal import detrend
-
+    from biotrainer.metrics.breathing import _detrend
     from biotrainer.metrics.frequency import resample_rr
 
     t = np.asarray(beat_t_s, dtype=float)
@@ -45,7 +44,7 @@ def coherence_ratio(beat_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[float | No
         span = float(t[-1] - t[0]) if t.size else 0.0
         return None, None, f"window {span:.0f} s shorter than {MIN_SPAN_S:.0f} s needed for coherence"
     _, y = resample_rr(t, nn_ms, FS_HZ)
-    y = detrend(y, type="linear") * np.hanning(y.size)
+    y = _detrend(y) * np.hanning(y.size)
     nfft = max(NFFT, y.size)
     psd = np.abs(np.fft.rfft(y, nfft)) ** 2
     f = np.fft.rfftfreq(nfft, 1.0 / FS_HZ)
