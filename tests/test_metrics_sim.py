@@ -208,3 +208,38 @@ def test_engine_buffers_stay_bounded(live_run) -> None:
     assert buf.n_beats <= (engine.keep_s + 5) * 220 / 60
     s = buf.streams()
     assert s.ecg_t_s is not None and s.ecg_t_s[-1] - s.ecg_t_s[0] <= engine.keep_s + 5
+
+
+def test_contact_loss_counts_as_missing_and_withholds_metrics() -> None:
+    cfg = SimConfig(seed=8, faults=Faults(contact_loss=((100.0, 120.0),)))
+    updates: list[MetricUpdate] = []
+    events, _ = run_simulated_session(cfg, duration_s=200.0, listeners=(MetricsEngine(updates.append),))
+    during = [u for u in updates if 100.0 < u.values["window.end_s"] < 150.0]
+    assert during, "the engine kept publishing around the contact loss"
+    worst = max(u.values["quality.missing_pct"] for u in during)
+    assert worst >= 25.0  # 20 s of a 60-s window
+    poor = [u for u in during if u.values["quality.missing_pct"] > 10.0]
+    assert poor and all(u.values["hrv.rmssd_ms"] is None and "no data" in u.reasons["hrv.rmssd_ms"] for u in poor)
+    late = [u for u in updates if u.values["window.end_s"] > 185.0]
+    assert late and all(u.values["quality.ok"] == 1.0 for u in late)  # recovers once the window is clean
+    # offline sees the same gap
+    streams = streams_from_events(events)
+    assert streams.no_contact and streams.no_contact[0][0] == pytest.approx(100.0, abs=2.0)
+
+
+def test_two_participants_get_their_own_updates() -> None:
+    from biotrainer.protocols.loader import load_protocol
+
+    proto = load_protocol("resonance-training")
+    updates: list[MetricUpdate] = []
+    engine = MetricsEngine.for_protocol(updates.append, proto)
+    assert engine.feedback_signal == proto.feedback_signal
+    configs = [SimConfig(seed=1, participant="client", device="sim-a", hr_bpm=60.0),
+               SimConfig(seed=2, participant="therapist", device="sim-b", hr_bpm=80.0)]
+    run_simulated_session(configs, protocol=proto, duration_s=150.0, listeners=(engine,))
+    by = {p: [u for u in updates if u.participant == p and u.values["hrv.hr_bpm"] is not None]
+          for p in ("client", "therapist")}
+    assert by["client"] and by["therapist"]
+    assert np.median([u.values["hrv.hr_bpm"] for u in by["client"]]) == pytest.approx(60.0, abs=4.0)
+    assert np.median([u.values["hrv.hr_bpm"] for u in by["therapist"]]) == pytest.approx(80.0, abs=4.0)
+    assert {u.device for u in by["client"]} == {"sim-a"}

@@ -88,6 +88,14 @@ class MetricsEngine:
         self._people: dict[str, _Participant] = {}
         self._session_markers: list[Event] = []
 
+    @classmethod
+    def for_protocol(cls, publish: Bus | Callable[[Event], None], protocol: object, **kwargs: object) -> MetricsEngine:
+        """An engine using a protocol's ``feedback_signal`` and its ``baseline = true`` phases as baseline."""
+        phases = getattr(protocol, "phases", ())
+        baseline = tuple(p.name for p in phases if getattr(p, "baseline", False)) or ("baseline",)
+        return cls(publish, feedback_signal=str(getattr(protocol, "feedback_signal", "none") or "none"),
+                   baseline_phases=baseline, **kwargs)  # type: ignore[arg-type]
+
     # --- bus listener -----------------------------------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:

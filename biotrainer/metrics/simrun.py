@@ -21,8 +21,8 @@ def run_simulated_session(config: Any = None, *, protocol: str | Any | None = No
 
     Parameters
     ----------
-    config : SimConfig, optional
-        The simulated strap (default ``SimConfig()``).
+    config : SimConfig or list of SimConfig, optional
+        The simulated strap(s) (default ``SimConfig()``); with a list, ``truth`` is a list too.
     protocol : str or Protocol, optional
         A protocol name/path or loaded protocol; it drives the strap's pacer and emits its markers.
     duration_s : float, optional
@@ -46,12 +46,15 @@ def run_simulated_session(config: Any = None, *, protocol: str | Any | None = No
             duration_s = runner.total_duration_s
     if duration_s is None:
         raise ValueError("duration_s is needed without a protocol")
-    strap = SimulatedStrap(config or SimConfig(), runner.pacer_at if runner is not None else None)
+    configs = list(config) if isinstance(config, (list, tuple)) else [config or SimConfig()]
+    pacer = runner.pacer_at if runner is not None else None
+    straps = [SimulatedStrap(c, pacer) for c in configs]
     bus = Bus()
     events: list[Event] = []
     bus.subscribe(events.append)
     for listener in listeners:
         bus.subscribe(listener)
-    SessionRunner(bus, sources=[strap], protocol=runner, clock=VirtualClock(anchor_unix_s=0.0),
+    SessionRunner(bus, sources=straps, protocol=runner, clock=VirtualClock(anchor_unix_s=0.0),
                   duration_s=duration_s, tick_s=0.5).run()
-    return events, strap.truth.until(duration_s)
+    truths = [s.truth.until(duration_s) for s in straps]
+    return events, (truths if len(truths) > 1 else truths[0])
