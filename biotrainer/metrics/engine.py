@@ -22,11 +22,12 @@ Wiring::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from biotrainer.bus import Bus
-from biotrainer.events import SESSION, Beat, Event, MetricUpdate, PacerMarker, PhaseMarker
+from biotrainer.events import SESSION, Beat, EcgFrame, Event, MetricUpdate, PacerMarker, PhaseMarker
 from biotrainer.metrics import feedback as fb
 from biotrainer.metrics.coherence import WINDOW_S as COHERENCE_WINDOW_S
 from biotrainer.metrics.streams import PACER_LOOKBACK_S, StreamBuffer, build_window
@@ -35,6 +36,15 @@ from biotrainer.metrics.window import Settings, compute_window
 log = logging.getLogger(__name__)
 
 DEFAULT_UPDATE_S = 5.0
+
+
+def _warm_import() -> None:
+    """Import neurokit2 (≈3 s) in the background when ECG starts arriving, so the first full update that runs
+    R-peak detection does not stall the session loop."""
+    try:
+        import neurokit2  # noqa: F401
+    except Exception:  # noqa: BLE001 - the full update will report the problem itself
+        log.debug("background import of neurokit2 failed", exc_info=True)
 
 
 @dataclass
@@ -87,6 +97,7 @@ class MetricsEngine:
         self.keep_s = max(self.settings.window_s, COHERENCE_WINDOW_S) + PACER_LOOKBACK_S
         self._people: dict[str, _Participant] = {}
         self._session_markers: list[Event] = []
+        self._warming = False
 
     @classmethod
     def for_protocol(cls, publish: Bus | Callable[[Event], None], protocol: object, **kwargs: object) -> MetricsEngine:
@@ -109,6 +120,9 @@ class MetricsEngine:
                 for p in self._people.values():
                     p.buffer.add(event)
             return
+        if self.with_ecg and not self._warming and isinstance(event, EcgFrame):
+            self._warming = True
+            threading.Thread(target=_warm_import, name="metrics-warm-import", daemon=True).start()
         person = self._person(event.participant)
         used = person.buffer.add(event)
         if used and isinstance(event, Beat):
