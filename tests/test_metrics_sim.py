@@ -129,6 +129,10 @@ def test_rr_from_ecg_agrees_with_strap_rr() -> None:
     diff = np.abs(rr_ecg[matched] - streams.rr_ms[j[matched]])
     assert np.median(diff) < 3.0
     assert np.mean(diff <= 10.0) >= 0.95
+    # the same check as the engine reports it per window
+    w = analyze_window(streams, 50.0, 110.0)
+    assert w.values["ecg.rr_median_abs_diff_ms"] < 3.0
+    assert w.values["ecg.rr_within_10ms_pct"] >= 95.0
 
 
 # --- the live engine ------------------------------------------------------------------------------------------

@@ -121,3 +121,35 @@ def r_amplitudes(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float) -> np.n
     x = np.asarray(ecg_hp, dtype=float)
     pos = np.asarray(peak_t_s, dtype=float) * fs_hz
     return np.interp(pos, np.arange(x.size), x)
+
+
+def rr_agreement(peak_t_s: np.ndarray, beat_t_s: np.ndarray, rr_ms: np.ndarray,
+                 tolerance_ms: float = 10.0) -> tuple[float | None, float | None, int]:
+    """How well RR from R-peaks agrees with the strap's RR.
+
+    The two time bases differ (strap beat times are rebuilt from RR and arrival times), so the ECG peaks are
+    shifted by the median offset to their nearest strap beats first; an ECG interval is matched to the strap
+    interval whose beat lies within 100 ms of its (shifted) end.
+
+    Returns
+    -------
+    (median_abs_diff_ms, share_within_tolerance, n_matched)
+        None values when fewer than 5 intervals match.
+    """
+    p = np.asarray(peak_t_s, dtype=float)
+    t = np.asarray(beat_t_s, dtype=float)
+    rr = np.asarray(rr_ms, dtype=float)
+    if p.size < 6 or t.size < 5:
+        return None, None, 0
+    ecg_t, ecg_rr = p[1:], np.diff(p) * 1000.0
+    j = np.clip(np.searchsorted(t, ecg_t), 1, t.size - 1)
+    nearest = np.where(np.abs(t[j] - ecg_t) < np.abs(t[j - 1] - ecg_t), j, j - 1)
+    offset = float(np.median(t[nearest] - ecg_t))
+    shifted = ecg_t + offset
+    j = np.clip(np.searchsorted(t, shifted), 1, t.size - 1)
+    nearest = np.where(np.abs(t[j] - shifted) < np.abs(t[j - 1] - shifted), j, j - 1)
+    matched = np.abs(t[nearest] - shifted) < 0.1
+    if np.count_nonzero(matched) < 5:
+        return None, None, int(np.count_nonzero(matched))
+    diff = np.abs(ecg_rr[matched] - rr[nearest[matched]])
+    return float(np.median(diff)), float(np.mean(diff <= tolerance_ms)), int(diff.size)

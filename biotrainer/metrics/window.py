@@ -31,6 +31,8 @@ Output keys (``values``; a None value has its reason in ``reasons`` under the sa
 ``rsa.porges_bohrer_ln_ms2``   Porges-Bohrer, only when breathing is inside 7.2-24 /min
 ``coherence.ratio``            coherence ratio (McCraty 2009 definition, ours) over the last 64 s;
                                ``coherence.peak_hz`` its peak frequency
+``ecg.rr_median_abs_diff_ms``  with ECG: median |RR from R-peaks − strap RR| (ms) after aligning clocks;
+                               ``ecg.rr_within_10ms_pct`` share of intervals agreeing within 10 ms
 =============================  ==========================================================================
 """
 
@@ -297,6 +299,15 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
                 ratio, peak, why = coherence_ratio(ctx.raw_t_s[raw_in], ctx.raw_rr_ms[raw_in])
     _put(values, reasons, "coherence.ratio", ratio, why)
     _put(values, reasons, "coherence.peak_hz", peak, why)
+
+    # RR from ECG against the strap's RR (when both streams exist).
+    if data.ecg_peak_t_s is not None and len(data.ecg_peak_t_s) >= 6:
+        from biotrainer.metrics.rpeaks import rr_agreement
+
+        med, share, _ = rr_agreement(data.ecg_peak_t_s, data.beat_t_s, data.rr_ms)
+        _put(values, reasons, "ecg.rr_median_abs_diff_ms", med, "too few ECG intervals matched strap beats")
+        _put(values, reasons, "ecg.rr_within_10ms_pct", None if share is None else 100.0 * share,
+             "too few ECG intervals matched strap beats")
 
     # Breathing.
     pacer_rate, segments = _pacer_state(data)
