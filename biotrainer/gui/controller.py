@@ -223,13 +223,15 @@ class LiveController(QObject):
         try:
             from biotrainer.sources import ble
 
-            found = ble.scan(timeout_s=timeout_s, backend_spec=backend_spec)
+            found = ble.scan(timeout_s=timeout_s, backend=backend_spec)
             devices = []
             for d in found:
-                address = getattr(d, "address", str(d))
-                name = getattr(d, "name", "") or "strap"
-                rssi = getattr(d, "rssi", None)
-                devices.append((address, f"{name}  {address}" + (f"  {rssi} dBm" if rssi is not None else "")))
+                parts = [d.name or "strap", d.model if d.model and d.model != d.name else "", d.address]
+                if d.rssi_dbm is not None:
+                    parts.append(f"{d.rssi_dbm} dBm")
+                if d.battery_percent is not None:
+                    parts.append(f"battery {d.battery_percent} %")
+                devices.append((d.address, "  ".join(p for p in parts if p)))
             self.scan_done.emit(devices, "")
         except ImportError:
             self.scan_done.emit([], "Bluetooth support is not available in this build.")

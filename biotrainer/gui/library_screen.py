@@ -8,6 +8,7 @@ comparison module is present, from its per-session summary.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 
 from PyQt5.QtCore import Qt, pyqtSignal
@@ -36,7 +37,32 @@ from biotrainer.gui.theme import DARK, Palette
 log = logging.getLogger(__name__)
 
 ALL = "All participants"
-COLUMNS = ("Date", "Participant", "Protocol", "Duration", "Beats", "State", "Title")
+KEY_METRICS = (("breathing.rate_per_min", "Breathing /min", 1), ("hrv.hr_bpm", "HR bpm", 0),
+               ("hrv.ln_rmssd", "lnRMSSD", 2), ("rsa.p2t_ms", "RSA ms", 0))
+COLUMNS = ("Date", "Participant", "Protocol", "Duration", "Beats", *(k[1] for k in KEY_METRICS), "State", "Title")
+FIRST_METRIC_COLUMN = 5
+KEY_METRICS_NOTE = ("Key metrics over the longest paced phase (the whole session when none is paced), computed by "
+                    "the metrics engine from the recorded beats.")
+
+
+def key_metrics(library, session_id: str) -> dict[str, float | None]:  # noqa: ANN001
+    """Key metrics of a session: :func:`biotrainer.metrics.offline.analyze_window` over its longest paced phase
+    (or the whole session), the same numbers the live engine gives for that window."""
+    from biotrainer.metrics.offline import analyze_window, streams_from_rr
+    from biotrainer.metrics.window import Settings
+
+    with library.open(session_id) as reader:
+        beats = reader.beats()
+        phases = [p for p in reader.phases() if p.paced]
+        start, end = 0.0, float(reader.duration_s)
+    if phases:
+        longest = max(phases, key=lambda p: p.duration_s)
+        start, end = longest.start_s, longest.end_s
+    if len(beats) < 3:
+        return {}
+    streams = streams_from_rr(beats.rr_ms, beats.beat_t_s)
+    result = analyze_window(streams, start, end, Settings(min_window_s=27.0))
+    return {key: result.values.get(key) for key, _, _ in KEY_METRICS}
 
 
 def format_started(iso: str) -> str:
@@ -52,6 +78,7 @@ class LibraryScreen(QWidget):
 
     open_requested = pyqtSignal(str)
     notice = pyqtSignal(str)
+    metrics_ready = pyqtSignal(str, dict)  # session id, key metrics (worker → GUI thread)
 
     def __init__(self, palette: Palette = DARK, library: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +86,8 @@ class LibraryScreen(QWidget):
         self.library_dir = library
         self.sessions: list = []
         self.error = ""
+        self.metrics_cache: dict[tuple[str, float], dict[str, float | None]] = {}
+        self.metrics_ready.connect(self._on_metrics)
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
         top = QHBoxLayout()
@@ -94,6 +123,8 @@ class LibraryScreen(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        for i in range(len(KEY_METRICS)):
+            self.table.horizontalHeaderItem(FIRST_METRIC_COLUMN + i).setToolTip(KEY_METRICS_NOTE)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.itemSelectionChanged.connect(self._show_notes)
         split.addWidget(self.table)
@@ -140,6 +171,40 @@ class LibraryScreen(QWidget):
         self.participants.setCurrentItem(matches[0] if matches else self.participants.item(0))
         self.participants.blockSignals(blocked)
         self._fill_table()
+        self._compute_metrics()
+
+    def _compute_metrics(self) -> None:
+        todo = [s.id for s in self.sessions if not s.error and (s.id, s.duration_s) not in self.metrics_cache]
+        if not todo:
+            return
+        durations = {s.id: s.duration_s for s in self.sessions}
+
+        def work() -> None:
+            lib = self.library()
+            for sid in todo:
+                try:
+                    values = key_metrics(lib, sid)
+                except Exception:  # noqa: BLE001 - the row keeps its dashes
+                    log.debug("key metrics of %s failed", sid, exc_info=True)
+                    values = {}
+                self.metrics_ready.emit(sid, {"duration_s": durations[sid], **values})
+
+        threading.Thread(target=work, name="biotrainer-library-metrics", daemon=True).start()
+
+    def _on_metrics(self, sid: str, values: dict) -> None:
+        self.metrics_cache[(sid, values.pop("duration_s"))] = values
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            if item is not None and item.data(Qt.UserRole) == sid:
+                self._fill_metric_cells(r, values)
+
+    def _fill_metric_cells(self, row: int, values: dict) -> None:
+        for i, (key, _label, decimals) in enumerate(KEY_METRICS):
+            v = values.get(key)
+            item = QTableWidgetItem("—" if v is None else f"{v:.{decimals}f}")
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            item.setData(Qt.UserRole, self.table.item(row, 0).data(Qt.UserRole))
+            self.table.setItem(row, FIRST_METRIC_COLUMN + i, item)
 
     def visible_sessions(self) -> list:
         who = self.participants.currentItem().text() if self.participants.currentItem() else ALL
@@ -160,13 +225,16 @@ class LibraryScreen(QWidget):
         for r, s in enumerate(rows):
             state = s.state + (" · synthetic" if s.synthetic else "") + (f" · {s.error}" if s.error else "")
             values = (format_started(s.started_at), s.participant, s.protocol, format_clock(s.duration_s),
-                      str(s.n_beats), state, s.title or "")
+                      str(s.n_beats), *([""] * len(KEY_METRICS)), state, s.title or "")
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setData(Qt.UserRole, s.id)
                 if c in (3, 4):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(r, c, item)
+            cached = self.metrics_cache.get((s.id, s.duration_s))
+            if cached is not None:
+                self._fill_metric_cells(r, cached)
         if rows and not self.table.selectedItems():
             self.table.selectRow(0)
 

@@ -93,17 +93,21 @@ class PacerWidget(QWidget):
         painter.setBrush(Qt.NoBrush)
         painter.drawEllipse(centre, r_max, r_max)
 
-        if self.halo_0_1 is not None:
-            halo = QColor(colour)
-            halo.setAlphaF(0.10 + 0.35 * max(0.0, min(1.0, self.halo_0_1)))
-            grad = QRadialGradient(centre, r_max * 1.12)
-            grad.setColorAt(0.6, halo)
-            transparent = QColor(colour)
+        if self.halo_0_1 is not None:  # feedback: a soft glow outside the guide ring, brighter with feedback
+            strength = max(0.0, min(1.0, self.halo_0_1))
+            halo = QColor(pal.accent)
+            halo.setAlphaF(0.08 + 0.5 * strength)
+            transparent = QColor(pal.accent)
             transparent.setAlphaF(0.0)
+            outer_r = r_max * 1.16
+            grad = QRadialGradient(centre, outer_r)
+            grad.setColorAt(0.0, transparent)
+            grad.setColorAt(0.80, transparent)
+            grad.setColorAt(0.86, halo)
             grad.setColorAt(1.0, transparent)
             painter.setPen(Qt.NoPen)
             painter.setBrush(grad)
-            painter.drawEllipse(centre, r_max * 1.12, r_max * 1.12)
+            painter.drawEllipse(centre, outer_r, outer_r)
 
         # the breath disc: soft radial fill
         grad = QRadialGradient(centre, r)

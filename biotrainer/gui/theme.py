@@ -96,7 +96,8 @@ def stylesheet(p: Palette, scale: float = 1.0) -> str:
                     border-bottom: 2px solid transparent; }}
     QTabBar::tab:selected {{ color: {p.text}; border-bottom: 2px solid {p.accent}; }}
     QTableWidget, QTreeWidget, QListWidget {{ background: {p.panel}; alternate-background-color: {p.panel_alt};
-        border: 1px solid {p.border}; border-radius: 6px; gridline-color: {p.border}; }}
+        border: 1px solid {p.border}; border-radius: 6px; gridline-color: {p.border};
+        selection-background-color: {p.accent}; selection-color: {p.window}; }}
     QHeaderView::section {{ background: {p.panel_alt}; color: {p.muted}; border: none; padding: 4px 8px; }}
     QSlider::groove:horizontal {{ height: 4px; background: {p.border}; border-radius: 2px; }}
     QSlider::handle:horizontal {{ background: {p.accent}; width: 14px; margin: -6px 0; border-radius: 7px; }}

@@ -90,13 +90,19 @@ def test_library_lists_searches_renames_and_deletes_with_confirmation(qtbot, rec
     qtbot.addWidget(screen)
     assert screen.table.rowCount() == 2
     assert {screen.table.item(r, 2).text() for r in range(2)} == {"reset"}
+    # key metrics arrive from a worker thread: breathing rate of the paced phase follows the 6/min pacer
+    qtbot.waitUntil(lambda: len(screen.metrics_cache) == 2, timeout=WAIT_MS)
+    col = [screen.table.horizontalHeaderItem(c).text() for c in range(screen.table.columnCount())]
+    rates = [float(screen.table.item(r, col.index("Breathing /min")).text()) for r in range(2)]
+    assert all(abs(rate - 6.0) < 0.5 for rate in rates)
     screen.search.setText("day 2")
     assert screen.table.rowCount() == 1
     sid = screen.selected_id()
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("calm Tuesday", True))
     screen.rename_selected()
     screen.search.setText("calm")
-    assert screen.table.rowCount() == 1 and screen.table.item(0, 6).text() == "calm Tuesday"
+    assert screen.table.rowCount() == 1 and screen.table.item(0, screen.table.columnCount() - 1).text() == \
+        "calm Tuesday"
     opened = []
     screen.open_requested.connect(opened.append)
     screen.open_selected()
