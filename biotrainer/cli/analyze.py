@@ -18,6 +18,8 @@ from biotrainer.cli.common import add_json_option, add_library_option, print_jso
 from biotrainer.errors import UsageError
 
 KINDS = ("rr", "ecg", "session")
+#: Suffixes that name a data file even when it does not exist (so the error says "no such file").
+DATA_SUFFIXES = (".txt", ".csv", ".tsv", ".npy", ".rr", ".dat")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,11 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def guess_kind(path: str, fs_hz: float | None) -> str:
-    """``session`` for ``.sqlite`` or a non-file reference, ``ecg`` for ``.npy`` or with ``--fs``, else ``rr``."""
+    """``session`` for ``.sqlite`` or a reference that is no file (and has no data-file suffix), ``ecg`` for
+    ``.npy`` or with ``--fs``, else ``rr``."""
     p = Path(path)
-    if p.suffix.lower() == ".sqlite" or not p.is_file():
+    suffix = p.suffix.lower()
+    if suffix == ".sqlite" or (not p.is_file() and suffix not in DATA_SUFFIXES):
         return "session"
-    if p.suffix.lower() == ".npy" or fs_hz is not None:
+    if suffix == ".npy" or fs_hz is not None:
         return "ecg"
     return "rr"
 

@@ -46,11 +46,20 @@ def streams_from_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None) -> St
     return Streams(beat_t_s=t, rr_ms=rr)
 
 
+#: Keys that are counts: reported as JSON integers.
+COUNT_KEYS = frozenset({"artifacts.ectopic", "artifacts.missed", "artifacts.extra", "artifacts.long_short",
+                        "artifacts.corrected", "quality.n_beats", "rsa.n_breaths", "breathing.windows",
+                        "rsa.windows", "coherence.windows"})
+
+
 def _nest(values: dict[str, float | None], labels: dict[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, v in values.items():
         group, _, name = key.partition(".")
-        out.setdefault(group, {})[name] = _clean(v)
+        v = _clean(v)
+        if key in COUNT_KEYS and v is not None:
+            v = int(round(v))
+        out.setdefault(group, {})[name] = v
     for key, v in (labels or {}).items():
         group, _, name = key.partition(".")
         out.setdefault(group, {})[name] = v
