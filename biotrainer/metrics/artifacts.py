@@ -326,7 +326,10 @@ def _correct_contiguous(rr_ms: np.ndarray, beat_t_s: np.ndarray, iterative: bool
             passes += 1
     if residual_threshold is not None:
         for _ in range(3):
-            idx = _residual_outliers(np.diff(peaks), residual_threshold)
+            nn = np.diff(peaks)
+            if nn.max() < (1 + residual_threshold) * nn.min():
+                break  # every interval lies within ±threshold of every median: nothing to find
+            idx = _residual_outliers(nn, residual_threshold)
             idx = idx[(idx >= 1) & (idx < peaks.size - 2)]  # interval i ends at peak i + 1
             if idx.size == 0:
                 break
