@@ -239,7 +239,7 @@ class LiveScreen(QWidget):
     def selected_source(self) -> str:
         item = self.device_list.currentItem()
         if item is None or item.text() == SIMULATED:
-            return "simulator"
+            return "sim"
         return item.data(Qt.UserRole) or item.text()
 
     # --- actions ------------------------------------------------------------------------------------------------
