@@ -9,11 +9,13 @@ from biotrainer.cli.common import add_json_option, add_library_option, print_jso
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "import", help="import RR, XDF or EDF+ files as a session",
+        "import", help="import RR, XDF, EDF+ or biotrainer session files as a session",
         description="Import data from other tools as a normal session (replay, analyse, compare): plain RR lists "
                     "(one interval per line, ms), CSV with an RR column, LabRecorder XDF (RR/HR/ECG/marker "
                     "streams), EDF/EDF+ (ECG, accelerometer, annotations), a biotrainer CSV export folder, or one session of a "
-                    "biotrainer BIDS export (its *_physioevents.tsv.gz or the folder holding it).")
+                    "biotrainer BIDS export (its *_physioevents.tsv.gz or the folder holding it), or a biotrainer session "
+                    "file (.sqlite, e.g. from another computer or recordings/), which is copied unchanged under "
+                    "its own id (a session already in the library is not imported twice).")
     p.add_argument("path", metavar="PATH", help="file (or CSV export folder) to import")
     p.add_argument("--participant", metavar="P", help="pseudonym of the person measured")
     add_library_option(p)
@@ -25,11 +27,22 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from biotrainer.events import Beat
-    from biotrainer.exchange.library import import_path, save_session
+    from biotrainer.exchange.library import import_path, import_session_file, is_session_file, save_session
     from biotrainer.store import Library
 
-    session = import_path(Path(args.path).expanduser(), participant=args.participant)
+    path = Path(args.path).expanduser()
     library = Library(args.library)
+    if is_session_file(path):
+        sid, info = import_session_file(library, path, participant=args.participant)
+        counts = info["counts"]
+        if args.json:
+            print_json({"id": sid, "format": "biotrainer-session", "events": sum(counts.values()),
+                        "beats": counts.get("beat", 0), "source": str(args.path)})
+        else:
+            print(f"imported {args.path} (biotrainer session, {counts.get('beat', 0)} beats, "
+                  f"{sum(counts.values())} events) as session {sid}")
+        return 0
+    session = import_path(path, participant=args.participant)
     new_id = save_session(library, session)
     n_beats = sum(isinstance(e, Beat) for e in session.events)
     fmt = session.meta.get("imported_from", {}).get("format", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from typing import Any
@@ -57,7 +58,7 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
     )
     for key, value in overrides.items():
         setattr(plan, key, value)
-    if plan.duration_s is not None and plan.duration_s <= 0:
+    if plan.duration_s is not None and not (math.isfinite(plan.duration_s) and plan.duration_s > 0):
         from biotrainer.errors import UsageError
 
         raise UsageError(f"--duration {plan.duration_s:g}: expected a positive number of seconds")

@@ -180,6 +180,8 @@ def run_delete(args: argparse.Namespace) -> int:
     if not args.yes:
         s = summarize(path)
         what = f"{s.started_at[:16].replace('T', ' ')}, {format_duration(s.duration_s)}"
+        if s.error:
+            what = "unreadable file"
         if s.participant:
             what += f", {s.participant}"
         if s.title:

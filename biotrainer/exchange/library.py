@@ -5,15 +5,20 @@
   :class:`~biotrainer.store.SessionWriter`, so it can be replayed, analysed and compared like a recorded one.
 - :func:`import_path` picks the importer from the path (a BIDS ``*_physioevents.tsv.gz`` or its folder; another
   folder = biotrainer CSV export; ``.xdf``; ``.edf``/``.bdf``; anything else = RR file).
+- :func:`import_session_file` copies a biotrainer session file (``.sqlite``, e.g. from another computer or the
+  shipped ``recordings/``) into the library unchanged, under its own id (:func:`is_session_file` recognises one).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import ImportFormatError
+from biotrainer.errors import ImportFormatError, RecordingError, UsageError
 from biotrainer.events import SESSION, Event, SessionState
 from biotrainer.exchange.model import ExchangeSession
 
@@ -87,3 +92,99 @@ def save_session(library: Any, session: ExchangeSession) -> str:
         writer.close()
     log.info("imported %d events as session %s", len(events), writer.meta.id)
     return str(writer.meta.id)
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def is_session_file(path: Path) -> bool:
+    """True when ``path`` is a SQLite file (by its first bytes, or a ``.sqlite`` name): a biotrainer session file
+    to copy rather than data to convert. Whether it really is a session is checked when it is read."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in (".sqlite", ".sqlite3", ".db"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def import_session_file(library: Any, path: Path, *, participant: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Copy the biotrainer session file ``path`` into ``library`` as a normal session with the same id.
+
+    The copy is consistent even for a file recorded in WAL mode (SQLite online backup), 0600, and written under a
+    temporary name first, so an interrupted import leaves no half session. ``participant`` sets the pseudonym of
+    the session's only participant role. Returns ``(id, summary)`` where summary is the reader's summary.
+
+    Raises
+    ------
+    RecordingError
+        ``path`` is not a readable biotrainer session (message names the file and the problem).
+    UsageError
+        A session with the same id is already in the library, or ``participant`` is ambiguous.
+    """
+    from biotrainer.store import SessionReader
+    from biotrainer.store.meta import dumps
+    from biotrainer.store.paths import PRIVATE_FILE_MODE, create_private_file, ensure_private_dir
+
+    path = Path(path)
+    with SessionReader(path) as reader:  # validates the header; RecordingError names the file
+        sid = str(reader.meta.id)
+        roles = dict(reader.meta.participants)
+        counts = reader.counts()
+    if not _SAFE_ID.fullmatch(sid):
+        raise RecordingError(f"{path}: session id {sid!r} is not a valid file name")
+    participants = roles
+    if participant is not None:
+        if len(roles) > 1:
+            raise UsageError(f"{path}: session {sid} has several participants ({', '.join(roles)}); "
+                             f"--participant cannot say whose pseudonym it is")
+        participants = {next(iter(roles), "self"): participant}
+    dest = library.session_path(sid)
+    if dest.exists():
+        same = " (that is this very file)" if dest.resolve() == path.resolve() else ""
+        raise UsageError(f"{path}: session {sid} is already in the library{same}; "
+                         f"not importing it twice ({dest})")
+    ensure_private_dir(library.root)
+    ensure_private_dir(library.sessions_dir)
+    tmp = dest.with_name(f".{dest.name}.importing")
+    tmp.unlink(missing_ok=True)
+    create_private_file(tmp)
+    try:
+        try:
+            src = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, timeout=5.0)
+        except sqlite3.Error:
+            src = sqlite3.connect(str(path), timeout=5.0)
+        try:
+            dst = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+                meta_rows = {"imported_from": {"format": "biotrainer-session", "file": path.name}}
+                if participant is not None:
+                    meta_rows["participants"] = participants
+                dst.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                [(k, dumps(v)) for k, v in meta_rows.items()])
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        if os.name == "posix":
+            os.chmod(tmp, PRIVATE_FILE_MODE)
+        if dest.exists():  # appeared meanwhile: never overwrite a recording
+            raise UsageError(f"{path}: session {sid} is already in the library; not importing it twice ({dest})")
+        os.replace(tmp, dest)
+    except sqlite3.Error as exc:
+        raise RecordingError(f"{path}: cannot copy the session file ({exc})") from None
+    except OSError as exc:
+        raise RecordingError(f"{dest}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        for p in (tmp, tmp.with_name(tmp.name + "-journal")):
+            p.unlink(missing_ok=True)
+    log.info("imported session file %s as %s", path, dest)
+    return sid, {"participants": participants, "counts": counts}

@@ -207,9 +207,10 @@ def display_path(path: Path | str) -> str:
     """A path as short as possible for messages: relative to the working folder when inside it."""
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        rel = str(p.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(p)
+    return rel if rel != "." else str(p)
 
 
 def read_protocol_file(path: Path | str) -> Protocol:
@@ -227,6 +228,8 @@ def read_protocol_file(path: Path | str) -> Protocol:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProtocolError(f"{where}: protocol file does not exist") from None
+    except IsADirectoryError:
+        raise ProtocolError(f"{where}: is a folder, not a protocol file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"{where}: cannot read protocol file ({exc})") from None
     return parse_protocol(text, where=where, path=p)

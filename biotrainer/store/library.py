@@ -90,6 +90,8 @@ class Library:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = library_dir(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise RecordingError(f"{self.root}: the library must be a folder, but this is a file")
         self.sessions_dir = self.root / "sessions"
         self._participants: ParticipantStore | None = None
 
@@ -232,7 +234,9 @@ class Library:
         """
         path = self.resolve(ref)
         summary = summarize(path)
-        if summary.error:  # refuse to delete something that is not a session
+        # Refuse to delete something that is not a session, unless it sits in the library's sessions folder
+        # (e.g. a file left unreadable by a crash): the user must be able to clean up their library.
+        if summary.error and path.resolve().parent != self.sessions_dir.resolve():
             raise RecordingError(summary.error)
         if summary.state == "recording" and not force:
             with SessionReader(path) as reader:
@@ -286,7 +290,7 @@ def summarize(path: Path) -> SessionSummary:
                                   complete=m.complete, state=state, synthetic=m.synthetic, title=m.title,
                                   n_beats=n_beats)
     except RecordingError as exc:
-        log.warning("%s", exc)
+        log.debug("%s", exc)  # shown by the caller (list row, error line); a warning too would say it twice
         return SessionSummary(id=path.stem, path=str(path), participants={}, protocol="", started_at="",
                               duration_s=0.0, complete=False, state="unreadable", synthetic=False, title="",
                               n_beats=0, error=str(exc))

@@ -85,13 +85,21 @@ class SessionWriter:
         self._start_t_s: float | None = None
         self._stop: SessionState | None = None
         create_private_file(self.path)
+        self._conn: sqlite3.Connection | None = None
         try:
-            self._conn: sqlite3.Connection | None = connect_for_writing(self.path)
+            rows = [(k, dumps(v)) for k, v in meta.to_rows().items()]
+            self._conn = connect_for_writing(self.path)
             self._conn.executescript(CREATE_SQL)
             with self._conn:
                 self._conn.execute("BEGIN")
-                self._conn.executemany(_UPSERT_META, [(k, dumps(v)) for k, v in meta.to_rows().items()])
-        except sqlite3.Error as exc:
+                self._conn.executemany(_UPSERT_META, rows)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            # Leave no headerless file behind: it would be listed as an unreadable session.
+            if self._conn is not None:
+                self._conn.close()
+            for p in (self.path, self.path.with_name(self.path.name + "-wal"),
+                      self.path.with_name(self.path.name + "-shm")):
+                p.unlink(missing_ok=True)
             raise RecordingError(f"{self.path}: cannot create the session file ({exc})") from exc
         log.info("recording session %s to %s", meta.id, self.path)
 
