@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from biotrainer.errors import UsageError
 from biotrainer.events import Beat, PhaseMarker
 from biotrainer.exchange.model import ExchangeSession
 
@@ -145,6 +146,24 @@ def variability_window_s(duration_s: float) -> float:
     return WINDOW_S if duration_s >= 2 * WINDOW_S else max(MIN_WINDOW_S, duration_s / 2.0)
 
 
+def _pick_role(session: ExchangeSession, roles: list[str], participant: str | None) -> str:
+    """The role whose beats to use: ``participant`` as a role or pseudonym; by default the client (the person
+    practising) before the therapist, else the first role with beats. In a session with several participants, a
+    named participant without beats there is an error rather than silently someone else's data."""
+    if participant is None:
+        return next((r for r in ("client", "self") if r in roles), roles[0] if roles else "self")
+    if participant in roles or not roles:
+        return participant
+    if len(roles) == 1:  # --participant says whose data in sessions with several participants
+        return roles[0]
+    by_pseudonym = {p: r for r, p in (session.meta.get("participants") or {}).items() if p}
+    role = by_pseudonym.get(participant)
+    if role in roles:
+        return role
+    have = ", ".join(f"{r} {session.pseudonym(r)}" if session.pseudonym(r) not in ("", r) else r for r in roles)
+    raise UsageError(f"session {session.id} has no beats of participant {participant!r} (it has: {have})")
+
+
 def session_stats(session: ExchangeSession, participant: str | None = None) -> SessionStats:
     """Per-phase metrics of ``session`` for ``participant`` (default: the first with beats)."""
     from biotrainer.metrics.offline import analyze_window
@@ -152,7 +171,7 @@ def session_stats(session: ExchangeSession, participant: str | None = None) -> S
     from biotrainer.metrics.window import Settings
 
     roles = [r for r in session.roles if any(isinstance(e, Beat) and e.participant == r for e in session.events)]
-    role = participant if participant in roles else (roles[0] if roles else (participant or "self"))
+    role = _pick_role(session, roles, participant)
     streams = streams_from_events(session.events, role)
     phases: list[PhaseStats] = []
     for name, start, end in phase_spans(session):

@@ -89,3 +89,90 @@ def test_json_outputs_are_valid_json(lib, capsys):
     for argv in (["sessions", "--json"], ["show", "20", "--json"]):
         assert main([*argv, "--library", str(lib)]) == 0
         json.loads(capsys.readouterr().out)
+
+
+TWO_STRAPS = RECORDINGS / "synthetic-two-straps-extended-exhale.sqlite"
+
+
+def test_edf_export_of_a_beats_only_session_with_two_straps(tmp_path, capsys):
+    """Was: ValueError (zip strict) traceback for every session without ECG/ACC."""
+    root = tmp_path / "lib"
+    assert main(["import", str(TWO_STRAPS), "--library", str(root)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "edf"
+    assert main(["export", "--all", "--format", "edf", "--out", str(out), "--library", str(root), "--json"]) == 0
+    [f] = json.loads(capsys.readouterr().out)["files"]
+    assert main(["import", f, "--library", str(root), "--json"]) == 0
+    new_id = json.loads(capsys.readouterr().out)["id"]
+    with Library(root).open(new_id) as reader, Library(root).open(str(TWO_STRAPS)) as original:
+        assert reader.count("beat") == original.count("beat")
+
+
+def test_export_out_is_a_file_or_below_a_file(lib, tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("keep")
+    for out, why in ((f, "is a file"), (f / "sub", "part of that path is a file")):
+        for fmt in ("csv", "edf", "bids"):
+            assert main(["export", "--all", "--format", fmt, "--out", str(out), "--library", str(lib)]) == 1
+            assert why in one_error(capsys)
+    assert f.read_text() == "keep"
+
+
+def test_export_progress_is_not_written_to_a_pipe(lib, tmp_path, capsys):
+    assert main(["import", str(TWO_STRAPS), "--library", str(lib)]) == 0
+    capsys.readouterr()
+    assert main(["export", "--all", "--format", "bids", "--out", str(tmp_path / "b"), "--library", str(lib)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("exported 2 session(s)")
+
+
+def test_export_participant_with_ids_counts_only_theirs(lib, tmp_path, capsys):
+    assert main(["import", str(TWO_STRAPS), "--library", str(lib)]) == 0
+    capsys.readouterr()
+    ids = [s.id for s in Library(lib).list_sessions()]
+    assert main(["export", *ids, "--participant", "C01", "--format", "csv", "--out", str(tmp_path / "c"),
+                 "--library", str(lib), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["sessions"]) == 1
+    assert main(["export", ids[0] if "120150" in ids[0] else ids[1], "--participant", "C01", "--format", "csv",
+                 "--out", str(tmp_path / "d"), "--library", str(lib)]) == 2
+    assert "C01" in one_error(capsys)
+
+
+def test_report_out_is_a_folder_or_below_a_file(lib, tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("keep")
+    assert main(["report", "20", "--out", str(tmp_path), "--format", "html", "--library", str(lib)]) == 1
+    assert "is a folder" in one_error(capsys)
+    assert main(["report", "20", "--out", str(f / "r.pdf"), "--library", str(lib)]) == 1
+    assert "is a file" in one_error(capsys)
+    assert f.read_text() == "keep"
+
+
+def test_compare_unknown_participant_in_a_two_strap_session_is_an_error(tmp_path, capsys):
+    root = tmp_path / "lib"
+    assert main(["import", str(TWO_STRAPS), "--library", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["compare", "20", "--participant", "nobody", "--library", str(root)]) == 2
+    err = one_error(capsys)
+    assert "nobody" in err and "C01" in err and "T01" in err
+
+
+def test_compare_defaults_to_the_client_and_accepts_pseudonym_or_role(tmp_path):
+    from biotrainer import compare as compare_mod
+    from biotrainer.exchange.library import load_session
+
+    session = load_session(Library(tmp_path / "lib"), str(TWO_STRAPS))
+    roles = list(session.roles)
+    assert set(roles) == {"client", "therapist"}
+    assert compare_mod._pick_role(session, roles, None) == "client"
+    assert compare_mod._pick_role(session, roles, "T01") == "therapist"
+    assert compare_mod._pick_role(session, roles, "therapist") == "therapist"
+
+
+def test_participants_edit_is_an_alias_of_set(tmp_path, capsys):
+    root = str(tmp_path / "lib")
+    assert main(["participants", "--library", root, "add", "P01"]) == 0
+    assert main(["participants", "--library", root, "edit", "P01", "--notes", "weekly"]) == 0
+    capsys.readouterr()
+    assert main(["participants", "--library", root, "show", "P01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == "weekly"

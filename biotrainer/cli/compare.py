@@ -35,22 +35,14 @@ def resolve_refs(library, ids: list[str], participant: str | None, protocol: str
     if ids:
         return ids
     if not participant:
-        raise UsageError("give session ids, or --participant P for all sessions of a participant")
+        raise UsageError("give session ids, or --participant P for all sessions of a participant"
+                         + (" (--protocol only narrows those down)" if protocol else ""))
     refs = [s.id for s in library.list_sessions(participant=participant)
             if not getattr(s, "error", None) and (protocol is None or s.protocol == protocol)]
     if not refs:
         raise UsageError(f"no sessions of participant {participant!r}"
                          + (f" with protocol {protocol!r}" if protocol else "") + f" in library {library.root}")
     return refs
-
-
-def _role(session, participant: str | None) -> str | None:
-    if participant is None:
-        return None
-    for role, pseud in (session.meta.get("participants") or {}).items():
-        if participant in (role, pseud):
-            return role
-    return participant
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     library = Library(args.library)
     refs = resolve_refs(library, list(args.sessions), args.participant, args.protocol)
     sessions = [load_session(library, ref) for ref in refs]
-    result = compare(sessions, by=args.by, participant=_role(sessions[0], args.participant))
+    result = compare(sessions, by=args.by, participant=args.participant)
     if args.json:
         print_json(result)
     else:

@@ -27,23 +27,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _progress(done: int, total: int) -> None:
-    if total < 2:
+def _progress(done: int, total: int, what: str = "sessions") -> None:
+    if total < 2 or not sys.stderr.isatty():
         return
     width = 30
     filled = int(width * done / total)
-    sys.stderr.write(f"\rexporting [{'#' * filled}{'.' * (width - filled)}] {done}/{total} sessions")
+    sys.stderr.write(f"\rexporting [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}")
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()
 
 
+def _prepare_out(out) -> None:
+    from biotrainer.errors import ExportError
+
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: is a file; --out must be a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ExportError(f"{out}: cannot create the folder: part of that path is a file, not a folder") from None
+    except OSError as exc:
+        raise ExportError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from biotrainer.errors import UsageError
+    from biotrainer.errors import ExportError, UsageError
     from biotrainer.exchange.library import load_session
-    from biotrainer.store import Library
+    from biotrainer.store import Library, summarize
 
     library = Library(args.library)
     if args.all or (args.participant and not args.sessions):
@@ -53,33 +66,43 @@ def run(args: argparse.Namespace) -> int:
                              + (f" for participant {args.participant!r}" if args.participant else ""))
     elif args.sessions:
         refs = list(args.sessions)
+        if args.participant:  # only the given sessions that are this participant's
+            def _has(ref: str) -> bool:
+                people = summarize(library.resolve(ref)).participants
+                return args.participant in people or args.participant in people.values()
+
+            refs = [r for r in refs if _has(r)]
+            if not refs:
+                raise UsageError(f"none of the given sessions is of participant {args.participant!r}")
     else:
         raise UsageError("give session ids or --all")
     out = Path(args.out).expanduser()
+    _prepare_out(out)
     written: list[Path] = []
-    if args.format == "bids":
-        from biotrainer.exchange.bids import export_bids
+    try:
+        if args.format == "bids":
+            from biotrainer.exchange.bids import export_bids
 
-        sessions = []
-        for i, ref in enumerate(refs, 1):
-            sessions.append(load_session(library, ref))
-            _progress(i, len(refs) * 2)
-        written = export_bids(sessions, out, progress=lambda d, n: _progress(n + d, 2 * n))
-    else:
-        for i, ref in enumerate(refs, 1):
-            session = load_session(library, ref)
-            if args.participant and args.sessions and args.participant not in (
-                    list(session.meta.get("participants", {}).values()) + list(session.meta.get("participants", {}))):
-                continue
-            if args.format == "csv":
-                from biotrainer.exchange.csv_export import export_csv
+            sessions = []
+            for i, ref in enumerate(refs, 1):
+                sessions.append(load_session(library, ref))
+                _progress(i, len(refs), "sessions read")
+            written = export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"))
+        else:
+            for i, ref in enumerate(refs, 1):
+                session = load_session(library, ref)
+                if args.format == "csv":
+                    from biotrainer.exchange.csv_export import export_csv
 
-                written.extend(export_csv(session, out / session.id))
-            else:
-                from biotrainer.exchange.edf import export_edf
+                    written.extend(export_csv(session, out / session.id))
+                else:
+                    from biotrainer.exchange.edf import export_edf
 
-                written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=args.edf_plus_d))
-            _progress(i, len(refs))
+                    written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=args.edf_plus_d))
+                _progress(i, len(refs))
+    except OSError as exc:
+        where = exc.filename or out
+        raise ExportError(f"{where}: cannot write ({exc.strerror or exc})") from None
     if args.json:
         print_json({"format": args.format, "sessions": refs, "files": [str(p) for p in written]})
     else:

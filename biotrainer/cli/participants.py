@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _json_flag(p)
     _library_flag(p)
 
-    p = sub.add_parser("set", help="change role, notes or resonance rate")
+    p = sub.add_parser("set", aliases=["edit"], help="change role, notes or resonance rate (alias: edit)")
     p.add_argument("pseudonym", metavar="PSEUDONYM")
     p.add_argument("--role", choices=PARTICIPANT_ROLES)
     p.add_argument("--notes", metavar="TEXT")
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         p = store.add(args.pseudonym, role=args.role, notes=args.notes)
         _print(args, p.to_dict(), f"added {p.pseudonym} ({p.role})")
         return 0
-    if action == "set":
+    if action in ("set", "edit"):
         from biotrainer.errors import UsageError
 
         if args.role is None and args.notes is None and args.resonance_rate is None:

@@ -25,7 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from biotrainer.cli.compare import _role
     from biotrainer.exchange.library import load_session
     from biotrainer.report import write_report
     from biotrainer.store import Library
@@ -33,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     library = Library(args.library)
     sessions = [load_session(library, ref) for ref in args.sessions]
     out = write_report(sessions, Path(args.out).expanduser(), args.format,
-                       participant=_role(sessions[0], args.participant))
+                       participant=args.participant)
     print(f"wrote {out}")
     return 0

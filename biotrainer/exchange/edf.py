@@ -144,16 +144,21 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     t0 = math.floor(session.anchor_unix_s + t0 + 1e-9) - session.anchor_unix_s
     hr_signal: np.ndarray | None = None
     if not channels:
+        # one person's heart rate (the client's when a therapist wore a strap too), never beats of two straps mixed
+        roles = list(dict.fromkeys(beats.participant.tolist()))
+        hr_role = next((r for r in ("client", SELF) if r in roles), roles[0])
+        mine = beats.participant == hr_role
+        beat_t, rr_ms = beats.beat_t_s[mine], beats.rr_ms[mine]
         grid = t0 + np.arange(int(math.ceil(t_end - t0)))
-        idx = np.clip(np.searchsorted(beats.beat_t_s, grid), 0, len(beats) - 1)
-        hr_signal = np.rint(60000.0 / beats.rr_ms[idx]).astype(np.int64)
+        idx = np.clip(np.searchsorted(beat_t, grid), 0, len(beat_t) - 1)
+        hr_signal = np.rint(60000.0 / rr_ms[idx]).astype(np.int64)
     rates = [c.fs_hz for c in channels] or [1.0]
     record_s = _record_duration(rates)
     placements = [_placements(c, t0) for c in channels]
     data_end_s = max([t0] + [t0 + (st + n) / c.fs_hz for c, pl in zip(channels, placements, strict=True)
                              for st, n in pl])
     n_records = max(1, int(math.ceil((max(t_end, data_end_s, last_annot + 1e-3) - t0) / record_s)))
-    per_record = [int(round(r * record_s)) for r in rates]
+    per_record = [int(round(c.fs_hz * record_s)) for c in channels]  # (no entry for a derived HR channel)
 
     # place the samples on the record grid and find records with data
     data: list[np.ndarray] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from biotrainer.errors import UsageError
+from biotrainer.errors import ExportError, UsageError
 from biotrainer.exchange.model import ExchangeSession
 
 REPORT_FORMATS = ("html", "pdf")
@@ -37,6 +37,18 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
                          "or --format html|pdf")
     if not sessions:
         raise UsageError("no sessions to report")
+    if out_path.is_dir():
+        raise ExportError(f"{out_path}: is a folder; give the report file name, e.g. {out_path / ('report.' + fmt)}")
+    try:  # before the (slow) analysis, so a bad --out fails at once
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ExportError(f"{out_path}: cannot create the folder {out_path.parent}: part of that path is a file, "
+                          "not a folder") from None
+    except OSError as exc:
+        raise ExportError(f"{out_path}: cannot create the folder {out_path.parent} "
+                          f"({exc.strerror or exc})") from None
+    if not out_path.parent.is_dir():
+        raise ExportError(f"{out_path}: {out_path.parent} is not a folder")
     from biotrainer.report.data import build_report_data
 
     datas = [build_report_data(s, participant) for s in sessions]
@@ -45,17 +57,19 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
         from biotrainer.compare import compare
 
         result = compare(list(sessions), by="session", participant=participant)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "html":
-        from biotrainer.report.html import render_html
+    try:
+        if fmt == "html":
+            from biotrainer.report.html import render_html
 
-        html = render_html(datas, result)
-        from biotrainer.exchange.model import open_private
+            html = render_html(datas, result)
+            from biotrainer.exchange.model import open_private
 
-        with open_private(out_path, "w", encoding="utf-8") as fh:
-            fh.write(html)
-    else:
-        from biotrainer.report.pdf import render_pdf
+            with open_private(out_path, "w", encoding="utf-8") as fh:
+                fh.write(html)
+        else:
+            from biotrainer.report.pdf import render_pdf
 
-        render_pdf(datas, result, out_path)
+            render_pdf(datas, result, out_path)
+    except OSError as exc:
+        raise ExportError(f"{out_path}: cannot write the report ({exc.strerror or exc})") from None
     return out_path
