@@ -176,3 +176,40 @@ def test_participants_edit_is_an_alias_of_set(tmp_path, capsys):
     capsys.readouterr()
     assert main(["participants", "--library", root, "show", "P01", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notes"] == "weekly"
+
+
+@pytest.mark.parametrize(("values", "why"), [
+    ("800\n-5\n800\n", "RR value -5 ms (interval 2) is not a positive number"),
+    ("800\nnan\n800\n", "RR value nan ms (interval 2) is not a positive number"),
+    ("800\n1e300\n800\n", "RR value 1e+300 ms (interval 2) is longer than 60 s"),
+])
+def test_import_rr_bad_values_are_one_clean_line(tmp_path, capsys, values, why):
+    """Was: numpy reprs (np.float64(-5.0)) in the message; 1e300 ms gave an OverflowError traceback."""
+    f = tmp_path / "rr.txt"
+    f.write_text(values)
+    assert main(["import", str(f), "--library", str(tmp_path / "lib")]) == 1
+    assert one_error(capsys).strip() == f"biotrainer: error: {f}: {why}" + (
+        ": not a heartbeat interval" if "longer" in why else "")
+    assert not (tmp_path / "lib" / "sessions").exists() or not any((tmp_path / "lib" / "sessions").iterdir())
+
+
+def test_import_bids_dataset_root_and_session_start_time(lib, tmp_path, capsys):
+    """Was: the dataset root said 'no *_beats.csv file (not a biotrainer CSV export)'; an imported BIDS session
+    started at the file's mtime instead of acq_time and lost its protocol."""
+    [original] = Library(lib).list_sessions()
+    out = tmp_path / "bids"
+    assert main(["export", "--all", "--format", "bids", "--out", str(out), "--library", str(lib)]) == 0
+    capsys.readouterr()
+    root2 = tmp_path / "lib2"
+    assert main(["import", str(out), "--library", str(root2), "--json"]) == 0  # one session: imported
+    new_id = json.loads(capsys.readouterr().out)["id"]
+    [copy] = Library(root2).list_sessions()
+    assert copy.id == new_id
+    assert copy.started_at[:19] == original.started_at[:19]
+    assert copy.protocol == original.protocol
+    assert main(["import", str(TWO_STRAPS), "--library", str(lib)]) == 0
+    assert main(["export", "--all", "--format", "bids", "--out", str(tmp_path / "b2"), "--library", str(lib)]) == 0
+    capsys.readouterr()
+    assert main(["import", str(tmp_path / "b2"), "--library", str(root2)]) == 1
+    err = one_error(capsys)
+    assert "BIDS dataset with 3 sessions; import one at a time" in err

@@ -271,6 +271,27 @@ def import_bids(path: Path, *, participant: str | None = None) -> ExchangeSessio
     except (OSError, EOFError, ValueError, KeyError) as exc:
         raise ImportFormatError(f"{path}: cannot read BIDS physio data ({exc})") from None
     events.sort(key=lambda e: e.t_s)
-    meta = imported_meta(path, "bids", participant=participant or subject,
-                         duration_s=max((e.t_s for e in events), default=0.0))
+    anchor, protocol = _sessions_row(path, subject, m.group(2))
+    meta = imported_meta(path, "bids", participant=participant or subject, anchor_unix_s=anchor,
+                         duration_s=max((e.t_s for e in events), default=0.0),
+                         extra={"protocol_name": protocol} if protocol else None)
     return ExchangeSession(meta, events)
+
+
+def _sessions_row(path: Path, subject: str, session_label: str) -> tuple[float | None, str]:
+    """The session start (unix s) and protocol from ``sub-<label>_sessions.tsv`` (acq_time is local time unless
+    it has an offset); (None, "") when that file or row is missing (the importer then uses the file time)."""
+    from datetime import datetime
+
+    table = path.parent.parent.parent / f"sub-{subject}_sessions.tsv"
+    try:
+        rows = [line.rstrip("\n").split("\t") for line in table.read_text(encoding="utf-8").splitlines()]
+        col = rows[0].index("acq_time")
+        pcol = rows[0].index("protocol") if "protocol" in rows[0] else None
+        for row in rows[1:]:
+            if row and row[0] == f"ses-{session_label}" and len(row) > col:
+                protocol = row[pcol] if pcol is not None and len(row) > pcol and row[pcol] != "n/a" else ""
+                return datetime.fromisoformat(row[col].replace("Z", "+00:00")).timestamp(), protocol
+    except (OSError, ValueError, IndexError):
+        return None, ""
+    return None, ""

@@ -64,13 +64,20 @@ def _beats_from_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None, participants:
     return out
 
 
+MAX_RR_MS = 60_000.0  # a longer 'interval' is a recording gap or a wrong unit, never a heartbeat
+
+
 def _check_rr(path: Path, rr_ms: np.ndarray) -> None:
     if rr_ms.size == 0:
         raise ImportFormatError(f"{path}: no RR intervals found")
     bad = np.flatnonzero(~np.isfinite(rr_ms) | (rr_ms <= 0))
     if bad.size:
-        raise ImportFormatError(f"{path}: RR value {rr_ms[bad[0]]!r} (interval {bad[0] + 1}) is not a positive "
-                                "number")
+        raise ImportFormatError(f"{path}: RR value {float(rr_ms[bad[0]]):g} ms (interval {bad[0] + 1}) is not a "
+                                "positive number")
+    too_long = np.flatnonzero(rr_ms > MAX_RR_MS)
+    if too_long.size:
+        raise ImportFormatError(f"{path}: RR value {float(rr_ms[too_long[0]]):g} ms (interval {too_long[0] + 1}) "
+                                f"is longer than {MAX_RR_MS / 1000:g} s: not a heartbeat interval")
 
 
 def read_rr_text(path: Path) -> np.ndarray:

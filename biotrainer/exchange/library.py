@@ -42,6 +42,16 @@ def import_path(path: Path, *, participant: str | None = None) -> ExchangeSessio
         from biotrainer.exchange.bids import import_bids
 
         return import_bids(path, participant=participant)
+    if path.is_dir() and (path / "dataset_description.json").is_file():  # a whole BIDS dataset
+        found = sorted(path.rglob("*_physioevents.tsv.gz"))
+        if len(found) == 1:
+            from biotrainer.exchange.bids import import_bids
+
+            return import_bids(found[0], participant=participant)
+        if not found:
+            raise ImportFormatError(f"{path}: BIDS dataset without any *_physioevents.tsv.gz (no biotrainer session)")
+        raise ImportFormatError(f"{path}: BIDS dataset with {len(found)} sessions; import one at a time, e.g. "
+                                f"{found[0].parent}")
     if path.is_dir():
         from biotrainer.exchange.import_rr import import_csv_export
 
