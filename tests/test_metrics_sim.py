@@ -247,3 +247,80 @@ def test_two_participants_get_their_own_updates() -> None:
     assert np.median([u.values["hrv.hr_bpm"] for u in by["client"]]) == pytest.approx(60.0, abs=4.0)
     assert np.median([u.values["hrv.hr_bpm"] for u in by["therapist"]]) == pytest.approx(80.0, abs=4.0)
     assert {u.device for u in by["client"]} == {"sim-a"}
+
+
+# --- per-breath peak-to-trough RSA against the simulator's true breaths ------------------------------------------
+
+def _true_rr_swing(truth, start_s: float, end_s: float) -> np.ndarray:
+    """Per true breath inside ``(start_s, end_s)``: longest minus shortest true RR, over the breath shifted by the
+    true lag of the RR-implied heart rate behind lung volume (cross-correlation on the simulator's 20-Hz grid)."""
+    g = truth.breath_t_s
+    sel = (g >= start_s) & (g <= end_s)
+    fs = 1.0 / (g[1] - g[0])
+    hr = -np.interp(g[sel], truth.beat_t_s, truth.rr_ms)
+    vol = truth.breath_volume[sel]
+    hr, vol = hr - hr.mean(), vol - vol.mean()
+    inside = (truth.breath_onset_s >= start_s) & (truth.breath_onset_s + truth.breath_duration_s <= end_s)
+    half = int(0.5 * np.median(truth.breath_duration_s[inside]) * fs)
+    lags = np.arange(-half, half + 1)
+    cc = [np.dot(hr[max(0, k):hr.size + min(0, k)], vol[max(0, -k):vol.size - max(0, k)]) for k in lags]
+    lag_s = lags[int(np.argmax(cc))] / fs
+    out = []
+    for on, dur in zip(truth.breath_onset_s, truth.breath_duration_s, strict=True):
+        a, b = on + lag_s, on + dur + lag_s
+        if a >= start_s and b <= end_s:
+            rr = truth.rr_ms[(truth.beat_t_s >= a) & (truth.beat_t_s < b)]
+            out.append(rr.max() - rr.min())
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def assessment_session():
+    events, truth = run_simulated_session(SimConfig(seed=3), protocol="resonance-assessment")
+    return streams_from_events(events), truth
+
+
+def test_paced_peak_to_trough_tracks_the_true_swing_at_every_step(assessment_session) -> None:
+    # Regression: pacer breaths used as they were put HR's extremes outside Grossman's windows (HR lags the
+    # breath; the person lags the pacer): 28 ms at 6.5/min for a true ≈ 157 ms.
+    streams, truth = assessment_session
+    steps = [ph for ph in streams.phases if ph.name.startswith("step-")]
+    assert [ph.rate_per_min for ph in steps] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    for ph in steps:
+        w = analyze_window(streams, ph.start_s, ph.end_s)
+        true = _true_rr_swing(truth, ph.start_s, ph.end_s)
+        assert w.labels["rsa.breath_source"] == "pacer"
+        assert w.values["rsa.n_breaths"] >= len(true) - 1, ph.name
+        assert w.values["rsa.p2t_ms"] == pytest.approx(true.mean(), rel=0.2), ph.name
+        assert w.values["rsa.hr_lag_s"] is not None
+
+
+def test_spontaneous_breathing_gets_per_breath_rsa(assessment_session) -> None:
+    from biotrainer.metrics.offline import breath_series
+
+    streams, truth = assessment_session
+    series = breath_series(streams)
+    for ph in streams.phases:
+        true = _true_rr_swing(truth, ph.start_s, ph.end_s)
+        mine = [(b, src) for b, src in series if ph.start_s < b.breath.end_s <= ph.end_s]
+        assert len(mine) >= 0.8 * len(true), ph.name
+        assert {src for _, src in mine} == ({"pacer"} if ph.paced else {"rr"}), ph.name
+        assert np.mean([b.p2t_ms for b, _ in mine]) == pytest.approx(true.mean(), rel=0.2), ph.name
+
+
+def test_peak_to_trough_from_a_respiration_signal_tracks_the_true_swing(paced_session) -> None:
+    streams, truth = paced_session
+    for ph in streams.phases[1:]:
+        w = analyze_window(streams, ph.end_s - 60.0, ph.end_s)
+        true = _true_rr_swing(truth, ph.end_s - 60.0, ph.end_s)
+        assert w.labels["rsa.breath_source"] in ("acc", "ecg", "pacer")
+        assert w.values["rsa.p2t_ms"] == pytest.approx(true.mean(), rel=0.2), (ph.name, w.labels)
+
+
+def test_peak_to_trough_from_the_accelerometer_in_spontaneous_breathing() -> None:
+    events, truth = run_simulated_session(SimConfig(seed=3, acc=True), duration_s=130.0)
+    w = analyze_window(streams_from_events(events), 65.0, 125.0)
+    true = _true_rr_swing(truth, 65.0, 125.0)
+    assert w.labels["rsa.breath_source"] == "acc"
+    assert w.values["rsa.n_breaths"] >= 0.8 * len(true)
+    assert w.values["rsa.p2t_ms"] == pytest.approx(true.mean(), rel=0.2)

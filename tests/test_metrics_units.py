@@ -15,7 +15,14 @@ from biotrainer.metrics.breathing import hr_breathing_phase_deg, rate_from_acc, 
 from biotrainer.metrics.coherence import coherence_ratio
 from biotrainer.metrics.frequency import frequency_domain
 from biotrainer.metrics.io import read_ecg_file, read_rr_file
-from biotrainer.metrics.rsa import Breath, breath_rsa, breaths_from_pacer, porges_bohrer
+from biotrainer.metrics.rsa import (
+    Breath,
+    aligned_breath_rsa,
+    breath_rsa,
+    breaths_from_pacer,
+    hr_lag_s,
+    porges_bohrer,
+)
 from biotrainer.metrics.time_domain import time_domain
 from biotrainer.metrics.window import Settings, WindowData, compute_window
 
@@ -96,6 +103,50 @@ def test_peak_to_trough_per_breath_from_pacer_breaths() -> None:
     assert np.all(np.abs(p2t - 120.0) < 12.0)  # sampled at beats: close to the true 2 × 60 ms
     bpm = np.array([b.p2t_bpm for b in per])
     assert np.all(bpm > 0)
+
+
+def _lagged_rsa_beats(rate_per_min: float, lag_deg: float, duration_s: float = 300.0) -> tuple[np.ndarray, ...]:
+    """Beats with RR = 900 − 60·cos(…): RR minimum (HR maximum) ``lag_deg`` after full lungs of 40:60 pacer
+    breaths (the RR value set at the interval's start, attributed to the beat ending it), plus the breaths."""
+    rng = np.random.default_rng(4)
+    period = 60.0 / rate_per_min
+    t_min = 0.4 * period + lag_deg / 360.0 * period
+    t, ts, rr = 0.0, [], []
+    while t < duration_s:
+        r = 900.0 - 60.0 * math.cos(2 * math.pi * (t - t_min) / period) + rng.normal(0, 3.0)
+        t += r / 1000.0
+        ts.append(t)
+        rr.append(r)
+    segments = []
+    for k in range(int(duration_s / period) + 1):
+        segments += [(k * period, "inhale", 0.4 * period), (k * period + 0.4 * period, "exhale", 0.6 * period)]
+    return np.array(ts), np.array(rr), breaths_from_pacer(segments)
+
+
+def test_aligned_peak_to_trough_is_stable_across_rates_and_hr_lags() -> None:
+    # SCIENCE.md §2: P2T stays near the true 120 ms at 15, 9 and 6 /min, whatever the HR-breathing phase
+    # (unaligned Grossman windows gave ≈ 0 ms at 15 /min when HR peaked at full lungs)
+    for lag_deg in (-60.0, 0.0, 40.0):
+        values = []
+        for rate in (15.0, 9.0, 6.0):
+            t, rr, breaths = _lagged_rsa_beats(rate, lag_deg)
+            per, lag_s = aligned_breath_rsa(t, rr, breaths)
+            assert len(per) >= len(breaths) - 2
+            assert all(b.lag_s == lag_s for b in per) and per[0].breath in breaths  # identity: the pacer breath
+            values.append(float(np.mean([b.p2t_ms for b in per])))
+        assert all(100.0 <= v <= 130.0 for v in values), (lag_deg, values)
+        assert max(values) - min(values) <= 15.0, (lag_deg, values)
+
+
+def test_hr_lag_centres_the_heart_rate_maximum_in_the_inhalation() -> None:
+    period = 10.0
+    for lag_deg in (-40.0, 0.0, 60.0):
+        t, rr, breaths = _lagged_rsa_beats(6.0, lag_deg, 120.0)
+        lag = hr_lag_s(t, rr, breaths)
+        # HR maximum at 0.4·period + lag_deg/360·period + ≈ one 0.9-s interval (RR attributed to its end beat);
+        # the inhale's middle is at 0.2·period
+        expected = 0.2 * period + lag_deg / 360.0 * period + 0.9
+        assert lag == pytest.approx(expected, abs=0.35), lag_deg
 
 
 def test_porges_bohrer_only_inside_its_band() -> None:

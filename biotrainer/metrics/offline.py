@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,50 @@ HRV_KEYS = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "hr_bp
 def analyze_window(streams: Streams, start_s: float, end_s: float, settings: Settings | None = None) -> WindowResult:
     """All metrics of the window ``(start_s, end_s]``: what the live engine publishes for that window."""
     return compute_window(build_window(streams, start_s, end_s), settings or Settings(), spectral=True)
+
+
+BREATH_WINDOW_S = 60.0
+BREATH_STEP_S = 30.0
+BREATH_MIN_WINDOW_S = 20.0
+
+
+def breath_series(streams: Streams, settings: Settings | None = None, window_s: float = BREATH_WINDOW_S,
+                  step_s: float = BREATH_STEP_S) -> list[tuple[Any, str]]:
+    """Per-breath RSA over a whole session: ``[(BreathRsa, breath_source)]`` in time order.
+
+    Every protocol phase (the whole recording when there are none) is covered by windows of ``window_s`` every
+    ``step_s``, the last ending at the phase end (a phase shorter than a window is one window when it reaches the
+    breath series' minimum, ``BREATH_MIN_WINDOW_S``: per-breath RSA needs two breaths, not 30 s); each window is computed as the live engine computes it (breath phases and alignment:
+    :mod:`.rsa`), so paced phases use the pacer (or a respiration signal) and spontaneous phases respiration or
+    RR-derived cycles. A breath seen by several windows is kept once (the first window that had it complete).
+    """
+    s = settings or Settings()
+    t, rr = streams.beat_t_s, streams.rr_ms
+    if rr.size < 3:
+        return []
+    first, last = float(t[0] - rr[0] / 1000.0), float(t[-1])
+    spans = [(max(p.start_s, first), min(p.end_s, last)) for p in streams.phases] or [(first, last)]
+    found: list[tuple[Any, str]] = []
+    for a, b in spans:
+        if b - a < min(s.min_window_s, BREATH_MIN_WINDOW_S):
+            continue
+        ws = s if b - a >= s.min_window_s else replace(s, min_window_s=BREATH_MIN_WINDOW_S)
+        for end in [*np.arange(a + window_s, b, step_s), b]:
+            start = max(a, end - window_s)
+            w = compute_window(build_window(streams, start, float(end)), ws, spectral=True)
+            src = w.labels.get("rsa.breath_source", "none")
+            found.extend((br, src) for br in w.breaths)
+    found.sort(key=lambda x: x[0].breath.end_s)
+    out: list[tuple[Any, str]] = []
+    for item in found:
+        b = item[0].breath
+        if out:
+            prev = out[-1][0].breath
+            if b.end_s - prev.end_s < 0.5 * (b.end_s - b.inhale_start_s) or b.inhale_start_s < prev.end_s - 0.5 * (
+                    prev.end_s - prev.inhale_start_s):
+                continue
+        out.append(item)
+    return out
 
 
 def streams_from_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None) -> Streams:

@@ -4,7 +4,7 @@ For each paced assessment step (phases flagged ``assessment_step`` in the protoc
 the first ``skip_s`` seconds (``analysis_skip_s``, 30 s) are dropped while breathing settles, and on the rest:
 
 =========================  =================================================================================
-``p2t_bpm``                mean per-breath HR max − min over pacer breaths (primary criterion)
+``p2t_bpm``                mean per-breath HR max − min over pacer breaths aligned on the HR lag (:mod:`.rsa`; primary)
 ``phase_deg``              HR phase relative to the pacer's lung volume at the pacer frequency (0° best; primary)
 ``lf_ms2``                 NN power 0.04-0.15 Hz (zero-padded Hann periodogram of the step; for comparing steps)
 ``lf_peak_ms2_hz``         the LF spectral maximum (ms²/Hz), ``lf_peak_hz`` its frequency
@@ -134,7 +134,7 @@ def evaluate_step(streams: Streams, name: str, rate_per_min: float, start_s: flo
     f_p = rate_per_min / 60.0
     segments = [(p[0], p[1], p[2]) for p in streams.pacer if start_s - 1e-9 <= p[0] <= end_s]
     breaths = [b for b in rsa.breaths_from_pacer(segments) if b.inhale_start_s >= lo]
-    per = rsa.breath_rsa(nn_t, nn, breaths)
+    per, _ = rsa.aligned_breath_rsa(nn_t, nn, breaths)
     res.n_breaths = len(per)
     if per:
         res.p2t_bpm = float(np.mean([b.p2t_bpm for b in per]))

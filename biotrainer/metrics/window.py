@@ -26,7 +26,9 @@ Output keys (``values``; a None value has its reason in ``reasons`` under the sa
 ``rsa.p2t_ms``                 mean per-breath peak-to-trough RSA (Grossman), ms; ``rsa.p2t_bpm`` HR swing;
                                ``rsa.p2t_ms_last``/``p2t_bpm_last`` the last complete breath;
                                ``rsa.n_breaths``; ``rsa.last_breath_end_s`` when the last one ended;
-                               ``labels['rsa.breath_source']``: ``pacer``, ``acc``, ``rr`` or ``none``
+                               ``labels['rsa.breath_source']``: ``acc``, ``ecg``, ``pacer``, ``rr`` or
+                               ``none``; ``rsa.hr_lag_s`` the shift applied to the breaths so HR's
+                               extremes fall inside Grossman's windows (:mod:`.rsa`)
 ``rsa.pacer_band_ms2``         NN power within pacer frequency ± 0.03 Hz (paced windows only)
 ``rsa.porges_bohrer_ln_ms2``   Porges-Bohrer, only when breathing is inside 7.2-24 /min
 ``coherence.ratio``            coherence ratio (McCraty 2009 definition, ours) over the last 64 s;
@@ -49,6 +51,8 @@ from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
 DEFAULT_WINDOW_S = 60.0
 #: Paced breathing: pacer-derived breaths are used for RSA when breathing is within this of the pacer rate.
 ADHERENCE_LIMIT_PER_MIN = 1.0
+#: A respiration signal (ACC, EDR) gives the breath phases for RSA when its own rate estimate is this confident.
+RESPIRATION_MIN_CONFIDENCE = 0.2
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class WindowResult:
     flags: np.ndarray  # per raw beat in the window
     nn_ms: np.ndarray
     nn_t_s: np.ndarray
+    #: per-breath RSA of the window (full computations only; :func:`window_breath_rsa`)
+    breaths: list = field(default_factory=list)
 
 
 def select(beat_t_s: np.ndarray, start_s: float, end_s: float) -> slice:
@@ -184,9 +190,10 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
                                                                  "ln_rmssd", "pnn50_pct"))
     for k, v in td.items():
         _put(values, reasons, f"hrv.{k}", v, poor or "too few intervals")
+    result = WindowResult(values, reasons, labels, flags, nn, nn_t)
     if spectral:
-        _spectral(values, reasons, labels, data, s, nn, nn_t, poor, corrected_share, ctx)
-    return WindowResult(values, reasons, labels, flags, nn, nn_t)
+        result.breaths = _spectral(values, reasons, labels, data, s, nn, nn_t, poor, corrected_share, ctx)
+    return result
 
 
 @dataclass
@@ -247,7 +254,7 @@ def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> n
 
 
 def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Settings, nn: np.ndarray,
-              nn_t: np.ndarray, poor: str, corrected_share: float, ctx: _Context) -> None:
+              nn_t: np.ndarray, poor: str, corrected_share: float, ctx: _Context) -> list:
     from biotrainer.metrics import breathing as br
     from biotrainer.metrics import rsa
     from biotrainer.metrics.coherence import WINDOW_S as COH_WINDOW_S
@@ -350,21 +357,11 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
     _put(values, reasons, "breathing.hr_phase_deg", phase, phase_why)
 
     # RSA per breath.
-    breaths: list[rsa.Breath] = []
-    source = ""
-    if not poor and nn.size >= 8:
-        if paced and (adh is None or abs(adh) <= ADHERENCE_LIMIT_PER_MIN):
-            breaths, source = rsa.breaths_from_pacer(segments), "pacer"
-        elif best.source == "acc" and best.rate_per_min and data.acc_mg is not None:
-            resp, fs = br.respiration_from_acc(data.acc_mg, float(data.acc_fs_hz))
-            f0 = best.rate_per_min / 60.0
-            z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
-            breaths, source = rsa.breaths_from_signal(z, fs, float(data.acc_t0_s or data.start_s)), "acc"
-        elif best.rate_per_min:
-            breaths, source = rsa.breaths_from_rr(nn_t, nn, best.rate_per_min, resampled), "rr"
-    per_breath = rsa.breath_rsa(nn_t, nn, breaths) if breaths else []
+    per_breath, source, lag = window_breath_rsa(data, nn, nn_t, estimates, best, paced, adh, segments,
+                                                resampled, poor=bool(poor))
     labels["rsa.breath_source"] = source or "none"
-    why = poor or ("no complete breath in the window" if breaths or source else "no breath phases available")
+    why = poor or ("no complete breath in the window" if source else "no breath phases available")
+    _put(values, reasons, "rsa.hr_lag_s", lag if source else None, why)
     values["rsa.n_breaths"] = float(len(per_breath))
     if per_breath:
         _put(values, reasons, "rsa.p2t_ms", float(np.mean([b.p2t_ms for b in per_breath])))
@@ -385,3 +382,52 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
     else:
         pb, pb_why = rsa.porges_bohrer(nn_t, nn, best.rate_per_min)
         _put(values, reasons, "rsa.porges_bohrer_ln_ms2", pb, pb_why)
+    return per_breath
+
+
+def window_breath_rsa(data: WindowData, nn: np.ndarray, nn_t: np.ndarray, estimates: list, best: object,
+                      paced: bool, adherence_per_min: float | None, segments: list[tuple[float, str, float]],
+                      resampled: tuple[np.ndarray, np.ndarray] | None, *,
+                      poor: bool = False) -> tuple[list, str, float]:
+    """Per-breath RSA of a window from the best available breath phases (order and alignment: :mod:`.rsa`).
+
+    ``estimates`` are the window's per-source :class:`~biotrainer.metrics.breathing.RateEstimate` (a respiration
+    signal serves when its own estimate has a rate with confidence ≥ ``RESPIRATION_MIN_CONFIDENCE``; the
+    accelerometer before ECG-derived respiration), ``best`` the one shown. Returns ``(per_breath, source,
+    lag_s)``; ``source`` is ``acc``, ``ecg``, ``pacer``, ``rr`` or ``""`` (no breath phases).
+    """
+    from biotrainer.metrics import breathing as br
+    from biotrainer.metrics import rsa
+
+    if poor or nn.size < 8:
+        return [], "", 0.0
+    rate = getattr(best, "rate_per_min", None)
+    breaths: list[rsa.Breath] = []
+    source = ""
+    usable = {e.source: e for e in estimates
+              if e.source in ("acc", "ecg") and e.rate_per_min and e.confidence >= RESPIRATION_MIN_CONFIDENCE}
+    src = "acc" if "acc" in usable else ("ecg" if "ecg" in usable else "")
+    if src:
+        f0 = usable[src].rate_per_min / 60.0
+        resp: np.ndarray | None = None
+        if src == "acc" and data.acc_mg is not None and data.acc_fs_hz:
+            resp, fs = br.respiration_from_acc(data.acc_mg, float(data.acc_fs_hz))
+            t0 = float(data.acc_t0_s if data.acc_t0_s is not None else data.start_s)
+        elif src == "ecg" and data.ecg_peak_t_s is not None and data.ecg_r_amplitude is not None:
+            from biotrainer.metrics.frequency import resample_rr
+
+            fs = 4.0
+            t_even, resp = resample_rr(np.asarray(data.ecg_peak_t_s, float), np.asarray(data.ecg_r_amplitude,
+                                                                                       float), fs)
+            t0 = float(t_even[0]) if len(t_even) else data.start_s
+        if resp is not None and resp.size >= 16:
+            z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
+            breaths, source = rsa.breaths_from_signal(z, fs, t0), src
+    if not breaths and paced and (adherence_per_min is None or abs(adherence_per_min) <= ADHERENCE_LIMIT_PER_MIN):
+        breaths, source = rsa.breaths_from_pacer(segments), "pacer"
+    if not breaths and rate:
+        breaths, source = rsa.breaths_from_rr(nn_t, nn, rate, resampled), "rr"
+    if not breaths:
+        return [], source, 0.0
+    per_breath, lag = rsa.aligned_breath_rsa(nn_t, nn, breaths)
+    return per_breath, source, lag

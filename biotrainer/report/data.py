@@ -64,8 +64,7 @@ def _nan(v: Any) -> float:
 def build_report_data(session: ExchangeSession, participant: str | None = None) -> ReportData:
     """Compute the plots' series and the tables of ``session`` for ``participant`` (role; default first)."""
     from biotrainer.metrics import artifacts as art
-    from biotrainer.metrics.offline import analyze_window
-    from biotrainer.metrics.rsa import breath_rsa, breaths_from_pacer
+    from biotrainer.metrics.offline import analyze_window, breath_series
     from biotrainer.metrics.streams import streams_from_events
     from biotrainer.metrics.window import pacer_volume
 
@@ -83,12 +82,11 @@ def build_report_data(session: ExchangeSession, participant: str | None = None) 
         nn_t, nn = corr.beat_t_corrected_s, corr.rr_corrected_ms
         counts = {k: int(v) for k, v in corr.counts.items()}
     counts["beats"] = int(t.size)
-    # pacer volume and per-breath RSA in paced phases
+    # pacer volume; per-breath RSA in every phase (paced and spontaneous: the metrics engine's breath phases)
     segs = [(p[0], p[1], p[2]) for p in streams.pacer]
     grid = np.arange(0.0, max(session.duration_s, float(t[-1]) if t.size else 0.0), 0.25)
     volume = pacer_volume(segs, grid) if segs else np.full(grid.size, np.nan)
-    breaths = breaths_from_pacer(segs) if segs else []
-    per_breath = breath_rsa(nn_t, nn, breaths) if breaths and nn.size else []
+    per_breath = [b for b, _src in breath_series(streams)]
     # sliding windows
     trend_t: list[float] = []
     ln_rmssd: list[float] = []

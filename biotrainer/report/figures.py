@@ -68,13 +68,13 @@ def draw_hr(ax: Any, data: ReportData) -> None:
 
 
 def draw_rsa(ax: Any, data: ReportData) -> None:
-    """Peak-to-trough RSA (ms) of every paced breath."""
+    """Peak-to-trough RSA (ms) of every breath (paced and spontaneous; breath phases as in :mod:`biotrainer.metrics.rsa`)."""
     _phase_bands(ax, data)
     if data.breath_t_s.size:
         ax.bar(data.breath_t_s / 60.0, data.breath_p2t_ms, width=0.08, color=PACER_COLOUR, alpha=0.85)
         ax.set_ylabel("RSA per breath (ms)")
     else:
-        ax.text(0.5, 0.5, "no paced breaths in this session (RSA per breath needs the pacer)",
+        ax.text(0.5, 0.5, "no breath with per-breath RSA (too few good beats)",
                 transform=ax.transAxes, ha="center", va="center", color="grey")
         ax.set_yticks([])
     ax.set_xlim(0, max(data.duration_s, 1.0) / 60.0)
