@@ -324,3 +324,41 @@ def test_peak_to_trough_from_the_accelerometer_in_spontaneous_breathing() -> Non
     assert w.labels["rsa.breath_source"] == "acc"
     assert w.values["rsa.n_breaths"] >= 0.8 * len(true)
     assert w.values["rsa.p2t_ms"] == pytest.approx(true.mean(), rel=0.2)
+
+
+# --- the live window before a full window of data exists -----------------------------------------------------------
+
+def test_early_live_window_is_the_data_that_exists() -> None:
+    # Regression: at 30-60 s the not-yet-recorded part of the 60-s window counted as missing ("16 % of the
+    # window has no data") and every metric was withheld until 66 s.
+    updates: list[MetricUpdate] = []
+    events, truth = run_simulated_session(SimConfig(seed=0), duration_s=50.0, listeners=(MetricsEngine(updates.append),))
+    streams = streams_from_events(events)
+    first_start = float(streams.beat_t_s[0] - streams.rr_ms[0] / 1000.0)
+    early = [u for u in updates if u.values["window.end_s"] - first_start >= 30.0]
+    assert early and early[-1] is updates[-1]
+    for u in early:
+        assert u.values["window.start_s"] == pytest.approx(first_start)
+        assert u.values["quality.ok"] == 1.0 and u.values["quality.missing_pct"] < 10.0
+        assert u.values["hrv.rmssd_ms"] is not None, u.reasons.get("hrv.rmssd_ms")
+    full = [u for u in early if u.values["update.full"] == 1.0]
+    assert full and full[-1].values["rsa.p2t_ms"] is not None
+    for u in [full[0], full[-1], early[-1]]:  # offline analysis of the same window agrees exactly
+        w = analyze_window(streams, u.values["window.start_s"], u.values["window.end_s"])
+        for key in ("hrv.rmssd_ms", "hrv.sdnn_ms", "quality.missing_pct", "quality.n_beats"):
+            assert u.values[key] == pytest.approx(w.values[key], rel=1e-12, abs=1e-12), key
+    # before 30 s of data nothing is computed, with the minimum as the reason
+    before = [u for u in updates if u.values["window.end_s"] - first_start < 29.0]
+    assert before and all(u.values["hrv.rmssd_ms"] is None and "30 s minimum" in u.reasons["hrv.rmssd_ms"]
+                          for u in before)
+    assert np.median([u.values["hrv.hr_bpm"] for u in early]) == pytest.approx(
+        60000.0 / np.mean(truth.rr_ms), rel=0.1)
+
+
+def test_early_live_window_still_counts_gaps_inside_it() -> None:
+    updates: list[MetricUpdate] = []
+    cfg = SimConfig(seed=8, faults=Faults(contact_loss=((12.0, 20.0),)))
+    run_simulated_session(cfg, duration_s=55.0, listeners=(MetricsEngine(updates.append),))
+    late = [u for u in updates if u.values["window.end_s"] > 45.0]
+    assert late and all(u.values["quality.missing_pct"] > 10.0 for u in late)
+    assert all(u.values["hrv.rmssd_ms"] is None and "no data" in u.reasons["hrv.rmssd_ms"] for u in late)

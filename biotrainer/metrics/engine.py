@@ -8,7 +8,9 @@ analysis window plus 30 s), and on every used beat publishes one ``MetricUpdate`
 - *full update*, every ``update_s`` (5 s) of beat time once ``min_window_s`` of beats exist: all keys, plus
   ``feedback.value`` (0..1, see :mod:`biotrainer.metrics.feedback`) and ``update.full`` = 1.
 
-Every update covers the window ``(beat_t_s − window_s, beat_t_s]`` of the beat that triggered it and carries
+Every update covers the window ``(beat_t_s − window_s, beat_t_s]`` of the beat that triggered it (early in a
+session, before ``window_s`` of data exist, ``(start of the first interval, beat_t_s]``: the window is the data that
+exists, at least ``min_window_s`` for metrics, and only gaps inside it count as missing) and carries
 ``window.start_s``/``window.end_s``: offline analysis of the same window (:func:`biotrainer.metrics.offline.
 analyze_window`) gives the same numbers. Uses only the strap's RR when a strap sends it (ECG-derived beats
 otherwise).
@@ -149,7 +151,9 @@ class MetricsEngine:
         buf.trim(end)
         if person.first_beat_s is None:
             person.first_beat_s = end - beat.rr_ms / 1000.0
-        start = end - self.settings.window_s
+        # Until a full window of data exists, the window is the data that exists (from the start of the first
+        # interval): the not-yet-recorded part is not "missing" (SCIENCE.md: 60-s window, minimum 30 s).
+        start = max(end - self.settings.window_s, person.first_beat_s)
         full = False
         if end - person.first_beat_s >= self.settings.min_window_s:
             if person.next_full_s is None or end >= person.next_full_s:
