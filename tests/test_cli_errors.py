@@ -72,8 +72,8 @@ def test_unreadable_file_in_the_library_can_be_deleted_but_not_outside_it(lib, t
     capsys.readouterr()
     outside = tmp_path / "precious.sqlite"
     outside.write_bytes(b"junk" * 100)
-    assert main(["delete", str(outside), "--yes", "--library", str(lib)]) == 1
-    assert "not a SQLite file" in one_error(capsys)
+    assert main(["delete", str(outside), "--yes", "--library", str(lib)]) == 2
+    assert "not in the library" in one_error(capsys)
     assert outside.exists()
     assert len(Library(lib).list_sessions()) == 1
 
@@ -213,3 +213,32 @@ def test_import_bids_dataset_root_and_session_start_time(lib, tmp_path, capsys):
     assert main(["import", str(tmp_path / "b2"), "--library", str(root2)]) == 1
     err = one_error(capsys)
     assert "BIDS dataset with 3 sessions; import one at a time" in err
+
+
+def test_editing_or_deleting_a_session_file_outside_the_library_is_refused(lib, tmp_path, capsys):
+    """Was: 'rename recordings/x.sqlite' edited the shipped example in place; delete would remove it."""
+    import shutil
+
+    example = tmp_path / "example.sqlite"
+    shutil.copyfile(EXAMPLE, example)
+    before = example.read_bytes()
+    for argv in (["rename", str(example), "new"], ["annotate", str(example), "--at", "3", "hi"],
+                 ["annotate", str(example), "--notes", "n"], ["delete", str(example), "--yes"]):
+        assert main([*argv, "--library", str(lib)]) == 2
+        assert "not in the library" in one_error(capsys)
+    assert example.read_bytes() == before
+    assert main(["show", str(example), "--library", str(lib)]) == 0  # reading it is fine
+
+
+def test_annotate_messages_name_the_missing_part(lib, capsys):
+    assert main(["annotate", "20", "hello", "--library", str(lib)]) == 2
+    assert "needs --at S" in one_error(capsys)
+    assert main(["annotate", "20", "--at", "10", "--library", str(lib)]) == 2
+    assert "needs the annotation text" in one_error(capsys)
+    with Library(lib).open("20") as reader:
+        assert reader.annotations() == []
+
+
+def test_show_a_folder_says_so(tmp_path, capsys):
+    assert main(["show", str(tmp_path), "--library", str(tmp_path / "lib")]) == 1
+    assert "is a folder, not a session file" in one_error(capsys)

@@ -146,10 +146,12 @@ def run_rename(args: argparse.Namespace) -> int:
 
 def run_annotate(args: argparse.Namespace) -> int:
     at_s, text = _parse_at(args.at, args.text)
-    if at_s is None and args.notes is None:
-        raise UsageError("annotate needs --at S TEXT (an annotation) and/or --notes TEXT")
     if at_s is None and text is not None:
         raise UsageError(f"annotation text {text!r} needs --at S (session time in seconds)")
+    if at_s is None and args.notes is None:
+        raise UsageError("annotate needs --at S TEXT (an annotation) and/or --notes TEXT")
+    if at_s is not None and not (text or "").strip():
+        raise UsageError(f"--at {at_s:g} needs the annotation text, e.g. --at {at_s:g} \"coughed\"")
     lib = _library(args)
     if at_s is not None:
         e = lib.annotate(args.session, at_s, text or "", author=args.author)
@@ -176,7 +178,7 @@ def run_delete(args: argparse.Namespace) -> int:
     from biotrainer.store import summarize
 
     lib = _library(args)
-    path = lib.resolve(args.session)
+    path = lib.resolve_own(args.session)
     if not args.yes:
         s = summarize(path)
         what = f"{s.started_at[:16].replace('T', ' ')}, {format_duration(s.duration_s)}"

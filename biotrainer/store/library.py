@@ -176,9 +176,21 @@ class Library:
         if len(matches) > 1:
             names = ", ".join(p.stem for p in matches[:5]) + (", ..." if len(matches) > 5 else "")
             raise UsageError(f"session id prefix {ref_str!r} matches {len(matches)} sessions: {names}")
+        if as_path.is_dir():
+            raise SessionNotFoundError(f"{ref_str}: is a folder, not a session file (give a session id or a "
+                                       f"{SESSION_SUFFIX} file)")
         if looks_like_path:
             raise SessionNotFoundError(f"{ref_str}: no such session file")
         raise SessionNotFoundError(f"no session {ref_str!r} in library {self.root}")
+
+    def resolve_own(self, ref: str | os.PathLike[str]) -> Path:
+        """Like :meth:`resolve`, for changing or deleting: a session file outside the library (e.g. a shipped
+        example in ``recordings/``) is refused with a UsageError rather than edited or deleted in place."""
+        path = self.resolve(ref)
+        if path.resolve().parent != self.sessions_dir.resolve():
+            raise UsageError(f"{os.fspath(ref)}: this session file is not in the library {self.root}; import it "
+                             f"first ('biotrainer import {os.fspath(ref)}') to change or delete it")
+        return path
 
     def open(self, ref: str | os.PathLike[str]) -> SessionReader:
         """Open a session (id, unique id prefix, or path) for reading."""
@@ -204,19 +216,19 @@ class Library:
 
     def rename(self, ref: str, title: str) -> SessionSummary:
         """Set a session's title."""
-        path = self.resolve(ref)
+        path = self.resolve_own(ref)
         self._set_meta(path, {"title": title})
         return summarize(path)
 
     def set_notes(self, ref: str, notes: str) -> SessionSummary:
         """Replace a session's notes."""
-        path = self.resolve(ref)
+        path = self.resolve_own(ref)
         self._set_meta(path, {"notes": notes})
         return summarize(path)
 
     def annotate(self, ref: str, at_s: float, text: str, author: str = "") -> Annotation:
         """Append an annotation at session time ``at_s`` to a recorded session (post-hoc)."""
-        path = self.resolve(ref)
+        path = self.resolve_own(ref)
         with SessionReader(path) as reader:
             duration_s = reader.duration_s
         if not (0.0 <= at_s <= duration_s + 1e-9):
@@ -232,12 +244,10 @@ class Library:
 
         Refuses a session that a live process on this computer is still recording, unless ``force``.
         """
-        path = self.resolve(ref)
+        path = self.resolve_own(ref)
         summary = summarize(path)
-        # Refuse to delete something that is not a session, unless it sits in the library's sessions folder
-        # (e.g. a file left unreadable by a crash): the user must be able to clean up their library.
-        if summary.error and path.resolve().parent != self.sessions_dir.resolve():
-            raise RecordingError(summary.error)
+        # an unreadable file in the library's sessions folder (e.g. left by a crash) can be deleted: the user must
+        # be able to clean up their library (files elsewhere were refused by resolve_own)
         if summary.state == "recording" and not force:
             with SessionReader(path) as reader:
                 pid = reader.meta.writer.get("pid")
