@@ -7,7 +7,12 @@ Accepted RR files:
   error naming the file and line.
 - CSV/TSV with a header and an RR column: ``rr_1024`` (raw 1/1024 s, exact), else the first column whose name is
   ``rr``/``ibi``/``nn``/``rri`` optionally followed by a unit (``rr_ms``, ``RR (ms)``, ``ibi_s``…). A ``beat_t_s``
-  column gives the beat times; a ``participant`` column is kept when it names a role.
+  column gives the beat times; a ``participant`` column is kept when it names a role. Another column can be named
+  (``column=``, the ``analyze --column`` option). Errors give the file's physical line number.
+
+:func:`read_rr` is the one RR-file reader: :func:`import_rr` (``import``) and offline analysis (``analyze``, via
+:mod:`biotrainer.metrics.io`) both use it; the analysis keeps the intervals in ms as written (or exact from
+``rr_1024``), the import stores them as 1/1024 s.
 
 Beat times, when the file has none, are the cumulative sum of the intervals (the first beat ends the first
 interval). Intervals are stored as the nearest 1/1024 s (``rr_1024``), like every beat biotrainer records; a value
@@ -20,6 +25,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +86,55 @@ def _check_rr(path: Path, rr_ms: np.ndarray) -> None:
                                 f"is longer than {MAX_RR_MS / 1000:g} s: not a heartbeat interval")
 
 
-def read_rr_text(path: Path) -> np.ndarray:
+@dataclass
+class RrFile:
+    """What an RR file holds: ``rr_ms`` (float, ms) always; ``rr_1024`` when the file has that exact column,
+    ``beat_t_s`` and ``participant`` (one per interval) when it has those columns; ``fmt`` ``rr-text``/``rr-csv``."""
+
+    rr_ms: np.ndarray
+    rr_1024: np.ndarray | None = None
+    beat_t_s: np.ndarray | None = None
+    participant: list[str] | None = None
+    fmt: str = "rr-text"
+
+
+def read_rr(path: str | Path, column: str | None = None) -> RrFile:
+    """Read an RR file: a plain list or a CSV/TSV with an RR column (see the module docstring).
+
+    The one RR reader: the ``import`` command (:func:`import_rr`) and offline analysis (``analyze``) both use it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    column : str, optional
+        Name of the column holding the intervals (case-insensitive); the file must then have a header row.
+        Without it the column is found by name (``rr_1024``, else ``rr``/``ibi``/``nn``/``rri`` with an optional
+        unit).
+
+    Raises
+    ------
+    ImportFormatError
+        Naming the file and the problem: a missing file, a text line or cell that is not a number (with its line
+        number in the file), no RR column, non-positive or impossible intervals.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    if column is not None or _looks_tabular(text):
+        return read_rr_table(path, text, column)
+    return RrFile(read_rr_text(path, text))
+
+
+def read_rr_text(path: Path, text: str | None = None) -> np.ndarray:
     """RR intervals (ms) from a plain one-per-line file. Raises ImportFormatError naming the bad line."""
     values: list[float] = []
-    text = _read_text(path)
+    text = _read_text(path) if text is None else text
     for lineno, line in enumerate(text.splitlines(), 1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
-        s = s.replace(",", ".") if s.count(",") == 1 and "." not in s else s
         try:
-            values.append(float(s))
+            values.append(_number(s))
         except ValueError:
             raise ImportFormatError(f"{path}: line {lineno} is not an RR interval: {line.strip()[:40]!r}") from None
     rr = np.asarray(values, dtype=float)
@@ -100,11 +144,19 @@ def read_rr_text(path: Path) -> np.ndarray:
     return rr
 
 
+def _number(s: str) -> float:
+    """A number, accepting one decimal comma (``812,5``)."""
+    s = s.strip()
+    return float(s.replace(",", ".") if s.count(",") == 1 and "." not in s else s)
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ImportFormatError(f"{path}: file not found") from None
+        raise ImportFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImportFormatError(f"{path}: is a folder, not an RR file") from None
     except UnicodeDecodeError:
         raise ImportFormatError(f"{path}: not a text file") from None
     except OSError as exc:
@@ -112,57 +164,80 @@ def _read_text(path: Path) -> str:
 
 
 def _looks_tabular(text: str) -> bool:
+    """The first non-comment line is a header: it has a letter and is not a number (``rr``, ``time,RR (ms)``)."""
     for line in text.splitlines():
         s = line.strip()
         if s and not s.startswith("#"):
-            return any(c.isalpha() for c in s) and any(sep in s for sep in ",;\t")
+            if not any(c.isalpha() for c in s):
+                return False
+            try:
+                _number(s)
+            except ValueError:
+                return True
+            return False
     return False
 
 
-def read_rr_table(path: Path, text: str | None = None) -> dict[str, Any]:
+def read_rr_table(path: Path, text: str | None = None, column: str | None = None) -> RrFile:
     """Columns of an RR CSV/TSV: ``rr_ms`` (float array), ``rr_1024`` (exact, if present), ``beat_t_s``,
-    ``participant``."""
+    ``participant``; ``column`` names the RR column (else found by name). Errors give the file's line number."""
     text = _read_text(path) if text is None else text
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
+    numbered = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not numbered:
         raise ImportFormatError(f"{path}: empty file")
-    dialect_delim = "\t" if "\t" in lines[0] else (";" if lines[0].count(";") > lines[0].count(",") else ",")
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=dialect_delim)
-    header = [h.strip() for h in next(reader)]
-    rows = list(reader)
+    first = numbered[0][1]
+    delim = "\t" if "\t" in first else (";" if first.count(";") > first.count(",") else ",")
+    parsed = list(csv.reader(io.StringIO("\n".join(ln for _, ln in numbered)), delimiter=delim))
+    header = [h.strip() for h in parsed[0]]
+    rows = parsed[1:]
+    linenos = [n for n, _ in numbered[1:]]
     lower = [h.lower() for h in header]
-    col_1024 = lower.index("rr_1024") if "rr_1024" in lower else None
-    col_rr = next((i for i, h in enumerate(header) if RR_NAME.match(h)), None)
-    if col_1024 is None and col_rr is None:
-        raise ImportFormatError(f"{path}: no RR column (expected a header like rr, rr_ms, ibi, RR (ms) or "
-                                f"rr_1024; found {', '.join(header)[:80]})")
+    if not any(c.isalpha() for c in first):
+        what = f"--column {column!r} given but" if column is not None else "no RR column:"
+        raise ImportFormatError(f"{path}: {what} the file has no header row")
+    col_1024 = col_rr = None
+    if column is not None:
+        if column.lower() not in lower:
+            raise ImportFormatError(f"{path}: no column {column!r} (columns: {', '.join(header)[:80]})")
+        i = lower.index(column.lower())
+        col_1024, col_rr = (i, None) if lower[i] == "rr_1024" else (None, i)
+    else:
+        col_1024 = lower.index("rr_1024") if "rr_1024" in lower else None
+        col_rr = next((i for i, h in enumerate(header) if RR_NAME.match(h)), None)
+        if col_1024 is None and col_rr is None:
+            hint = "; name it with --column" if len(header) > 1 else ""
+            raise ImportFormatError(f"{path}: no RR column (expected a header like rr, rr_ms, ibi, RR (ms) or "
+                                    f"rr_1024; found {', '.join(header)[:80]}){hint}")
 
-    def column(i: int, name: str) -> np.ndarray:
+    def values(i: int, name: str) -> np.ndarray:
         out = np.empty(len(rows))
         for r, row in enumerate(rows):
             try:
-                out[r] = float(row[i].strip().replace(",", ".") if dialect_delim != "," else row[i])
+                out[r] = _number(row[i]) if delim != "," else float(row[i])
             except (ValueError, IndexError):
-                raise ImportFormatError(f"{path}: row {r + 2} column {name!r} is not a number: "
+                raise ImportFormatError(f"{path}: line {linenos[r]} column {name!r} is not a number: "
                                         f"{(row[i] if i < len(row) else '')[:30]!r}") from None
         return out
 
-    result: dict[str, Any] = {}
+    result = RrFile(rr_ms=np.zeros(0), fmt="rr-csv")
     if col_1024 is not None:
-        raw = column(col_1024, "rr_1024")
-        result["rr_1024"] = raw.astype(np.int64)
-        result["rr_ms"] = raw * 1000.0 / 1024.0
+        raw = values(col_1024, header[col_1024])
+        if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            bad = int(np.flatnonzero(~np.isfinite(raw) | (raw != np.round(raw)))[0])
+            raise ImportFormatError(f"{path}: line {linenos[bad]}: rr_1024 {raw[bad]:g} is not a whole number")
+        result.rr_1024 = raw.astype(np.int64)
+        result.rr_ms = raw * 1000.0 / 1024.0
     else:
-        rr = column(col_rr, header[col_rr])  # type: ignore[arg-type]
+        rr = values(col_rr, header[col_rr])  # type: ignore[arg-type]
         name = header[col_rr].lower()  # type: ignore[index]
-        is_s = bool(re.search(r"[_ (\[]s(ec)?[)\]]?$", name)) or (rr.size and np.nanmax(rr) < 10)
-        result["rr_ms"] = rr * 1000.0 if is_s else rr
-    _check_rr(path, result["rr_ms"])
+        is_s = bool(re.search(r"[_ (\[]s(ec)?[)\]]?$", name)) or bool(rr.size and np.nanmax(rr) < 10)
+        result.rr_ms = rr * 1000.0 if is_s else rr
+    _check_rr(path, result.rr_ms)
     if "beat_t_s" in lower:
-        result["beat_t_s"] = column(lower.index("beat_t_s"), "beat_t_s")
+        result.beat_t_s = values(lower.index("beat_t_s"), "beat_t_s")
     if "participant" in lower:
         i = lower.index("participant")
-        result["participant"] = [row[i].strip() for row in rows]
+        result.participant = [row[i].strip() if i < len(row) else "" for row in rows]
     return result
 
 
@@ -182,22 +257,11 @@ def import_rr(path: Path, *, participant: str | None = None) -> ExchangeSession:
         With the file name and the problem, for text lines, missing columns or non-positive values.
     """
     path = Path(path)
-    text = _read_text(path)
-    device = f"import:{path.name}"
-    if _looks_tabular(text):
-        cols = read_rr_table(path, text)
-        roles = cols.get("participant")
-        roles = [p if p in PARTICIPANT_ROLES else SELF for p in roles] if roles else None
-        if "rr_1024" in cols:
-            rr_ms = cols["rr_1024"] * 1000.0 / 1024.0
-        else:
-            rr_ms = cols["rr_ms"]
-        events = _beats_from_rr(rr_ms, cols.get("beat_t_s"), roles, device)
-        fmt = "rr-csv"
-    else:
-        rr_ms = read_rr_text(path)
-        events = _beats_from_rr(rr_ms, None, None, device)
-        fmt = "rr-text"
+    rr = read_rr(path)
+    roles = [p if p in PARTICIPANT_ROLES else SELF for p in rr.participant] if rr.participant else None
+    rr_ms = rr.rr_1024 * 1000.0 / 1024.0 if rr.rr_1024 is not None else rr.rr_ms
+    events = _beats_from_rr(rr_ms, rr.beat_t_s, roles, f"import:{path.name}")
+    fmt = rr.fmt
     duration = max((e.beat_t_s for e in events), default=0.0)  # type: ignore[attr-defined]
     return ExchangeSession(imported_meta(path, fmt, participant=participant, duration_s=duration), events)
 
