@@ -155,3 +155,20 @@ def test_analyze_recorded_session(assessment_library, capsys) -> None:
         assert w["rsa"]["breath_source"] == "pacer"
     assert main(["analyze", "no-such-session", "--library", str(lib.root)]) == 1
     assert "no-such-session" in capsys.readouterr().err
+
+
+def test_analyze_rr_csv_uses_exact_rr_1024_beat_times_and_participant(tmp_path, capsys) -> None:
+    # the import's reader serves analyze: rr_1024 exactly, the file's beat times, one participant at a time
+    rng = np.random.default_rng(5)
+    rr = np.round(1024 * (0.8 + 0.05 * rng.standard_normal(200))).astype(int)
+    t = np.cumsum(rr) / 1024.0
+    lines = ["participant,beat_t_s,rr_1024"] + [f"{'client' if i % 2 else 'therapist'},{t[i]:.6f},{rr[i]}"
+                                                for i in range(rr.size)]
+    f = tmp_path / "two.csv"
+    f.write_text("\n".join(lines) + "\n")
+    assert main(["analyze", str(f)]) == 2
+    assert "--participant" in capsys.readouterr().err
+    assert main(["analyze", str(f), "--participant", "client", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["beats"] == 100
+    assert out["quality"]["duration_s"] == pytest.approx(t[-1] - t[1] + rr[1] / 1024.0, abs=1e-6)

@@ -236,28 +236,45 @@ def test_feedback_mapping_baseline_and_smoothing() -> None:
 
 
 def test_read_rr_files(tmp_path) -> None:
+    # one reader for analyze and import (biotrainer.exchange.import_rr.read_rr)
     plain = tmp_path / "kubios.txt"
     plain.write_text("812\n830.5\n\n845\n")
-    assert read_rr_file(plain).tolist() == [812.0, 830.5, 845.0]
+    assert read_rr_file(plain).rr_ms.tolist() == [812.0, 830.5, 845.0]
     seconds = tmp_path / "elite.txt"
     seconds.write_text("0.812\n0.830\n0.845\n")
-    assert read_rr_file(seconds) == pytest.approx([812.0, 830.0, 845.0])
+    assert read_rr_file(seconds).rr_ms == pytest.approx([812.0, 830.0, 845.0])
     table = tmp_path / "logger.csv"
     table.write_text("timestamp,RR (ms),hr\n1,800,75\n2,810,74\n3,790,76\n")
-    assert read_rr_file(table).tolist() == [800.0, 810.0, 790.0]
-    assert read_rr_file(table, column="hr").tolist() == [75.0, 74.0, 76.0]
+    assert read_rr_file(table).rr_ms.tolist() == [800.0, 810.0, 790.0]
+    assert read_rr_file(table, column="hr").rr_ms.tolist() == [75.0, 74.0, 76.0]
     with pytest.raises(ImportFormatError, match="no column 'ibi'"):
         read_rr_file(table, column="ibi")
+    one_col = tmp_path / "one.csv"
+    one_col.write_text("RR\n800\n810\n")
+    assert read_rr_file(one_col).rr_ms.tolist() == [800.0, 810.0]
+    exact = tmp_path / "raw.csv"
+    exact.write_text("# exported\nparticipant,beat_t_s,rr_1024\nclient,0.8,819\n\nclient,1.6,820\n")
+    r = read_rr_file(exact)
+    assert r.rr_ms.tolist() == [819 * 1000 / 1024, 820 * 1000 / 1024] and r.rr_1024.tolist() == [819, 820]
+    assert r.beat_t_s.tolist() == [0.8, 1.6] and r.participant == ["client", "client"]
+    bad_cell = tmp_path / "badcell.csv"
+    bad_cell.write_text("rr_ms\n800\n\n# note\nx1\n")
+    with pytest.raises(ImportFormatError, match=r"badcell.csv: line 5 column 'rr_ms' is not a number"):
+        read_rr_file(bad_cell)  # the file's own line number, counting blank and comment lines
     bad = tmp_path / "bad.txt"
-    bad.write_text("800\nabc\n")
-    with pytest.raises(ImportFormatError, match=r"bad.txt: line 2: 'abc' is not a number"):
+    bad.write_text("800\n\nabc\n")
+    with pytest.raises(ImportFormatError, match=r"bad.txt: line 3 is not an RR interval: 'abc'"):
         read_rr_file(bad)
     with pytest.raises(ImportFormatError, match="no such file"):
         read_rr_file(tmp_path / "missing.txt")
     neg = tmp_path / "neg.txt"
     neg.write_text("800\n-5\n")
-    with pytest.raises(ImportFormatError, match="not a positive interval"):
+    with pytest.raises(ImportFormatError, match="not a positive number"):
         read_rr_file(neg)
+    single = tmp_path / "single.txt"
+    single.write_text("800\n")
+    with pytest.raises(ImportFormatError, match="at least 2"):
+        read_rr_file(single)
 
 
 def test_read_ecg_files(tmp_path) -> None:

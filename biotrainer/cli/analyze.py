@@ -55,6 +55,8 @@ def guess_kind(path: str, fs_hz: float | None) -> str:
 
 def analyze_path(args: argparse.Namespace) -> dict[str, Any]:
     """Run the analysis the arguments ask for and return the JSON-ready result."""
+    import numpy as np
+
     from biotrainer.metrics import io as mio
     from biotrainer.metrics import offline
     from biotrainer.metrics.window import Settings
@@ -67,8 +69,17 @@ def analyze_path(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(correction=not args.no_correction, max_corrected_time=share, max_corrected_spectral=share)
     kind = args.kind or guess_kind(args.path, args.fs)
     if kind == "rr":
-        rr = mio.read_rr_file(args.path, args.column)
-        out = offline.analyze_rr(rr, settings, args.window_s)
+        rrf = mio.read_rr_file(args.path, args.column)
+        rr, beat_t = rrf.rr_ms, rrf.beat_t_s
+        if rrf.participant:
+            who = sorted(set(rrf.participant))
+            if args.participant or len(who) > 1:
+                if args.participant not in who:
+                    raise UsageError(f"{args.path}: intervals of participant(s) {', '.join(who)}; choose one with "
+                                     "--participant")
+                keep = np.array([p == args.participant for p in rrf.participant])
+                rr, beat_t = rr[keep], (beat_t[keep] if beat_t is not None else None)
+        out = offline.analyze_rr(rr, settings, args.window_s, beat_t_s=beat_t)
     elif kind == "ecg":
         if args.fs is None or args.fs <= 0:
             raise UsageError(f"{args.path}: an ECG file needs its sampling rate: --fs HZ")

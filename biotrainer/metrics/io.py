@@ -1,8 +1,10 @@
 """Reading RR and ECG files for offline analysis.
 
-- RR: a plain text file with one interval per line (Kubios, Elite HRV, HRV Logger exports), or a CSV/TSV with a
-  header and an RR column (``--column``, else the first column named like ``rr``, ``ibi``, ``nn``, ``interval``).
-  Values are ms; a series whose median is below 10 is taken to be seconds and converted (stated in a log message).
+- RR: :func:`read_rr_file` is the import's reader, :func:`biotrainer.exchange.import_rr.read_rr` (one reader for
+  ``import`` and ``analyze``): a plain text file with one interval per line (Kubios, Elite HRV, HRV Logger
+  exports), or a CSV/TSV with a header and an RR column (``--column``, else ``rr_1024`` exactly, else the first
+  column named like ``rr``, ``rr_ms``, ``RR (ms)``, ``ibi``, ``nn``, ``rri``), with optional ``beat_t_s`` and
+  ``participant`` columns. Values are ms; values all below 10 (or a column named in seconds) are seconds.
 - ECG: ``.npy`` (1-D), or ``.csv``/``.txt`` with one column, or the column named by ``column``. The sampling rate
   is not in these files: the caller passes it.
 
@@ -15,15 +17,16 @@ import csv
 import io
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from biotrainer.errors import ImportFormatError
 
+if TYPE_CHECKING:
+    from biotrainer.exchange.import_rr import RrFile
+
 log = logging.getLogger(__name__)
-
-RR_COLUMN_HINTS = ("rr", "ibi", "nn", "interval", "rri")
-
 
 def _read_text(path: Path) -> str:
     try:
@@ -94,33 +97,25 @@ def _is_number(s: str) -> bool:
         return False
 
 
-def read_rr_file(path: str | Path, column: str | None = None) -> np.ndarray:
-    """RR intervals (ms) from a plain list or a CSV column.
+def read_rr_file(path: str | Path, column: str | None = None) -> RrFile:
+    """An RR file for analysis (:func:`biotrainer.exchange.import_rr.read_rr`): at least 2 intervals.
+
+    Returns
+    -------
+    RrFile
+        ``rr_ms`` (exact from ``rr_1024`` when the file has it), and ``beat_t_s``/``participant`` when present.
 
     Raises
     ------
     ImportFormatError
-        Missing/unreadable file, no numbers, a value that is not a number, non-positive intervals.
+        Missing/unreadable file, no numbers, a value that is not a number (with its line), non-positive
+        intervals, fewer than 2 intervals.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ImportFormatError(f"{p}: no such file")
-    text = _read_text(p)
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        raise ImportFormatError(f"{p}: no RR values in the file")
-    if column is not None or _sniff_delimiter(lines) is not None or not _is_number(lines[0].strip()):
-        rr = _table_column(p, text, column, RR_COLUMN_HINTS)
-    else:
-        rr = np.asarray([_to_float(p, ln, f"line {i + 1}") for i, ln in enumerate(lines)], dtype=float)
-    if rr.size < 2:
-        raise ImportFormatError(f"{p}: {rr.size} RR value(s); at least 2 are needed")
-    if not np.all(np.isfinite(rr)) or np.any(rr <= 0):
-        bad = int(np.flatnonzero(~np.isfinite(rr) | (rr <= 0))[0])
-        raise ImportFormatError(f"{p}: RR value {rr[bad]!r} (number {bad + 1}) is not a positive interval")
-    if np.median(rr) < 10:
-        log.info("%s: RR values look like seconds (median %.3f); converting to ms", p, float(np.median(rr)))
-        rr = rr * 1000.0
+    from biotrainer.exchange.import_rr import read_rr
+
+    rr = read_rr(Path(path), column)
+    if rr.rr_ms.size < 2:
+        raise ImportFormatError(f"{path}: {rr.rr_ms.size} RR value(s); at least 2 are needed")
     return rr
 
 
