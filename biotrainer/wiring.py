@@ -67,9 +67,16 @@ def parse_participants(values: Sequence[str] | None, roles: Iterable[str]) -> di
     for raw in values or []:
         head, sep, rest = raw.partition("=")
         if sep and head in PARTICIPANT_ROLES:
-            out[head] = rest.strip()
+            role, name = head, rest.strip()
+            if role not in roles:  # would be silently dropped: nobody wears a strap in that role
+                raise UsageError(f"--participant {raw}: no --device for role {role!r} (devices: {', '.join(roles)}); "
+                                 f"e.g. --device {role}=sim")
         else:
-            out[roles[0]] = raw.strip()
+            role, name = roles[0], raw.strip()
+        if role in out:
+            raise UsageError(f"--participant: two pseudonyms for role {role} ({out[role]!r} and {name!r}); "
+                             f"use ROLE=PSEUDONYM, one per --device")
+        out[role] = name
     for role, name in out.items():
         if not name:
             raise UsageError(f"--participant: empty pseudonym for role {role}")

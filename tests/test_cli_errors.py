@@ -242,3 +242,16 @@ def test_annotate_messages_name_the_missing_part(lib, capsys):
 def test_show_a_folder_says_so(tmp_path, capsys):
     assert main(["show", str(tmp_path), "--library", str(tmp_path / "lib")]) == 1
     assert "is a folder, not a session file" in one_error(capsys)
+
+
+@pytest.mark.parametrize(("argv", "why"), [
+    (["--device", "sim", "--device", "therapist=sim", "--participant", "client=C1"], "no --device for role 'client'"),
+    (["--participant", "therapist=T1"], "no --device for role 'therapist'"),
+    (["--participant", "P1", "--participant", "P2"], "two pseudonyms for role self"),
+])
+def test_record_participant_that_matches_no_strap_is_an_error(tmp_path, capsys, argv, why):
+    """Was: silently dropped; the session was recorded under the default pseudonym 'me'."""
+    root = tmp_path / "lib"
+    assert main(["record", *argv, "--speed", "max", "--duration", "5", "--quiet", "--library", str(root)]) == 2
+    assert why in one_error(capsys)
+    assert not (root / "sessions").exists()
