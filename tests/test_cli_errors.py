@@ -255,3 +255,16 @@ def test_record_participant_that_matches_no_strap_is_an_error(tmp_path, capsys, 
     assert main(["record", *argv, "--speed", "max", "--duration", "5", "--quiet", "--library", str(root)]) == 2
     assert why in one_error(capsys)
     assert not (root / "sessions").exists()
+
+
+def test_edf_round_trip_keeps_the_pseudonym_and_the_roles(lib, tmp_path, capsys):
+    """Was: every EDF import was 'self: self' (pseudonym lost; two-strap beats under roles not in the header)."""
+    assert main(["import", str(TWO_STRAPS), "--library", str(lib)]) == 0
+    out = tmp_path / "edf"
+    assert main(["export", "--all", "--format", "edf", "--out", str(out), "--library", str(lib)]) == 0
+    capsys.readouterr()
+    root2 = tmp_path / "lib2"
+    for f in sorted(out.iterdir()):
+        assert main(["import", str(f), "--library", str(root2)]) == 0
+    people = sorted(tuple(sorted(s.participants.items())) for s in Library(root2).list_sessions())
+    assert people == [(("client", "client"), ("therapist", "therapist")), (("self", "P02"),)]

@@ -24,9 +24,11 @@ from biotrainer.errors import ImportFormatError
 from biotrainer.events import (
     SELF,
     SESSION,
+    AccFrame,
     Annotation,
     Beat,
     Cue,
+    EcgFrame,
     Event,
     PacerMarker,
     PhaseMarker,
@@ -277,6 +279,7 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
         if not n_beats and ecg_idx:
             events.extend(_beats_from_ecg(events, device))
         duration_s = float(reader.getFileDuration())
+        patient = str(getattr(reader, "getPatientCode", lambda: "")() or "").strip()
     except ImportFormatError:
         raise
     except (OSError, ValueError, IndexError) as exc:
@@ -289,6 +292,14 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
     events.sort(key=lambda e: e.t_s)
     anchor = start.timestamp() - t0_s if isinstance(start, datetime) else None
     meta = imported_meta(path, "edf", anchor_unix_s=anchor, participant=participant, duration_s=duration_s)
+    # every role with data gets an entry (a two-strap export has client/therapist beats, not 'self'); the patient
+    # code (the pseudonym a biotrainer export writes) names a single participant
+    roles = list(dict.fromkeys(e.participant for e in events if isinstance(e, (Beat, EcgFrame, AccFrame))))
+    if roles:
+        people = {r: r for r in roles}
+        if len(roles) == 1:
+            people[roles[0]] = participant or (patient if patient not in ("", "X") else roles[0])
+        meta["participants"] = people
     return ExchangeSession(meta, events)
 
 
