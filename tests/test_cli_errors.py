@@ -268,3 +268,18 @@ def test_edf_round_trip_keeps_the_pseudonym_and_the_roles(lib, tmp_path, capsys)
         assert main(["import", str(f), "--library", str(root2)]) == 0
     people = sorted(tuple(sorted(s.participants.items())) for s in Library(root2).list_sessions())
     assert people == [(("client", "client"), ("therapist", "therapist")), (("self", "P02"),)]
+
+
+def test_damaged_xdf_is_one_line_without_pyxdf_tracebacks(tmp_path, capsys, caplog):
+    bad = tmp_path / "bad.xdf"
+    bad.write_bytes(b"XDF:garbage\x01\x02\x03")
+    assert main(["import", str(bad), "--library", str(tmp_path / "lib")]) == 1
+    assert str(bad) in one_error(capsys)
+    assert not [r for r in caplog.records if r.name.startswith("pyxdf")]
+
+
+def test_import_empty_participant_is_an_error(tmp_path, capsys):
+    f = tmp_path / "rr.txt"
+    f.write_text("800\n810\n790\n")
+    assert main(["import", str(f), "--participant", " ", "--library", str(tmp_path / "lib")]) == 2
+    assert "empty pseudonym" in one_error(capsys)

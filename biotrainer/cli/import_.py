@@ -26,10 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from biotrainer.errors import UsageError
     from biotrainer.events import Beat
     from biotrainer.exchange.library import import_path, import_session_file, is_session_file, save_session
     from biotrainer.store import Library
 
+    if args.participant is not None and not args.participant.strip():
+        raise UsageError("--participant: empty pseudonym")
     path = Path(args.path).expanduser()
     library = Library(args.library)
     if is_session_file(path):

@@ -60,11 +60,19 @@ def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession
         magic = fh.read(4)
     if magic != b"XDF:":
         raise ImportFormatError(f"{path}: not an XDF file (no 'XDF:' signature)")
+    # pyxdf logs a traceback for each damaged chunk it skips (and sets its logger's level itself); our one-line
+    # error says what matters, -v shows them
+    pyxdf_log = logging.getLogger("pyxdf.pyxdf")
+    quiet = logging.Filter("-no-such-logger-")  # passes nothing
+    if not log.isEnabledFor(logging.DEBUG):
+        pyxdf_log.addFilter(quiet)
     try:
         streams, header = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False,
                                          verbose=False)
     except Exception as exc:  # noqa: BLE001 - pyxdf raises many kinds on damaged files
         raise ImportFormatError(f"{path}: damaged or truncated XDF file ({type(exc).__name__}: {exc})") from None
+    finally:
+        pyxdf_log.removeFilter(quiet)
     usable = [s for s in streams
               if str(_first(s["info"], "type", "")).lower() in HEART_TYPES and len(s.get("time_stamps", [])) > 0]
     if not any(str(_first(s["info"], "type", "")).lower() in RR_TYPES | {"hr", "ecg"} for s in usable):
