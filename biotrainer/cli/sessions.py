@@ -139,7 +139,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_rename(args: argparse.Namespace) -> int:
-    s = _library(args).rename(args.session, args.title)
+    lib = _library(args)
+    s = lib.rename(str(lib.resolve_own(args.session)), args.title)
     sys.stdout.write(f"{s.id}: title set to {s.title!r}\n")
     return 0
 
@@ -153,11 +154,12 @@ def run_annotate(args: argparse.Namespace) -> int:
     if at_s is not None and not (text or "").strip():
         raise UsageError(f"--at {at_s:g} needs the annotation text, e.g. --at {at_s:g} \"coughed\"")
     lib = _library(args)
+    path = str(lib.resolve_own(args.session))
     if at_s is not None:
-        e = lib.annotate(args.session, at_s, text or "", author=args.author)
+        e = lib.annotate(path, at_s, text or "", author=args.author)
         sys.stdout.write(f"annotation added at {e.t_s:.1f} s\n")
     if args.notes is not None:
-        s = lib.set_notes(args.session, args.notes)
+        s = lib.set_notes(path, args.notes)
         sys.stdout.write(f"{s.id}: notes set\n")
     return 0
 

@@ -184,8 +184,9 @@ class Library:
         raise SessionNotFoundError(f"no session {ref_str!r} in library {self.root}")
 
     def resolve_own(self, ref: str | os.PathLike[str]) -> Path:
-        """Like :meth:`resolve`, for changing or deleting: a session file outside the library (e.g. a shipped
-        example in ``recordings/``) is refused with a UsageError rather than edited or deleted in place."""
+        """Like :meth:`resolve`, for the commands that change or delete: a session file outside the library (e.g. a
+        shipped example in ``recordings/``) is refused with a UsageError rather than edited or deleted in place.
+        (The editing methods themselves accept any path, for programs that mean it.)"""
         path = self.resolve(ref)
         if path.resolve().parent != self.sessions_dir.resolve():
             raise UsageError(f"{os.fspath(ref)}: this session file is not in the library {self.root}; import it "
@@ -216,19 +217,19 @@ class Library:
 
     def rename(self, ref: str, title: str) -> SessionSummary:
         """Set a session's title."""
-        path = self.resolve_own(ref)
+        path = self.resolve(ref)
         self._set_meta(path, {"title": title})
         return summarize(path)
 
     def set_notes(self, ref: str, notes: str) -> SessionSummary:
         """Replace a session's notes."""
-        path = self.resolve_own(ref)
+        path = self.resolve(ref)
         self._set_meta(path, {"notes": notes})
         return summarize(path)
 
     def annotate(self, ref: str, at_s: float, text: str, author: str = "") -> Annotation:
         """Append an annotation at session time ``at_s`` to a recorded session (post-hoc)."""
-        path = self.resolve_own(ref)
+        path = self.resolve(ref)
         with SessionReader(path) as reader:
             duration_s = reader.duration_s
         if not (0.0 <= at_s <= duration_s + 1e-9):
@@ -244,10 +245,12 @@ class Library:
 
         Refuses a session that a live process on this computer is still recording, unless ``force``.
         """
-        path = self.resolve_own(ref)
+        path = self.resolve(ref)
         summary = summarize(path)
-        # an unreadable file in the library's sessions folder (e.g. left by a crash) can be deleted: the user must
-        # be able to clean up their library (files elsewhere were refused by resolve_own)
+        # Refuse to delete something that is not a session, unless it sits in the library's sessions folder
+        # (e.g. a file left unreadable by a crash): the user must be able to clean up their library.
+        if summary.error and path.resolve().parent != self.sessions_dir.resolve():
+            raise RecordingError(summary.error)
         if summary.state == "recording" and not force:
             with SessionReader(path) as reader:
                 pid = reader.meta.writer.get("pid")
