@@ -283,3 +283,11 @@ def test_import_empty_participant_is_an_error(tmp_path, capsys):
     f.write_text("800\n810\n790\n")
     assert main(["import", str(f), "--participant", " ", "--library", str(tmp_path / "lib")]) == 2
     assert "empty pseudonym" in one_error(capsys)
+
+
+def test_record_speed_max_without_an_end_is_refused(tmp_path, capsys):
+    """Was: ran until Ctrl-C, writing ~3 simulated hours per real minute (a 45 MB session in 10 minutes)."""
+    root = tmp_path / "lib"
+    assert main(["record", "--speed", "max", "--quiet", "--library", str(root)]) == 2
+    assert "--speed max needs --duration" in one_error(capsys)
+    assert not (root / "sessions").exists()

@@ -136,4 +136,10 @@ def _summary(session, result) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
+    if plan.speed is None and not plan.protocol and plan.duration_s is None \
+            and all(d.kind == "sim" for d in plan.devices):  # (real straps: 'max' is refused anyway)
+        from biotrainer.errors import UsageError
+
+        raise UsageError("--speed max needs --duration S or --protocol NAME: without an end it would record "
+                         "simulated hours per second until Ctrl-C")
     return run_plan(plan, as_json=args.json, quiet=args.quiet)
