@@ -291,3 +291,14 @@ def test_record_speed_max_without_an_end_is_refused(tmp_path, capsys):
     assert main(["record", "--speed", "max", "--quiet", "--library", str(root)]) == 2
     assert "--speed max needs --duration" in one_error(capsys)
     assert not (root / "sessions").exists()
+
+
+@pytest.mark.parametrize("argv", [["record", "--duration", "abc"], ["participants", "add", "P1", "--role", "x"],
+                                  ["nosuch"], ["export", "--format", "csv"]])
+def test_argument_errors_are_one_line(capsys, argv):
+    """Was: argparse's multi-line usage block before the error."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ": error: " in err and "--help" in err

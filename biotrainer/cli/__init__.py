@@ -37,8 +37,15 @@ COMMAND_MODULES: tuple[str, ...] = (
 log = logging.getLogger("biotrainer")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (with where to look), like every other biotrainer error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="biotrainer",
         description="Breath practice with physiological feedback. Run without a command to open the app.",
         epilog="A practice and research tool, not a medical device.",
