@@ -302,3 +302,14 @@ def test_argument_errors_are_one_line(capsys, argv):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ": error: " in err and "--help" in err
+
+
+def test_show_without_end_reason_prints_no_empty_parentheses(lib, tmp_path, capsys):
+    out = tmp_path / "edf"
+    assert main(["export", "--all", "--format", "edf", "--out", str(out), "--library", str(lib)]) == 0
+    root2 = tmp_path / "lib2"
+    assert main(["import", str(next(out.iterdir())), "--library", str(root2)]) == 0
+    capsys.readouterr()
+    assert main(["show", "20", "--library", str(root2)]) == 0
+    [ended] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("ended")]
+    assert not ended.endswith("()")

@@ -111,7 +111,8 @@ def run_show(args: argparse.Namespace) -> int:
     out.write(f"started   {info['started_at']}\n")
     out.write(f"duration  {format_duration(info['duration_s'])} ({info['duration_s']:.1f} s), {state}\n")
     if info["complete"]:
-        out.write(f"ended     {info['completed'].get('ended_at', '')} ({info['completed'].get('end_reason', '')})\n")
+        reason = info["completed"].get("end_reason") or ""
+        out.write(f"ended     {info['completed'].get('ended_at', '')}{f' ({reason})' if reason else ''}\n")
     people = ", ".join(f"{role}: {name or '-'}" for role, name in info["participants"].items())
     out.write(f"people    {people or '-'}\n")
     for d in info["devices"]:
