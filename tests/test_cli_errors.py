@@ -313,3 +313,12 @@ def test_show_without_end_reason_prints_no_empty_parentheses(lib, tmp_path, caps
     assert main(["show", "20", "--library", str(root2)]) == 0
     [ended] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("ended")]
     assert not ended.endswith("()")
+
+
+def test_export_all_names_the_unreadable_files_it_skips(lib, tmp_path, capsys):
+    broken = lib / "sessions" / "20200101-000000-dead.sqlite"
+    broken.write_bytes(b"junk" * 100)
+    assert main(["export", "--all", "--format", "csv", "--out", str(tmp_path / "o"), "--library", str(lib)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("exported 1 session(s)")
+    assert err.count("\n") == 1 and "not exported" in err and str(broken) in err

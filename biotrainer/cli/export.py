@@ -60,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
     library = Library(args.library)
     if args.all or (args.participant and not args.sessions):
-        refs = [s.id for s in library.list_sessions(participant=args.participant) if not getattr(s, "error", None)]
+        listed = library.list_sessions(participant=args.participant)
+        for s in listed:
+            if s.error:  # say so: a researcher exporting "all" must know what is missing
+                sys.stderr.write(f"biotrainer: warning: not exported: {s.error}\n")
+        refs = [s.id for s in listed if not s.error]
         if not refs:
             raise UsageError(f"no sessions to export in library {library.root}"
                              + (f" for participant {args.participant!r}" if args.participant else ""))
