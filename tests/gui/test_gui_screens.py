@@ -139,19 +139,28 @@ def test_compare_shows_both_sessions_and_their_differences(qtbot, recorded):
     assert len(screen.hr_plot.listDataItems()) == 2
 
 
-def test_run_app_saves_a_screenshot_and_exits(qtbot, tmp_path, library_dir):
+def test_gui_command_saves_a_screenshot_and_exits(tmp_path):
+    """``biotrainer gui --demo --exit-after S --screenshot PATH`` in its own process (its own event loop)."""
+    import os
+    import subprocess
+    import sys
+
     from PyQt5.QtGui import QImage
 
-    from biotrainer.gui.app import run_app
-
     shot = tmp_path / "shots" / "live.png"
-    painted = []
-    code = run_app(demo=True, exit_after_s=2.0, screenshot=str(shot), library=library_dir,
-                   settings_path=str(tmp_path / "s.ini"), speed=30.0, on_first_paint=painted.append)
-    assert code == 0
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIOTRAINER_GUI_SETTINGS=str(tmp_path / "s.ini"))
+    args = ["gui", "--demo", "--speed", "30", "--exit-after", "3", "--screenshot", str(shot),
+            "--library", str(tmp_path / "lib")]
+    code = f"import sys; from biotrainer.cli import main; sys.exit(main({args!r}))"
+    proc = subprocess.run([sys.executable, "-c", code],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     img = QImage(str(shot))
     assert not img.isNull() and img.width() > 800 and img.height() > 500
-    assert len(painted) == 1 and painted[0] > 0
+    from biotrainer.store import Library
+
+    (summary,) = Library(str(tmp_path / "lib")).list_sessions()  # the demo recorded, and closed cleanly
+    assert summary.protocol == "reset" and summary.n_beats > 10 and summary.state != "recording"
 
 
 def test_gui_command_line_checks_its_options():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from PyQt5.QtCore import QSettings, Qt
+from PyQt5.QtWidgets import QApplication
 
-WAIT_MS = 60_000
+WAIT_MS = 30_000
 
 
 @pytest.fixture
@@ -45,7 +46,8 @@ def test_space_pauses_and_a_marks_a_moment(window, qtbot):
     window.settings.setValue("safety_confirmed", True)
     assert window.live.start()
     qtbot.waitUntil(lambda: window.live.model.state == "running", timeout=WAIT_MS)
-    window.activateWindow()
+    QApplication.setActiveWindow(window)  # shortcuts go to the active window (offscreen: set it explicitly)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key_A)
     qtbot.waitUntil(lambda: len(window.live.model.annotations) == 1, timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key_Space)
