@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "largest, most regular heart-rate swing per breath. A practice and research tool, not a "
                     "medical device.")
     p.add_argument("session", metavar="ID", help="session id, unique id prefix, or path")
-    p.add_argument("--participant", metavar="ROLE", help="whose beats to assess (default: the first with beats)")
+    p.add_argument("--participant", metavar="P",
+                   help="whose beats to assess, as role or pseudonym (default: the client, else the first with "
+                        "beats)")
     p.add_argument("--save", action="store_true",
                    help="store the pick as the participant's personal resonance rate")
     add_library_option(p)
@@ -30,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from biotrainer.cli.analyze import session_participant
     from biotrainer.metrics.resonance import assess_session
     from biotrainer.metrics.streams import streams_from_events
     from biotrainer.store import Library
@@ -47,13 +50,23 @@ def run(args: argparse.Namespace) -> int:
             protocol = parse_protocol(meta.protocol_toml, where=f"session {meta.id} protocol")
         except ProtocolError:
             protocol = None
-    streams = streams_from_events(events, args.participant)
-    if streams.rr_ms.size == 0:
-        raise UsageError(f"session {meta.id}: no beats recorded")
+    role = session_participant(meta.id, events, dict(meta.participants), args.participant)
+    if protocol is not None and not protocol.assessment_steps:
+        raise UsageError(f"session {meta.id} is not a resonance assessment (protocol {meta.protocol_name or '?'}); "
+                         "record one with --protocol resonance-assessment")
+    streams = streams_from_events(events, role)
     result = assess_session(streams, protocol)
+    if not result.steps:
+        what = f"protocol {meta.protocol_name}" if meta.protocol_name else "no protocol"
+        if protocol is None and not any(ph.paced for ph in streams.phases):
+            raise UsageError(f"session {meta.id} is not a resonance assessment ({what}, no paced phase); "
+                             "record one with --protocol resonance-assessment")
+        raise UsageError(f"session {meta.id} ({what}): no completed assessment step to evaluate (the recording "
+                         f"ended at {streams.end_s:.0f} s)")
     out: dict[str, Any] = {"session": meta.id, "protocol": meta.protocol_name, **result.to_dict()}
-    role = args.participant or next((e.participant for e in events if e.KIND == "beat"), "self")
-    pseudonym = meta.participants.get(role)
+    out["score_meaning"] = ("weighted mean of the step's ranks on the criteria in 'weights' (1 = best on each); "
+                            "lower is better; the pick has the lowest")
+    pseudonym = meta.participants.get(role) or None
     out["participant"] = {"role": role, "pseudonym": pseudonym}
     if args.save:
         if result.pick_rate_per_min is None:
@@ -68,19 +81,52 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
         return 0
-    print(f"session {meta.id} ({meta.protocol_name or 'no protocol'}), participant {pseudonym or role}")
-    print(f"{'step':<12}{'rate':>6}{'P2T bpm':>9}{'phase°':>8}{'LF ms²':>9}{'smooth':>8}{'adh/min':>9}{'score':>7}")
+    print("\n".join(text_lines(out, result)))
+    return 0
+
+
+def _f(v: Any, d: int = 1) -> str:
+    return "—" if v is None else f"{round(v, d) + 0.0:.{d}f}"  # + 0.0: no "-0.00"
+
+
+def legend(weights: dict[str, float]) -> list[str]:
+    """What the columns mean and how the rank is made, from the weights actually used."""
+    from biotrainer.metrics.resonance import ADHERENCE_LIMIT_PER_MIN, MAX_CORRECTED_PCT
+
+    names = {"p2t_bpm": "HR swing", "phase_deg": "phase", "lf_ms2": "LF power", "lf_peak_ms2_hz": "LF peak height",
+             "smoothness": "smoothness", "single_peak": "a single LF peak"}
+    parts = [f"{names.get(k, k)}{'' if w == 1 else f' ×{w:g}'}" for k, w in weights.items()]
+    return [
+        "HR swing: mean heart-rate rise and fall (peak to trough) per paced breath, larger is better.",
+        "phase: heart rate vs. the pacer's breathing, 0° = in step (closest to 0° is better).",
+        "LF ms²: heart-rate power at 0.04-0.15 Hz, larger is better; smooth: share of it at the pacing rate "
+        "(1 = one clean wave).",
+        f"adh/min: breathing rate minus pacer rate; steps off by more than {ADHERENCE_LIMIT_PER_MIN:g}/min or with "
+        f"more than {MAX_CORRECTED_PCT:g} % corrected beats are excluded.",
+        f"rank: weighted mean of the step's ranks (1 = best) on {', '.join(parts)}; lower is better, the pick has "
+        "the lowest.",
+    ]
+
+
+def text_lines(out: dict[str, Any], result: Any) -> list[str]:
+    """The criteria table with the pick marked, a legend, and the pick or why there is none."""
+    p = out["participant"]
+    who = f"{p['pseudonym']} ({p['role']})" if p.get("pseudonym") else p["role"]
+    lines = [f"session {out['session']} ({out['protocol'] or 'no protocol'}), participant {who}",
+             f"{'step':<12}{'rate/min':>9}{'HR swing bpm':>14}{'phase°':>8}{'LF ms²':>9}{'smooth':>8}"
+             f"{'adh/min':>9}  rank (lower = better)"]
     for s in result.steps:
-        def f(v: Any, d: int = 1) -> str:
-            return "—" if v is None else f"{v:.{d}f}"
-        line = (f"{s.name:<12}{s.rate_per_min:>6g}{f(s.p2t_bpm):>9}{f(s.phase_deg, 0):>8}{f(s.lf_ms2, 0):>9}"
-                f"{f(s.smoothness, 2):>8}{f(s.adherence_per_min, 2):>9}{f(s.score, 2):>7}")
+        line = (f"{s.name:<12}{s.rate_per_min:>9.1f}{_f(s.p2t_bpm):>14}{_f(s.phase_deg, 0):>8}"
+                f"{_f(s.lf_ms2, 0):>9}{_f(s.smoothness, 2):>8}{_f(s.adherence_per_min, 2):>9}  {_f(s.score, 2):>5}")
         if not s.included:
             line += f"  excluded: {s.excluded_because}"
-        print(line)
+        elif result.pick_rate_per_min is not None and s.rate_per_min == result.pick_rate_per_min:
+            line += "  ◀ pick"
+        lines.append(line)
+    lines += ["", *legend(result.weights), ""]
     if result.pick_rate_per_min is None:
-        print(f"no pick: {result.reason}")
+        lines.append(f"no pick: {result.reason}")
     else:
-        print(f"resonance rate pick: {result.pick_rate_per_min:g} breaths/min"
-              + (" (saved)" if out.get("saved") else " (use --save to store it)"))
-    return 0
+        lines.append(f"resonance rate pick: {result.pick_rate_per_min:g} breaths/min"
+                     + (" (saved)" if out.get("saved") else " (use --save to store it)"))
+    return lines
