@@ -233,3 +233,10 @@ def test_assess_json_explains_the_score(recording, capsys) -> None:
     assert out["participant"] == {"role": "self", "pseudonym": "P01"}
     best = min((s for s in out["steps"] if s["included"]), key=lambda s: s["score"])
     assert best["rate_per_min"] == out["pick_rate_per_min"]
+
+
+def test_options_that_do_not_apply_are_refused_not_ignored(rr_file, recording, capsys) -> None:
+    assert main(["analyze", str(rr_file), "--participant", "client"]) == 2
+    assert "has no participant column" in _one_error_line(capsys)
+    assert main(["analyze", recording("synthetic-faults-baseline.sqlite"), "--column", "rr"]) == 2
+    assert "--column is for CSV files" in _one_error_line(capsys)

@@ -4,8 +4,12 @@
   ``--fs`` required) or a recorded session (id, id prefix or ``.sqlite`` path; ``--library DIR``).
 - ``--kind rr|ecg|session`` overrides the guess (``.sqlite`` or not a file → session; ``.npy`` or ``--fs`` → ECG;
   otherwise RR).
-- ``--window-s S`` adds per-window metrics; ``--no-correction`` analyses raw RR; ``--json`` prints one object
-  (never NaN: null values have their reason under ``reasons``).
+- ``--window-s S`` adds per-window metrics (30 s up to the recording's length); ``--no-correction`` analyses raw
+  RR (artifacts are still flagged and counted); ``--json`` prints one object (never NaN: null values have their
+  reason under ``reasons``).
+- ``--participant P`` (role or pseudonym): whose beats in a session (default the client, else ``self``, else the
+  first with beats) or in an RR file with a participant column.
+- Options that do not apply (``--fs`` for a session or RR file, ``--column`` for a session) are errors, not ignored.
 """
 
 from __future__ import annotations
@@ -135,6 +139,9 @@ def analyze_path(args: argparse.Namespace) -> dict[str, Any]:
     if kind == "rr":
         rrf = mio.read_rr_file(args.path, args.column)
         rr, beat_t = rrf.rr_ms, rrf.beat_t_s
+        if args.participant and not rrf.participant:
+            raise UsageError(f"--participant {args.participant}: {args.path} has no participant column (all its "
+                             "intervals are one person's): leave --participant out")
         if rrf.participant:
             who = sorted(set(rrf.participant))
             if args.participant or len(who) > 1:
@@ -147,12 +154,17 @@ def analyze_path(args: argparse.Namespace) -> dict[str, Any]:
     elif kind == "ecg":
         if args.fs is None:
             raise UsageError(f"{args.path}: an ECG file needs its sampling rate: --fs HZ")
+        if args.participant:
+            raise UsageError(f"--participant {args.participant}: an ECG file is one person's recording: leave "
+                             "--participant out")
         ecg = mio.read_ecg_file(args.path, args.column)
         out = offline.analyze_ecg(ecg, args.fs, settings, args.window_s)
     else:
         from biotrainer.metrics.streams import streams_from_events
         from biotrainer.store import Library
 
+        if args.column is not None:
+            raise UsageError(f"--column is for CSV files; {args.path} is a recorded session: leave --column out")
         with Library(getattr(args, "library", None)).open(args.path) as reader:
             events = list(reader.events())
             session_id = reader.id
