@@ -221,7 +221,7 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
 
     engine = None
     if plan.metrics:
-        engine = _make_metrics_engine(bus, protocol)
+        engine = make_metrics_engine(bus, protocol)
     if plan.lsl:
         from biotrainer.lsl import LslOutlets
 
@@ -273,7 +273,7 @@ def _make_source(dev: DeviceSpec, index: int, plan: SessionPlan,
                  "spec": dev.spec, "streams": streams}
 
 
-def _make_metrics_engine(bus: Bus, protocol: Any) -> Any:
+def make_metrics_engine(bus: Bus, protocol: Any) -> Any:
     """The live metrics engine, set up for the protocol's feedback signal and baseline phase."""
     from biotrainer.metrics.engine import MetricsEngine
 

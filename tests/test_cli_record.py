@@ -128,3 +128,10 @@ def test_ctrl_c_stops_and_saves_a_real_time_session(tmp_path):
     with Library(lib).open(summary["id"]) as reader:
         assert reader.complete
         assert len(reader.beats()) > 3
+
+
+def test_gui_without_a_display_is_one_line_not_a_crash(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "biotrainer"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "no display" in proc.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from biotrainer.cli.common import add_library_option
 from biotrainer.errors import UsageError
@@ -35,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--exit-after {args.exit_after}: must be a positive number of seconds")
     if args.speed <= 0:
         raise UsageError(f"--speed {args.speed}: must be positive")
+    from biotrainer.cli.demo import display_available
+
+    if not display_available() and not os.environ.get("QT_QPA_PLATFORM"):
+        raise UsageError("no display to open the window on; run 'biotrainer demo --terminal' or "
+                         "'biotrainer record', or set QT_QPA_PLATFORM=offscreen for screenshots")
     from biotrainer.gui.app import run_app
 
     return run_app(demo=args.demo, exit_after_s=args.exit_after, screenshot=args.screenshot, library=args.library,

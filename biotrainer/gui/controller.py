@@ -72,13 +72,10 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
 
 def metrics_engine_for(bus: Any, protocol: Any | None = None) -> Any | None:
     """The metrics engine subscribed to ``bus`` (as :mod:`biotrainer.wiring` makes it), or None if unavailable."""
-    from biotrainer import wiring
+    from biotrainer.wiring import make_metrics_engine
 
-    make = getattr(wiring, "_make_metrics_engine", None)
-    if make is None:
-        return None
     try:
-        return make(bus, protocol)
+        return make_metrics_engine(bus, protocol)
     except Exception:  # noqa: BLE001 - replay without metrics rather than no replay
         log.exception("metrics engine could not be created")
         return None
