@@ -14,16 +14,20 @@ Run: ``python -m benchmarks.bench_ble [--packets N]`` from the repository root.
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
-from biotrainer.bus import Bus
-from biotrainer.session import SessionRunner
-from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, find_strap, scan
-from biotrainer.sources.hrs import encode_heart_rate_measurement
-from tests.emulated.harness import Collector, emulated_radio, wait_until
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the emulated strap lives in tests/emulated
+
+from biotrainer.bus import Bus  # noqa: E402
+from biotrainer.session import SessionRunner  # noqa: E402
+from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, find_strap, scan  # noqa: E402
+from biotrainer.sources.hrs import encode_heart_rate_measurement  # noqa: E402
+from tests.emulated.harness import Collector, emulated_radio, wait_until  # noqa: E402
 
 
 def percentiles_ms(values_s: list[float]) -> str:
