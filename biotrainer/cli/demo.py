@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
             from biotrainer.wiring import parse_speed
 
             speed = parse_speed(args.speed)
-            return run_app(demo=True, library=args.library, protocol=args.protocol, speed=speed or 1.0)
+            return run_app(demo=True, library=args.library, protocol=args.protocol, speed=speed or 1.0,
+                           device=DEMO_DEVICE)
     elif not args.terminal:
         print("No display found: running the demo in the terminal (the window opens when a display exists).",
               file=sys.stderr)
