@@ -8,8 +8,11 @@ analysis window plus 30 s), and on every used beat publishes one ``MetricUpdate`
 - *full update*, every ``update_s`` (5 s) of beat time once ``min_window_s`` of beats exist: all keys, plus
   ``feedback.value`` (0..1, see :mod:`biotrainer.metrics.feedback`) and ``update.full`` = 1.
 
-Every update covers the window ``(beat_t_s − window_s, beat_t_s]`` of the beat that triggered it (early in a
-session, before ``window_s`` of data exist, ``(start of the first interval, beat_t_s]``: the window is the data that
+Every update covers the window ``(end − window_s, end]`` where ``end`` is the time of the beat
+:data:`~biotrainer.metrics.window.LOOKAHEAD_BEATS` (2) beats before the one that triggered it: the two newest beats
+take part only in the artifact classification of the window's last beats (a premature beat is recognised by the pause
+after it; without them each ectopic beat made lnRMSSD jump for one beat). This adds two beats (~2 s) of latency.
+Early in a session, before ``window_s`` of data exist, the window is ``(start of the first interval, end]``: the data that
 exists, at least ``min_window_s`` for metrics, and only gaps inside it count as missing) and carries
 ``window.start_s``/``window.end_s``: offline analysis of the same window (:func:`biotrainer.metrics.offline.
 analyze_window`) gives the same numbers. Uses only the strap's RR when a strap sends it (ECG-derived beats
@@ -33,7 +36,7 @@ from biotrainer.events import SESSION, Beat, EcgFrame, Event, MetricUpdate, Pace
 from biotrainer.metrics import feedback as fb
 from biotrainer.metrics.coherence import WINDOW_S as COHERENCE_WINDOW_S
 from biotrainer.metrics.streams import PACER_LOOKBACK_S, StreamBuffer, build_window
-from biotrainer.metrics.window import Settings, compute_window
+from biotrainer.metrics.window import LOOKAHEAD_BEATS, Settings, compute_window
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +149,17 @@ class MetricsEngine:
         return p
 
     def _on_beat(self, participant: str, person: _Participant, beat: Beat) -> None:
-        end = float(beat.beat_t_s)
+        newest = float(beat.beat_t_s)
         buf = person.buffer
-        buf.trim(end)
+        buf.trim(newest)
         if person.first_beat_s is None:
-            person.first_beat_s = end - beat.rr_ms / 1000.0
+            person.first_beat_s = newest - beat.rr_ms / 1000.0
+        # The window ends LOOKAHEAD_BEATS beats back: the newest beats only help classify the window's last ones
+        # (an ectopic beat is recognised by the pause after it), so no update includes an unclassified beat.
+        back = buf.beat_t_back(LOOKAHEAD_BEATS)
+        if back is None:
+            return
+        end = float(back)
         # Until a full window of data exists, the window is the data that exists (from the start of the first
         # interval): the not-yet-recorded part is not "missing" (SCIENCE.md: 60-s window, minimum 30 s).
         start = max(end - self.settings.window_s, person.first_beat_s)

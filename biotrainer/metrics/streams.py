@@ -92,7 +92,7 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
     window). ECG and ACC samples are taken from ``(start_s − SENSOR_LAG_S, end_s − SENSOR_LAG_S]``. ECG R-peaks
     are detected on the window's own ECG samples (so live and offline agree exactly).
     """
-    from biotrainer.metrics.window import WindowData, select
+    from biotrainer.metrics.window import LOOKAHEAD_BEATS, WindowData, select
 
     sl = select(streams.beat_t_s, start_s, end_s)
     pacer: list[tuple[float, str, float, float]] = []
@@ -104,6 +104,9 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
     data = WindowData(start_s=start_s, end_s=end_s, beat_t_s=streams.beat_t_s[sl], rr_ms=streams.rr_ms[sl],
                       pacer=pacer)
     csl = select(streams.beat_t_s, min(start_s, end_s - COHERENCE_WINDOW_S), end_s)
+    # the correction context runs up to LOOKAHEAD_BEATS beats past the window end (when they exist), so the
+    # window's last beats are classified with the beats that follow them (see biotrainer.metrics.window)
+    csl = slice(csl.start, min(csl.stop + LOOKAHEAD_BEATS, streams.beat_t_s.size))
     data.context_beat_t_s = streams.beat_t_s[csl]
     data.context_rr_ms = streams.rr_ms[csl]
     if streams.acc_t_s is not None and streams.acc_mg is not None and streams.acc_t_s.size:
@@ -246,6 +249,10 @@ class StreamBuffer:
     @property
     def last_beat_t_s(self) -> float | None:
         return self._beat_t[-1] if self._beat_t else None
+
+    def beat_t_back(self, k: int) -> float | None:
+        """Time of the beat ``k`` beats before the newest (0: the newest), None when fewer are buffered."""
+        return self._beat_t[-1 - k] if len(self._beat_t) > k else None
 
     def streams(self, samples: bool = True) -> Streams:
         """The buffered data as :class:`Streams`; ``samples=False`` leaves out ECG and ACC (cheaper)."""

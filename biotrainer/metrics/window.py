@@ -13,8 +13,9 @@ Output keys (``values``; a None value has its reason in ``reasons`` under the sa
 ``quality.ok``                 1 when the window is good enough for time-domain metrics, else 0
 ``artifacts.ectopic`` …        raw beats per class: ``ectopic``, ``missed``, ``extra``, ``long_short``;
                                ``artifacts.corrected``: raw beats flagged and corrected. The correction
-                               runs on the window's context (the last max(window, 64 s) of beats) and
-                               is restricted to the window
+                               runs on the window's context (the last max(window, 64 s) of beats and
+                               ``LOOKAHEAD_BEATS`` beats after the window, when they exist) and is
+                               restricted to the window
 ``hrv.hr_bpm`` … ``pnn50_pct`` time domain (:mod:`.time_domain`) on corrected NN
 ``hrv.vlf_ms2`` … ``hf_peak_hz`` frequency domain (:mod:`.frequency`); LF needs 120 s, HF 60 s, VLF > 300 s
 ``breathing.rate_per_min``     breathing rate from the best source (``labels['breathing.source']``:
@@ -49,6 +50,13 @@ from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
 
 DEFAULT_WINDOW_S = 60.0
+#: Beats after the window end that the artifact correction may see. A premature (ectopic) beat is only recognisable
+#: once the beats after it (the compensatory pause) exist: classified as the newest beat it passes raw, and one
+#: ectopic beat doubles RMSSD for that one update. With these beats as look-ahead the window's last beats are
+#: classified like every other beat; the live engine therefore computes each update on the window ending
+#: ``LOOKAHEAD_BEATS`` beats before the newest beat (latency: this many beats, ~2 s at 65 bpm). One beat of
+#: look-ahead is not enough: Lipponen-Tarvainen's subspaces use the two following dRR values (see SCIENCE.md §6).
+LOOKAHEAD_BEATS = 2
 #: Paced breathing: pacer-derived breaths are used for RSA when breathing is within this of the pacer rate.
 ADHERENCE_LIMIT_PER_MIN = 1.0
 #: A respiration signal (ACC, EDR) gives the breath phases for RSA when its own rate estimate is this confident.
@@ -79,9 +87,10 @@ class WindowData:
     start to its end. ``acc_mg``/``acc_fs_hz``: accelerometer samples covering the window (first sample at
     ``acc_t0_s``). ``ecg_peak_t_s``/``ecg_r_amplitude``: R-peaks (session time) and amplitudes, for EDR.
     ``contact_lost_s``: seconds of the window without skin contact or connection. ``context_beat_t_s``/
-    ``context_rr_ms``: raw beats of ``(end_s − max(window, 64 s), end_s]``: the artifact correction runs on this
-    context, so one correction serves the time-domain window and the 64-s coherence window (default: the window's
-    own beats).
+    ``context_rr_ms``: raw beats of ``(end_s − max(window, 64 s), end_s]`` plus up to :data:`LOOKAHEAD_BEATS` beats
+    after ``end_s``: the artifact correction runs on this context, so one correction serves the time-domain window
+    and the 64-s coherence window, and the window's last beats are classified with the beats that follow them (the
+    beats after ``end_s`` are then dropped; default: the window's own beats).
     """
 
     start_s: float
@@ -212,13 +221,20 @@ def _context_correction(data: WindowData, t: np.ndarray, rr: np.ndarray) -> _Con
     if data.context_beat_t_s is not None and data.context_rr_ms is not None:
         c_t = np.asarray(data.context_beat_t_s, dtype=float)
         c_rr = np.asarray(data.context_rr_ms, dtype=float)
-        tail = c_t > data.start_s
-        if np.count_nonzero(tail) == t.size and np.array_equal(c_t[tail], t) and c_t.size and c_t[-1] <= data.end_s:
+        tail = (c_t > data.start_s) & (c_t <= data.end_s)
+        after = int(np.count_nonzero(c_t > data.end_s))
+        if (np.count_nonzero(tail) == t.size and np.array_equal(c_t[tail], t) and after <= LOOKAHEAD_BEATS
+                and np.all(c_t[c_t.size - after:] > data.end_s)):
             ct, crr = c_t, c_rr
     if crr.size >= 3:
         c = art.correct_rr(crr, ct)
-        return _Context(ct, crr, c.flags, c.rr_corrected_ms, c.beat_t_corrected_s)
-    return _Context(ct, crr, np.zeros(crr.size, dtype=np.int8), crr.copy(), ct.copy())
+        # the beats after the window served only to classify its last beats: cut everything back to the window end
+        raw_in, nn_in = ct <= data.end_s, c.beat_t_corrected_s <= data.end_s
+        return _Context(ct[raw_in], crr[raw_in], c.flags[raw_in], c.rr_corrected_ms[nn_in],
+                        c.beat_t_corrected_s[nn_in])
+    keep = ct <= data.end_s
+    return _Context(ct[keep], crr[keep], np.zeros(int(np.count_nonzero(keep)), dtype=np.int8), crr[keep].copy(),
+                    ct[keep].copy())
 
 
 def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str, float]]]:
