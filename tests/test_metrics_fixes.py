@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from biotrainer.events import Beat, MetricUpdate
+from biotrainer.events import Beat, EcgFrame, MetricUpdate
+from biotrainer.metrics import artifacts as art
+from biotrainer.metrics.coherence import coherence_ratio
 from biotrainer.metrics.engine import MetricsEngine
-from biotrainer.metrics.offline import analyze_window
+from biotrainer.metrics.offline import analyze_ecg, analyze_rr, analyze_streams, analyze_window
 from biotrainer.metrics.streams import streams_from_events
+from biotrainer.metrics.time_domain import time_domain
 from biotrainer.metrics.window import LOOKAHEAD_BEATS
 from biotrainer.sources.simulator import Faults, SimConfig, simulate
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
 
 def _per_beat_ln_rmssd(ectopic_per_min: float, seed: int, duration_s: float = 300.0):
@@ -47,3 +55,72 @@ def test_live_window_ends_lookahead_beats_back_and_matches_offline() -> None:
         w = analyze_window(streams, u.values["window.start_s"], u.values["window.end_s"])
         for k in ("hrv.ln_rmssd", "hrv.rmssd_ms", "artifacts.ectopic", "quality.n_beats"):
             assert u.values[k] == pytest.approx(w.values[k], rel=1e-9, abs=1e-9), k
+
+
+# --- minimum lengths: beats span up to one interval less than the nominal window ---------------------------------
+
+
+def test_a_120_s_ecg_reaches_the_lf_minimum() -> None:
+    events, _ = simulate(SimConfig(seed=1, ecg=True), 125.0)
+    frames = [e for e in events if isinstance(e, EcgFrame)]
+    fs = frames[0].fs_hz
+    ecg = np.concatenate([f.samples_uv for f in frames])[:int(120 * fs)]
+    out = analyze_ecg(ecg, fs)
+    assert out["quality"]["duration_s"] < 119.5  # the beats span less than the ECG
+    assert out["hrv"]["lf_ms2"] is not None, out["reasons"].get("hrv.lf_ms2")  # was "window 119 s shorter than 120 s"
+    assert out["hrv"]["vlf_ms2"] is None  # VLF keeps its strict "more than 300 s"
+
+
+def test_a_60_s_stretch_of_beats_reaches_the_coherence_minimum() -> None:
+    rr = 900.0 + 40.0 * np.sin(2 * np.pi * 0.1 * np.arange(80) * 0.9)
+    t = np.cumsum(rr) / 1000.0
+    keep = t <= 60.0
+    ratio, _, why = coherence_ratio(t[keep], rr[keep])
+    assert ratio is not None, why  # was "window 59 s shorter than 60 s needed for coherence"
+    short = t <= 55.0
+    assert coherence_ratio(t[short], rr[short])[0] is None
+
+
+def test_a_60_s_first_phase_gets_a_coherence_ratio() -> None:
+    events, _ = simulate(SimConfig(seed=2), 70.0)
+    w = analyze_window(streams_from_events(events), 0.0, 60.0)
+    assert w.values["coherence.ratio"] is not None, w.reasons.get("coherence.ratio")
+    assert w.values["hrv.hf_ms2"] is not None, w.reasons.get("hrv.hf_ms2")
+
+
+def test_whole_recording_reasons_say_recording() -> None:
+    rr = 900.0 + 30.0 * np.sin(np.arange(99) * 0.7)  # 89 s
+    out = analyze_rr(rr)
+    assert out["reasons"]["hrv.lf_ms2"] == "recording 89 s shorter than 120 s needed for LF"
+
+
+# --- whole recording with gaps -------------------------------------------------------------------------------------
+
+
+def test_recording_with_gaps_gets_time_domain_from_its_valid_segments(tmp_path) -> None:
+    from biotrainer.store import Library
+
+    path = tmp_path / "faults.sqlite"
+    shutil.copyfile(RECORDINGS / "synthetic-faults-baseline.sqlite", path)
+    with Library(tmp_path / "library").open(str(path)) as reader:
+        events = list(reader.events())
+    streams = streams_from_events(events, "self")
+    out = analyze_streams(streams)
+    q, h = out["quality"], out["hrv"]
+    # 10-s disconnect, 15 s contact loss, dropped packets: ~40 s without data, counted once (was 21 %, withheld)
+    assert 10.0 < q["missing_pct"] < 16.0
+    assert q["segments"] >= 3 and q["valid_s"] == pytest.approx(q["duration_s"] * (1 - q["missing_pct"] / 100), abs=2)
+    assert 55.0 < h["hr_bpm"] < 75.0 and h["rmssd_ms"] is not None and h["sdnn_ms"] is not None
+    assert any("has no data" in w for w in out["warnings"])
+    # RMSSD leaves out the differences across gaps
+    c = art.correct_rr(streams.rr_ms, streams.beat_t_s)
+    nn, nn_t = c.rr_corrected_ms, c.beat_t_corrected_s
+    assert h["rmssd_ms"] == pytest.approx(time_domain(nn, ~art.find_gaps(nn, nn_t))["rmssd_ms"])
+    # spectral on the longest gap-free segment only, and it says so
+    assert q["spectral_end_s"] - q["spectral_start_s"] < 120.0
+    assert h["hf_ms2"] is not None
+    assert out["reasons"]["hrv.lf_ms2"].startswith("longest gap-free segment ")
+    # a short window across the 18-s gap is still withheld
+    w = analyze_window(streams, 100.0, 160.0)
+    assert w.values["quality.ok"] == 0.0 and w.values["hrv.hr_bpm"] is None
+    assert "has no data" in w.reasons["hrv.hr_bpm"]

@@ -265,6 +265,7 @@ def text_lines(out: dict[str, Any]) -> list[str]:
         breath += f" (from {src}" + (f", median of {_n(n, '60-s window')})" if n else ")")
     lines.append(f"{breath}  RSA peak-to-trough {_fmt(r['p2t_ms_mean'], 'ms')}  coherence ratio "
                  f"{_fmt(c['ratio_mean'], '', 2)}")
+    lines += [f"warning: {w}" for w in out.get("warnings", [])]
     if out["reasons"]:
         lines.append("not computed (—):")
         lines += _grouped_reasons(out["reasons"])

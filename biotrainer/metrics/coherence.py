@@ -24,7 +24,8 @@ NFFT = 2048
 PEAK_SEARCH_HZ = (0.04, 0.26)
 PEAK_HALF_WIDTH_HZ = 0.015
 TOTAL_BAND_HZ = (0.0033, 0.4)
-#: The window must hold at least this much data (s) for a ratio.
+#: The window must hold at least this much data (s) for a ratio (less one mean NN interval of tolerance: beats
+#: never fill a nominal window exactly; :func:`biotrainer.metrics.frequency.reaches`).
 MIN_SPAN_S = 60.0
 
 
@@ -34,14 +35,17 @@ def coherence_ratio(beat_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[float | No
     Returns
     -------
     (ratio, peak_hz, reason) : tuple
-        ``ratio`` and ``peak_hz`` are None (with ``reason``) when the window spans less than 60 s.
+        ``ratio`` and ``peak_hz`` are None (with ``reason``) when the window spans less than 60 s (first interval
+        start to last beat, with one mean interval of tolerance).
     """
     from biotrainer.metrics.breathing import _detrend
-    from biotrainer.metrics.frequency import resample_rr
+    from biotrainer.metrics.frequency import reaches, resample_rr
 
     t = np.asarray(beat_t_s, dtype=float)
-    if t.size < 8 or t[-1] - t[0] < MIN_SPAN_S:
-        span = float(t[-1] - t[0]) if t.size else 0.0
+    nn = np.asarray(nn_ms, dtype=float)
+    # the span from the start of the first interval; beats fall short of a nominal 60 s by up to one interval
+    span = float(t[-1] - t[0] + nn[0] / 1000.0) if t.size else 0.0
+    if t.size < 8 or not reaches(span, MIN_SPAN_S, nn):
         return None, None, f"window {span:.0f} s shorter than {MIN_SPAN_S:.0f} s needed for coherence"
     _, y = resample_rr(t, nn_ms, FS_HZ)
     y = _detrend(y) * np.hanning(y.size)

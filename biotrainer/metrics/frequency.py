@@ -13,6 +13,9 @@ instead of its default quadratic interpolation; tests check equality with neurok
 Validity (design choice, SCIENCE.md §1): HF needs a window of at least 60 s, LF at least 120 s, VLF more than
 300 s (VLF from ≤ 5 min is not interpretable). ``total_power_ms2`` is the resolvable power in 0.0033-0.40 Hz and
 needs the LF minimum. ``lf_hf`` is reported as a ratio only (not as "sympathovagal balance", SCIENCE.md §9).
+Beats never fill a nominal window exactly (the first interval starts and the last beat falls up to one interval
+inside it), so the HF and LF minimums are met by a span short of them by less than one mean NN interval
+(:func:`reaches`): a 120-s recording or window counts as 120 s. VLF keeps its strict "more than 300 s".
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ MAX_FREQUENCY_HZ = 0.5
 MIN_WINDOW_HF_S = 60.0
 MIN_WINDOW_LF_S = 120.0
 MIN_WINDOW_VLF_S = 300.0
+def reaches(span_s: float, minimum_s: float, nn_ms: np.ndarray) -> bool:
+    """Whether ``span_s`` of beats meets the nominal ``minimum_s``, with a tolerance of one mean NN interval."""
+    nn_ms = np.asarray(nn_ms, dtype=float)
+    tolerance_s = float(np.mean(nn_ms)) / 1000.0 if nn_ms.size else 0.0
+    return span_s + tolerance_s >= minimum_s
+
+
 FREQUENCY_KEYS = ("vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf", "total_power_ms2", "lf_peak_hz", "hf_peak_hz")
 
 
@@ -115,7 +125,8 @@ def rr_psd(beat_t_s: np.ndarray, nn_ms: np.ndarray, fs_hz: float = RESAMPLE_HZ) 
 
 
 def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray, span_s: float | None = None,
-                     psd: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict[str, float | None], dict[str, str]]:
+                     psd: tuple[np.ndarray, np.ndarray] | None = None,
+                     what: str = "window") -> tuple[dict[str, float | None], dict[str, str]]:
     """VLF/LF/HF power (ms²), LF/HF, total power and band peaks of one window.
 
     Parameters
@@ -128,6 +139,8 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray, span_s: float | No
         Duration the intervals cover, for the minimum-length rules; default: first interval start to last beat.
     psd : (freq_hz, psd), optional
         :func:`rr_psd` of the same intervals, when the caller has it already.
+    what : str
+        What ``span_s`` is, for the reasons ("window", "recording", "longest gap-free segment").
 
     Returns
     -------
@@ -140,15 +153,15 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray, span_s: float | No
     nn_ms = np.asarray(nn_ms, dtype=float)
     if span_s is None:
         span_s = float(beat_t_s[-1] - beat_t_s[0] + nn_ms[0] / 1000.0) if beat_t_s.size else 0.0
-    if span_s < MIN_WINDOW_HF_S or beat_t_s.size < 8:
+    if not reaches(span_s, MIN_WINDOW_HF_S, nn_ms) or beat_t_s.size < 8:
         for k in FREQUENCY_KEYS:
-            reasons[k] = f"window {span_s:.0f} s shorter than {MIN_WINDOW_HF_S:.0f} s needed for spectral power"
+            reasons[k] = f"{what} {span_s:.0f} s shorter than {MIN_WINDOW_HF_S:.0f} s needed for spectral power"
         return values, reasons
     f, p = psd if psd is not None else rr_psd(beat_t_s, nn_ms)
     vlf, lf, hf = (band_power(f, p, b) for b in (VLF_BAND_HZ, LF_BAND_HZ, HF_BAND_HZ))
     values["hf_ms2"] = hf
     values["hf_peak_hz"] = peak_frequency_hz(f, p, HF_BAND_HZ)
-    if span_s >= MIN_WINDOW_LF_S:
+    if reaches(span_s, MIN_WINDOW_LF_S, nn_ms):
         values["lf_ms2"] = lf
         values["lf_peak_hz"] = peak_frequency_hz(f, p, LF_BAND_HZ)
         values["total_power_ms2"] = vlf + lf + hf
@@ -158,11 +171,11 @@ def frequency_domain(beat_t_s: np.ndarray, nn_ms: np.ndarray, span_s: float | No
             reasons["lf_hf"] = "no HF power"
     else:
         for k in ("lf_ms2", "lf_peak_hz", "total_power_ms2", "lf_hf"):
-            reasons[k] = f"window {span_s:.0f} s shorter than {MIN_WINDOW_LF_S:.0f} s needed for LF"
+            reasons[k] = f"{what} {span_s:.0f} s shorter than {MIN_WINDOW_LF_S:.0f} s needed for LF"
     if span_s > MIN_WINDOW_VLF_S:
         values["vlf_ms2"] = vlf
     else:
-        reasons["vlf_ms2"] = f"window {span_s:.0f} s not longer than {MIN_WINDOW_VLF_S:.0f} s needed for VLF"
+        reasons["vlf_ms2"] = f"{what} {span_s:.0f} s not longer than {MIN_WINDOW_VLF_S:.0f} s needed for VLF"
     if values["hf_peak_hz"] is None:
         reasons["hf_peak_hz"] = "no spectral bin inside HF"
     if values["lf_peak_hz"] is None and "lf_peak_hz" not in reasons:

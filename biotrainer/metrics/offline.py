@@ -3,7 +3,11 @@
 Whole-series summary (the ``analyze`` command's top-level numbers):
 
 - artifacts: one Lipponen-Tarvainen pass over the whole series (flags), iterative correction;
-- time and frequency domain on the whole corrected series (withheld with a reason when the series is too poor);
+- time and frequency domain on the whole corrected series. Gaps (lost beats, contact or connection loss) split it
+  into gap-free segments: time domain over all of them without differencing across a gap, frequency domain on the
+  longest one (the whole recording without gaps). Missing data is reported (``quality.missing_pct``, gaps and
+  contact loss counted once, and ``warnings`` above 10 %) instead of withholding; too little data or too many
+  corrected beats still withhold, with a reason;
 - breathing, RSA and coherence are time-varying, so the summary aggregates *windows*: breathing rate = median of
   the 60-s windows (step 30 s) that have one, source = the source most of them used; RSA ``p2t_ms_mean`` = mean over those
   windows of their mean per-breath P2T; coherence ``ratio_mean`` = mean coherence ratio of the 64-s
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,7 +96,7 @@ def streams_from_rr(rr_ms: np.ndarray, beat_t_s: np.ndarray | None = None) -> St
 
 #: Keys that are counts: reported as JSON integers.
 COUNT_KEYS = frozenset({"artifacts.ectopic", "artifacts.missed", "artifacts.extra", "artifacts.long_short",
-                        "artifacts.corrected", "quality.n_beats", "rsa.n_breaths", "breathing.windows",
+                        "artifacts.corrected", "quality.n_beats", "quality.segments", "rsa.n_breaths", "breathing.windows",
                         "rsa.windows", "coherence.windows"})
 
 
@@ -122,16 +126,48 @@ class _Summary:
     values: dict[str, float | None]
     reasons: dict[str, str]
     labels: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _missing_spans(rr: np.ndarray, t: np.ndarray, no_contact: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Merged spans without data inside the recording: gaps between beats and contact/connection loss (counted once
+    where they overlap: a contact loss usually is also a gap in the beats)."""
+    lo, hi = float(t[0] - rr[0] / 1000.0), float(t[-1])
+    spans = [(float(t[i - 1]), float(t[i] - rr[i] / 1000.0)) for i in np.flatnonzero(art.find_gaps(rr, t))]
+    spans += [(max(a, lo), min(b, hi)) for a, b in no_contact if min(b, hi) > max(a, lo)]
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _segments(nn: np.ndarray, nn_t: np.ndarray) -> list[tuple[int, int]]:
+    """Gap-free stretches of the NN series as index ranges ``[a, b)``."""
+    cuts = np.flatnonzero(art.find_gaps(nn, nn_t)).tolist()
+    return list(zip([0, *cuts], [*cuts, nn.size], strict=True))
 
 
 def _whole_series(streams: Streams, s: Settings) -> tuple[_Summary, art.Correction]:
-    from biotrainer.metrics.frequency import FREQUENCY_KEYS, frequency_domain
+    """Whole-recording time and frequency domain.
+
+    Gaps (lost beats, contact or connection loss) split the series into gap-free segments. Time domain runs over
+    the segments together without differencing across a gap; frequency domain on the longest segment when it is
+    long enough (the whole recording when it has no gaps). A large share of missing data is reported
+    (``quality.missing_pct``, ``warnings``) rather than withholding everything: unlike a short live window, a
+    recording with a disconnect still has minutes of good data. Too little valid data or too many corrected beats
+    still withhold.
+    """
+    from biotrainer.metrics.frequency import FREQUENCY_KEYS, frequency_domain, reaches
     from biotrainer.metrics.time_domain import time_domain
 
     t, rr = streams.beat_t_s, streams.rr_ms
     n = rr.size
     values: dict[str, float | None] = {}
     reasons: dict[str, str] = {}
+    warnings: list[str] = []
     corr = art.correct_rr(rr, t) if n >= 3 else art.Correction(np.zeros(n, np.int8), rr.copy(), t.copy(),
                                                                   {"corrected": 0})
     n_flagged = int(np.count_nonzero(corr.flags))
@@ -141,22 +177,28 @@ def _whole_series(streams: Streams, s: Settings) -> tuple[_Summary, art.Correcti
     values["artifacts.corrected"] = float(n_flagged)
     values["artifacts.corrected_pct"] = 100.0 * share
     span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
-    lost = sum(max(0.0, min(b, t[-1]) - max(a, t[0] - rr[0] / 1000.0)) for a, b in streams.no_contact) if n else 0.0
-    missing = (art.missing_time_s(rr, t) + lost) if n else 0.0
+    missing = sum(b - a for a, b in _missing_spans(rr, t, streams.no_contact)) if n else 0.0
     values["quality.duration_s"] = span
     values["quality.missing_pct"] = 100.0 * missing / span if span > 0 else None
     if s.correction:
         nn, nn_t = corr.rr_corrected_ms, corr.beat_t_corrected_s
     else:
         nn, nn_t = rr, t
+    segments = _segments(nn, nn_t) if nn.size else []
+    seg_s = [float(nn_t[b - 1] - nn_t[a] + nn[a] / 1000.0) for a, b in segments]
+    valid_s = float(sum(seg_s))
+    values["quality.segments"] = float(len(segments))
+    values["quality.valid_s"] = valid_s
     valid = ~art.find_gaps(nn, nn_t)
     poor = ""
-    if n < 3 or span < s.min_window_s:
-        poor = f"{span:.0f} s of beats, fewer than the {s.min_window_s:.0f} s minimum"
-    elif span > 0 and missing / span > s.max_missing:
-        poor = f"{100 * missing / span:.0f} % of the recording has no data (limit {100 * s.max_missing:.0f} %)"
+    if n < 3 or not reaches(valid_s, s.min_window_s, nn):
+        poor = f"recording has {valid_s:.0f} s of beats, fewer than the {s.min_window_s:.0f} s minimum"
     elif s.correction and share > s.max_corrected_time:
         poor = f"{100 * share:.1f} % of beats corrected (limit {100 * s.max_corrected_time:.0f} %)"
+    if not poor and span > 0 and missing / span > s.max_missing:
+        warnings.append(f"{100 * missing / span:.0f} % of the recording has no data (more than "
+                        f"{100 * s.max_missing:.0f} %): time domain from {valid_s:.0f} s of data in "
+                        f"{len(segments)} gap-free segments, without differences across gaps")
     td = time_domain(nn, valid)
     for k, v in td.items():
         if poor or v is None:
@@ -167,18 +209,41 @@ def _whole_series(streams: Streams, s: Settings) -> tuple[_Summary, art.Correcti
     spoor = poor
     if not spoor and s.correction and share > s.max_corrected_spectral:
         spoor = f"{100 * share:.1f} % of beats corrected (limit {100 * s.max_corrected_spectral:.0f} % for spectral)"
+    values["quality.spectral_start_s"] = values["quality.spectral_end_s"] = None
     if spoor or nn.size < 8:
         for k in FREQUENCY_KEYS:
             values[f"hrv.{k}"] = None
             reasons[f"hrv.{k}"] = spoor or "too few intervals"
     else:
-        fv, fr = frequency_domain(nn_t, nn, span)
+        if len(segments) == 1:
+            a, b = segments[0]
+            # an ECG's length is the recording's (its beats start and end up to an interval inside it)
+            seg_span = max(span, _ecg_duration_s(streams))
+            what = "recording"
+        else:
+            i = int(np.argmax(seg_s))
+            a, b = segments[i]
+            seg_span = seg_s[i]
+            what = "longest gap-free segment"
+        fv, fr = frequency_domain(nn_t[a:b], nn[a:b], seg_span, what=what)
         for k in FREQUENCY_KEYS:
             values[f"hrv.{k}"] = fv.get(k)
             if fv.get(k) is None:
                 reasons[f"hrv.{k}"] = fr.get(k, "could not be computed")
+        values["quality.spectral_start_s"] = float(nn_t[a] - nn[a] / 1000.0)
+        values["quality.spectral_end_s"] = float(nn_t[b - 1])
+        if len(segments) > 1 and any(v is not None for v in fv.values()):
+            warnings.append(f"frequency domain from the longest gap-free segment only, "
+                            f"{round(values['quality.spectral_start_s']) + 0} to {round(values['quality.spectral_end_s'])} s "
+                            f"({seg_span:.0f} s)")
     values["quality.ok"] = 0.0 if poor else 1.0
-    return _Summary(values, reasons, {}), corr
+    return _Summary(values, reasons, {}, warnings), corr
+
+
+def _ecg_duration_s(streams: Streams) -> float:
+    if streams.ecg_t_s is None or not streams.ecg_t_s.size:
+        return 0.0
+    return float(streams.ecg_t_s[-1] - streams.ecg_t_s[0]) + 1.0 / float(streams.ecg_fs_hz or 130.0)
 
 
 def _window_starts(t0: float, t1: float, window_s: float, step_s: float) -> list[float]:
@@ -251,6 +316,7 @@ def summarize(streams: Streams, settings: Settings | None = None) -> dict[str, A
     out = {"beats": int(rr.size)}
     out.update(_nest(values, labels))
     out["reasons"] = dict(sorted(reasons.items()))
+    out["warnings"] = list(summary.warnings)
     return out
 
 
