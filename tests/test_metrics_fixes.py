@@ -124,3 +124,14 @@ def test_recording_with_gaps_gets_time_domain_from_its_valid_segments(tmp_path) 
     w = analyze_window(streams, 100.0, 160.0)
     assert w.values["quality.ok"] == 0.0 and w.values["hrv.hr_bpm"] is None
     assert "has no data" in w.reasons["hrv.hr_bpm"]
+
+
+def test_a_30_s_window_whose_beats_span_a_little_less_gets_time_domain() -> None:
+    from biotrainer.metrics.window import WindowData, compute_window
+
+    rr = 900.0 + 30.0 * np.sin(np.arange(40) * 0.7)
+    t = np.cumsum(rr) / 1000.0
+    keep = t <= 30.0
+    assert 29.0 < t[keep][-1] < 29.9  # the next beat would fall after the window end
+    w = compute_window(WindowData(0.0, 30.0, t[keep], rr[keep]), spectral=False)
+    assert w.values["hrv.rmssd_ms"] is not None, w.reasons.get("hrv.rmssd_ms")

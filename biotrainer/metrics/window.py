@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biotrainer.metrics import artifacts as art
+from biotrainer.metrics.frequency import reaches
 from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
 
 DEFAULT_WINDOW_S = 60.0
@@ -188,7 +189,7 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
 
     data_span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
     poor = ""
-    if n < 3 or data_span < s.min_window_s:
+    if n < 3 or not reaches(data_span, s.min_window_s, rr):  # within one mean interval (frequency.reaches)
         poor = f"{data_span:.0f} s of beats, fewer than the {s.min_window_s:.0f} s minimum"
     elif missing_share > s.max_missing:
         poor = f"{100 * missing_share:.0f} % of the window has no data (limit {100 * s.max_missing:.0f} %)"
