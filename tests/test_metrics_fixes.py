@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -135,3 +136,29 @@ def test_a_30_s_window_whose_beats_span_a_little_less_gets_time_domain() -> None
     assert 29.0 < t[keep][-1] < 29.9  # the next beat would fall after the window end
     w = compute_window(WindowData(0.0, 30.0, t[keep], rr[keep]), spectral=False)
     assert w.values["hrv.rmssd_ms"] is not None, w.reasons.get("hrv.rmssd_ms")
+
+
+# --- per-phase values ----------------------------------------------------------------------------------------------
+
+
+def test_offline_json_has_per_phase_breathing_rates(tmp_path, capsys) -> None:
+    from biotrainer.cli import main
+
+    path = tmp_path / "assessment.sqlite"
+    shutil.copyfile(RECORDINGS / "synthetic-resonance-assessment.sqlite", path)
+    assert main(["analyze", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    phases = {p["name"]: p for p in out["phases"]}
+    assert list(phases)[0] == "baseline" and len(phases) == 7
+    assert phases["baseline"]["breathing_rate_per_min"] > 12.0  # spontaneous (~15 /min)
+    assert phases["baseline"]["pacer_rate_per_min"] is None and phases["baseline"]["reasons"]["pacer_rate_per_min"]
+    for name, p in phases.items():
+        assert p["hr_bpm"] is not None and p["ln_rmssd"] is not None and p["rsa_p2t_ms"] is not None, name
+        if p["pacer_rate_per_min"] is not None:
+            assert abs(p["breathing_rate_per_min"] - p["pacer_rate_per_min"]) < 0.3, name
+    # the whole-recording median mixes them (one number for a 15 /min baseline and 6.5-4.5 /min steps)
+    assert out["breathing"]["rate_per_min"] < 7.0
+    assert main(["analyze", str(path)]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "7 phases:" in text
+    assert any(ln.lstrip().startswith("step-4.5") and "(pacer 4.5 /min)" in ln for ln in text)

@@ -269,6 +269,14 @@ def text_lines(out: dict[str, Any]) -> list[str]:
     if out["reasons"]:
         lines.append("not computed (—):")
         lines += _grouped_reasons(out["reasons"])
+    if out.get("phases"):
+        lines.append(f"{_n(len(out['phases']), 'phase')}:")
+        for p in out["phases"]:
+            pacer = p.get("pacer_rate_per_min")
+            paced = f" (pacer {_fmt(pacer, '/min')})" if pacer is not None else ""
+            lines.append(f"  {p['name']}  {_t(p['start_s'])} to {_t(p['end_s'])} s  breathing "
+                         f"{_fmt(p['breathing_rate_per_min'], '/min')}{paced}  HR {_fmt(p['hr_bpm'], 'bpm')}  "
+                         f"lnRMSSD {_fmt(p['ln_rmssd'], '', 2)}  RSA peak-to-trough {_fmt(p['rsa_p2t_ms'], 'ms')}")
     if "windows" in out:
         ws = out["windows"]
         size = out["settings"]["window_s"]

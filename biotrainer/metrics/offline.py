@@ -13,6 +13,9 @@ Whole-series summary (the ``analyze`` command's top-level numbers):
   windows of their mean per-breath P2T; coherence ``ratio_mean`` = mean coherence ratio of the 64-s
   windows every 5 s (on the whole-series corrected NN, windows above the spectral artifact limit skipped).
 
+Per phase (``phases``, sessions with a protocol): breathing rate and RSA from the phase's own 60-s windows, HR and
+lnRMSSD from its beats (:func:`phase_summaries`), so a spontaneous baseline and paced steps are not mixed.
+
 Windowed analysis (``window_s``): consecutive windows ``(start, start + window_s]`` from the first beat, each
 computed exactly as the live engine computes a window (:func:`analyze_window`).
 """
@@ -377,10 +380,86 @@ def windows(streams: Streams, window_s: float, settings: Settings | None = None)
     return out
 
 
+PHASE_KEYS = (("breathing_rate_per_min", "breathing.rate_per_min"), ("pacer_rate_per_min",
+              "breathing.pacer_rate_per_min"), ("hr_bpm", "hrv.hr_bpm"), ("ln_rmssd", "hrv.ln_rmssd"),
+              ("rsa_p2t_ms", "rsa.p2t_ms"))
+
+
+def phase_summaries(streams: Streams, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Per protocol phase: ``name``, ``start_s``, ``end_s``, ``breathing_rate_per_min`` (median of the phase's 60-s
+    windows every 30 s, the last ending at the phase end, as the whole-recording summary but within the phase, so a
+    15 /min baseline and 6 /min paced steps are not mixed), ``breathing_source``, ``pacer_rate_per_min``, and
+    ``hr_bpm`` and ``ln_rmssd`` of the phase's beats computed as the whole-recording summary (gaps split them),
+    ``rsa_p2t_ms`` the mean over the same windows of their mean per-breath peak-to-trough; ``reasons`` for every
+    null. Empty without phases.
+    """
+    s = settings or Settings()
+    t, rr = streams.beat_t_s, streams.rr_ms
+    if rr.size < 3 or not streams.phases:
+        return []
+    first, last = float(t[0] - rr[0] / 1000.0), float(t[-1])
+    out: list[dict[str, Any]] = []
+    for ph in streams.phases:
+        a, b = max(ph.start_s, first), min(ph.end_s, last)
+        d: dict[str, Any] = {"name": ph.name, "start_s": float(ph.start_s),
+                             "end_s": float(ph.end_s) if math.isfinite(ph.end_s) else last}
+        d.update(dict.fromkeys(k for k, _ in PHASE_KEYS))
+        d["breathing_source"] = "none"
+        reasons: dict[str, str] = {}
+        if b - a < BREATH_MIN_WINDOW_S:
+            for k, _ in PHASE_KEYS:
+                reasons[k] = f"phase has {max(0.0, b - a):.0f} s of beats, fewer than {BREATH_MIN_WINDOW_S:.0f} s"
+            d["reasons"] = reasons
+            out.append(d)
+            continue
+        ws = s if b - a >= s.min_window_s else replace(s, min_window_s=BREATH_MIN_WINDOW_S)
+        # HR and lnRMSSD as the whole-recording summary computes them, on the phase's beats (gaps split it)
+        sel = (t > a) & (t <= b)
+        part = Streams(beat_t_s=t[sel], rr_ms=rr[sel], no_contact=streams.no_contact)
+        whole, _ = _whole_series(part, ws)
+        for k, key in (("hr_bpm", "hrv.hr_bpm"), ("ln_rmssd", "hrv.ln_rmssd")):
+            d[k] = _clean(whole.values.get(key))
+            if d[k] is None:
+                reasons[k] = whole.reasons.get(key, "could not be computed")
+        d["pacer_rate_per_min"] = ph.rate_per_min if ph.paced else None
+        if d["pacer_rate_per_min"] is None:
+            reasons["pacer_rate_per_min"] = "unpaced phase" if not ph.paced else "pacer rate not recorded"
+        # breathing rate and RSA from the phase's 60-s windows, as the whole-recording summary aggregates them
+        rates: list[tuple[float, str]] = []
+        p2t: list[float] = []
+        why = why_rsa = ""
+        for end in [*np.arange(a + SUMMARY_WINDOW_S, b, SUMMARY_STEP_S), b]:
+            w = compute_window(build_window(streams, max(a, float(end) - SUMMARY_WINDOW_S), float(end)), ws)
+            r = w.values.get("breathing.rate_per_min")
+            if r is not None:
+                rates.append((float(r), w.labels.get("breathing.source", "")))
+            else:
+                why = why or w.reasons.get("breathing.rate_per_min", "")
+            if w.values.get("rsa.p2t_ms") is not None:
+                p2t.append(float(w.values["rsa.p2t_ms"]))
+            else:
+                why_rsa = why_rsa or w.reasons.get("rsa.p2t_ms", "")
+        if rates:
+            d["breathing_rate_per_min"] = float(np.median([r for r, _ in rates]))
+            d["breathing_source"] = Counter(src for _, src in rates).most_common(1)[0][0]
+        else:
+            reasons["breathing_rate_per_min"] = f"no window of the phase with a breathing rate ({why})"
+        if p2t:
+            d["rsa_p2t_ms"] = float(np.mean(p2t))
+        else:
+            reasons["rsa_p2t_ms"] = f"no window of the phase with per-breath RSA ({why_rsa})"
+        d["reasons"] = dict(sorted(reasons.items()))
+        out.append(d)
+    return out
+
+
 def analyze_streams(streams: Streams, settings: Settings | None = None,
                     window_s: float | None = None) -> dict[str, Any]:
-    """Summary plus, with ``window_s``, the per-window list (the ``analyze --json`` object)."""
+    """Summary, per-phase values when the session has phases (``phases``, :func:`phase_summaries`) and, with
+    ``window_s``, the per-window list (the ``analyze --json`` object)."""
     out = summarize(streams, settings)
+    if streams.phases:
+        out["phases"] = phase_summaries(streams, settings)
     if window_s:
         out["windows"] = windows(streams, window_s, settings)
     return out
