@@ -162,3 +162,22 @@ def test_offline_json_has_per_phase_breathing_rates(tmp_path, capsys) -> None:
     text = capsys.readouterr().out.splitlines()
     assert "7 phases:" in text
     assert any(ln.lstrip().startswith("step-4.5") and "(pacer 4.5 /min)" in ln for ln in text)
+
+
+def test_contact_loss_without_beats_counts_once_as_missing() -> None:
+    from biotrainer.metrics.simrun import run_simulated_session
+
+    updates: list[MetricUpdate] = []
+    cfg = SimConfig(seed=8, faults=Faults(contact_loss=((100.0, 104.0),)))
+    events, _ = run_simulated_session(cfg, duration_s=160.0, listeners=(MetricsEngine(updates.append),))
+    during = [u for u in updates if 110.0 < u.values["window.end_s"] < 150.0]
+    assert during
+    # ~5.5 s without beats (the gap the loss left) of a 60-s window: 9 %, within the 10 % limit (was 17 %: the
+    # loss counted once as a gap and again as contact loss, and every window was withheld)
+    worst = max(u.values["quality.missing_pct"] for u in during)
+    assert 6.0 < worst < 10.0
+    assert all(u.values["hrv.rmssd_ms"] is not None for u in during)
+    streams = streams_from_events(events)
+    u = during[-1]
+    w = analyze_window(streams, u.values["window.start_s"], u.values["window.end_s"])
+    assert w.values["quality.missing_pct"] == pytest.approx(u.values["quality.missing_pct"])

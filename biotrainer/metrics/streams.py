@@ -126,11 +126,29 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
             if peaks.size:
                 data.ecg_peak_t_s = float(streams.ecg_t_s[esl.start]) + peaks
                 data.ecg_r_amplitude = r_amplitudes(highpass(x, fs), peaks, fs)
-    lost = 0.0
-    for a, b in streams.no_contact:
-        lost += max(0.0, min(b, end_s) - max(a, start_s))
-    data.contact_lost_s = lost
+    data.contact_lost_s = _contact_lost_s(streams.no_contact, data.beat_t_s, data.rr_ms, start_s, end_s)
     return data
+
+
+def _contact_lost_s(no_contact: list[tuple[float, float]], beat_t_s: np.ndarray, rr_ms: np.ndarray, start_s: float,
+                    end_s: float) -> float:
+    """Seconds of ``(start_s, end_s]`` without contact or connection *that still hold beats' intervals*: where the
+    loss left no beats, the window already counts that time as a gap (:func:`biotrainer.metrics.window.
+    compute_window`), and counting it twice withheld windows with half the allowed loss."""
+    from biotrainer.metrics import artifacts as art
+
+    free: list[tuple[float, float]] = []  # beat-free spans compute_window counts as missing
+    if beat_t_s.size:
+        free = [(float(beat_t_s[i - 1]), float(beat_t_s[i] - rr_ms[i] / 1000.0))
+                for i in np.flatnonzero(art.find_gaps(rr_ms, beat_t_s))]
+        free.append((start_s + art.GAP_TOLERANCE_S, float(beat_t_s[0] - rr_ms[0] / 1000.0)))
+        free.append((float(beat_t_s[-1]) + 2.0, end_s))
+    lost = 0.0
+    for a, b in no_contact:
+        lo, hi = max(a, start_s), min(b, end_s)
+        if hi > lo:
+            lost += (hi - lo) - sum(max(0.0, min(hi, fb) - max(lo, fa)) for fa, fb in free)
+    return max(0.0, lost)
 
 
 class StreamBuffer:

@@ -87,7 +87,8 @@ class WindowData:
     ``pacer``: pacer segment starts ``(t_s, segment, duration_s, rate_per_min)`` from shortly before the window
     start to its end. ``acc_mg``/``acc_fs_hz``: accelerometer samples covering the window (first sample at
     ``acc_t0_s``). ``ecg_peak_t_s``/``ecg_r_amplitude``: R-peaks (session time) and amplitudes, for EDR.
-    ``contact_lost_s``: seconds of the window without skin contact or connection. ``context_beat_t_s``/
+    ``contact_lost_s``: seconds of the window without skin contact or connection that are not already a gap
+    between beats (:func:`~biotrainer.metrics.streams.build_window` leaves those out: counted once). ``context_beat_t_s``/
     ``context_rr_ms``: raw beats of ``(end_s − max(window, 64 s), end_s]`` plus up to :data:`LOOKAHEAD_BEATS` beats
     after ``end_s``: the artifact correction runs on this context, so one correction serves the time-domain window
     and the 64-s coherence window, and the window's last beats are classified with the beats that follow them (the
