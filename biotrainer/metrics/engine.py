@@ -2,7 +2,8 @@
 
 Consumes ``Beat``, ``EcgFrame``, ``AccFrame``, ``PacerMarker``, ``PhaseMarker``, ``Contact`` and ``Connection``
 events per participant (markers with ``participant="session"`` apply to everyone), keeps bounded buffers (the
-analysis window plus 30 s), and on every used beat publishes one ``MetricUpdate`` for that participant:
+analysis window plus 30 s), and on every used beat (from the third: see below) publishes one ``MetricUpdate``
+for that participant:
 
 - *per-beat update*: window, quality, artifact and time-domain keys (see :mod:`biotrainer.metrics.window`);
 - *full update*, every ``update_s`` (5 s) of beat time once ``min_window_s`` of beats exist: all keys, plus
