@@ -106,18 +106,27 @@ def _rolling_quantiles(values: np.ndarray, window: int, qs: tuple[float, ...]) -
     center=True, min_periods=1).quantile(q)`` (and ``.median()`` for q = 0.5), in numpy."""
     x = np.asarray(values, dtype=float)
     n = x.size
-    index, count, rows, pad_left, width = _window_layout(n, window)
+    index, _count, _rows, pad_left, width = _window_layout(n, window)
     padded = np.full(n + width - 1, np.inf)  # padding sorts last
     padded[pad_left:pad_left + n] = x
-    ordered = np.sort(padded[index], axis=1)
+    ordered = np.sort(padded[index], axis=1).ravel()
     out = []
     for q in qs:
-        pos = q * (count - 1)
-        lo = pos.astype(int)
-        hi = np.minimum(lo + 1, count - 1)
-        a = ordered[rows, lo]
-        out.append(a + (ordered[rows, hi] - a) * (pos - lo))
+        flat_lo, flat_hi, frac = _quantile_layout(n, window, q)
+        a = ordered[flat_lo]
+        out.append(a + (ordered[flat_hi] - a) * frac)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _quantile_layout(n: int, window: int, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For :func:`_rolling_quantiles`: flat positions (in the row-sorted (n, width) matrix) of each row's lower and
+    upper order statistic around quantile ``q``, and the interpolation fraction between them."""
+    _index, count, rows, _pad_left, width = _window_layout(n, window)
+    pos = q * (count - 1)
+    lo = pos.astype(int)
+    hi = np.minimum(lo + 1, count - 1)
+    return rows * width + lo, rows * width + hi, pos - lo
 
 
 def _rolling_quartile_threshold(values: np.ndarray, alpha: float, window: int) -> np.ndarray:
@@ -150,7 +159,8 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
         return out
     # neurokit2 works on peaks: position 0 is the first peak (no interval), filled with the mean interval.
     rr = np.concatenate(([rr_ms.mean()], rr_ms))
-    drrs = np.diff(rr, prepend=rr[0])
+    drrs = np.empty_like(rr)  # np.diff(rr, prepend=rr[0]) without its concatenation; drrs[0] is set below
+    np.subtract(rr[1:], rr[:-1], out=drrs[1:])
     drrs[0] = drrs[1:].mean()
     th1 = _rolling_quartile_threshold(drrs, ALPHA, THRESHOLD_WINDOW_BEATS)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -170,13 +180,20 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
     d, m, a12, a22 = drrs.tolist(), mrrs.tolist(), s12.tolist(), s22.tolist()
     r, med, t2 = rr.tolist(), medrr.tolist(), th2.tolist()
     found: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
-    i = 0
     size = rr.size
-    while i < size - 2:
+    # Only beats with |dRR| > 1 (or NaN) can be flagged: the loop visits just those (every other beat would only
+    # advance i by one), in order, from the current i.
+    visit = np.flatnonzero(~(np.abs(drrs[:max(size - 2, 0)]) <= 1)).tolist()
+    k = 0
+    n_visit = len(visit)
+    i = 0
+    while True:
+        while k < n_visit and visit[k] < i:
+            k += 1
+        if k == n_visit:
+            break
+        i = visit[k]
         di = d[i]
-        if abs(di) <= 1:
-            i += 1
-            continue
         if (di > 1 and a12[i] < -C1 * di - C2) or (di < -1 and a12[i] > -C1 * di + C2):
             # The NPN (or PNP) pattern is centred on the interval *after* the displaced beat: with backward
             # differences (dRR[i] = RR[i] − RR[i−1]) the ectopic beat is peak i − 1 (neurokit2 0.3.0 flags i).
@@ -302,8 +319,9 @@ def _correct_contiguous(rr_ms: np.ndarray, beat_t_s: np.ndarray, iterative: bool
     counts = {k: len(v) for k, v in found.items()}
     for name, code in (("ectopic", FLAG_ECTOPIC), ("missed", FLAG_MISSED), ("extra", FLAG_EXTRA),
                        ("long_short", FLAG_LONG_SHORT)):
-        idx = np.asarray(found[name], dtype=int)
-        flags[idx[flags[idx] == FLAG_NORMAL]] = code
+        if found[name]:
+            idx = np.asarray(found[name], dtype=int)
+            flags[idx[flags[idx] == FLAG_NORMAL]] = code
     n_found = sum(counts.values())
     if n < 3:
         counts["corrected"] = 0

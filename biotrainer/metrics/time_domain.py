@@ -89,8 +89,9 @@ def time_domain(nn_ms: np.ndarray, valid_diff: np.ndarray | None = None) -> dict
     out["mean_nn_ms"] = mean
     out["hr_bpm"] = 60000.0 / mean if mean > 0 else None
     out["sdnn_ms"] = sdnn_ms(nn_ms)
-    r = rmssd_ms(nn_ms, valid_diff)
+    d = successive_differences_ms(nn_ms, valid_diff)  # once for RMSSD and pNN50 (as rmssd_ms / pnn50_pct)
+    r = float(math.sqrt(float(np.mean(d * d)))) if d.size >= 2 else None
     out["rmssd_ms"] = r
     out["ln_rmssd"] = math.log(r) if r is not None and r > 0 else None
-    out["pnn50_pct"] = pnn50_pct(nn_ms, valid_diff)
+    out["pnn50_pct"] = float(100.0 * np.count_nonzero(np.abs(d) > 50.0) / d.size) if d.size >= 2 else None
     return out
