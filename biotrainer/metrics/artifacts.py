@@ -163,18 +163,17 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
     np.subtract(rr[1:], rr[:-1], out=drrs[1:])
     drrs[0] = drrs[1:].mean()
     th1 = _rolling_quartile_threshold(drrs, ALPHA, THRESHOLD_WINDOW_BEATS)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drrs = np.where(th1 != 0, drrs / np.where(th1 != 0, th1, 1.0), np.nan)
-    pad = np.concatenate((drrs[2:0:-1], drrs, drrs[-2:-4:-1]))  # np.pad(drrs, 2, mode="reflect")
-    prev_, next_, next2 = pad[1:-3], pad[3:-1], pad[4:]
-    s12 = np.where(drrs > 0, np.fmax(prev_, next_), np.where(drrs < 0, np.fmin(prev_, next_), 0.0))
-    s22 = np.where(drrs >= 0, np.fmin(next_, next2), np.where(drrs < 0, np.fmax(next_, next2), 0.0))
     medrr = _rolling_median(rr, MEDIAN_WINDOW_BEATS)
     mrrs = rr - medrr
     mrrs = np.where(mrrs < 0, mrrs * 2, mrrs)
     th2 = _rolling_quartile_threshold(mrrs, ALPHA, THRESHOLD_WINDOW_BEATS)
     with np.errstate(divide="ignore", invalid="ignore"):
+        drrs = np.where(th1 != 0, drrs / np.where(th1 != 0, th1, 1.0), np.nan)
         mrrs = np.where(th2 != 0, mrrs / np.where(th2 != 0, th2, 1.0), np.nan)
+    pad = np.concatenate((drrs[2:0:-1], drrs, drrs[-2:-4:-1]))  # np.pad(drrs, 2, mode="reflect")
+    prev_, next_, next2 = pad[1:-3], pad[3:-1], pad[4:]
+    s12 = np.where(drrs > 0, np.fmax(prev_, next_), np.where(drrs < 0, np.fmin(prev_, next_), 0.0))
+    s22 = np.where(drrs >= 0, np.fmin(next_, next2), np.where(drrs < 0, np.fmax(next_, next2), 0.0))
 
     # Python floats: the loop is faster on lists than on numpy scalars. NaN comparisons are False, as in numpy.
     d, m, a12, a22 = drrs.tolist(), mrrs.tolist(), s12.tolist(), s22.tolist()

@@ -164,11 +164,11 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
                           ctx.beat_t_corrected_s[in_window])
     flags = corr.flags
     n_flagged = int(np.count_nonzero(flags))
-    corr.counts = {k: int(np.count_nonzero(flags == code)) for k, code in zip(
+    per_flag = np.bincount(flags, minlength=5).tolist()  # raw beats per FLAG_* code (codes 0..4)
+    corr.counts = {k: int(per_flag[code]) for k, code in zip(
         art.ARTIFACT_CLASSES, (art.FLAG_ECTOPIC, art.FLAG_MISSED, art.FLAG_EXTRA, art.FLAG_LONG_SHORT), strict=True)}
     corr.counts["corrected"] = n_flagged
     corrected_share = (n_flagged / n) if n else 0.0
-    gaps = art.find_gaps(rr, t)
     missing_s = art.missing_time_s(rr, t) + float(data.contact_lost_s)
     if n:
         missing_s += max(0.0, float(t[0] - rr[0] / 1000.0 - data.start_s) - art.GAP_TOLERANCE_S)
@@ -186,7 +186,7 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
         valid = art.find_gaps(nn, nn_t)
         valid = ~valid
     else:
-        nn, nn_t, valid = rr, t, ~gaps
+        nn, nn_t, valid = rr, t, ~art.find_gaps(rr, t)
 
     data_span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
     poor = ""
