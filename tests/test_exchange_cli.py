@@ -55,3 +55,17 @@ def test_import_file_for_the_gui_returns_the_new_session_id(tmp_path):
     with lib.open(sid) as reader:
         assert len(reader.beats()) == 120 and reader.meta.participants == {"self": "P3"}
         assert reader.meta.extra["imported_from"] == {"file": "rr.txt", "format": "rr-text"}
+
+
+def test_export_folders_are_private_to_the_user(tmp_path, capsys):
+    import stat
+
+    lib = tmp_library(tmp_path)
+    synthetic_session(lib, 30.0, seed=3)
+    for fmt in ("csv", "bids", "edf"):
+        out = tmp_path / f"out-{fmt}"
+        assert main(["export", "--all", "--format", fmt, "--out", str(out), "--library", str(lib.root)]) == 0
+        for path in [out, *out.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+    capsys.readouterr()

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.exchange.model import make_private_dirs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def _prepare_out(out) -> None:
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out}: is a file; --out must be a folder")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(out)
     except (FileExistsError, NotADirectoryError):
         raise ExportError(f"{out}: cannot create the folder: part of that path is a file, not a folder") from None
     except OSError as exc:

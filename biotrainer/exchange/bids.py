@@ -32,7 +32,7 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.events import to_record
 from biotrainer.exchange.csv_export import marker_label
-from biotrainer.exchange.model import ExchangeSession, Segment, open_private
+from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
         Called with ``(done, total)`` after each session.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out_dir)
     written: list[Path] = [
         _write_json(out_dir / "dataset_description.json", {
             "Name": "biotrainer breath practice recordings", "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
@@ -193,7 +193,7 @@ def _export_session(session: ExchangeSession, out_dir: Path, subjects: dict[str,
         sub = bids_label(session.pseudonym(role))
         subjects.setdefault(sub, []).append((f"ses-{ses}", acq_time, str(session.meta.get("protocol_name") or "n/a")))
         folder = out_dir / f"sub-{sub}" / f"ses-{ses}" / "beh"
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(folder)
         stem = f"sub-{sub}_ses-{ses}_task-{task}"
         for kind in ("ecg", "acc"):
             segs = [s for s in session.segments(kind) if s.participant == role]

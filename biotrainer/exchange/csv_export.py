@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from biotrainer.events import to_record
-from biotrainer.exchange.model import ExchangeSession, Segment, open_private
+from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def export_csv(session: ExchangeSession, out_dir: Path) -> list[Path]:
     list of Path
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out_dir)
     base = out_dir / session.id
     written = [_write_beats(session, Path(f"{base}_beats.csv")), _write_markers(session, Path(f"{base}_markers.csv")),
                _write_hr(session, Path(f"{base}_hr.csv"))]

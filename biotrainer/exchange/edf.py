@@ -35,7 +35,7 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.errors import ExportError
 from biotrainer.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
-from biotrainer.exchange.model import ExchangeSession, Segment, make_private
+from biotrainer.exchange.model import ExchangeSession, Segment, make_private, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     import pyedflib
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     channels = _channels(session)
     beats = session.beats(correct=False)
     markers = [(e, annotation_text(e)) for e in session.markers()]

@@ -42,6 +42,23 @@ from biotrainer.events import (
 MARKER_TYPES = (PhaseMarker, PacerMarker, Cue, Annotation, SessionState)
 DEFAULT_GAP_S = 0.25
 EXPORT_FILE_MODE = 0o600
+EXPORT_DIR_MODE = 0o700
+
+
+def make_private_dirs(path: Path) -> Path:
+    """Create ``path`` and any missing parents as owner-only folders (0700); existing folders are left as they are."""
+    missing = []
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=EXPORT_DIR_MODE, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(folder, EXPORT_DIR_MODE)
+    if not Path(path).is_dir():
+        raise NotADirectoryError(f"{path} is not a folder")
+    return Path(path)
 
 
 @dataclass

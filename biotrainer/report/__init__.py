@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from biotrainer.errors import ExportError, UsageError
-from biotrainer.exchange.model import ExchangeSession
+from biotrainer.exchange.model import ExchangeSession, make_private_dirs
 
 REPORT_FORMATS = ("html", "pdf")
 
@@ -40,7 +40,7 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
     if out_path.is_dir():
         raise ExportError(f"{out_path}: is a folder; give the report file name, e.g. {out_path / ('report.' + fmt)}")
     try:  # before the (slow) analysis, so a bad --out fails at once
-        out_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(out_path.parent)
     except (FileExistsError, NotADirectoryError):
         raise ExportError(f"{out_path}: cannot create the folder {out_path.parent}: part of that path is a file, "
                           "not a folder") from None
