@@ -77,7 +77,7 @@ class Pacer:
         else:  # floating point at the very end of the cycle
             name, dur, progress = "hold_out" if durations[3] > 0 else "exhale", durations[3] or durations[2], 1.0
             start = period - dur
-        volume = _volume(name, progress)
+        volume = segment_volume(name, progress)
         return PacerPoint(self.rate_per_min, breath_index, name, progress, breath_index * period + start, dur,
                           volume, breath_index + in_cycle / period)
 
@@ -97,7 +97,9 @@ class Pacer:
         return out
 
 
-def _volume(segment: str, progress: float) -> float:
+def segment_volume(segment: str, progress: float) -> float:
+    """Breath volume 0..1 at ``progress`` (clamped to 0..1) through ``segment``: raised cosine in and out."""
+    progress = min(1.0, max(0.0, progress))
     if segment == "inhale":
         return 0.5 - 0.5 * math.cos(math.pi * progress)
     if segment == "hold_in":

@@ -165,10 +165,9 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     """Create the bus, protocol runner, sources, recorder, metrics engine and outlets for ``plan``."""
     from biotrainer.store import Library
 
-    if plan.speed is None and any(d.kind != "sim" for d in plan.devices):
-        raise UsageError("--speed max only works with simulated devices: a real strap streams in real time")
-    if plan.speed not in (None, 1.0) and any(d.kind != "sim" for d in plan.devices):
-        raise UsageError("--speed only works with simulated devices: a real strap streams in real time")
+    if plan.speed != 1.0 and any(d.kind != "sim" for d in plan.devices):
+        what = "--speed max" if plan.speed is None else "--speed"
+        raise UsageError(f"{what} only works with simulated devices: a real strap streams in real time")
     if plan.seed is None and any(d.kind == "sim" for d in plan.devices):
         import secrets
 

@@ -39,7 +39,7 @@ from biotrainer.events import (
     SessionState,
 )
 from biotrainer.gui.ring import Ring
-from biotrainer.pacer import PacerPoint
+from biotrainer.pacer import PacerPoint, segment_volume
 
 log = logging.getLogger(__name__)
 
@@ -125,18 +125,6 @@ class ModelSnapshotCounts:
     metric_updates: int = 0
     pacer_markers: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
-
-
-def segment_volume(segment: str, progress: float) -> float:
-    """Breath volume 0..1 for a pacer segment and progress, the same raised-cosine shape as :mod:`biotrainer.pacer`."""
-    progress = min(1.0, max(0.0, progress))
-    if segment == "inhale":
-        return 0.5 - 0.5 * math.cos(math.pi * progress)
-    if segment == "hold_in":
-        return 1.0
-    if segment == "exhale":
-        return 0.5 + 0.5 * math.cos(math.pi * progress)
-    return 0.0
 
 
 class SessionModel(QObject):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from biotrainer.events import Beat, Contact, DecodeError, Event, HeartRate
+
 HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
 HEART_RATE_MEASUREMENT_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
 BODY_SENSOR_LOCATION_UUID = "00002a38-0000-1000-8000-00805f9b34fb"
@@ -154,9 +156,7 @@ class HrsDecoder:
         self.malformed = 0
         self._contact: bool | None = None
 
-    def decode(self, arrival_t_s: float, raw: bytes) -> list:
-        from biotrainer.events import Beat, Contact, DecodeError, HeartRate
-
+    def decode(self, arrival_t_s: float, raw: bytes) -> list[Event]:
         who = {"participant": self.participant, "device": self.device}
         try:
             m = parse_heart_rate_measurement(raw)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from biotrainer.events import AccFrame, DecodeError, EcgFrame, Event
+
 PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
@@ -131,9 +133,7 @@ class PmdDecoder:
         self._ref_ns: dict[int, int] = {}
         self.fs_estimate_hz: dict[int, float] = {}
 
-    def decode(self, arrival_t_s: float, raw: bytes) -> list:
-        from biotrainer.events import AccFrame, DecodeError, EcgFrame
-
+    def decode(self, arrival_t_s: float, raw: bytes) -> list[Event]:
         who = {"participant": self.participant, "device": self.device}
         try:
             f = parse_pmd_frame(raw)
