@@ -36,20 +36,6 @@ def _private_library(tmp_path, monkeypatch):
     monkeypatch.setenv("BIOTRAINER_LIBRARY", str(tmp_path / "library"))
 
 
-@pytest.fixture(scope="module")
-def rr_file(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(5)
-    t, rr = 0.0, []
-    while t < 400:
-        r = 900 + 50 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0, 8)
-        rr.append(r)
-        t += r / 1000
-    rr[100] *= 0.6  # one premature beat
-    path = tmp_path_factory.mktemp("rr") / "export.txt"
-    path.write_text("\n".join(f"{x:.0f}" for x in rr) + "\n")
-    return path
-
-
 @pytest.fixture
 def recording(tmp_path):
     """A copy of a shipped example recording (reading must not touch the repository's files)."""

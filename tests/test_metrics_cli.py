@@ -36,20 +36,6 @@ def _check_shape(out: dict) -> None:
                 assert out["reasons"].get(f"{group}.{k}"), f"{group}.{k} null without a reason"
 
 
-@pytest.fixture(scope="module")
-def rr_file(tmp_path_factory):
-    rng = np.random.default_rng(5)
-    t, rr = 0.0, []
-    while t < 400:
-        r = 900 + 50 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0, 8)
-        rr.append(r)
-        t += r / 1000
-    rr[100] *= 0.6  # one premature beat
-    path = tmp_path_factory.mktemp("rr") / "export.txt"
-    path.write_text("\n".join(f"{x:.0f}" for x in rr) + "\n")
-    return path
-
-
 def test_analyze_rr_file_json(rr_file, capsys) -> None:
     assert main(["analyze", str(rr_file), "--json", "--window-s", "120"]) == 0
     out = _strict_json(capsys.readouterr().out)
