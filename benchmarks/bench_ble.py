@@ -24,9 +24,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the emulated strap lives in tests/emulated
 
 from biotrainer.bus import Bus  # noqa: E402
-from biotrainer.session import SessionRunner  # noqa: E402
+from biotrainer.session_runner import SessionRunner  # noqa: E402
 from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, find_strap, scan  # noqa: E402
-from biotrainer.sources.hrs import encode_heart_rate_measurement  # noqa: E402
+from biotrainer.sources.codecs.hrs import encode_heart_rate_measurement  # noqa: E402
 from tests.emulated.harness import Collector, emulated_radio, wait_until  # noqa: E402
 
 
@@ -128,7 +128,7 @@ def main() -> None:
         src3.start(emit3, sink3.now_s)
         wait_until(lambda: len(sink3.of("ecg")) >= 12, "ECG frames")
         src3.stop()
-        from biotrainer.sources.pmd import parse_pmd_frame
+        from biotrainer.sources.codecs.pmd import parse_pmd_frame
 
         ecg_latency = [ecg_arrivals[parse_pmd_frame(s.raw).sensor_ts_ns] - s.t_perf_s for s in strap.log.pmd
                        if parse_pmd_frame(s.raw).sensor_ts_ns in ecg_arrivals]

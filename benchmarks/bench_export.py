@@ -22,17 +22,17 @@ from pathlib import Path
 
 from biotrainer.bus import Bus
 from biotrainer.clock import VirtualClock
-from biotrainer.session import SessionRunner
+from biotrainer.session_runner import SessionRunner
 from biotrainer.store import Library
 
 
 def record(library: Library, duration_s: float, synthetic: bool) -> str:
     if synthetic:
-        from biotrainer.store.synthetic import SyntheticStrap
+        from biotrainer.sources.sim.synthetic import SyntheticStrap
 
         source = SyntheticStrap(duration_s, seed=7)
     else:
-        from biotrainer.sources.simulator import SimConfig, SimulatedStrap
+        from biotrainer.sources.sim.strap import SimConfig, SimulatedStrap
 
         source = SimulatedStrap(SimConfig.from_spec("sim:ecg,acc", seed=7, participant="self", device="sim-0001"))
     clock = VirtualClock(anchor_unix_s=1_790_000_000.0)

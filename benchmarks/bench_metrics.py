@@ -24,8 +24,8 @@ import numpy as np
 
 def _simulated(duration_s: float, *, ecg: bool = False, acc: bool = False, protocol: str | None = None,
                seed: int = 7):
-    from biotrainer.metrics.simrun import run_simulated_session
-    from biotrainer.sources.simulator import SimConfig
+    from biotrainer.sources.sim.strap import SimConfig
+    from biotrainer.wiring.simulate import run_simulated_session
 
     return run_simulated_session(SimConfig(seed=seed, ecg=ecg, acc=acc), protocol=protocol, duration_s=duration_s)
 

@@ -9,9 +9,9 @@ Run: ``python benchmarks/bench_replay.py [--minutes 60]``. Prints ratios measure
 - bulk reads (beats, ECG, ACC as numpy arrays), peak memory (tracemalloc during replay; process max RSS),
   and the file size.
 
-Events come from the simulator (:class:`biotrainer.sources.simulator.SimulatedStrap` with ECG and ACC: about one
+Events come from the simulator (:class:`biotrainer.sources.sim.strap.SimulatedStrap` with ECG and ACC: about one
 HrPacket/s with its RR values, ECG frames of 73 samples at 130 Hz and ACC frames of 36 samples at 200 Hz, each as
-raw PmdPacket + decoded frame); ``--synthetic`` uses the cheaper :class:`biotrainer.store.synthetic.SyntheticStrap`
+raw PmdPacket + decoded frame); ``--synthetic`` uses the cheaper :class:`biotrainer.sources.sim.synthetic.SyntheticStrap`
 with the same counts instead.
 """
 
@@ -28,10 +28,10 @@ from pathlib import Path
 
 from biotrainer.bus import Bus
 from biotrainer.clock import VirtualClock
-from biotrainer.session import SessionRunner
+from biotrainer.session_runner import SessionRunner
 from biotrainer.sources.replay import ReplaySource
+from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library
-from biotrainer.store.synthetic import SyntheticStrap
 
 TICK_S = 0.05
 
@@ -45,7 +45,7 @@ def build_events(duration_s: float, synthetic: bool) -> list:
             events.extend(src.events_until(t))
             t += 1.0
         return events
-    from biotrainer.sources.simulator import SimConfig, SimulatedStrap
+    from biotrainer.sources.sim.strap import SimConfig, SimulatedStrap
 
     strap = SimulatedStrap(SimConfig.from_spec("sim:ecg,acc", seed=7, participant="self", device="sim-0001"))
     events = []

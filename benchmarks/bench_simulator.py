@@ -10,7 +10,7 @@ import argparse
 import time
 
 from biotrainer.pacer import Pacer
-from biotrainer.sources.simulator import SimConfig, simulate
+from biotrainer.sources.sim.strap import SimConfig, simulate
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ class Beat(Event):
     """One heartbeat interval decoded from a strap (or derived from ECG).
 
     ``rr_1024`` is the interval in 1/1024 s as sent; ``beat_t_s`` the reconstructed session time of the beat that
-    *ends* the interval (strap packets carry no beat times; see :class:`biotrainer.sources.hrs.BeatTimeline`).
+    *ends* the interval (strap packets carry no beat times; see :class:`biotrainer.sources.codecs.hrs.BeatTimeline`).
     ``source`` is ``strap`` for intervals sent by the strap, ``ecg`` for intervals from R-peaks.
     """
 

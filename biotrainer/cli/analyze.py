@@ -124,7 +124,7 @@ def analyze_path(args: argparse.Namespace) -> dict[str, Any]:
     """Run the analysis the arguments ask for and return the JSON-ready result."""
     import numpy as np
 
-    from biotrainer.metrics import io as mio
+    from biotrainer.analysis import inputs as mio
     from biotrainer.metrics import offline
     from biotrainer.metrics.window import Settings
 

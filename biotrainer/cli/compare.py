@@ -46,7 +46,7 @@ def resolve_refs(library, ids: list[str], participant: str | None, protocol: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.compare import compare, format_text
+    from biotrainer.analysis.compare import compare, format_text
     from biotrainer.exchange.library import load_session
     from biotrainer.store import Library
 

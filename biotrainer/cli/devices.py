@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.devices import load_profiles
+    from biotrainer.sources.ble.profiles import load_profiles
 
     profiles = load_profiles(args.dir).profiles
     if args.json:

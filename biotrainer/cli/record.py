@@ -67,7 +67,7 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
 
 def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
     """Build, run in this thread with a live terminal line, and report. Shared by ``record`` and ``demo``."""
-    from biotrainer.terminal import TerminalView
+    from biotrainer.cli.terminal_view import TerminalView
     from biotrainer.wiring import build_session
 
     session = build_session(plan)

@@ -54,7 +54,7 @@ class _Counter:
 
 def run(args: argparse.Namespace) -> int:
     from biotrainer.bus import Bus
-    from biotrainer.session import SessionRunner
+    from biotrainer.session_runner import SessionRunner
     from biotrainer.sources.replay import ReplayClock, ReplaySource
     from biotrainer.store import Library
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         counter = _Counter()
         bus.subscribe(counter)
         if speed is not None and not args.json:
-            from biotrainer.terminal import TerminalView
+            from biotrainer.cli.terminal_view import TerminalView
 
             bus.subscribe(TerminalView(sys.stderr, time_left_s=lambda t: max(0.0, duration_s - t)))
         clock = ReplayClock(speed, start_s=args.start_s, anchor_unix_s=reader.meta.anchor_unix_s)

@@ -11,7 +11,7 @@ Accepted RR files:
   (``column=``, the ``analyze --column`` option). Errors give the file's physical line number.
 
 :func:`read_rr` is the one RR-file reader: :func:`import_rr` (``import``) and offline analysis (``analyze``, via
-:mod:`biotrainer.metrics.io`) both use it; the analysis keeps the intervals in ms as written (or exact from
+:mod:`biotrainer.analysis.inputs`) both use it; the analysis keeps the intervals in ms as written (or exact from
 ``rr_1024``), the import stores them as 1/1024 s.
 
 Beat times, when the file has none, are the cumulative sum of the intervals (the first beat ends the first

@@ -1,6 +1,6 @@
 """The compare screen: pick sessions, then a phase; see them overlaid and side by side.
 
-The numbers come from :func:`biotrainer.compare.compare_sessions` (phases matched by name, every value from the
+The numbers come from :func:`biotrainer.analysis.compare.compare_sessions` (phases matched by name, every value from the
 metrics engine over the whole phase, a difference verdict against within-phase variability); this screen only
 runs it off the GUI thread and shows the result. Overlaid plots: heart rate (from RR) and the RR tachogram against
 time since the start of the chosen phase. Breathing rate is the first row, beside the vagal indices.
@@ -208,7 +208,7 @@ class CompareScreen(QWidget):
 
     def _compare_worker(self, ids: list[str]) -> None:
         try:
-            from biotrainer.compare import compare_sessions
+            from biotrainer.analysis.compare import compare_sessions
 
             lib = self.library()
             result = compare_sessions(lib, ids, by="session" if len(ids) > 1 else "phase")

@@ -135,7 +135,7 @@ class ReplayController(QObject):
     def _start_run(self, start_s: float, target_s: float) -> None:
         from biotrainer.bus import Bus
         from biotrainer.gui.controller import metrics_engine_for
-        from biotrainer.session import SessionRunner
+        from biotrainer.session_runner import SessionRunner
         from biotrainer.sources.replay import ReplayClock, ReplaySource
         from biotrainer.store import SessionReader
 

@@ -6,7 +6,7 @@ Public API::
 
 One session gives a session report (HR with the pacer, RSA per breath, lnRMSSD/coherence/breathing rate over time,
 phase table, artifacts, resonance assessment table when present, annotations); two or more give a comparison
-report (:func:`biotrainer.compare.compare` table and bar charts, trend, then each session's phase table).
+report (:func:`biotrainer.analysis.compare.compare` table and bar charts, trend, then each session's phase table).
 ``fmt`` is ``html`` or ``pdf`` (default: from the file suffix). Files are written 0600 (health data).
 """
 
@@ -54,7 +54,7 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
     datas = [build_report_data(s, participant) for s in sessions]
     result = None
     if len(sessions) > 1:
-        from biotrainer.compare import compare
+        from biotrainer.analysis.compare import compare
 
         result = compare(list(sessions), by="session", participant=participant)
     try:

@@ -3,7 +3,7 @@
 Time series for the plots: instantaneous HR per beat with artifact flags; the pacer's lung volume in paced phases;
 peak-to-trough RSA per pacer breath (Grossman, from corrected NN); lnRMSSD, coherence ratio and breathing rate of
 sliding 60-s windows (:func:`biotrainer.metrics.offline.analyze_window`, the live engine's window function);
-the phase table (:func:`biotrainer.compare.session_stats`); artifact counts; and the resonance assessment table
+the phase table (:func:`biotrainer.analysis.compare.session_stats`); artifact counts; and the resonance assessment table
 (:func:`biotrainer.metrics.resonance.assess_session`) when the protocol has assessment steps.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.compare import SessionStats, session_stats
+from biotrainer.analysis.compare import SessionStats, session_stats
 from biotrainer.exchange.model import ExchangeSession
 
 log = logging.getLogger(__name__)

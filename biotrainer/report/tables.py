@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from biotrainer.compare import METRICS
+from biotrainer.analysis.compare import METRICS
 from biotrainer.report.data import ReportData, fmt_duration
 
 Table = tuple[list[str], list[list[str]]]

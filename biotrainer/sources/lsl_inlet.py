@@ -9,7 +9,7 @@ source id is ``NAME`` and turns its samples into the usual events, by LSL stream
 - ``HR``: heart rate in bpm → :class:`~biotrainer.events.HeartRate`;
 - ``ECG``: first channel, µV (mV/V scaled by the channel unit) → :class:`~biotrainer.events.EcgFrame` per chunk;
 - ``ACC``: first three channels in milli-g (``g`` scaled) → :class:`~biotrainer.events.AccFrame` per chunk;
-- ``Markers``: a biotrainer marker JSON (see :func:`biotrainer.lsl.marker_text`) becomes the original event,
+- ``Markers``: a biotrainer marker JSON (see :func:`biotrainer.exchange.lsl_outlet.marker_text`) becomes the original event,
   any other string an :class:`~biotrainer.events.Annotation`.
 
 Streams of other types are ignored with a log message. Time: LSL timestamps are clock-corrected by pylsl
@@ -95,7 +95,7 @@ class LslInletSource(PushSource):
 
     def connect(self) -> list[str]:
         """Resolve and open the streams; returns their LSL types. Raises DeviceError when none is found."""
-        from biotrainer.lsl import quiet_liblsl
+        from biotrainer.exchange.lsl_outlet import quiet_liblsl
 
         quiet_liblsl()
         import pylsl

@@ -27,8 +27,8 @@ from bumble.device import Connection, Device, DeviceConfiguration
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
-from biotrainer.sources.hrs import encode_heart_rate_measurement
-from biotrainer.sources.pmd import (
+from biotrainer.sources.codecs.hrs import encode_heart_rate_measurement
+from biotrainer.sources.codecs.pmd import (
     MEASUREMENT_ACC,
     MEASUREMENT_ECG,
     OP_GET_SETTINGS,

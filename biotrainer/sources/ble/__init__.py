@@ -1,0 +1,63 @@
+"""Bluetooth LE heart-rate straps through bleak: the public entry points.
+
+- :func:`scan` / :func:`scan_async`: straps advertising the Heart Rate Service (0x180D), with name, address,
+  RSSI, battery where readable and the matching device profile (:mod:`biotrainer.sources.ble.profiles`).
+- :class:`BleStrapSource`: one strap as a :class:`~biotrainer.sources.base.PushSource` on its own asyncio loop
+  thread, with reconnect (:class:`ReconnectPolicy`), PMD ECG/ACC for straps that offer it, battery and
+  connection events.
+- :func:`open_device_source`: what ``biotrainer record --device auto|ADDRESS|NAME`` and the GUI's device picker
+  call; resolves the strap first so a missing strap is a one-line :class:`~biotrainer.errors.DeviceError`.
+- :func:`load_backend`: ``--ble-backend MODULE:FACTORY`` → ``(scanner_backend_cls, client_backend_cls)``, e.g.
+  ``tests.emulated.backend:factory`` for an emulated strap in another process.
+
+bleak is imported lazily, inside the functions that talk to Bluetooth.
+"""
+
+from __future__ import annotations
+
+from biotrainer.errors import DeviceError
+from biotrainer.sources.ble.common import BleBackends, backends_from, claim, device_error, load_backend
+from biotrainer.sources.ble.profiles import load_profiles
+from biotrainer.sources.ble.scan import FoundStrap, find_strap, find_strap_async, scan, scan_async
+from biotrainer.sources.ble.strap import BleStrapSource, ReconnectPolicy
+
+
+def open_device_source(spec: str, participant: str, backend_spec: str | None = None, *,
+                       scan_timeout_s: float = 10.0) -> BleStrapSource:
+    """A :class:`BleStrapSource` for ``--device auto|ADDRESS|NAME``.
+
+    Parameters
+    ----------
+    spec : str
+        ``auto`` (first strap advertising 0x180D not already used by another source in this process), a
+        Bluetooth address (or macOS device UUID), or a name (case-insensitive substring of the advertised name).
+    participant : str
+        Whose strap it is: ``self``, ``client`` or ``therapist``.
+    backend_spec : str, optional
+        ``MODULE:FACTORY`` for other bleak backends (``--ble-backend``); None uses the platform's Bluetooth.
+    scan_timeout_s : float
+        How long to look for the strap before failing.
+
+    Returns
+    -------
+    BleStrapSource
+        Not started; the session runner starts it. ``source.found`` is the :class:`FoundStrap` (name, address,
+        profile id and model) and ``source.profile`` the :class:`~biotrainer.sources.ble.profiles.DeviceProfile`. Raises DeviceError (one line naming what was searched for, or
+        why Bluetooth is unusable) when no matching strap is advertising.
+    """
+    backends = load_backend(backend_spec) if backend_spec else BleBackends()
+    found = find_strap(spec, scan_timeout_s, backends)
+    profile = load_profiles().get(found.profile_id)
+    source = BleStrapSource(found.address, participant, profile=profile, backends=backends,
+                            scan_timeout_s=scan_timeout_s)
+    source.found = found  # name, address, RSSI, profile: for the session header
+    if not claim(found.address, source):  # held from now, so the next --device auto picks another strap
+        raise DeviceError(f"strap {found.name} ({found.address}) is already used by another source")
+    source._claimed = found.address
+    return source
+
+
+__all__ = [
+    "BleBackends", "BleStrapSource", "FoundStrap", "ReconnectPolicy", "backends_from", "device_error",
+    "find_strap", "find_strap_async", "load_backend", "open_device_source", "scan", "scan_async",
+]
