@@ -15,8 +15,8 @@ bleak is imported lazily, inside the functions that talk to Bluetooth.
 
 from __future__ import annotations
 
-from biotrainer.errors import DeviceError
-from biotrainer.sources.ble.common import BleBackends, backends_from, claim, device_error, load_backend
+from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.sources.ble.common import BleBackends, backends_from, device_error, load_backend
 from biotrainer.sources.ble.profiles import load_profiles
 from biotrainer.sources.ble.scan import FoundStrap, find_strap, find_strap_async, scan, scan_async
 from biotrainer.sources.ble.strap import BleStrapSource, ReconnectPolicy
@@ -49,11 +49,10 @@ def open_device_source(spec: str, participant: str, backend_spec: str | None = N
     found = find_strap(spec, scan_timeout_s, backends)
     profile = load_profiles().get(found.profile_id)
     source = BleStrapSource(found.address, participant, profile=profile, backends=backends,
-                            scan_timeout_s=scan_timeout_s)
-    source.found = found  # name, address, RSSI, profile: for the session header
-    if not claim(found.address, source):  # held from now, so the next --device auto picks another strap
-        raise DeviceError(f"strap {found.name} ({found.address}) is already used by another source")
-    source._claimed = found.address
+                            scan_timeout_s=scan_timeout_s, found=found)  # found: for the session header
+    if not source.claim(found.address):  # held from now, so the next --device auto picks another strap
+        raise DeviceError(f"strap {found.name} ({found.address}) is already used by another source",
+                          DeviceErrorReason.IN_USE)
     return source
 
 
