@@ -10,6 +10,12 @@
 - :func:`load_backend`: ``--ble-backend MODULE:FACTORY`` → ``(scanner_backend_cls, client_backend_cls)``, e.g.
   ``tests.emulated.backend:factory`` for an emulated strap in another process.
 
+Inside, one module per job: :mod:`.scan` (finding straps), :mod:`.link` (one connection), :mod:`.battery`,
+:mod:`.pmd_control` (Polar PMD start/stop), :mod:`.reconnect` (backoff and the retry rule), :mod:`.loop_thread`
+and :mod:`.stop` (the source's own asyncio loop, stoppable at once), :mod:`.profiles` (``devices/*.toml``) and
+:mod:`.common` (backends, bleak error translation with reasons, strap claims). Failures are
+:class:`~biotrainer.errors.DeviceError` with a :class:`~biotrainer.errors.DeviceErrorReason`.
+
 bleak is imported lazily, inside the functions that talk to Bluetooth.
 """
 
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 from biotrainer.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.common import BleBackends, backends_from, device_error, load_backend
-from biotrainer.sources.ble.profiles import load_profiles
+from biotrainer.sources.ble.profiles import DeviceProfile, load_profiles
 from biotrainer.sources.ble.scan import FoundStrap, find_strap, find_strap_async, scan, scan_async
 from biotrainer.sources.ble.strap import BleStrapSource, ReconnectPolicy
 
@@ -57,6 +63,7 @@ def open_device_source(spec: str, participant: str, backend_spec: str | None = N
 
 
 __all__ = [
-    "BleBackends", "BleStrapSource", "FoundStrap", "ReconnectPolicy", "backends_from", "device_error",
-    "find_strap", "find_strap_async", "load_backend", "open_device_source", "scan", "scan_async",
+    "BleBackends", "BleStrapSource", "DeviceProfile", "FoundStrap", "ReconnectPolicy", "backends_from",
+    "device_error", "find_strap", "find_strap_async", "load_backend", "load_profiles", "open_device_source", "scan",
+    "scan_async",
 ]

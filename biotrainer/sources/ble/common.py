@@ -42,6 +42,7 @@ def is_address(text: str) -> bool:
 
 
 def normalize_address(address: str) -> str:
+    """Upper case, ``-`` separators as ``:`` (``f0-00-...`` and ``F0:00:...`` are the same strap)."""
     return address.strip().upper().replace("-", ":") if len(address.strip()) == 17 else address.strip().upper()
 
 

@@ -23,6 +23,7 @@ from biotrainer.sources.ble.common import (
     claimed,
     device_error,
     is_address,
+    normalize_address,
     run_sync,
 )
 from biotrainer.sources.ble.profiles import DeviceProfile, load_profiles
@@ -182,8 +183,8 @@ def target_matcher(spec: str, skip: frozenset[str] = frozenset()) -> Callable[[A
     if spec == "auto":
         return lambda dev, adv: free(dev)
     if is_address(spec):
-        want = spec.strip().upper().replace("-", ":") if len(spec.strip()) == 17 else spec.strip().upper()
-        return lambda dev, adv: free(dev) and dev.address.upper().replace("-", ":") == want
+        want = normalize_address(spec)
+        return lambda dev, adv: free(dev) and normalize_address(dev.address) == want
     needle = spec.casefold()
     return lambda dev, adv: free(dev) and needle in (adv.local_name or dev.name or "").casefold()
 

@@ -35,7 +35,15 @@ from typing import Any
 from biotrainer.errors import DeviceError, DeviceErrorReason
 from biotrainer.events import SELF, Battery, Connection, Event, HrPacket, PmdPacket
 from biotrainer.sources.base import PushSource
-from biotrainer.sources.ble.common import BleBackends, backends_from, claim, device_error, is_address, release
+from biotrainer.sources.ble.common import (
+    BleBackends,
+    backends_from,
+    claim,
+    device_error,
+    is_address,
+    normalize_address,
+    release,
+)
 from biotrainer.sources.ble.link import LinkHandlers, LinkSettings, StrapLink
 from biotrainer.sources.ble.loop_thread import LoopThread
 from biotrainer.sources.ble.profiles import DeviceProfile, load_profiles
@@ -123,14 +131,6 @@ class BleStrapSource(PushSource):
         """The beat-time reconstruction of the heart-rate decoder (None before the first connection)."""
         return self._hrs.timeline if self._hrs is not None else None
 
-    @property
-    def hrs_malformed(self) -> int:
-        return self._hrs.malformed if self._hrs is not None else 0
-
-    @property
-    def pmd_malformed(self) -> int:
-        return self._pmd.malformed if self._pmd is not None else 0
-
     def claim(self, address: str) -> bool:
         """Reserve the strap at ``address`` for this source, so an ``auto`` source beside it skips it.
 
@@ -139,7 +139,7 @@ class BleStrapSource(PushSource):
         bool
             False when another source already holds it (this source then keeps what it held).
         """
-        key = address.upper()
+        key = normalize_address(address)
         if self._claimed == key:
             return True
         if not claim(key, self):
