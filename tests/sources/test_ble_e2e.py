@@ -119,7 +119,7 @@ def test_absent_strap_fails_cleanly(world):
     src.stop()
     assert sink.states() == ["connecting", "failed"]
     assert "F0:00:00:00:00:98" in sink.of("connection")[-1].reason
-    assert not src._thread.is_alive()
+    assert not src.thread_alive
 
 
 def test_open_device_source_by_name_picks_the_profile(world):
@@ -280,7 +280,7 @@ def test_stalled_strap_is_dropped_and_stop_never_hangs(world):
     assert dropped.reason == "no data for 0.5 s"
     wait_until(lambda: sink.states().count("reconnecting") >= 2, "reconnect attempts against a hung strap")
     src.stop()
-    assert not src._thread.is_alive()
+    assert not src.thread_alive
     assert not src.finished  # a hung strap is retried until the user stops, never given up silently
 
 
@@ -442,5 +442,5 @@ def test_real_time_beats_are_chained_by_rr_from_arrival_anchors(world):
     assert [b.rr_1024 for b in beats] == rr
     gaps = np.diff([b.beat_t_s for b in beats])
     chained = np.isclose(gaps, np.asarray(rr[1:]) / 1024.0, rtol=0, atol=1e-9)
-    assert int((~chained).sum()) == src._hrs.timeline.reanchors <= 2  # chained except at the rare re-anchor
+    assert int((~chained).sum()) == src.beat_timeline.reanchors <= 2  # chained except at the rare re-anchor
     assert all(b.beat_t_s <= b.t_s + 0.05 for b in beats)
