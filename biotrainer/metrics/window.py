@@ -49,6 +49,7 @@ import numpy as np
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.frequency import reaches
 from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
+from biotrainer.pacer import breath_volume, segment_code
 
 DEFAULT_WINDOW_S = 60.0
 #: Beats after the window end that the artifact correction may see. A premature (ectopic) beat is only recognisable
@@ -249,7 +250,7 @@ def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str,
 
 
 def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> np.ndarray:
-    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (raised-cosine shape of the pacer);
+    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (:func:`biotrainer.pacer.breath_volume`);
     NaN outside the segments."""
     t_s = np.asarray(t_s, dtype=float)
     v = np.full(t_s.size, np.nan)
@@ -257,17 +258,13 @@ def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> n
         return v
     starts = np.array([seg[0] for seg in segments])
     durs = np.array([seg[2] for seg in segments])
-    kinds = np.array([("inhale", "hold_in", "exhale", "hold_out").index(seg[1]) if seg[1] in
-                      ("inhale", "hold_in", "exhale", "hold_out") else 3 for seg in segments])
+    kinds = np.array([segment_code(seg[1]) for seg in segments])
     ends = np.append(starts[1:], starts[-1] + durs[-1])
     k = np.searchsorted(starts, t_s, side="right") - 1
     inside = (k >= 0) & (t_s < ends[np.clip(k, 0, None)])
     k = k[inside]
     prog = np.clip((t_s[inside] - starts[k]) / np.where(durs[k] > 0, durs[k], 1.0), 0.0, 1.0)
-    kind = kinds[k]
-    out = np.where(kind == 0, 0.5 - 0.5 * np.cos(np.pi * prog),
-                   np.where(kind == 1, 1.0, np.where(kind == 2, 0.5 + 0.5 * np.cos(np.pi * prog), 0.0)))
-    v[inside] = out
+    v[inside] = breath_volume(kinds[k], prog)
     return v
 
 
