@@ -26,6 +26,7 @@ from biotrainer.events import (
     Event,
     from_record,
 )
+from biotrainer.phases import PhaseSpan, phase_spans
 from biotrainer.store.meta import SessionMeta
 from biotrainer.store.schema import FORMAT_NAME, FORMAT_VERSION
 
@@ -91,26 +92,6 @@ class SampleArrays:
 
     def __len__(self) -> int:
         return len(self.samples)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A protocol phase as run: ``start_s``/``end_s`` session times (``end_s`` is the session end if the phase
-    never ended, e.g. an interrupted session; then ``ended`` is False)."""
-
-    name: str
-    index: int
-    start_s: float
-    end_s: float
-    planned_duration_s: float
-    paced: bool
-    rate_per_min: float | None
-    feedback: bool
-    ended: bool
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
@@ -239,7 +220,7 @@ class SessionReader:
         d["path"] = str(self.path)
         d["duration_s"] = self.duration_s
         d["counts"] = self.counts()
-        d["phases"] = [p.__dict__ | {"duration_s": p.duration_s} for p in self.phases()]
+        d["phases"] = [p.to_dict() for p in self.phases()]
         d["annotations"] = [{"t_s": a.t_s, "text": a.text, "author": a.author} for a in self.annotations()]
         return d
 
@@ -413,23 +394,7 @@ class SessionReader:
         found = [e for e in self.events(kinds=["annotation"]) if isinstance(e, Annotation)]
         return sorted(found, key=lambda e: e.t_s)
 
-    def phases(self) -> list[Phase]:
-        """Protocol phases from the phase markers, in order; an unfinished phase ends at the session end."""
-        phases: list[Phase] = []
-        open_: dict[int, Any] = {}
-        for e in self.events(kinds=["phase"]):
-            if e.state == "start":  # type: ignore[attr-defined]
-                open_[e.index] = e  # type: ignore[attr-defined]
-            elif e.state == "end" and e.index in open_:  # type: ignore[attr-defined]
-                s = open_.pop(e.index)  # type: ignore[attr-defined]
-                phases.append(self._phase(s, e.t_s, True))
-        end = self.duration_s
-        phases.extend(self._phase(s, max(end, s.t_s), False) for s in open_.values())
-        phases.sort(key=lambda p: (p.start_s, p.index))
-        return phases
-
-    @staticmethod
-    def _phase(start: Any, end_s: float, ended: bool) -> Phase:
-        return Phase(name=start.name, index=start.index, start_s=start.t_s, end_s=end_s,
-                     planned_duration_s=start.duration_s, paced=start.paced, rate_per_min=start.rate_per_min,
-                     feedback=start.feedback, ended=ended)
+    def phases(self) -> list[PhaseSpan]:
+        """Protocol phases from the phase markers, in order; an unfinished phase ends at the session end
+        (:func:`biotrainer.phases.phase_spans`)."""
+        return phase_spans(self.events(kinds=["phase"]), open_end_s=self.duration_s)
