@@ -25,6 +25,7 @@ from biotrainer.events import (
     Annotation,
     Event,
     from_record,
+    rr_1024_to_ms,
 )
 from biotrainer.store.meta import SessionMeta
 from biotrainer.store.schema import FORMAT_NAME, FORMAT_VERSION
@@ -36,11 +37,12 @@ _EVENT_COLUMNS = "kind, t_s, participant, device, data, blob"
 
 @dataclass(frozen=True)
 class BeatArrays:
-    """Beats in publication order. ``t_s`` arrival time, ``beat_t_s`` reconstructed beat time (s),
+    """Beats in publication order. ``arrival_t_s`` arrival time (the event's ``t_s``, named as in
+    :class:`biotrainer.exchange.model.BeatTable` and the CSV export), ``beat_t_s`` reconstructed beat time (s),
     ``rr_1024`` interval in 1/1024 s as sent, ``rr_ms`` the same in ms (float, never rounded), ``source``
     ``strap``/``ecg``, ``participant`` and ``device`` per beat."""
 
-    t_s: np.ndarray
+    arrival_t_s: np.ndarray
     beat_t_s: np.ndarray
     rr_1024: np.ndarray
     rr_ms: np.ndarray
@@ -49,7 +51,7 @@ class BeatArrays:
     device: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.t_s)
+        return len(self.arrival_t_s)
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -334,10 +336,10 @@ class SessionReader:
         cols = list(zip(*rows, strict=True)) if rows else [()] * 6
         rr_1024 = np.array(cols[2], dtype=np.int64)
         return BeatArrays(
-            t_s=np.array(cols[0], dtype=np.float64),
+            arrival_t_s=np.array(cols[0], dtype=np.float64),
             beat_t_s=np.array(cols[1], dtype=np.float64),
             rr_1024=rr_1024,
-            rr_ms=rr_1024 * 1000.0 / 1024.0,
+            rr_ms=rr_1024_to_ms(rr_1024),
             source=np.array(cols[3], dtype=object),
             participant=np.array(cols[4], dtype=object),
             device=np.array(cols[5], dtype=object),
