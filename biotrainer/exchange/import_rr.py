@@ -229,68 +229,17 @@ def import_rr(path: Path, *, participant: str | None = None) -> ExchangeSession:
 
 def import_csv_export(folder: Path, *, participant: str | None = None) -> ExchangeSession:
     """Read a biotrainer CSV export folder (``*_beats.csv`` + ``*_markers.csv`` + ``*_meta.json`` + signals)."""
-    from biotrainer.events import HeartRate
-
     folder = Path(folder)
     beats_files = sorted(folder.glob("*_beats.csv"))
     if not beats_files:
         raise ImportFormatError(f"{folder}: no *_beats.csv file (not a biotrainer CSV export)")
     base = str(beats_files[0])[: -len("_beats.csv")]
-    meta_path = Path(base + "_meta.json")
-    session_meta: dict[str, Any] = {}
-    if meta_path.exists():
-        try:
-            session_meta = json.loads(meta_path.read_text(encoding="utf-8")).get("session", {})
-        except ValueError as exc:
-            raise ImportFormatError(f"{meta_path}: not valid JSON ({exc})") from None
+    session_meta = _export_meta(Path(base + "_meta.json"))
     pseudonyms = dict(session_meta.get("participants") or {})
     role_of = {v: k for k, v in pseudonyms.items()}
     if participant:
         pseudonyms[SELF] = participant
-    import pandas as pd
-
-    def table(suffix: str, **kw: Any) -> Any:
-        p = Path(base + suffix)
-        if not p.exists():
-            return None
-        try:
-            return pd.read_csv(p, comment="#", keep_default_na=False, **kw)
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise ImportFormatError(f"{p}: not a biotrainer CSV ({str(exc).splitlines()[0]})") from None
-
-    events: list[Event] = []
-    beats = table("_beats.csv", dtype={"participant": str, "device": str, "source": str})
-    for col in ("rr_1024", "beat_t_s", "arrival_t_s"):
-        if col not in beats.columns:
-            raise ImportFormatError(f"{beats_files[0]}: column {col!r} missing")
-    for row in beats.itertuples(index=False):
-        events.append(Beat(t_s=float(row.arrival_t_s), participant=role_of.get(row.participant, row.participant),
-                           device=str(row.device), rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s),
-                           source=str(row.source)))
-    markers = table("_markers.csv", dtype={"data": str, "kind": str, "participant": str})
-    if markers is not None:
-        for row in markers.itertuples(index=False):
-            events.append(from_record(row.kind, float(row.t_s), row.participant, "", row.data, None))
-    hr = table("_hr.csv", dtype={"participant": str, "device": str})
-    if hr is not None:
-        for row in hr.itertuples(index=False):
-            contact = None if row.contact == "" else bool(int(row.contact))
-            events.append(HeartRate(t_s=float(row.t_s), participant=role_of.get(row.participant, row.participant),
-                                    device=str(row.device), hr_bpm=int(row.hr_bpm), contact=contact))
-    for kind in ("ecg", "acc"):
-        sig = table(f"_{kind}.csv", dtype={"participant": str, "device": str})
-        if sig is None:
-            continue
-        for (p, d, fs), grp in sig.groupby(["participant", "device", "fs_hz"], sort=False):
-            t = grp["t_s"].to_numpy(float)
-            # split where the sample clock jumps (the export wrote one run per gap-free segment)
-            breaks = np.flatnonzero(np.abs(np.diff(t) - 1.0 / fs) > 0.5 / fs) + 1
-            for chunk in np.split(np.arange(len(t)), breaks):
-                cols = ["ecg_uv"] if kind == "ecg" else ["acc_x_mg", "acc_y_mg", "acc_z_mg"]
-                samples = grp[cols].to_numpy(np.int64)[chunk]
-                events.extend(frames_from_samples(kind, participant=role_of.get(p, p), device=d, fs_hz=float(fs),
-                                                  t0_s=float(t[chunk[0]]),
-                                                  samples=samples[:, 0] if kind == "ecg" else samples))
+    events = _export_events(base, beats_files[0], role_of)
     events.sort(key=lambda e: e.t_s)
     anchor = session_meta.get("anchor_unix_s")
     meta = imported_meta(folder, "biotrainer-csv", anchor_unix_s=float(anchor) if anchor is not None else None,
@@ -301,3 +250,72 @@ def import_csv_export(folder: Path, *, participant: str | None = None) -> Exchan
             meta[key] = session_meta[key]
     meta["imported_from"]["session_id"] = session_meta.get("id")
     return ExchangeSession(meta, events)
+
+
+def _export_meta(meta_path: Path) -> dict[str, Any]:
+    """The ``session`` header of an export's ``*_meta.json`` ({} when the file is missing)."""
+    if not meta_path.exists():
+        return {}
+    try:
+        return json.loads(meta_path.read_text(encoding="utf-8")).get("session", {})
+    except ValueError as exc:
+        raise ImportFormatError(f"{meta_path}: not valid JSON ({exc})") from None
+
+
+def _export_table(base: str, suffix: str, **kw: Any) -> Any:
+    """One CSV file of the export as a pandas table (None when the export has no such file)."""
+    import pandas as pd
+
+    p = Path(base + suffix)
+    if not p.exists():
+        return None
+    try:
+        return pd.read_csv(p, comment="#", keep_default_na=False, **kw)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ImportFormatError(f"{p}: not a biotrainer CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _export_events(base: str, beats_file: Path, role_of: dict[str, str]) -> list[Event]:
+    """Beats, markers, heart rate and ECG/ACC frames of an export, participants as roles (publish order lost)."""
+    from biotrainer.events import HeartRate
+
+    events: list[Event] = []
+    beats = _export_table(base, "_beats.csv", dtype={"participant": str, "device": str, "source": str})
+    for col in ("rr_1024", "beat_t_s", "arrival_t_s"):
+        if col not in beats.columns:
+            raise ImportFormatError(f"{beats_file}: column {col!r} missing")
+    for row in beats.itertuples(index=False):
+        events.append(Beat(t_s=float(row.arrival_t_s), participant=role_of.get(row.participant, row.participant),
+                           device=str(row.device), rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s),
+                           source=str(row.source)))
+    markers = _export_table(base, "_markers.csv", dtype={"data": str, "kind": str, "participant": str})
+    if markers is not None:
+        for row in markers.itertuples(index=False):
+            events.append(from_record(row.kind, float(row.t_s), row.participant, "", row.data, None))
+    hr = _export_table(base, "_hr.csv", dtype={"participant": str, "device": str})
+    if hr is not None:
+        for row in hr.itertuples(index=False):
+            contact = None if row.contact == "" else bool(int(row.contact))
+            events.append(HeartRate(t_s=float(row.t_s), participant=role_of.get(row.participant, row.participant),
+                                    device=str(row.device), hr_bpm=int(row.hr_bpm), contact=contact))
+    for kind in ("ecg", "acc"):
+        sig = _export_table(base, f"_{kind}.csv", dtype={"participant": str, "device": str})
+        if sig is not None:
+            events.extend(_export_frames(kind, sig, role_of))
+    return events
+
+
+def _export_frames(kind: str, sig: Any, role_of: dict[str, str]) -> list[Event]:
+    """ECG/ACC frames from an export's signal table, one run per gap-free segment (the export wrote them so)."""
+    events: list[Event] = []
+    cols = ["ecg_uv"] if kind == "ecg" else ["acc_x_mg", "acc_y_mg", "acc_z_mg"]
+    for (p, d, fs), grp in sig.groupby(["participant", "device", "fs_hz"], sort=False):
+        t = grp["t_s"].to_numpy(float)
+        # split where the sample clock jumps (the export wrote one run per gap-free segment)
+        breaks = np.flatnonzero(np.abs(np.diff(t) - 1.0 / fs) > 0.5 / fs) + 1
+        for chunk in np.split(np.arange(len(t)), breaks):
+            samples = grp[cols].to_numpy(np.int64)[chunk]
+            events.extend(frames_from_samples(kind, participant=role_of.get(p, p), device=d, fs_hz=float(fs),
+                                              t0_s=float(t[chunk[0]]),
+                                              samples=samples[:, 0] if kind == "ecg" else samples))
+    return events
