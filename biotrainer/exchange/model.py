@@ -37,6 +37,7 @@ from biotrainer.events import (
     PacerMarker,
     PhaseMarker,
     SessionState,
+    rr_1024_to_ms,
 )
 
 MARKER_TYPES = (PhaseMarker, PacerMarker, Cue, Annotation, SessionState)
@@ -80,7 +81,7 @@ class BeatTable:
 
     @property
     def rr_ms(self) -> np.ndarray:
-        return self.rr_1024 * 1000.0 / 1024.0
+        return rr_1024_to_ms(self.rr_1024)
 
     def __len__(self) -> int:
         return len(self.beat_t_s)

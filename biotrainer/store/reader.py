@@ -25,6 +25,7 @@ from biotrainer.events import (
     Annotation,
     Event,
     from_record,
+    rr_1024_to_ms,
 )
 from biotrainer.phases import PhaseSpan, phase_spans
 from biotrainer.store.meta import SessionMeta
@@ -37,11 +38,12 @@ _EVENT_COLUMNS = "kind, t_s, participant, device, data, blob"
 
 @dataclass(frozen=True)
 class BeatArrays:
-    """Beats in publication order. ``t_s`` arrival time, ``beat_t_s`` reconstructed beat time (s),
+    """Beats in publication order. ``arrival_t_s`` arrival time (the event's ``t_s``, named as in
+    :class:`biotrainer.exchange.model.BeatTable` and the CSV export), ``beat_t_s`` reconstructed beat time (s),
     ``rr_1024`` interval in 1/1024 s as sent, ``rr_ms`` the same in ms (float, never rounded), ``source``
     ``strap``/``ecg``, ``participant`` and ``device`` per beat."""
 
-    t_s: np.ndarray
+    arrival_t_s: np.ndarray
     beat_t_s: np.ndarray
     rr_1024: np.ndarray
     rr_ms: np.ndarray
@@ -50,7 +52,7 @@ class BeatArrays:
     device: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.t_s)
+        return len(self.arrival_t_s)
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -109,6 +111,14 @@ def _sqlite_problem(exc: sqlite3.Error) -> str:
     if "malformed" in msg:
         return "the SQLite file is damaged (database disk image is malformed)"
     return msg
+
+
+def _sample_times(last: np.ndarray, fs: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Session time of every sample of frames with ``n`` samples each, the last at ``last``, at rate ``fs``."""
+    ends = np.cumsum(n)
+    # sample i of a frame with n samples and last time L is at L - (n - 1 - i) / fs
+    back = (np.repeat(ends, n) - 1 - np.arange(int(ends[-1]) if len(ends) else 0)).astype(np.float64)
+    return np.repeat(last, n) - back / np.repeat(fs, n)
 
 
 class SessionReader:
@@ -315,10 +325,10 @@ class SessionReader:
         cols = list(zip(*rows, strict=True)) if rows else [()] * 6
         rr_1024 = np.array(cols[2], dtype=np.int64)
         return BeatArrays(
-            t_s=np.array(cols[0], dtype=np.float64),
+            arrival_t_s=np.array(cols[0], dtype=np.float64),
             beat_t_s=np.array(cols[1], dtype=np.float64),
             rr_1024=rr_1024,
-            rr_ms=rr_1024 * 1000.0 / 1024.0,
+            rr_ms=rr_1024_to_ms(rr_1024),
             source=np.array(cols[3], dtype=object),
             participant=np.array(cols[4], dtype=object),
             device=np.array(cols[5], dtype=object),
@@ -352,15 +362,12 @@ class SessionReader:
 
     def _samples(self, kind: str, participant: str | None, device: str | None, dtype: np.dtype, width: int,
                  out_type: type) -> SampleArrays:
-        who = self._query("SELECT DISTINCT participant, device FROM events WHERE kind = ?", (kind,))
-        who = [(p, d) for p, d in who if (participant is None or p == participant) and (device is None or d == device)]
-        if len(who) > 1:
-            raise UsageError(f"{self.path}: {kind} from several sources {sorted(who)}; pass participant/device")
-        if not who:
+        source = self._signal_source(kind, participant, device)
+        if source is None:
             empty = np.zeros((0, width) if width > 1 else 0, dtype=out_type)
             return SampleArrays(empty, np.zeros(0), float("nan"), np.zeros(0), np.zeros(0, np.int64),
                                 np.zeros(0, np.int64), participant or "", device or "")
-        p, d = who[0]
+        p, d = source
         rows = self._query(
             "SELECT t_s, json_extract(data, '$.fs_hz'), json_extract(data, '$.last_sample_t_s'), "
             "json_extract(data, '$.sensor_ts_ns'), blob FROM events "
@@ -374,16 +381,20 @@ class SessionReader:
         samples = np.frombuffer(blob, dtype=dtype).astype(out_type)
         if width > 1:
             samples = samples.reshape(-1, width)
-        ends = np.cumsum(n)
-        starts = ends - n
-        # sample i of a frame with n samples and last time L is at L - (n - 1 - i) / fs
-        back = (np.repeat(ends, n) - 1 - np.arange(int(ends[-1]) if len(ends) else 0)).astype(np.float64)
-        t = np.repeat(last, n) - back / np.repeat(fs, n)
         fs_values = np.unique(fs)
         if len(fs_values) > 1:
             log.warning("%s: %s sampling rate changes within the session: %s", self.path, kind, fs_values)
-        return SampleArrays(samples, t, float(fs_values[0]) if len(fs_values) else float("nan"), frame_t, starts,
-                            sensor, p, d)
+        return SampleArrays(samples, _sample_times(last, fs, n), float(fs_values[0]) if len(fs_values) else
+                            float("nan"), frame_t, np.cumsum(n) - n, sensor, p, d)
+
+    def _signal_source(self, kind: str, participant: str | None, device: str | None) -> tuple[str, str] | None:
+        """The one (participant, device) with ``kind`` frames matching the filters; None if none, an error if
+        several."""
+        who = self._query("SELECT DISTINCT participant, device FROM events WHERE kind = ?", (kind,))
+        who = [(p, d) for p, d in who if (participant is None or p == participant) and (device is None or d == device)]
+        if len(who) > 1:
+            raise UsageError(f"{self.path}: {kind} from several sources {sorted(who)}; pass participant/device")
+        return who[0] if who else None
 
     def markers(self, kinds: Sequence[str] = ("phase", "pacer", "cue", "annotation", "session")) -> list[Event]:
         """Protocol and session markers (phase, pacer, cue, annotation, session state) in publication order."""

@@ -164,7 +164,7 @@ def test_bulk_accessors_equal_the_events(lib):
         assert np.array_equal(b.rr_1024, [e.rr_1024 for e in beats])
         assert np.array_equal(b.rr_ms, [e.rr_ms for e in beats])
         assert np.array_equal(b.beat_t_s, [e.beat_t_s for e in beats])
-        assert np.array_equal(b.t_s, [e.t_s for e in beats])
+        assert np.array_equal(b.arrival_t_s, [e.t_s for e in beats])
         assert len(r.beats(participant="client")) == 0
         hrs = [e for e in published if isinstance(e, HeartRate)]
         assert np.array_equal(r.hr().hr_bpm, [e.hr_bpm for e in hrs])
