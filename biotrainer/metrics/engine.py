@@ -106,12 +106,20 @@ class MetricsEngine:
         self._warming = False
 
     @classmethod
-    def for_protocol(cls, publish: Bus | Callable[[Event], None], protocol: object, **kwargs: object) -> MetricsEngine:
-        """An engine using a protocol's ``feedback_signal`` and its ``baseline = true`` phases as baseline."""
-        phases = getattr(protocol, "phases", ())
-        baseline = tuple(p.name for p in phases if getattr(p, "baseline", False)) or ("baseline",)
-        return cls(publish, feedback_signal=str(getattr(protocol, "feedback_signal", "none") or "none"),
-                   baseline_phases=baseline, **kwargs)  # type: ignore[arg-type]
+    def for_protocol(cls, publish: Bus | Callable[[Event], None], protocol: object | None,
+                     **kwargs: object) -> MetricsEngine:
+        """The engine for a session running ``protocol``: the one rule live sessions, replays and tests share.
+
+        Feedback follows the protocol's ``feedback_signal`` and its ``baseline = true`` phase is the baseline;
+        without a protocol (or without a baseline phase) the engine's defaults apply (``rsa_vs_baseline`` against
+        a phase named ``baseline``). ``kwargs`` go to the constructor.
+        """
+        if protocol is not None:
+            kwargs.setdefault("feedback_signal", str(getattr(protocol, "feedback_signal", "none") or "none"))
+            baseline = tuple(p.name for p in getattr(protocol, "phases", ()) if getattr(p, "baseline", False))
+            if baseline:
+                kwargs.setdefault("baseline_phases", baseline)
+        return cls(publish, **kwargs)  # type: ignore[arg-type]
 
     # --- bus listener -----------------------------------------------------------------------------------------
 
