@@ -5,6 +5,9 @@ thread calls :meth:`SessionModel.drain` from its redraw timer, which applies que
 buffers and plain state (phase, cue, metrics with reasons, devices, annotations) and emits Qt signals for the
 discrete changes. Views read the model; they never touch the bus or the runner.
 
+Artifact marks are the beats the metrics engine flagged (``artifacts.end_beat_flag`` of its updates: each beat as
+the window that ended on it classified it), so the tachogram marks exactly the beats the metrics corrected.
+
 The pacer shown on screen is rebuilt from the protocol's :class:`~biotrainer.events.PacerMarker` events and the
 session clock (``progress = (now - segment start) / planned duration``), so live sessions and replays draw the same
 pacer from the same events, and a pause freezes it where it stopped.
@@ -48,10 +51,8 @@ SERIES_CAPACITY: Final = 20_000  # metric updates, HR packets
 PACER_CURVE_STEP_S: Final = 0.2  # resolution of the pacer curve drawn under the heart rate
 PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
 STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
-ARTIFACT_BEATS: Final = 300  # artifact marks are recomputed over the newest beats (metrics.artifacts)
 
-# Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from
-# (the metrics engine's dotted names first; the plain names of the original design as fallback).
+# Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from.
 METRICS: Final[dict[str, tuple[str, str]]] = {
     "hr_bpm": ("Heart rate", "bpm"),
     "rsa_p2t_ms": ("RSA peak–trough", "ms"),
@@ -60,14 +61,15 @@ METRICS: Final[dict[str, tuple[str, str]]] = {
     "breathing_rate_per_min": ("Breathing rate", "/min"),
 }
 FEEDBACK_KEY: Final = "feedback_0_1"
-SOURCE_KEYS: Final[dict[str, tuple[str, ...]]] = {
-    "hr_bpm": ("hrv.hr_bpm", "hr_bpm"),
-    "rsa_p2t_ms": ("rsa.p2t_ms", "rsa_p2t_ms"),
-    "ln_rmssd": ("hrv.ln_rmssd", "ln_rmssd"),
-    "coherence_ratio": ("coherence.ratio", "coherence_ratio"),
-    "breathing_rate_per_min": ("breathing.rate_per_min", "breathing_rate_per_min"),
-    FEEDBACK_KEY: ("feedback.value", "feedback_0_1"),
+SOURCE_KEYS: Final[dict[str, str]] = {
+    "hr_bpm": "hrv.hr_bpm",
+    "rsa_p2t_ms": "rsa.p2t_ms",
+    "ln_rmssd": "hrv.ln_rmssd",
+    "coherence_ratio": "coherence.ratio",
+    "breathing_rate_per_min": "breathing.rate_per_min",
+    FEEDBACK_KEY: "feedback.value",
 }
+FLAG_KEY: Final = "artifacts.end_beat_flag"
 QUALITY_KEYS: Final = ("quality.n_beats", "quality.corrected_pct", "quality.missing_pct", "quality.ok")
 
 
@@ -168,7 +170,8 @@ class SessionModel(QObject):
             except queue.Empty:
                 break
         self.hr = Ring(SERIES_CAPACITY)
-        self.rr = Ring(BEAT_CAPACITY, columns=2)  # rr_ms, artifact flag (0/1)
+        self.rr = Ring(BEAT_CAPACITY)  # rr_ms at the beat time
+        self.artifacts = Ring(BEAT_CAPACITY)  # rr_ms of the beats the metrics engine flagged
         self.pacer_curve = Ring(PACER_CURVE_CAPACITY)
         self.pacer_rate = Ring(SERIES_CAPACITY)
         self.series: dict[str, Ring] = {k: Ring(SERIES_CAPACITY) for k in (*METRICS, FEEDBACK_KEY)}
@@ -185,9 +188,6 @@ class SessionModel(QObject):
         self._pause_t_s: float | None = None
         self.quality: dict[str, float | None] = {}
         self.rsa_breaths = Ring(SERIES_CAPACITY)  # per-breath RSA at the end time of each breath
-        self.artifact_t_s = np.empty(0)
-        self.artifact_rr_ms = np.empty(0)
-        self._artifact_beats_seen = -1
         self._curve_until_s = -math.inf
 
     def now(self) -> float:
@@ -246,24 +246,15 @@ class SessionModel(QObject):
                           segment_volume(seg.segment, progress),
                           seg.breath_index + (progress * seg.duration_s / period_s if period_s else 0.0))
 
-    def update_artifact_marks(self) -> None:
-        """Recompute artifact marks over the newest beats with the metrics package's detector
-        (Lipponen & Tarvainen, :func:`biotrainer.metrics.artifacts.find_artifacts`). Cheap (~1 ms); call ~1 Hz."""
-        if self.counts.beats == self._artifact_beats_seen:
-            return
-        self._artifact_beats_seen = self.counts.beats
-        t, rr = self.rr.t_s[-ARTIFACT_BEATS:], self.rr.values(0)[-ARTIFACT_BEATS:]
-        if len(rr) < 10:
-            return
-        try:
-            from biotrainer.metrics.artifacts import find_artifacts
+    @property
+    def artifact_t_s(self) -> np.ndarray:
+        """Beat times of the beats the metrics engine flagged as artifacts, oldest first."""
+        return self.artifacts.t_s
 
-            found = find_artifacts(np.asarray(rr, dtype=float))
-        except Exception:  # noqa: BLE001 - marks are an aid; never break drawing
-            log.debug("artifact marks failed", exc_info=True)
-            return
-        idx = sorted({i for ids in found.values() for i in ids if 0 <= i < len(rr)})
-        self.artifact_t_s, self.artifact_rr_ms = t[idx].copy(), rr[idx].copy()
+    @property
+    def artifact_rr_ms(self) -> np.ndarray:
+        """Their RR intervals (ms)."""
+        return self.artifacts.values()
 
     def quality_text(self) -> str:
         """One line about the current analysis window, e.g. ``58 beats · 1.7 % corrected · 0 % missing``."""
@@ -319,7 +310,7 @@ def _on_beat(m: SessionModel, e: Beat) -> None:
     if e.participant != m.participant:
         return
     m.counts.beats += 1
-    m.rr.append(e.beat_t_s, e.rr_ms, 0.0)
+    m.rr.append(e.beat_t_s, e.rr_ms)
 
 
 def _on_hr(m: SessionModel, e: HeartRate) -> None:
@@ -358,8 +349,8 @@ def _on_metrics(m: SessionModel, e: MetricUpdate) -> None:
     m.counts.metric_updates += 1
     values = e.values
     for key, state in m.metrics.items():
-        source = next((k for k in SOURCE_KEYS[key] if k in values), None)
-        if source is None:
+        source = SOURCE_KEYS[key]
+        if source not in values:
             continue  # not part of this update (e.g. spectral values only come with full updates)
         value = values[source]
         if value is not None and not math.isfinite(value):
@@ -376,10 +367,16 @@ def _on_metrics(m: SessionModel, e: MetricUpdate) -> None:
     end_s, last = values.get("rsa.last_breath_end_s"), values.get("rsa.p2t_ms_last")
     if end_s is not None and last is not None and (not len(m.rsa_breaths) or end_s > m.rsa_breaths.t_s[-1]):
         m.rsa_breaths.append(end_s, last)
-    elif "rsa_p2t_ms" in values:  # engines that publish one per-breath value under the plain name
-        v = values["rsa_p2t_ms"]
-        if v is not None and m.rsa_breaths.last() != v:
-            m.rsa_breaths.append(e.t_s, v)
+    if values.get(FLAG_KEY) and values.get("window.end_s") is not None:
+        _mark_artifact(m, values["window.end_s"])
+
+
+def _mark_artifact(m: SessionModel, beat_t_s: float) -> None:
+    """Mark the beat at ``beat_t_s`` (a flagged beat the engine's window ended on)."""
+    t = m.rr.t_s
+    i = int(np.searchsorted(t, beat_t_s))
+    if i < len(t) and t[i] == beat_t_s and (not len(m.artifacts) or beat_t_s > m.artifacts.t_s[-1]):
+        m.artifacts.append(beat_t_s, float(m.rr.values()[i]))
 
 
 def _on_pacer(m: SessionModel, e: PacerMarker) -> None:

@@ -223,7 +223,6 @@ class ReplayScreen(QWidget):
         self.tiles.refresh()
         self._frames += 1
         if self._frames % PLOT_EVERY_FRAMES == 0 or not c.playing:
-            m.update_artifact_marks()
             self.plots.redraw()
 
     def shutdown(self) -> None:

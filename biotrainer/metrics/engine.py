@@ -5,7 +5,9 @@ events per participant (markers with ``participant="session"`` apply to everyone
 analysis window plus 30 s), and on every used beat (from the third: see below) publishes one ``MetricUpdate``
 for that participant:
 
-- *per-beat update*: window, quality, artifact and time-domain keys (see :mod:`biotrainer.metrics.window`);
+- *per-beat update*: window, quality, artifact and time-domain keys (see :mod:`biotrainer.metrics.window`), and
+  ``artifacts.end_beat_flag``: the artifact flag (:data:`~biotrainer.metrics.artifacts.FLAG_ECTOPIC` …, 0 for a
+  normal beat) the window gave its newest beat, the one at ``window.end_s`` (views mark artifacts from it);
 - *full update*, every ``update_s`` (5 s) of beat time once ``min_window_s`` of beats exist: all keys, plus
   ``feedback.value`` (0..1, see :mod:`biotrainer.metrics.feedback`) and ``update.full`` = 1.
 
@@ -183,6 +185,7 @@ class MetricsEngine:
         data = build_window(streams, start, end, with_ecg=self.with_ecg and full)
         result = compute_window(data, self.settings, spectral=full)
         values, reasons, labels = result.values, result.reasons, result.labels
+        values["artifacts.end_beat_flag"] = float(result.flags[-1])  # newest beat's flag, as this window used it
         if full:
             values["update.full"] = 1.0
             phase = streams.phase_at(end)
