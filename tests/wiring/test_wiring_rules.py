@@ -41,8 +41,8 @@ def test_record_demo_replay_and_gui_use_the_one_parser(tmp_path, capsys):
     sid = json.loads(capsys.readouterr().out)["id"]
     assert main(["replay", sid, "--speed", "fast", "--json", "--library", lib]) == 0
     assert json.loads(capsys.readouterr().out)["speed"] == "max"
-    for argv in (["record", "--speed", "2x"], ["demo", "--terminal", "--speed", "2x"], ["replay", sid, "--speed", "2x"],
-                 ["gui", "--speed", "2x"]):
+    for argv in (["record", "--speed", "2x"], ["demo", "--terminal", "--speed", "2x"],
+                 ["replay", sid, "--speed", "2x"], ["gui", "--speed", "2x"]):
         assert main([*argv, "--library", lib]) == 2
         assert "--speed '2x': expected a positive number" in capsys.readouterr().err
 
