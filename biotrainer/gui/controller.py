@@ -1,7 +1,7 @@
 """Run a live session for the GUI: the session runner on a worker thread, the model on the bus.
 
 :class:`LiveController` builds the session (sources, protocol runner, recorder, metrics engine over one bus) with
-the same assembly the CLI uses (:func:`biotrainer.wiring.build_session` when available), subscribes the
+the same assembly the CLI uses (:func:`biotrainer.wiring.build_session`), subscribes the
 :class:`~biotrainer.gui.model.SessionModel`, and runs :meth:`SessionRunner.run` on a daemon thread. Pause, stop
 and annotations go through the runner's thread-safe controls. The end of the run comes back to the GUI thread as
 the ``finished`` signal (Qt queues signals emitted from other threads). BLE sources run their own asyncio loop
@@ -43,7 +43,6 @@ class LiveConfig:
     speed: float = 1.0
     virtual: bool = False
     seed: int = 0
-    personal_rate_per_min: float | None = None
 
 
 @dataclass
@@ -68,17 +67,6 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
     session = build_session(plan, listeners=listeners)
     return LiveParts(runner=session.runner, protocol=session.protocol_runner, writer=session.writer,
                      session_id=session.session_id or "")
-
-
-def metrics_engine_for(bus: Any, protocol: Any | None = None) -> Any | None:
-    """The metrics engine subscribed to ``bus`` (as :mod:`biotrainer.wiring` makes it), or None if unavailable."""
-    from biotrainer.wiring import make_metrics_engine
-
-    try:
-        return make_metrics_engine(bus, protocol)
-    except Exception:  # noqa: BLE001 - replay without metrics rather than no replay
-        log.exception("metrics engine could not be created")
-        return None
 
 
 class LiveController(QObject):
