@@ -96,20 +96,29 @@ class Tally:
     escaped: list = field(default_factory=list)  # (packet, exception) for any exception out of decode()
 
 
+def fed(tally: Tally, decoder, packets, rng: random.Random, max_gap_s: float):
+    """Hand each packet to ``decoder`` at increasing arrival times; yield ``(t_s, raw, events)``.
+
+    A packet whose decoding raises is counted in ``tally.escaped`` instead of yielded.
+    """
+    t_s = 0.0
+    for raw in packets:
+        t_s += rng.uniform(0.0, max_gap_s)
+        tally.fed += 1
+        try:
+            events = decoder.decode(t_s, raw)
+        except Exception as exc:  # noqa: BLE001 - counted: none may escape
+            tally.escaped.append((raw, exc))
+            continue
+        yield t_s, raw, events
+
+
 @pytest.fixture(scope="module")
 def hrs_tally() -> Tally:
     rng = random.Random(20260101)
     dec = HrsDecoder("self", "F0:00:00:00:00:01")
     tally = Tally()
-    t_s = 0.0
-    for raw in hr_packets(rng, N_HRS):
-        t_s += rng.uniform(0.0, 2.0)
-        tally.fed += 1
-        try:
-            events = dec.decode(t_s, raw)
-        except Exception as exc:  # noqa: BLE001 - counted: none may escape
-            tally.escaped.append((raw, exc))
-            continue
+    for t_s, raw, events in fed(tally, dec, hr_packets(rng, N_HRS), rng, 2.0):
         decode_errors = [e for e in events if isinstance(e, DecodeError)]
         if decode_errors:
             assert len(events) == 1 and decode_errors[0].stream == "hr" and decode_errors[0].reason
@@ -132,15 +141,7 @@ def pmd_tally() -> Tally:
     rng = random.Random(20260102)
     dec = PmdDecoder("self", "F0:00:00:00:00:01")
     tally = Tally()
-    t_s = 0.0
-    for raw in pmd_packets(rng, N_PMD):
-        t_s += rng.uniform(0.0, 0.6)
-        tally.fed += 1
-        try:
-            events = dec.decode(t_s, raw)
-        except Exception as exc:  # noqa: BLE001 - counted: none may escape
-            tally.escaped.append((raw, exc))
-            continue
+    for t_s, raw, events in fed(tally, dec, pmd_packets(rng, N_PMD), rng, 0.6):
         assert len(events) == 1
         e = events[0]
         if isinstance(e, DecodeError):

@@ -85,27 +85,28 @@ def run(strap: ScriptedStrap, policy: ReconnectPolicy = QUICK, stop: StopSignal 
     asyncio.run(go())
 
 
+def final_error(strap: ScriptedStrap, policy: ReconnectPolicy = QUICK) -> DeviceError:
+    """The error the loop gave up with (it must give up)."""
+    with pytest.raises(GiveUp) as gave_up:
+        run(strap, policy)
+    return gave_up.value.error
+
+
 def test_a_strap_never_found_fails_at_once():
     strap = ScriptedStrap([("search", err(R.NOT_FOUND))])
-    with pytest.raises(GiveUp) as gave_up:
-        run(strap)
-    assert gave_up.value.error.reason is R.NOT_FOUND and not strap.retries
+    assert final_error(strap).reason is R.NOT_FOUND and not strap.retries
 
 
 def test_connect_failures_before_the_first_connection_get_three_tries():
     strap = ScriptedStrap([("connect", err(R.CONNECT_FAILED))] * 3)
-    with pytest.raises(GiveUp) as gave_up:
-        run(strap)
-    assert gave_up.value.error.reason is R.CONNECT_FAILED
+    assert final_error(strap).reason is R.CONNECT_FAILED
     assert [a for a, _, _ in strap.retries] == [1, 2]
     assert strap.firsts == [True, False, False]  # "searching for" is announced once
 
 
 def test_bluetooth_off_before_the_first_connection_fails_at_once():
     strap = ScriptedStrap([("connect", err(R.ADAPTER_OFF))])
-    with pytest.raises(GiveUp) as gave_up:
-        run(strap)
-    assert gave_up.value.error.reason is R.ADAPTER_OFF and not strap.retries
+    assert final_error(strap).reason is R.ADAPTER_OFF and not strap.retries
 
 
 def test_after_a_drop_everything_is_retried_with_backoff_and_the_drop_time_is_kept():
@@ -121,10 +122,9 @@ def test_after_a_drop_everything_is_retried_with_backoff_and_the_drop_time_is_ke
 
 def test_max_attempts_gives_up_with_its_own_reason():
     strap = ScriptedStrap([("drop", "no data for 5 s")] + [("search", err(R.NOT_FOUND))] * 3)
-    with pytest.raises(GiveUp) as gave_up:
-        run(strap, ReconnectPolicy(initial_delay_s=0.001, max_attempts=2))
-    assert gave_up.value.error.reason is R.GAVE_UP
-    assert str(gave_up.value.error) == "F0:00:00:00:00:31: gave up after 2 reconnect attempts (failed: not_found)"
+    error = final_error(strap, ReconnectPolicy(initial_delay_s=0.001, max_attempts=2))
+    assert error.reason is R.GAVE_UP
+    assert str(error) == "F0:00:00:00:00:31: gave up after 2 reconnect attempts (failed: not_found)"
 
 
 def test_a_stop_during_the_backoff_ends_the_loop():

@@ -224,4 +224,4 @@ def find_strap(spec: str, timeout_s: float = 10.0, backend: BleBackends | tuple 
     return run_sync(lambda: find_strap_async(spec, timeout_s, backend))[1]
 
 
-__all__ = ["FoundStrap", "scan", "scan_async", "find_strap", "find_strap_async", "describe_target", "DeviceError"]
+__all__ = ["FoundStrap", "describe_target", "find_strap", "find_strap_async", "scan", "scan_async", "target_matcher"]
