@@ -1,6 +1,7 @@
 """One exception root for biotrainer, with kinds callers can branch on.
 
-The CLI turns any :class:`BiotrainerError` into one line on stderr and a non-zero exit.
+The CLI turns any :class:`BiotrainerError` into one line on stderr and a non-zero exit. Code that must tell
+failures apart branches on a kind (a subclass) or a reason enum (:class:`DeviceErrorReason`), never on message text.
 """
 
 from __future__ import annotations
@@ -80,3 +81,9 @@ class ImportFormatError(BiotrainerError):
 
 class ExportError(BiotrainerError):
     """An export could not be written."""
+
+
+__all__ = [
+    "BiotrainerError", "DeviceError", "DeviceErrorReason", "ExportError", "ImportFormatError", "ProtocolError",
+    "RecordingError", "SessionNotFoundError", "UsageError",
+]

@@ -39,10 +39,9 @@ class PmdControl:
 
     Parameters
     ----------
-    client : BleakClient
-        The connected client.
-    gatt : callable
-        ``gatt(awaitable, what)``: awaits one GATT operation, bounded and abandoned on stop.
+    client, gatt
+        The connected BleakClient and the bounded GATT awaiter, as for
+        :class:`~biotrainer.sources.ble.battery.BatteryMonitor`.
     stop : StopSignal
         The source's stop request.
     timeout_s : float

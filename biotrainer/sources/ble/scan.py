@@ -210,8 +210,9 @@ async def find_strap_async(spec: str, timeout_s: float, backend: BleBackends | t
         others = sorted(label(d, a) for d, a in seen.values() if not any_match(d, a))
         extra = f"; already used by another source: {', '.join(taken)}" if taken else ""
         extra += f"; seen: {', '.join(others)}" if others else ""
+        reason = DeviceErrorReason.IN_USE if taken else DeviceErrorReason.NOT_FOUND  # matching straps all taken
         raise DeviceError(f"no strap found within {timeout_s:g} s: searched for {describe_target(spec)}{extra}",
-                          DeviceErrorReason.NOT_FOUND)
+                          reason)
     dev, adv = hits[0]
     log.debug("found %s after %.2f s", dev.address, time.monotonic() - t0)
     profile = load_profiles().match(adv.local_name or dev.name)
@@ -223,4 +224,4 @@ def find_strap(spec: str, timeout_s: float = 10.0, backend: BleBackends | tuple 
     return run_sync(lambda: find_strap_async(spec, timeout_s, backend))[1]
 
 
-__all__ = ["FoundStrap", "scan", "scan_async", "find_strap", "find_strap_async", "describe_target", "DeviceError"]
+__all__ = ["FoundStrap", "describe_target", "find_strap", "find_strap_async", "scan", "scan_async", "target_matcher"]
