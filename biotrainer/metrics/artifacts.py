@@ -37,8 +37,6 @@ FLAG_ECTOPIC = 1
 FLAG_MISSED = 2
 FLAG_EXTRA = 3
 FLAG_LONG_SHORT = 4
-FLAG_NAMES = {FLAG_NORMAL: "normal", FLAG_ECTOPIC: "ectopic", FLAG_MISSED: "missed", FLAG_EXTRA: "extra",
-              FLAG_LONG_SHORT: "long_short"}
 ARTIFACT_CLASSES = ("ectopic", "missed", "extra", "long_short")
 
 #: A window is too poor for time-domain metrics above this share of corrected beats (common convention, §6).
