@@ -1,6 +1,6 @@
 """Offline analysis: a whole session or file, and the same metrics per window.
 
-Whole-series summary (the ``analyze`` command's top-level numbers):
+Whole-recording summary (:func:`summarize_recording`, the ``analyze`` command's top-level numbers):
 
 - artifacts: one Lipponen-Tarvainen pass over the whole series (flags), iterative correction;
 - time and frequency domain on the whole corrected series. Gaps (lost beats, contact or connection loss) split it
@@ -8,13 +8,15 @@ Whole-series summary (the ``analyze`` command's top-level numbers):
   longest one (the whole recording without gaps). Missing data is reported (``quality.missing_pct``, gaps and
   contact loss counted once, and ``warnings`` above 10 %) instead of withholding; too little data or too many
   corrected beats still withhold, with a reason;
-- breathing, RSA and coherence are time-varying, so the summary aggregates *windows*: breathing rate = median of
-  the 60-s windows (step 30 s) that have one, source = the source most of them used; RSA ``p2t_ms_mean`` = mean over those
-  windows of their mean per-breath P2T; coherence ``ratio_mean`` = mean coherence ratio of the 64-s
-  windows every 5 s (on the whole-series corrected NN, windows above the spectral artifact limit skipped).
+- breathing, RSA and coherence are time-varying, so the summary aggregates *windows* (:func:`window_grid`,
+  :func:`aggregate_windows`): breathing rate = median of the 60-s windows (step 30 s) that have one, source = the
+  source most of them used; RSA ``p2t_ms_mean`` = mean over those windows of their mean per-breath P2T; coherence
+  ``ratio_mean`` = mean coherence ratio of the 64-s windows every 5 s (on the whole-series corrected NN, windows
+  above the spectral artifact limit skipped).
 
-Per phase (``phases``, sessions with a protocol): breathing rate and RSA from the phase's own 60-s windows, HR and
-lnRMSSD from its beats (:func:`phase_summaries`), so a spontaneous baseline and paced steps are not mixed.
+Per phase (``phases``, sessions with a protocol): breathing rate and RSA from the phase's own 60-s windows (the
+same grid and aggregation, the last window ending at the phase end), HR and lnRMSSD from its beats
+(:func:`phase_summaries`), so a spontaneous baseline and paced steps are not mixed.
 
 Windowed analysis (``window_s``): consecutive windows ``(start, start + window_s]`` from the first beat, each
 computed exactly as the live engine computes a window (:func:`analyze_window`).
