@@ -239,10 +239,6 @@ class ProtocolRunner(ScheduledSource):
         pacer = self._pacers[state.index]
         return None if pacer is None else pacer.at(state.elapsed_s)
 
-    def pacer_for_phase(self, index: int) -> Pacer | None:
-        """The resolved pacer of phase ``index`` (None for unpaced phases)."""
-        return self._pacers[index]
-
     def current_cue(self, t_s: float) -> CueSpec | None:
         """The cue on screen at ``t_s``: the latest cue of the current phase that has started, or None."""
         state = self.phase_at(t_s)
