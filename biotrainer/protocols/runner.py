@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from biotrainer.errors import ProtocolError, UsageError
 from biotrainer.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
 from biotrainer.pacer import Pacer, PacerPoint
-from biotrainer.protocols.model import CueSpec, Phase, Protocol, check_pacer_fits, format_number
+from biotrainer.protocols.model import CueSpec, PhaseSpec, Protocol, check_pacer_fits, format_number
 from biotrainer.protocols.schema import RATE_MAX_PER_MIN, RATE_MIN_PER_MIN
 from biotrainer.sources.base import ScheduledSource
 
@@ -44,7 +44,7 @@ class PhaseState:
     """Where the protocol is within a phase at one moment (protocol clock: pauses excluded)."""
 
     index: int
-    phase: Phase
+    phase: PhaseSpec
     start_s: float  # protocol time the phase started
     elapsed_s: float
     remaining_s: float
