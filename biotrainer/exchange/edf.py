@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -324,27 +325,54 @@ def _signal_header(label: str, unit: str, fs_hz: float, transducer: str, values:
             "transducer": transducer, "prefilter": ""}
 
 
+@dataclass(frozen=True)
+class RecordLayout:
+    """Where the data records of an EDF file are: header size, record count and length, per-signal labels and
+    samples per record (16-bit samples)."""
+
+    header_bytes: int
+    n_records: int
+    record_s: float
+    labels: list[str]
+    samples_per_record: list[int]
+
+    @property
+    def record_bytes(self) -> int:
+        return 2 * sum(self.samples_per_record)
+
+    def annotation_span(self) -> tuple[int, int] | None:
+        """``(offset, length)`` in bytes of the first ``EDF Annotations`` signal within a record (None if none)."""
+        if ANNOTATION_LABEL not in self.labels:
+            return None
+        i = self.labels.index(ANNOTATION_LABEL)
+        return 2 * sum(self.samples_per_record[:i]), 2 * self.samples_per_record[i]
+
+
+def record_layout(fh: Any) -> RecordLayout:
+    """The :class:`RecordLayout` from the header of an EDF file open for binary reading (read from its start)."""
+    fh.seek(0)
+    head = fh.read(256)
+    header_bytes, ns = int(head[184:192]), int(head[252:256])
+    fh.seek(0)
+    header = fh.read(header_bytes)
+    labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii", "replace").strip() for i in range(ns)]
+    spr_off = 256 + ns * (16 + 80 + 8 + 8 + 8 + 8 + 8 + 80)  # after label … prefiltering
+    spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
+    return RecordLayout(header_bytes, int(head[236:244]), float(head[244:252]), labels, spr)
+
+
 def _make_discontinuous(path: Path, onsets_s: np.ndarray) -> None:
     """Turn an EDF+C file whose records are not contiguous in time into EDF+D (see module docstring)."""
     with open(path, "r+b") as fh:
-        head = fh.read(256)
-        n_bytes_header = int(head[184:192])
-        ns = int(head[252:256])
-        fh.seek(0)
-        header = fh.read(n_bytes_header)
-        labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii").strip() for i in range(ns)]
-        spr_off = 256 + ns * (16 + 80 + 8 + 8 + 8 + 8 + 8 + 80)
-        spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
-        record_bytes = 2 * sum(spr)
-        annot = [i for i, lab in enumerate(labels) if lab == ANNOTATION_LABEL]
-        if not annot:
+        layout = record_layout(fh)
+        span = layout.annotation_span()
+        if span is None:
             raise ExportError(f"{path}: no EDF Annotations signal to mark the record onsets")
-        a_off = 2 * sum(spr[: annot[0]])
-        a_len = 2 * spr[annot[0]]
+        a_off, a_len = span
         fh.seek(192)
         fh.write(b"EDF+D".ljust(44))
         for k, onset in enumerate(onsets_s):
-            pos = n_bytes_header + k * record_bytes + a_off
+            pos = layout.header_bytes + k * layout.record_bytes + a_off
             fh.seek(pos)
             block = fh.read(a_len)
             end = block.index(b"\x00") + 1  # first TAL: "+onset\x14\x14\x00"

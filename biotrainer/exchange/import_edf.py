@@ -35,6 +35,7 @@ from biotrainer.events import (
     SessionState,
     rr_ms_to_1024,
 )
+from biotrainer.exchange.edf import record_layout
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
 
 GAP_RE = re.compile(r"^gap (ecg|acc)(?: p=(\w+))?$")
@@ -163,30 +164,23 @@ def _header_fields(raw: bytes, ns: int):
 def _record_onsets(path: Path) -> tuple[np.ndarray, float] | None:
     """Onsets (s) of every data record of an EDF+D file, from the time-keeping TALs; None for other files."""
     with open(path, "rb") as fh:
-        head = fh.read(256)
-        if head[192:197] != b"EDF+D":
+        if fh.read(256)[192:197] != b"EDF+D":
             return None
-        n_header = int(head[184:192])
-        n_records = int(head[236:244])
-        record_s = float(head[244:252])
-        ns = int(head[252:256])
-        fh.seek(0)
-        header = fh.read(n_header)
-        labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii", "replace").strip() for i in range(ns)]
-        spr_off = 256 + ns * 216
-        spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
-        annot = labels.index("EDF Annotations")
-        a_off, a_len, rec_bytes = 2 * sum(spr[:annot]), 2 * spr[annot], 2 * sum(spr)
-        onsets = np.empty(n_records)
-        for k in range(n_records):
-            fh.seek(n_header + k * rec_bytes + a_off)
+        layout = record_layout(fh)
+        span = layout.annotation_span()
+        if span is None:
+            raise ValueError("EDF+D file without an EDF Annotations signal")
+        a_off, a_len = span
+        onsets = np.empty(layout.n_records)
+        for k in range(layout.n_records):
+            fh.seek(layout.header_bytes + k * layout.record_bytes + a_off)
             block = fh.read(a_len)
             tal = block.split(b"\x14", 1)[0]
             try:
                 onsets[k] = float(tal.decode("ascii"))
             except ValueError:
                 raise ImportFormatError(f"{path}: record {k} has no valid EDF+D time-keeping annotation") from None
-    return onsets, record_s
+    return onsets, layout.record_s
 
 
 def marker_from_text(text: str, onset_s: float, duration_s: float, counters: dict[str, int]) -> Event | None:
@@ -286,7 +280,7 @@ def _edf_events(path: Path, reader: Any, device: str) -> list[Event]:
         fs = float(reader.getSampleFrequency(acc_idx[0]))
         events.extend(_frames("acc", mg, fs, _role_of(labels[acc_idx[0]]), device, discontinuous, gaps["acc"]))
     if not has_beats and ecg_idx:
-        events.extend(_beats_from_ecg(events, device))
+        events.extend(beats_from_ecg(events, device))
     return events
 
 
@@ -382,12 +376,13 @@ def _frames(kind: str, values: np.ndarray, fs: float, role: str, device: str,
     return out
 
 
-def _beats_from_ecg(events: list[Event], device: str) -> list[Event]:
-    from biotrainer.exchange.model import ExchangeSession as _S
+def beats_from_ecg(events: list[Event], device: str) -> list[Event]:
+    """Beats (``source="ecg"``) from the R-peaks of every gap-free ECG segment among ``events``, for files
+    without RR data (EDF+, XDF)."""
     from biotrainer.metrics.rpeaks import rpeaks_s
 
     out: list[Event] = []
-    for seg in _S({}, events).segments("ecg"):
+    for seg in ExchangeSession({}, events).segments("ecg"):
         peaks = seg.t0_s + np.asarray(rpeaks_s(seg.samples.astype(float), seg.fs_hz))
         for prev, cur in zip(peaks[:-1], peaks[1:], strict=True):
             out.append(Beat(t_s=float(cur), participant=seg.participant, device=device,

@@ -62,9 +62,9 @@ def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession
         events.extend(_stream_events(s, t_zero, device))
     has_rr = any(_stream_type(s) in RR_TYPES for s in usable)
     if not has_rr and any(e.KIND == "ecg" for e in events):
-        from biotrainer.exchange.import_edf import _beats_from_ecg
+        from biotrainer.exchange.import_edf import beats_from_ecg
 
-        events.extend(_beats_from_ecg(events, device))
+        events.extend(beats_from_ecg(events, device))
     events.sort(key=lambda e: e.t_s)
     anchor = _header_datetime(header)
     meta = imported_meta(path, "xdf", anchor_unix_s=anchor, participant=participant,

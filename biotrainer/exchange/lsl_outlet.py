@@ -218,11 +218,6 @@ class LslOutlets:
             log.info("LSL outlet %r (%s, source_id %s) open", name, STREAM_LAYOUT[kind]["type"], source_id)
         return outlet
 
-    @property
-    def outlet_keys(self) -> list[tuple[str, str]]:
-        """``(kind, device)`` of every open outlet."""
-        return list(self._outlets)
-
     # --- listener --------------------------------------------------------------------------------------------
 
     def _lsl_time(self, t_s: float | np.ndarray) -> Any:

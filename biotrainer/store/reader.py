@@ -54,11 +54,6 @@ class BeatArrays:
     def __len__(self) -> int:
         return len(self.arrival_t_s)
 
-    def to_dataframe(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame({k: getattr(self, k) for k in self.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
 class HeartRateArrays:

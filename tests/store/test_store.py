@@ -238,6 +238,7 @@ CRASH_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a real recording subprocess killed mid-session
 def test_sigkill_mid_session_keeps_everything_but_the_last_second(lib):
     proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(lib.root)], stdout=subprocess.PIPE,
                             text=True)
