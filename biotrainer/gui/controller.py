@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from biotrainer.errors import BiotrainerError
 from biotrainer.gui.model import SessionModel
+
+if TYPE_CHECKING:
+    from biotrainer.wiring import LiveSession
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +48,7 @@ class LiveConfig:
     seed: int = 0
 
 
-@dataclass
-class LiveParts:
-    """One assembled session: what the controller needs to run and steer it."""
-
-    runner: Any  # SessionRunner
-    protocol: Any | None = None  # ProtocolRunner
-    writer: Any | None = None  # SessionWriter
-    session_id: str = ""
-
-
-def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
+def build_live_session(config: LiveConfig, listeners: list) -> LiveSession:
     """Assemble a session for ``config`` with ``listeners`` on its bus, via :func:`biotrainer.wiring.build_session`
     (the same assembly as ``biotrainer record``)."""
     from biotrainer.wiring import SessionPlan, build_session, parse_device_specs
@@ -64,9 +57,7 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
                        protocol=config.protocol, participants={config.role: config.participant}, seed=config.seed,
                        speed=None if config.virtual else config.speed, library=config.library,
                        record=config.record, ble_backend=config.ble_backend)
-    session = build_session(plan, listeners=listeners)
-    return LiveParts(runner=session.runner, protocol=session.protocol_runner, writer=session.writer,
-                     session_id=session.session_id or "")
+    return build_session(plan, listeners=listeners)
 
 
 class LiveController(QObject):
@@ -81,7 +72,7 @@ class LiveController(QObject):
         super().__init__(parent)
         self.model = model
         self.build = build
-        self.parts: LiveParts | None = None
+        self.parts: LiveSession | None = None
         self.thread: threading.Thread | None = None
         self.result: Any = None
         self.last_error = ""
@@ -145,7 +136,7 @@ class LiveController(QObject):
         except Exception as exc:  # noqa: BLE001 - report, keep the window
             log.exception("session runner failed")
             self.problem.emit(f"The session stopped because of an error: {exc}")
-        saved = parts.session_id if parts.writer is not None else ""
+        saved = parts.session_id or ""
         self._active = False
         self.finished.emit(reason, saved)
 
@@ -171,10 +162,10 @@ class LiveController(QObject):
     def time_left_s(self) -> float | None:
         """Whole-session time left from the protocol runner, or None."""
         p = self.parts
-        if p is None or p.protocol is None or not self.running:
+        if p is None or p.protocol_runner is None or not self.running:
             return None
         try:
-            return float(p.protocol.time_left_s(p.runner.clock.now_s()))
+            return float(p.protocol_runner.time_left_s(p.runner.clock.now_s()))
         except Exception:  # noqa: BLE001
             return None
 

@@ -37,7 +37,8 @@ def test_record_demo_replay_and_gui_use_the_one_parser(tmp_path, capsys):
     from biotrainer.cli import main
 
     lib = str(tmp_path / "lib")
-    assert main(["record", "--speed", "fastest", "--duration", "3", "--quiet", "--json", "--library", lib]) == 0
+    assert main(["record", "--speed", "fastest", "--duration", "3", "--no-metrics", "--quiet", "--json",
+                 "--library", lib]) == 0
     sid = json.loads(capsys.readouterr().out)["id"]
     assert main(["replay", sid, "--speed", "fast", "--json", "--library", lib]) == 0
     assert json.loads(capsys.readouterr().out)["speed"] == "max"
