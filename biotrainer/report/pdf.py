@@ -111,8 +111,6 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
             for fig in figures.plot_pages(d, A4_LANDSCAPE_IN):
                 pdf.savefig(fig)
         else:
-            keys = ["breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.rmssd_ms",
-                    "coherence.ratio"]
             subtitle = (f"{len(datas)} sessions, phases matched by name, first = reference · biotrainer "
                         f"{__version__}")
             pages = _chunks(comparison_table(result))
@@ -120,7 +118,7 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
                 pdf.savefig(_table_page(f"Comparison of {len(datas)} sessions" + (f" ({i + 1}/{len(pages)})"
                                                                                   if len(pages) > 1 else ""),
                                         subtitle, [("Differences", tab)], footer))
-            bars = figures.comparison_bars(result, keys)
+            bars = figures.comparison_bars(result, figures.COMPARISON_BAR_KEYS)
             bars.set_size_inches(*A4_LANDSCAPE_IN)
             pdf.savefig(bars)
             trend = trend_table(result)
