@@ -25,24 +25,19 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import UsageError
+from biotrainer.analysis.participants import role_for_comparison
 from biotrainer.events import Beat, PhaseMarker
 from biotrainer.exchange.model import ExchangeSession
+from biotrainer.metrics.catalogue import CATALOGUE
 from biotrainer.phases import phase_spans as spans_from_markers
 
 log = logging.getLogger(__name__)
 
-#: (key in the metrics engine's values, label, unit). Breathing rate first: it is shown beside vagal indices.
-METRICS: tuple[tuple[str, str, str], ...] = (
-    ("breathing.rate_per_min", "Breathing rate", "/min"),
-    ("hrv.hr_bpm", "Heart rate", "bpm"),
-    ("hrv.rmssd_ms", "RMSSD", "ms"),
-    ("hrv.ln_rmssd", "lnRMSSD", "ln(ms)"),
-    ("hrv.sdnn_ms", "SDNN", "ms"),
-    ("rsa.p2t_ms", "RSA peak-to-trough", "ms"),
-    ("hrv.lf_ms2", "LF power", "ms²"),
-    ("hrv.hf_ms2", "HF power", "ms²"),
-    ("coherence.ratio", "Coherence ratio", ""),
+#: The compared metrics (keys of :mod:`biotrainer.metrics.catalogue`, which gives label, unit and decimals).
+#: Breathing rate first: it is shown beside the vagal indices.
+METRIC_KEYS: tuple[str, ...] = (
+    "breathing.rate_per_min", "hrv.hr_bpm", "hrv.rmssd_ms", "hrv.ln_rmssd", "hrv.sdnn_ms", "rsa.p2t_ms",
+    "hrv.lf_ms2", "hrv.hf_ms2", "coherence.ratio",
 )
 VAGAL_KEYS = ("hrv.rmssd_ms", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.hf_ms2")
 WINDOW_S = 60.0
@@ -97,6 +92,8 @@ class SessionStats:
     title: str
     phases: list[PhaseStats]
     resonance: list[dict[str, Any]] = field(default_factory=list)
+    #: The role whose beats these are (``participant`` is its pseudonym).
+    role: str = ""
 
     def phase(self, name: str) -> PhaseStats | None:
         return next((p for p in self.phases if p.name == name), None)
@@ -134,63 +131,63 @@ def variability_window_s(duration_s: float) -> float:
     return WINDOW_S if duration_s >= 2 * WINDOW_S else max(MIN_WINDOW_S, duration_s / 2.0)
 
 
-def _pick_role(session: ExchangeSession, roles: list[str], participant: str | None) -> str:
-    """The role whose beats to use: ``participant`` as a role or pseudonym; by default the client (the person
-    practising) before the therapist, else the first role with beats. In a session with several participants, a
-    named participant without beats there is an error rather than silently someone else's data."""
-    if participant is None:
-        return next((r for r in ("client", "self") if r in roles), roles[0] if roles else "self")
-    if participant in roles or not roles:
-        return participant
-    if len(roles) == 1:  # --participant says whose data in sessions with several participants
-        return roles[0]
-    by_pseudonym = {p: r for r, p in (session.meta.get("participants") or {}).items() if p}
-    role = by_pseudonym.get(participant)
-    if role in roles:
-        return role
-    have = ", ".join(f"{r} {session.pseudonym(r)}" if session.pseudonym(r) not in ("", r) else r for r in roles)
-    raise UsageError(f"session {session.id} has no beats of participant {participant!r} (it has: {have})")
+def _phase_values(streams: Any, ps: PhaseStats) -> None:
+    """Value, reason and corrected beats of every compared metric over the whole phase."""
+    from biotrainer.metrics.offline import analyze_window
+    from biotrainer.metrics.window import Settings
+
+    w = analyze_window(streams, ps.start_s, ps.end_s, Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
+    ps.values = {k: w.values.get(k) for k in METRIC_KEYS}
+    ps.reasons = {k: w.reasons[k] for k in METRIC_KEYS if k in w.reasons}
+    ps.artifacts_corrected = int(w.values.get("artifacts.corrected") or 0)
+
+
+def _phase_variability(streams: Any, ps: PhaseStats) -> None:
+    """SD of every compared metric over the phase's variability windows (every half window)."""
+    from biotrainer.metrics.offline import analyze_window
+    from biotrainer.metrics.window import Settings
+
+    samples: dict[str, list[float]] = {k: [] for k in METRIC_KEYS}
+    ps.window_s = win = variability_window_s(ps.duration_s)
+    win_settings = Settings(window_s=win, min_window_s=TOLERATED_MIN_WINDOW_S)
+    t = ps.start_s
+    while t + win <= ps.end_s + 1e-9:
+        ww = analyze_window(streams, t, t + win, win_settings)
+        for k in samples:
+            v = ww.values.get(k)
+            if v is not None and math.isfinite(v):
+                samples[k].append(float(v))
+        ps.n_windows += 1
+        t += win / 2.0
+    ps.sd = {k: (float(np.std(v, ddof=1)) if len(v) >= 2 else None) for k, v in samples.items()}
+
+
+def phase_stats(streams: Any, name: str, start_s: float, end_s: float) -> PhaseStats:
+    """Metrics of the phase ``(start_s, end_s]`` of ``streams``: whole-phase values and within-phase SDs (a phase
+    with fewer than 3 beats has none, with the beat count as the reason)."""
+    ps = PhaseStats(name=name, start_s=start_s, end_s=end_s)
+    sel = (streams.beat_t_s > start_s) & (streams.beat_t_s <= end_s)
+    ps.beats = int(np.count_nonzero(sel))
+    if ps.beats >= 3:
+        _phase_values(streams, ps)
+        _phase_variability(streams, ps)
+    else:
+        ps.values = {k: None for k in METRIC_KEYS}
+        ps.reasons = {k: f"{ps.beats} beats in the phase" for k in METRIC_KEYS}
+    return ps
 
 
 def session_stats(session: ExchangeSession, participant: str | None = None) -> SessionStats:
-    """Per-phase metrics of ``session`` for ``participant`` (default: the first with beats)."""
-    from biotrainer.metrics.offline import analyze_window
+    """Per-phase metrics of ``session`` for ``participant`` (role or pseudonym; the rule of
+    :mod:`biotrainer.analysis.participants`)."""
     from biotrainer.metrics.streams import streams_from_events
-    from biotrainer.metrics.window import Settings
 
-    roles = [r for r in session.roles if any(isinstance(e, Beat) and e.participant == r for e in session.events)]
-    role = _pick_role(session, roles, participant)
+    role = role_for_comparison(session, participant)
     streams = streams_from_events(session.events, role)
-    phases: list[PhaseStats] = []
-    for name, start, end in phase_spans(session):
-        ps = PhaseStats(name=name, start_s=start, end_s=end)
-        sel = (streams.beat_t_s > start) & (streams.beat_t_s <= end)
-        ps.beats = int(np.count_nonzero(sel))
-        if ps.beats >= 3:
-            w = analyze_window(streams, start, end, Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
-            ps.values = {k: w.values.get(k) for k, _, _ in METRICS}
-            ps.reasons = {k: w.reasons[k] for k, _, _ in METRICS if k in w.reasons}
-            ps.artifacts_corrected = int(w.values.get("artifacts.corrected") or 0)
-            samples: dict[str, list[float]] = {k: [] for k, _, _ in METRICS}
-            ps.window_s = win = variability_window_s(ps.duration_s)
-            win_settings = Settings(window_s=win, min_window_s=TOLERATED_MIN_WINDOW_S)
-            t = start
-            while t + win <= end + 1e-9:
-                ww = analyze_window(streams, t, t + win, win_settings)
-                for k in samples:
-                    v = ww.values.get(k)
-                    if v is not None and math.isfinite(v):
-                        samples[k].append(float(v))
-                ps.n_windows += 1
-                t += win / 2.0
-            ps.sd = {k: (float(np.std(v, ddof=1)) if len(v) >= 2 else None) for k, v in samples.items()}
-        else:
-            ps.values = {k: None for k, _, _ in METRICS}
-            ps.reasons = {k: f"{ps.beats} beats in the phase" for k, _, _ in METRICS}
-        phases.append(ps)
+    phases = [phase_stats(streams, name, start, end) for name, start, end in phase_spans(session)]
     return SessionStats(id=session.id, started_at=session.started_at, participant=session.pseudonym(role),
                         protocol=str(session.meta.get("protocol_name") or ""),
-                        title=str(session.meta.get("title") or ""), phases=phases)
+                        title=str(session.meta.get("title") or ""), phases=phases, role=role)
 
 
 def difference(a: PhaseStats, b: PhaseStats, key: str) -> dict[str, Any]:
@@ -239,7 +236,7 @@ def compare(sessions: Sequence[ExchangeSession], *, by: str | None = None,
         for st in stats:
             ref = st.phases[0]
             for ph in st.phases[1:]:
-                for key, _, _ in METRICS:
+                for key in METRIC_KEYS:
                     comparisons.append({"session": st.id, "reference": ref.name, "phase": ph.name,
                                         **difference(ref, ph, key)})
     else:
@@ -249,12 +246,12 @@ def compare(sessions: Sequence[ExchangeSession], *, by: str | None = None,
                 ref = ref_st.phase(ph.name)
                 if ref is None:
                     continue
-                for key, _, _ in METRICS:
+                for key in METRIC_KEYS:
                     comparisons.append({"reference": ref_st.id, "session": st.id, "phase": ph.name,
                                         **difference(ref, ph, key)})
     out: dict[str, Any] = {
         "mode": mode,
-        "metrics": [{"key": k, "label": lab, "unit": u} for k, lab, u in METRICS],
+        "metrics": [{"key": k, "label": CATALOGUE[k].label, "unit": CATALOGUE[k].unit} for k in METRIC_KEYS],
         "sessions": [s.to_dict() for s in stats],
         "comparisons": comparisons,
         "method": "phase value: metrics engine over the whole phase; variability: SD over windows of W = 60 s "
@@ -282,7 +279,7 @@ def trend(stats: Sequence[SessionStats]) -> list[dict[str, Any]]:
                 names.append(ph.name)
     out = []
     for name in names:
-        for key, _, _ in METRICS:
+        for key in METRIC_KEYS:
             pts = []
             for st in stats:
                 ph = st.phase(name)
@@ -298,63 +295,6 @@ def trend(stats: Sequence[SessionStats]) -> list[dict[str, Any]]:
             out.append({"phase": name, "metric": key, "sessions": [p[2] for p in pts],
                         "values": [p[1] for p in pts], "slope_per_week": slope})
     return out
-
-
-# --- text output ---------------------------------------------------------------------------------------------
-
-def _fmt(v: Any, key: str = "") -> str:
-    if v is None:
-        return "–"
-    if key.endswith("ms2"):
-        return f"{v:.0f}"
-    if key == "hrv.ln_rmssd" or key == "coherence.ratio":
-        return f"{v:.2f}"
-    return f"{v:.1f}"
-
-
-def format_text(result: dict[str, Any]) -> str:
-    """A plain-text rendering of :func:`compare`'s result: a phase table per session, then the differences."""
-    labels = {m["key"]: (m["label"] + (f" ({m['unit']})" if m["unit"] else "")) for m in result["metrics"]}
-    lines: list[str] = []
-    for s in result["sessions"]:
-        lines.append(f"Session {s['id']}  {s['started_at'][:16]}  participant {s['participant']}"
-                     + (f"  protocol {s['protocol']}" if s["protocol"] else ""))
-        names = [p["name"] for p in s["phases"]]
-        width = max([26] + [len(v) + 2 for v in labels.values()])
-        lines.append("  " + "metric".ljust(width) + "".join(n[:14].rjust(16) for n in names))
-        for m in result["metrics"]:
-            k = m["key"]
-            cells = []
-            for p in s["phases"]:
-                v, sd = p["values"].get(k), p["sd"].get(k)
-                cells.append((_fmt(v, k) + (f" ±{_fmt(sd, k)}" if sd is not None and v is not None else "")).rjust(16))
-            lines.append("  " + labels[k].ljust(width) + "".join(cells))
-        lines.append("")
-    if result["comparisons"]:
-        lines.append("Differences (b − a; ± is the SD over windows within the phase):")
-        for c in result["comparisons"]:
-            if result["mode"] == "phase":
-                head = f"  {c['phase']} vs {c['reference']}"
-            else:
-                head = f"  {c['phase']}: {c['session']} vs {c['reference']}"
-            if c["difference"] is None:
-                lines.append(f"{head} | {labels[c['metric']]}: {c['verdict']}")
-                continue
-            pct = f" ({c['percent_change']:+.0f} %)" if c["percent_change"] is not None else ""
-            z = f", z={c['z']:.1f}" if c["z"] is not None else ""
-            lines.append(f"{head} | {labels[c['metric']]}: {_fmt(c['a'], c['metric'])} → {_fmt(c['b'], c['metric'])}"
-                         f" = {c['difference']:+.3g}{pct}{z}: {c['verdict']}")
-    if result.get("trend"):
-        lines.append("")
-        lines.append("Trend (least-squares slope per week):")
-        for t in result["trend"]:
-            if t["slope_per_week"] is not None:
-                lines.append(f"  {t['phase']} | {labels[t['metric']]}: {len(t['values'])} sessions, "
-                             f"{t['slope_per_week']:+.3g} per week")
-    lines.append("")
-    lines.append("Compare vagal indices (RMSSD, HF, RSA) only at similar breathing rates; a practice and research "
-                 "tool, not a diagnosis.")
-    return "\n".join(lines)
 
 
 def compare_sessions(library: Any, ids: Sequence[str], *, by: str | None = None,

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.cli.analyze import session_participant
+    from biotrainer.analysis.participants import choose_participant
     from biotrainer.metrics.resonance import assess_session
     from biotrainer.metrics.streams import streams_from_events
     from biotrainer.store import Library
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             protocol = parse_protocol(meta.protocol_toml, where=f"session {meta.id} protocol")
         except ProtocolError:
             protocol = None
-    role = session_participant(meta.id, events, dict(meta.participants), args.participant)
+    role = choose_participant(meta.id, events, dict(meta.participants), args.participant)
     if protocol is not None and not protocol.assessment_steps:
         raise UsageError(f"session {meta.id} is not a resonance assessment (protocol {meta.protocol_name or '?'}); "
                          "record one with --protocol resonance-assessment")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.exchange.model import make_private_dirs
+from biotrainer.store.paths import make_private_dirs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,59 +52,81 @@ def _prepare_out(out) -> None:
         raise ExportError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def select_sessions(library, sessions: list[str], participant: str | None, all_: bool) -> list[str]:  # noqa: ANN001
+    """Session references to export: every session (of ``participant``) with ``--all`` or without ids, else the
+    given ones that are ``participant``'s (role or pseudonym, :func:`biotrainer.analysis.participants.find_role`).
 
-    from biotrainer.errors import ExportError, UsageError
-    from biotrainer.exchange.library import load_session
-    from biotrainer.store import Library, summarize
+    Raises
+    ------
+    UsageError
+        Nothing to export; no given session is the participant's (the message names who is in them).
+    """
+    from biotrainer.analysis.participants import describe, find_role
+    from biotrainer.errors import UsageError
+    from biotrainer.store import summarize
 
-    library = Library(args.library)
-    if args.all or (args.participant and not args.sessions):
-        listed = library.list_sessions(participant=args.participant)
+    if all_ or (participant and not sessions):
+        listed = library.list_sessions(participant=participant)
         for s in listed:
             if s.error:  # say so: a researcher exporting "all" must know what is missing
                 sys.stderr.write(f"biotrainer: warning: not exported: {s.error}\n")
         refs = [s.id for s in listed if not s.error]
         if not refs:
             raise UsageError(f"no sessions to export in library {library.root}"
-                             + (f" for participant {args.participant!r}" if args.participant else ""))
-    elif args.sessions:
-        refs = list(args.sessions)
-        if args.participant:  # only the given sessions that are this participant's
-            def _has(ref: str) -> bool:
-                people = summarize(library.resolve(ref)).participants
-                return args.participant in people or args.participant in people.values()
-
-            refs = [r for r in refs if _has(r)]
-            if not refs:
-                raise UsageError(f"none of the given sessions is of participant {args.participant!r}")
-    else:
+                             + (f" for participant {participant!r}" if participant else ""))
+        return refs
+    if not sessions:
         raise UsageError("give session ids or --all")
+    if not participant:
+        return list(sessions)
+    people = {ref: summarize(library.resolve(ref)).participants for ref in sessions}
+    refs = [r for r in sessions if find_role(people[r], participant) is not None]
+    if not refs:
+        there = "; ".join(dict.fromkeys(describe(p, p) for p in people.values() if p))
+        raise UsageError(f"none of the given sessions is of participant {participant!r}"
+                         + (f" (participants: {there})" if there else ""))
+    return refs
+
+
+def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  # noqa: ANN001
+    """Export ``refs`` as ``fmt`` into ``out``; the files written."""
+    from biotrainer.exchange.library import load_session
+
+    if fmt == "bids":
+        from biotrainer.exchange.bids import export_bids
+
+        sessions = []
+        for i, ref in enumerate(refs, 1):
+            sessions.append(load_session(library, ref))
+            _progress(i, len(refs), "sessions read")
+        return export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"))
+    written = []
+    for i, ref in enumerate(refs, 1):
+        session = load_session(library, ref)
+        if fmt == "csv":
+            from biotrainer.exchange.csv_export import export_csv
+
+            written.extend(export_csv(session, out / session.id))
+        else:
+            from biotrainer.exchange.edf import export_edf
+
+            written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=edf_plus_d))
+        _progress(i, len(refs))
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from biotrainer.errors import ExportError
+    from biotrainer.store import Library
+
+    library = Library(args.library)
+    refs = select_sessions(library, list(args.sessions), args.participant, args.all)
     out = Path(args.out).expanduser()
     _prepare_out(out)
-    written: list[Path] = []
     try:
-        if args.format == "bids":
-            from biotrainer.exchange.bids import export_bids
-
-            sessions = []
-            for i, ref in enumerate(refs, 1):
-                sessions.append(load_session(library, ref))
-                _progress(i, len(refs), "sessions read")
-            written = export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"))
-        else:
-            for i, ref in enumerate(refs, 1):
-                session = load_session(library, ref)
-                if args.format == "csv":
-                    from biotrainer.exchange.csv_export import export_csv
-
-                    written.extend(export_csv(session, out / session.id))
-                else:
-                    from biotrainer.exchange.edf import export_edf
-
-                    written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=args.edf_plus_d))
-                _progress(i, len(refs))
+        written = _write(library, refs, args.format, out, args.edf_plus_d)
     except OSError as exc:
         where = exc.filename or out
         raise ExportError(f"{where}: cannot write ({exc.strerror or exc})") from None

@@ -59,52 +59,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _library_flag(p)
 
 
-def run(args: argparse.Namespace) -> int:
-    from biotrainer.store import Library
-
-    lib = Library(args.library)
-    store = lib.participants
-    action = args.action or "list"
-    if action == "list":
-        people = store.list()
-        if args.json:
-            print_json([p.to_dict() for p in people])
-        elif not people:
-            sys.stdout.write(f"no participants in {lib.root}\n")
-        else:
-            for p in people:
-                rate = f"{p.resonance_rate_per_min:g}/min" if p.resonance_rate_per_min else "-"
-                sys.stdout.write(f"{p.pseudonym:<20} {p.role:<10} resonance {rate:<9} {p.notes}\n")
-        return 0
-    if action == "add":
-        p = store.add(args.pseudonym, role=args.role, notes=args.notes)
-        _print(args, p.to_dict(), f"added {p.pseudonym} ({p.role})")
-        return 0
-    if action in ("set", "edit"):
-        from biotrainer.errors import UsageError
-
-        if args.role is None and args.notes is None and args.resonance_rate is None:
-            raise UsageError("participants set needs --role, --notes and/or --resonance-rate")
-        if args.session is not None and args.resonance_rate is None:
-            raise UsageError("--session goes with --resonance-rate")
-        p = store.get(args.pseudonym)
-        if args.role is not None or args.notes is not None:
-            p = store.update(args.pseudonym, role=args.role, notes=args.notes)
-        if args.resonance_rate is not None:
-            session_id = None
-            if args.session:
-                with lib.open(args.session) as reader:
-                    session_id = reader.meta.id
-            p = store.set_resonance_rate(args.pseudonym, args.resonance_rate, session_id=session_id)
-        _print(args, p.to_dict(), f"updated {p.pseudonym}")
-        return 0
-    # show
-    p = store.get(args.pseudonym)
-    sessions = lib.list_sessions(participant=p.pseudonym)
-    d = p.to_dict() | {"sessions": [s.id for s in sessions]}
+def _list(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
+    people = lib.participants.list()
     if args.json:
-        print_json(d)
-        return 0
+        print_json([p.to_dict() for p in people])
+    elif not people:
+        sys.stdout.write(f"no participants in {lib.root}\n")
+    else:
+        for p in people:
+            rate = f"{p.resonance_rate_per_min:g}/min" if p.resonance_rate_per_min else "-"
+            sys.stdout.write(f"{p.pseudonym:<20} {p.role:<10} resonance {rate:<9} {p.notes}\n")
+
+
+def _add(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
+    p = lib.participants.add(args.pseudonym, role=args.role, notes=args.notes)
+    _print(args, p.to_dict(), f"added {p.pseudonym} ({p.role})")
+
+
+def _set(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
+    from biotrainer.errors import UsageError
+
+    store = lib.participants
+    if args.role is None and args.notes is None and args.resonance_rate is None:
+        raise UsageError("participants set needs --role, --notes and/or --resonance-rate")
+    if args.session is not None and args.resonance_rate is None:
+        raise UsageError("--session goes with --resonance-rate")
+    p = store.get(args.pseudonym)
+    if args.role is not None or args.notes is not None:
+        p = store.update(args.pseudonym, role=args.role, notes=args.notes)
+    if args.resonance_rate is not None:
+        session_id = None
+        if args.session:
+            with lib.open(args.session) as reader:
+                session_id = reader.meta.id
+        p = store.set_resonance_rate(args.pseudonym, args.resonance_rate, session_id=session_id)
+    _print(args, p.to_dict(), f"updated {p.pseudonym}")
+
+
+def _show(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
+    p = lib.participants.get(args.pseudonym)
+    sessions = lib.list_sessions(participant=p.pseudonym)
+    if args.json:
+        print_json(p.to_dict() | {"sessions": [s.id for s in sessions]})
+        return
     out = sys.stdout
     out.write(f"pseudonym  {p.pseudonym}\nrole       {p.role}\ncreated    {p.created_at}\n")
     if p.resonance_rate_per_min:
@@ -117,6 +114,15 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"sessions   {len(sessions)}\n")
     for s in sessions:
         out.write(f"  {s.id}  {s.protocol or '-'}  {s.state}\n")
+
+
+_ACTIONS = {"list": _list, "add": _add, "set": _set, "edit": _set, "show": _show}
+
+
+def run(args: argparse.Namespace) -> int:
+    from biotrainer.store import Library
+
+    _ACTIONS[args.action or "list"](args, Library(args.library))
     return 0
 
 

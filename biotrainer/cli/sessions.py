@@ -95,6 +95,43 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _header_lines(info: dict[str, Any]) -> list[str]:
+    state = "complete" if info["complete"] else "INCOMPLETE (interrupted or still recording)"
+    lines = [f"session   {info['id']}{'  (synthetic: simulated data)' if info['synthetic'] else ''}"]
+    if info["title"]:
+        lines.append(f"title     {info['title']}")
+    lines += [f"file      {info['path']}", f"started   {info['started_at']}",
+              f"duration  {format_duration(info['duration_s'])} ({info['duration_s']:.1f} s), {state}"]
+    if info["complete"]:
+        reason = info["completed"].get("end_reason") or ""
+        lines.append(f"ended     {info['completed'].get('ended_at', '')}{f' ({reason})' if reason else ''}")
+    people = ", ".join(f"{role}: {name or '-'}" for role, name in info["participants"].items())
+    lines.append(f"people    {people or '-'}")
+    for d in info["devices"]:
+        lines.append(f"device    {d.get('participant', '')} {d.get('name', '')} {d.get('model', '')} "
+                     f"{d.get('id', '')}".rstrip())
+    lines += [f"protocol  {info['protocol_name'] or '-'}", f"app       biotrainer {info['app_version']}"]
+    if info["notes"]:
+        lines.append(f"notes     {info['notes']}")
+    return lines
+
+
+def _detail_lines(info: dict[str, Any]) -> list[str]:
+    lines = ["events", *(f"  {kind:<13} {n:>8}" for kind, n in info["counts"].items())]
+    if info["phases"]:
+        lines.append("phases")
+        for ph in info["phases"]:
+            pace = f" paced {ph['rate_per_min']:g}/min" if ph["paced"] and ph["rate_per_min"] else ""
+            end = "" if ph["ended"] else " (not finished)"
+            lines.append(f"  {ph['index']:>2} {ph['name']:<20} {ph['start_s']:8.1f}-{ph['end_s']:8.1f} s{pace}{end}")
+    if info["annotations"]:
+        lines.append("annotations")
+        for a in info["annotations"]:
+            by = f" ({a['author']})" if a["author"] else ""
+            lines.append(f"  {a['t_s']:8.1f} s  {a['text']}{by}")
+    return lines
+
+
 def run_show(args: argparse.Namespace) -> int:
     lib = _library(args)
     with lib.open(args.session) as reader:
@@ -102,40 +139,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
-    out = sys.stdout
-    state = "complete" if info["complete"] else "INCOMPLETE (interrupted or still recording)"
-    out.write(f"session   {info['id']}{'  (synthetic: simulated data)' if info['synthetic'] else ''}\n")
-    if info["title"]:
-        out.write(f"title     {info['title']}\n")
-    out.write(f"file      {info['path']}\n")
-    out.write(f"started   {info['started_at']}\n")
-    out.write(f"duration  {format_duration(info['duration_s'])} ({info['duration_s']:.1f} s), {state}\n")
-    if info["complete"]:
-        reason = info["completed"].get("end_reason") or ""
-        out.write(f"ended     {info['completed'].get('ended_at', '')}{f' ({reason})' if reason else ''}\n")
-    people = ", ".join(f"{role}: {name or '-'}" for role, name in info["participants"].items())
-    out.write(f"people    {people or '-'}\n")
-    for d in info["devices"]:
-        out.write(f"device    {d.get('participant', '')} {d.get('name', '')} {d.get('model', '')} "
-                  f"{d.get('id', '')}".rstrip() + "\n")
-    out.write(f"protocol  {info['protocol_name'] or '-'}\n")
-    out.write(f"app       biotrainer {info['app_version']}\n")
-    if info["notes"]:
-        out.write(f"notes     {info['notes']}\n")
-    out.write("events\n")
-    for kind, n in info["counts"].items():
-        out.write(f"  {kind:<13} {n:>8}\n")
-    if info["phases"]:
-        out.write("phases\n")
-        for ph in info["phases"]:
-            pace = f" paced {ph['rate_per_min']:g}/min" if ph["paced"] and ph["rate_per_min"] else ""
-            end = "" if ph["ended"] else " (not finished)"
-            out.write(f"  {ph['index']:>2} {ph['name']:<20} {ph['start_s']:8.1f}-{ph['end_s']:8.1f} s{pace}{end}\n")
-    if info["annotations"]:
-        out.write("annotations\n")
-        for a in info["annotations"]:
-            by = f" ({a['author']})" if a["author"] else ""
-            out.write(f"  {a['t_s']:8.1f} s  {a['text']}{by}\n")
+    sys.stdout.write("".join(line + "\n" for line in (*_header_lines(info), *_detail_lines(info))))
     return 0
 
 

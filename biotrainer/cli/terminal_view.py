@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from biotrainer.events import (
     Annotation,
@@ -24,7 +24,11 @@ from biotrainer.events import (
     PhaseMarker,
     SessionState,
 )
+from biotrainer.metrics.catalogue import CATALOGUE, format_value
 
+#: The metrics of the status line: (catalogue key, label, unit as written after the number).
+STATUS_METRICS = (("hrv.ln_rmssd", "lnRMSSD", ""), ("rsa.p2t_bpm", "RSA", f" {CATALOGUE['rsa.p2t_bpm'].unit}"),
+                  ("breathing.rate_per_min", "breath", CATALOGUE["breathing.rate_per_min"].unit))
 _SEGMENT_LABELS = {"inhale": "breathe in ", "hold_in": "hold       ", "exhale": "breathe out",
                    "hold_out": "rest       "}
 
@@ -51,45 +55,67 @@ class TerminalView:
         self._line_open = False
 
     def __call__(self, event: Event) -> None:
+        handler = self._HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _on_heart_rate(self, event: HeartRate) -> None:
+        self.hr[event.participant] = event.hr_bpm
+
+    def _on_beat(self, event: Beat) -> None:
+        self.rr_ms[event.participant] = event.rr_ms
+
+    def _on_contact(self, event: Contact) -> None:
         who = event.participant
-        if isinstance(event, HeartRate):
-            self.hr[who] = event.hr_bpm
-        elif isinstance(event, Beat):
-            self.rr_ms[who] = event.rr_ms
-        elif isinstance(event, Contact):
-            self.contact[who] = event.contact
-            if not event.contact:
-                self._say(f"[{event.t_s:7.1f} s] {who}: no skin contact — moisten the strap electrodes")
-        elif isinstance(event, Connection):
-            self.connection[who] = event.state
-            if event.state != "connected" or event.t_s > 1.0:
-                reason = f" ({event.reason})" if event.reason else ""
-                self._say(f"[{event.t_s:7.1f} s] {who} strap {event.device}: {event.state}{reason}")
-        elif isinstance(event, PhaseMarker) and event.state == "start":
-            self.phase = event.name
-            pace = f", pacer {event.rate_per_min:g}/min" if event.paced and event.rate_per_min else ""
-            self._say(f"[{event.t_s:7.1f} s] phase: {event.name} ({event.duration_s:.0f} s{pace})")
-            if not event.paced:
-                self.segment, self.rate_per_min = "", None
-        elif isinstance(event, PacerMarker):
-            self.segment = event.segment
-            self.rate_per_min = event.rate_per_min
-        elif isinstance(event, Cue):
-            self._say(f"[{event.t_s:7.1f} s] » {event.text}")
-        elif isinstance(event, Annotation):
-            self._say(f"[{event.t_s:7.1f} s] annotation: {event.text or '(mark)'}")
-        elif isinstance(event, SessionState):
-            if event.state in ("pause", "resume"):
-                self.paused = event.state == "pause"
-                self._say(f"[{event.t_s:7.1f} s] session {event.state}d")
-        elif isinstance(event, MetricUpdate):
-            self.metrics.setdefault(who, {}).update(event.values)
-            reasons = self.reasons.setdefault(who, {})
-            for key in event.values:
-                if key in event.reasons:
-                    reasons[key] = event.reasons[key]
-                else:
-                    reasons.pop(key, None)
+        self.contact[who] = event.contact
+        if not event.contact:
+            self._say(f"[{event.t_s:7.1f} s] {who}: no skin contact — moisten the strap electrodes")
+
+    def _on_connection(self, event: Connection) -> None:
+        self.connection[event.participant] = event.state
+        if event.state != "connected" or event.t_s > 1.0:
+            reason = f" ({event.reason})" if event.reason else ""
+            self._say(f"[{event.t_s:7.1f} s] {event.participant} strap {event.device}: {event.state}{reason}")
+
+    def _on_phase(self, event: PhaseMarker) -> None:
+        if event.state != "start":
+            return
+        self.phase = event.name
+        pace = f", pacer {event.rate_per_min:g}/min" if event.paced and event.rate_per_min else ""
+        self._say(f"[{event.t_s:7.1f} s] phase: {event.name} ({event.duration_s:.0f} s{pace})")
+        if not event.paced:
+            self.segment, self.rate_per_min = "", None
+
+    def _on_pacer(self, event: PacerMarker) -> None:
+        self.segment = event.segment
+        self.rate_per_min = event.rate_per_min
+
+    def _on_cue(self, event: Cue) -> None:
+        self._say(f"[{event.t_s:7.1f} s] » {event.text}")
+
+    def _on_annotation(self, event: Annotation) -> None:
+        self._say(f"[{event.t_s:7.1f} s] annotation: {event.text or '(mark)'}")
+
+    def _on_session_state(self, event: SessionState) -> None:
+        if event.state in ("pause", "resume"):
+            self.paused = event.state == "pause"
+            self._say(f"[{event.t_s:7.1f} s] session {event.state}d")
+
+    def _on_metrics(self, event: MetricUpdate) -> None:
+        who = event.participant
+        self.metrics.setdefault(who, {}).update(event.values)
+        reasons = self.reasons.setdefault(who, {})
+        for key in event.values:
+            if key in event.reasons:
+                reasons[key] = event.reasons[key]
+            else:
+                reasons.pop(key, None)
+
+    _HANDLERS: dict[type, Callable[[TerminalView, Any], None]] = {
+        HeartRate: _on_heart_rate, Beat: _on_beat, Contact: _on_contact, Connection: _on_connection,
+        PhaseMarker: _on_phase, PacerMarker: _on_pacer, Cue: _on_cue, Annotation: _on_annotation,
+        SessionState: _on_session_state, MetricUpdate: _on_metrics,
+    }
 
     def tick(self, t_s: float) -> None:
         if self.live:
@@ -124,12 +150,7 @@ class TerminalView:
                 why = self.reasons.get(who, {}).get("hrv.rmssd_ms", "poor signal")
                 text += f"  (metrics withheld: {why})"
             else:
-                if m.get("hrv.ln_rmssd") is not None:
-                    text += f"  lnRMSSD {m['hrv.ln_rmssd']:.2f}"
-                if m.get("rsa.p2t_bpm") is not None:
-                    text += f"  RSA {m['rsa.p2t_bpm']:.1f} bpm"
-                if m.get("breathing.rate_per_min") is not None:
-                    text += f"  breath {m['breathing.rate_per_min']:.1f}/min"
+                text += _metric_text(m)
             parts.append(text)
         if not self.hr:
             parts.append("waiting for heart data")
@@ -151,6 +172,16 @@ class TerminalView:
             self._line_open = False
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def _metric_text(values: dict[str, float | None]) -> str:
+    """``  lnRMSSD 3.71  RSA 9.8 bpm  breath 6.0/min``: the metrics that have a value, catalogue decimals."""
+    out = ""
+    for key, label, unit in STATUS_METRICS:
+        v = values.get(key)
+        if v is not None:
+            out += f"  {label} {format_value(key, v)}{unit}"
+    return out
 
 
 def _clock(t_s: float) -> str:

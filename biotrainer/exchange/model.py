@@ -17,10 +17,8 @@ one right after it, so no sample is ever dropped.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,27 +37,10 @@ from biotrainer.events import (
     SessionState,
     rr_1024_to_ms,
 )
+from biotrainer.store.paths import make_private, make_private_dirs, open_private  # noqa: F401 - moved there
 
 MARKER_TYPES = (PhaseMarker, PacerMarker, Cue, Annotation, SessionState)
 DEFAULT_GAP_S = 0.25
-EXPORT_FILE_MODE = 0o600
-EXPORT_DIR_MODE = 0o700
-
-
-def make_private_dirs(path: Path) -> Path:
-    """Create ``path`` and any missing parents as owner-only folders (0700); existing folders are left as they are."""
-    missing = []
-    p = Path(path)
-    while not p.exists() and p != p.parent:
-        missing.append(p)
-        p = p.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=EXPORT_DIR_MODE, exist_ok=True)
-        if os.name == "posix":
-            os.chmod(folder, EXPORT_DIR_MODE)
-    if not Path(path).is_dir():
-        raise NotADirectoryError(f"{path} is not a folder")
-    return Path(path)
 
 
 @dataclass
@@ -255,26 +236,6 @@ def _add_corrections(table: BeatTable) -> None:
         vals = np.full(len(idx), np.nan)
         vals[ok] = np.asarray(corr.rr_corrected_ms)[best[ok]]
         table.rr_corrected_ms[idx] = vals
-
-
-# --- private files -------------------------------------------------------------------------------------------
-
-def open_private(path: Path, mode: str = "w", **kwargs: Any) -> Any:
-    """Open ``path`` for writing, created owner-only (0600) — exports are health data."""
-    path = Path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, EXPORT_FILE_MODE)
-    if os.name == "posix":
-        os.chmod(path, EXPORT_FILE_MODE)
-    return os.fdopen(fd, mode, **kwargs)
-
-
-def make_private(paths: Iterable[Path]) -> None:
-    """chmod 0600 files written by a library that creates them itself (pyedflib, gzip)."""
-    if os.name != "posix":
-        return
-    for p in paths:
-        os.chmod(p, EXPORT_FILE_MODE)
 
 
 def frames_from_samples(kind: str, *, participant: str, device: str, fs_hz: float, t0_s: float,

@@ -34,13 +34,12 @@ from PyQt5.QtWidgets import (
 from biotrainer.gui.library_screen import format_started
 from biotrainer.gui.plots import TimeAxis
 from biotrainer.gui.theme import DARK, Palette
+from biotrainer.metrics.catalogue import COMPARE_SCREEN, MISSING_EM, format_value
 
 log = logging.getLogger(__name__)
 
 SERIES_COLOURS = ("#5cc8b8", "#f08a7e", "#7f9ce0", "#d2b27a", "#b59ae6", "#7cc68d")
 LETTERS = "ABCDEFGHIJ"
-DECIMALS = {"breathing.rate_per_min": 1, "hrv.hr_bpm": 1, "hrv.rmssd_ms": 1, "hrv.ln_rmssd": 2, "hrv.sdnn_ms": 1,
-            "rsa.p2t_ms": 0, "hrv.lf_ms2": 0, "hrv.hf_ms2": 0, "coherence.ratio": 2}
 
 
 @dataclass
@@ -77,10 +76,8 @@ def _alpha(hex_colour: str, alpha: float):  # noqa: ANN202 - QColor
 
 
 def fmt(key: str, value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    d = DECIMALS.get(key, 2)
-    return f"{value:+.{d}f}" if signed else f"{value:.{d}f}"
+    """A value in the compare table: the catalogue's decimals for this screen, "—" when missing."""
+    return format_value(key, value, view=COMPARE_SCREEN, signed=signed, missing=MISSING_EM)
 
 
 class CompareScreen(QWidget):

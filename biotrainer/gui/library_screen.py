@@ -1,8 +1,8 @@
 """The library screen: participants and their sessions; search, open, rename, notes, delete, import.
 
 Reads :class:`biotrainer.store.Library` (list, rename, notes, delete are the library's own operations); the screen
-only lists and asks. Key metrics per session come from the library summary (beats, duration) and, when the
-comparison module is present, from its per-session summary.
+only lists and asks. Key metrics per session come from the library summary (beats, duration) and from
+:func:`biotrainer.analysis.key_metrics.key_metrics`, computed off the GUI thread.
 """
 
 from __future__ import annotations
@@ -31,38 +31,17 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.analysis.key_metrics import KEY_METRIC_KEYS, KEY_METRICS_NOTE, format_key_metric, key_metrics
 from biotrainer.gui.live_screen import format_clock
 from biotrainer.gui.theme import DARK, Palette
+from biotrainer.metrics.catalogue import CATALOGUE
 
 log = logging.getLogger(__name__)
 
 ALL = "All participants"
-KEY_METRICS = (("breathing.rate_per_min", "Breathing /min", 1), ("hrv.hr_bpm", "HR bpm", 0),
-               ("hrv.ln_rmssd", "lnRMSSD", 2), ("rsa.p2t_ms", "RSA ms", 0))
-COLUMNS = ("Date", "Participant", "Protocol", "Duration", "Beats", *(k[1] for k in KEY_METRICS), "State", "Title")
+COLUMNS = ("Date", "Participant", "Protocol", "Duration", "Beats", *(CATALOGUE[k].column_label for k in KEY_METRIC_KEYS),
+           "State", "Title")
 FIRST_METRIC_COLUMN = 5
-KEY_METRICS_NOTE = ("Key metrics over the longest paced phase (the whole session when none is paced), computed by "
-                    "the metrics engine from the recorded beats.")
-
-
-def key_metrics(library, session_id: str) -> dict[str, float | None]:  # noqa: ANN001
-    """Key metrics of a session: :func:`biotrainer.metrics.offline.analyze_window` over its longest paced phase
-    (or the whole session), the same numbers the live engine gives for that window."""
-    from biotrainer.metrics.offline import analyze_window, streams_from_rr
-    from biotrainer.metrics.window import Settings
-
-    with library.open(session_id) as reader:
-        beats = reader.beats()
-        phases = [p for p in reader.phases() if p.paced]
-        start, end = 0.0, float(reader.duration_s)
-    if phases:
-        longest = max(phases, key=lambda p: p.duration_s)
-        start, end = longest.start_s, longest.end_s
-    if len(beats) < 3:
-        return {}
-    streams = streams_from_rr(beats.rr_ms, beats.beat_t_s)
-    result = analyze_window(streams, start, end, Settings(min_window_s=27.0))
-    return {key: result.values.get(key) for key, _, _ in KEY_METRICS}
 
 
 def format_started(iso: str) -> str:
@@ -123,7 +102,7 @@ class LibraryScreen(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for i in range(len(KEY_METRICS)):
+        for i in range(len(KEY_METRIC_KEYS)):
             self.table.horizontalHeaderItem(FIRST_METRIC_COLUMN + i).setToolTip(KEY_METRICS_NOTE)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.itemSelectionChanged.connect(self._show_notes)
@@ -199,9 +178,8 @@ class LibraryScreen(QWidget):
                 self._fill_metric_cells(r, values)
 
     def _fill_metric_cells(self, row: int, values: dict) -> None:
-        for i, (key, _label, decimals) in enumerate(KEY_METRICS):
-            v = values.get(key)
-            item = QTableWidgetItem("—" if v is None else f"{v:.{decimals}f}")
+        for i, key in enumerate(KEY_METRIC_KEYS):
+            item = QTableWidgetItem(format_key_metric(key, values.get(key)))
             item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             item.setData(Qt.UserRole, self.table.item(row, 0).data(Qt.UserRole))
             self.table.setItem(row, FIRST_METRIC_COLUMN + i, item)
@@ -225,7 +203,7 @@ class LibraryScreen(QWidget):
         for r, s in enumerate(rows):
             state = s.state + (" · synthetic" if s.synthetic else "") + (f" · {s.error}" if s.error else "")
             values = (format_started(s.started_at), s.participant, s.protocol, format_clock(s.duration_s),
-                      str(s.n_beats), *([""] * len(KEY_METRICS)), state, s.title or "")
+                      str(s.n_beats), *([""] * len(KEY_METRIC_KEYS)), state, s.title or "")
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setData(Qt.UserRole, s.id)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from biotrainer.gui.model import METRICS, MetricState, SessionModel
+from biotrainer.gui.model import METRICS, SOURCE_KEYS, MetricState, SessionModel
 from biotrainer.gui.theme import DARK, Palette
+from biotrainer.metrics.catalogue import GLANCE, MISSING_EM, metric
 
-DECIMALS = {"hr_bpm": 0, "rsa_p2t_ms": 0, "ln_rmssd": 2, "coherence_ratio": 2, "breathing_rate_per_min": 1}
+
+def decimals(key: str) -> int:
+    """Decimals of the tile ``key`` (a :data:`biotrainer.gui.model.METRICS` key): the catalogue's glance decimals
+    of the engine key it shows."""
+    return metric(SOURCE_KEYS[key][0]).decimals_for(GLANCE)
 
 
 def format_metric(key: str, state: MetricState) -> tuple[str, str]:
     """``(value text, quality text)`` for a metric: a poor window gives ``"—"`` and why."""
     if state.value is None:
-        return "—", state.reason or "not enough clean data"
-    return f"{state.value:.{DECIMALS.get(key, 1)}f}", ""
+        return MISSING_EM, state.reason or "not enough clean data"
+    return f"{state.value:.{decimals(key)}f}", ""
 
 
 class MetricTile(QFrame):

@@ -17,6 +17,7 @@ from PyQt5.QtGui import QColor
 
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.theme import DARK, Palette
+from biotrainer.metrics.catalogue import CATALOGUE
 
 DEFAULT_WINDOW_S: Final = 180.0
 
@@ -97,7 +98,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
 
     def _build(self) -> None:
         pal = self.palette_
-        hr = self._plot("hr", "Heart rate · pacer breath", 0, 0, "bpm")
+        hr = self._plot("hr", "Heart rate · pacer breath", 0, 0, CATALOGUE["hrv.hr_bpm"].unit)
         self.pacer_fill = hr.plot(pen=pg.mkPen(_colour(pal.pacer_curve, 0.6), width=1.5),
                                   fillLevel=0.0, brush=pg.mkBrush(_colour(pal.pacer_curve, 0.12)))
         self.hr_curve = hr.plot(pen=pg.mkPen(pal.hr, width=2.2))
@@ -106,16 +107,16 @@ class SessionPlots(pg.GraphicsLayoutWidget):
                                 symbolPen=None, symbolBrush=pg.mkBrush(pal.rr))
         self.rr_artifacts = rr.plot(pen=None, symbol="x", symbolSize=11,
                                     symbolPen=pg.mkPen(pal.artifact, width=2), symbolBrush=None)
-        br = self._plot("breathing", "Breathing rate · pacer", 2, 0, "/min")
+        br = self._plot("breathing", "Breathing rate · pacer", 2, 0, CATALOGUE["breathing.rate_per_min"].unit)
         self.pacer_rate_curve = br.plot(pen=pg.mkPen(_colour(pal.pacer_curve, 0.8), width=2, style=Qt.DashLine),
                                         stepMode=None)
         self.breathing_curve = br.plot(pen=pg.mkPen(pal.breathing, width=2.2))
-        rsa = self._plot("rsa", "RSA per breath (peak–trough)", 0, 1, "ms")
+        rsa = self._plot("rsa", "RSA per breath (peak–trough)", 0, 1, CATALOGUE["rsa.p2t_ms"].unit)
         self.rsa_curve = rsa.plot(pen=pg.mkPen(_colour(pal.rsa, 0.5), width=1.2), symbol="o", symbolSize=7,
                                   symbolPen=None, symbolBrush=pg.mkBrush(pal.rsa))
-        rm = self._plot("ln_rmssd", "lnRMSSD trend (60 s window)", 1, 1, "ln ms")
+        rm = self._plot("ln_rmssd", "lnRMSSD trend (60 s window)", 1, 1, CATALOGUE["hrv.ln_rmssd"].screen_unit)
         self.rmssd_curve = rm.plot(pen=pg.mkPen(pal.rmssd, width=2.2))
-        co = self._plot("coherence", "Coherence ratio", 2, 1)
+        co = self._plot("coherence", CATALOGUE["coherence.ratio"].label, 2, 1)
         self.coherence_curve = co.plot(pen=pg.mkPen(pal.coherence, width=2.2))
         self.ci.layout.setColumnStretchFactor(0, 3)
         self.ci.layout.setColumnStretchFactor(1, 2)

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from biotrainer.errors import ExportError, UsageError
-from biotrainer.exchange.model import ExchangeSession, make_private_dirs
+from biotrainer.exchange.model import ExchangeSession
+from biotrainer.store.paths import make_private_dirs
 
 REPORT_FORMATS = ("html", "pdf")
 
@@ -62,7 +63,7 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
             from biotrainer.report.html import render_html
 
             html = render_html(datas, result)
-            from biotrainer.exchange.model import open_private
+            from biotrainer.store.paths import open_private
 
             with open_private(out_path, "w", encoding="utf-8") as fh:
                 fh.write(html)

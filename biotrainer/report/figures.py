@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from biotrainer.metrics.catalogue import CATALOGUE
 from biotrainer.report.data import ReportData
+
+#: The metrics of the comparison bar charts (HTML and PDF), breathing rate first.
+COMPARISON_BAR_KEYS = ("breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.rmssd_ms",
+                       "coherence.ratio")
 
 PHASE_COLOURS = ("#eef3f8", "#f7f1e6", "#eef6ee", "#f6eef4", "#f2f2f2", "#eaf5f5")
 HR_COLOUR = "#c0392b"
@@ -84,8 +89,9 @@ def draw_rsa(ax: Any, data: ReportData) -> None:
 
 def draw_trends(axes: Sequence[Any], data: ReportData) -> None:
     """lnRMSSD, coherence ratio and breathing rate of sliding 60-s windows (breathing rate beside vagal indices)."""
-    series = ((data.ln_rmssd, "lnRMSSD (ln ms)", HR_COLOUR), (data.coherence, "coherence ratio", ACCENT),
-              (data.breathing_rate, "breathing (/min)", PACER_COLOUR))
+    ln, coh, rate = CATALOGUE["hrv.ln_rmssd"], CATALOGUE["coherence.ratio"], CATALOGUE["breathing.rate_per_min"]
+    series = ((data.ln_rmssd, f"{ln.label} ({ln.screen_unit})", HR_COLOUR), (data.coherence, coh.label.lower(), ACCENT),
+              (data.breathing_rate, f"{rate.short_label} ({rate.unit})", PACER_COLOUR))
     for i, (ax, (y, label, colour)) in enumerate(zip(axes, series, strict=True)):
         _phase_bands(ax, data, label=(i == 0))
         if data.trend_t_s.size:

@@ -116,12 +116,11 @@ def render_html(datas: Sequence[ReportData], result: dict[str, Any] | None) -> s
         body = [f"<h1>{_e(title)}</h1>", _session_section(d)]
     else:
         title = f"Comparison of {len(datas)} sessions"
-        keys = ["breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.rmssd_ms",
-                "coherence.ratio"]
         body = [f"<h1>{_e(title)}</h1>",
                 '<p class="meta">Phases are matched by name; the first session is the reference. '
                 + _e(result["method"]) + ".</p>",
-                "<h2>Phase values by session</h2>", _img(figures.comparison_bars(result, keys), "phase values"),
+                "<h2>Phase values by session</h2>",
+                _img(figures.comparison_bars(result, figures.COMPARISON_BAR_KEYS), "phase values"),
                 "<h2>Differences</h2>", _table(comparison_table(result), highlight_col=len(
                     comparison_table(result)[0]) - 1)]
         trend = trend_table(result)

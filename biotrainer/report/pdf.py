@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer import __version__
-from biotrainer.exchange.model import make_private
 from biotrainer.report import figures
 from biotrainer.report.data import ReportData, fmt_duration
 from biotrainer.report.html import DISCLAIMER
@@ -20,6 +19,7 @@ from biotrainer.report.tables import (
     resonance_table,
     trend_table,
 )
+from biotrainer.store.paths import make_private
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 ROWS_PER_PAGE = 26
@@ -94,7 +94,7 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
     """Write the PDF report to ``out_path`` (0600)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from biotrainer.exchange.model import open_private
+    from biotrainer.store.paths import open_private
 
     footer = DISCLAIMER
     with open_private(out_path, "wb") as fh, PdfPages(fh, metadata={"Title": "biotrainer report", "Creator": f"biotrainer {__version__}"}) as pdf:
@@ -111,8 +111,6 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
             for fig in figures.plot_pages(d, A4_LANDSCAPE_IN):
                 pdf.savefig(fig)
         else:
-            keys = ["breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.rmssd_ms",
-                    "coherence.ratio"]
             subtitle = (f"{len(datas)} sessions, phases matched by name, first = reference · biotrainer "
                         f"{__version__}")
             pages = _chunks(comparison_table(result))
@@ -120,7 +118,7 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
                 pdf.savefig(_table_page(f"Comparison of {len(datas)} sessions" + (f" ({i + 1}/{len(pages)})"
                                                                                   if len(pages) > 1 else ""),
                                         subtitle, [("Differences", tab)], footer))
-            bars = figures.comparison_bars(result, keys)
+            bars = figures.comparison_bars(result, figures.COMPARISON_BAR_KEYS)
             bars.set_size_inches(*A4_LANDSCAPE_IN)
             pdf.savefig(bars)
             trend = trend_table(result)

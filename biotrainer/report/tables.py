@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from biotrainer.analysis.compare import METRICS
+from biotrainer.analysis.compare import METRIC_KEYS
+from biotrainer.metrics.catalogue import CATALOGUE, format_number, format_value
 from biotrainer.report.data import ReportData, fmt_duration
 
 Table = tuple[list[str], list[list[str]]]
 
 
-def fmt_value(v: Any, key: str = "") -> str:
-    if v is None:
-        return "–"
-    v = float(v)
-    if v != v:  # NaN
-        return "–"
-    if key.endswith("ms2"):
-        return f"{v:.0f}"
-    if key in ("hrv.ln_rmssd", "coherence.ratio"):
-        return f"{v:.2f}"
-    return f"{v:.1f}"
+def fmt_value(v: Any, key: str) -> str:
+    """A metric value in a report table: the catalogue's decimals, "–" when missing (None or NaN)."""
+    return format_value(key, v)
 
 
 def metric_label(key: str) -> str:
-    for k, label, unit in METRICS:
-        if k == key:
-            return label + (f" ({unit})" if unit else "")
-    return key
+    """``Heart rate (bpm)``: the catalogue label with its unit (the key itself when not catalogued)."""
+    m = CATALOGUE.get(key)
+    return m.label_with_unit if m else key
 
 
 def phase_table(data: ReportData) -> Table:
@@ -35,7 +27,7 @@ def phase_table(data: ReportData) -> Table:
     phases = data.stats.phases
     header = ["metric"] + [f"{p.name} ({fmt_duration(p.duration_s)})" for p in phases]
     rows = []
-    for key, _, _ in METRICS:
+    for key in METRIC_KEYS:
         row = [metric_label(key)]
         for p in phases:
             v, sd = p.values.get(key), p.sd.get(key)
@@ -67,11 +59,10 @@ def resonance_table(data: ReportData) -> Table | None:
     rows = []
     for s in res.steps:
         pick = res.pick_rate_per_min is not None and abs(s.rate_per_min - res.pick_rate_per_min) < 1e-9
-        rows.append([s.name, f"{s.rate_per_min:g}", fmt_value(s.p2t_bpm), fmt_value(s.phase_deg),
-                     fmt_value(s.lf_ms2, "ms2"), fmt_value(s.smoothness, "coherence.ratio"),
-                     fmt_value(s.breathing_rate_per_min),
-                     "–" if s.corrected_pct is None else f"{s.corrected_pct:.1f} %",
-                     fmt_value(s.score, "coherence.ratio"),
+        rows.append([s.name, f"{s.rate_per_min:g}", fmt_value(s.p2t_bpm, "rsa.p2t_bpm"),
+                     format_number(s.phase_deg, 1), fmt_value(s.lf_ms2, "hrv.lf_ms2"), format_number(s.smoothness, 2),
+                     fmt_value(s.breathing_rate_per_min, "breathing.rate_per_min"),
+                     format_number(s.corrected_pct, 1, unit="%"), format_number(s.score, 2),
                      ("★ pick" if pick else "") + ("" if s.included else f"excluded: {s.excluded_because}")])
     return header, rows
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from biotrainer.errors import RecordingError
 
@@ -68,3 +70,39 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
     if os.name == "posix":
         os.chmod(path, PRIVATE_FILE_MODE)  # in case a umask stripped bits we want; never adds group/other
+
+
+# --- exports and reports (moved from exchange.model: report/ and cli export use them too) ---------------------
+
+def make_private_dirs(path: Path) -> Path:
+    """Create ``path`` and any missing parents as owner-only folders (0700); existing folders are left as they are."""
+    missing = []
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(folder, PRIVATE_DIR_MODE)
+    if not Path(path).is_dir():
+        raise NotADirectoryError(f"{path} is not a folder")
+    return Path(path)
+
+
+def open_private(path: Path, mode: str = "w", **kwargs: Any) -> Any:
+    """Open ``path`` for writing, created owner-only (0600) — exports are health data."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    if os.name == "posix":
+        os.chmod(path, PRIVATE_FILE_MODE)
+    return os.fdopen(fd, mode, **kwargs)
+
+
+def make_private(paths: Iterable[Path]) -> None:
+    """chmod 0600 files written by a library that creates them itself (pyedflib, gzip)."""
+    if os.name != "posix":
+        return
+    for p in paths:
+        os.chmod(p, PRIVATE_FILE_MODE)

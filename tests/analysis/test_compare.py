@@ -51,7 +51,8 @@ def _cmp(result, phase, metric, session=None):
 
 
 def test_within_session_phases_show_paced_breathing_beside_vagal_indices(sessions):
-    from biotrainer.analysis.compare import compare, format_text
+    from biotrainer.analysis.compare import compare
+    from biotrainer.cli.compare import format_text
 
     result = compare([sessions["week1"]])
     assert result["mode"] == "phase"
@@ -86,7 +87,8 @@ def test_phases_are_matched_by_name_not_clock_time(sessions):
 
 
 def test_between_sessions_larger_rsa_is_beyond_variability_and_trend_rises(sessions):
-    from biotrainer.analysis.compare import compare, format_text
+    from biotrainer.analysis.compare import compare
+    from biotrainer.cli.compare import format_text
 
     ordered = [sessions["week1"], sessions["week4"], sessions["week8"]]
     result = compare(ordered)

@@ -158,15 +158,15 @@ def test_compare_unknown_participant_in_a_two_strap_session_is_an_error(tmp_path
 
 
 def test_compare_defaults_to_the_client_and_accepts_pseudonym_or_role(tmp_path):
-    from biotrainer.analysis import compare as compare_mod
+    from biotrainer.analysis.participants import role_for_comparison
     from biotrainer.exchange.library import load_session
 
     session = load_session(Library(tmp_path / "lib"), str(TWO_STRAPS))
     roles = list(session.roles)
     assert set(roles) == {"client", "therapist"}
-    assert compare_mod._pick_role(session, roles, None) == "client"
-    assert compare_mod._pick_role(session, roles, "T01") == "therapist"
-    assert compare_mod._pick_role(session, roles, "therapist") == "therapist"
+    assert role_for_comparison(session, None) == "client"
+    assert role_for_comparison(session, "T01") == "therapist"
+    assert role_for_comparison(session, "therapist") == "therapist"
 
 
 def test_participants_edit_is_an_alias_of_set(tmp_path, capsys):

@@ -1,0 +1,162 @@
+"""Analyse a file or a session: HRV, artifacts, breathing, RSA and coherence of an RR file, an ECG file or a recorded
+session (what ``biotrainer analyze`` prints; the CLI only parses the options and writes the result).
+
+- :func:`guess_kind`: what a path is (``.sqlite`` or a reference that is no file → session; ``.npy`` or a sampling
+  rate → ECG; otherwise RR).
+- :func:`analyze_path`: read, choose whose beats (:mod:`biotrainer.analysis.participants`), run
+  :mod:`biotrainer.metrics.offline` and return the JSON-ready result (never NaN: a null value has its reason).
+
+Options that do not apply to the input (a sampling rate for a session, a column for a session, a participant for
+an ECG file) are one-line :class:`~biotrainer.errors.UsageError`\\ s, not ignored; their messages name the
+command-line options, which is where a user meets them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biotrainer.errors import UsageError
+
+KINDS = ("rr", "ecg", "session")
+#: Suffixes that name a data file even when it does not exist (so the error says "no such file").
+DATA_SUFFIXES = (".txt", ".csv", ".tsv", ".npy", ".rr", ".dat")
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """What to analyse and how (the ``analyze`` command's options, already checked for sane numbers)."""
+
+    path: str
+    kind: str | None = None
+    fs_hz: float | None = None
+    column: str | None = None
+    window_s: float | None = None
+    correction: bool = True
+    max_corrected_pct: float = 5.0
+    participant: str | None = None
+    library: str | None = None
+
+    def settings(self) -> Any:
+        """The metrics engine's :class:`~biotrainer.metrics.window.Settings` for these options."""
+        from biotrainer.metrics.window import Settings
+
+        share = self.max_corrected_pct / 100.0
+        return Settings(correction=self.correction, max_corrected_time=share, max_corrected_spectral=share)
+
+
+def guess_kind(path: str, fs_hz: float | None) -> str:
+    """``session`` for ``.sqlite`` or a reference that is no file (and has no data-file suffix), ``ecg`` for
+    ``.npy`` or with a sampling rate, else ``rr``."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".sqlite" or (not p.is_file() and suffix not in DATA_SUFFIXES):
+        return "session"
+    if suffix == ".npy" or fs_hz is not None:
+        return "ecg"
+    return "rr"
+
+
+def _rr_of_participant(opts: AnalyzeOptions, rrf: Any) -> tuple[Any, Any]:
+    """RR and beat times of the file, of one participant when the file has a participant column."""
+    import numpy as np
+
+    rr, beat_t = rrf.rr_ms, rrf.beat_t_s
+    if opts.participant and not rrf.participant:
+        raise UsageError(f"--participant {opts.participant}: {opts.path} has no participant column (all its "
+                         "intervals are one person's): leave --participant out")
+    if rrf.participant:
+        who = sorted(set(rrf.participant))
+        if opts.participant or len(who) > 1:
+            if opts.participant not in who:
+                raise UsageError(f"{opts.path}: intervals of participant(s) {', '.join(who)}; choose one with "
+                                 "--participant")
+            keep = np.array([p == opts.participant for p in rrf.participant])
+            rr, beat_t = rr[keep], (beat_t[keep] if beat_t is not None else None)
+    return rr, beat_t
+
+
+def analyze_rr_file(opts: AnalyzeOptions) -> dict[str, Any]:
+    """Metrics of an RR file (:func:`biotrainer.analysis.inputs.read_rr_file`)."""
+    from biotrainer.analysis.inputs import read_rr_file
+    from biotrainer.metrics import offline
+
+    rr, beat_t = _rr_of_participant(opts, read_rr_file(opts.path, opts.column))
+    return offline.analyze_rr(rr, opts.settings(), opts.window_s, beat_t_s=beat_t)
+
+
+def analyze_ecg_file(opts: AnalyzeOptions) -> dict[str, Any]:
+    """Metrics of an ECG file sampled at ``opts.fs_hz`` (:func:`biotrainer.analysis.inputs.read_ecg_file`)."""
+    from biotrainer.analysis.inputs import read_ecg_file
+    from biotrainer.metrics import offline
+
+    if opts.fs_hz is None:
+        raise UsageError(f"{opts.path}: an ECG file needs its sampling rate: --fs HZ")
+    if opts.participant:
+        raise UsageError(f"--participant {opts.participant}: an ECG file is one person's recording: leave "
+                         "--participant out")
+    ecg = read_ecg_file(opts.path, opts.column)
+    return offline.analyze_ecg(ecg, opts.fs_hz, opts.settings(), opts.window_s)
+
+
+def analyze_session(opts: AnalyzeOptions) -> dict[str, Any]:
+    """Metrics of one participant's beats in a recorded session, with ``session`` and ``participant`` (role,
+    pseudonym and the others with beats) added to the result."""
+    from biotrainer.analysis.participants import choose_role, roles_with_beats
+    from biotrainer.metrics import offline
+    from biotrainer.metrics.streams import streams_from_events
+    from biotrainer.store import Library
+
+    if opts.column is not None:
+        raise UsageError(f"--column is for CSV files; {opts.path} is a recorded session: leave --column out")
+    with Library(opts.library).open(opts.path) as reader:
+        events = list(reader.events())
+        session_id = reader.id
+        people = dict(reader.meta.participants)
+    roles = roles_with_beats(events)
+    role = choose_role(session_id, roles, people, opts.participant)
+    out = offline.analyze_streams(streams_from_events(events, role), opts.settings(), opts.window_s)
+    out["session"] = session_id
+    out["participant"] = {"role": role, "pseudonym": people.get(role) or None,
+                          "others": [{"role": r, "pseudonym": people.get(r) or None} for r in roles if r != role]}
+    return out
+
+
+_ANALYZERS = {"rr": analyze_rr_file, "ecg": analyze_ecg_file, "session": analyze_session}
+
+
+def analyze_path(opts: AnalyzeOptions) -> dict[str, Any]:
+    """Analyse ``opts.path`` as ``opts.kind`` (default :func:`guess_kind`).
+
+    Returns
+    -------
+    dict
+        :func:`biotrainer.metrics.offline.analyze_rr` output (``beats``, ``artifacts``, ``quality``, ``hrv``,
+        ``breathing``, ``rsa``, ``coherence``, ``reasons``, ``warnings``, ``phases``/``windows`` when present)
+        plus ``kind``, ``settings`` and, for a session, ``session`` and ``participant``.
+
+    Raises
+    ------
+    UsageError
+        An option that does not apply to the input, a window longer than the recording, or the participant rule.
+    ImportFormatError
+        An unreadable RR or ECG file.
+    """
+    kind = opts.kind or guess_kind(opts.path, opts.fs_hz)
+    if opts.fs_hz is not None and kind != "ecg":
+        what = "a recorded session" if kind == "session" else "an RR file (--kind rr)"
+        raise UsageError(f"--fs is the sampling rate of an ECG file; {opts.path} is {what}: leave --fs out")
+    out = _ANALYZERS[kind](opts)
+    participant = out.pop("participant", None)
+    duration_s = out["quality"].get("duration_s")
+    if opts.window_s is not None and duration_s is not None and opts.window_s > duration_s + 1e-6:
+        raise UsageError(f"--window-s {opts.window_s:g}: longer than the recording ({duration_s:.0f} s of beats); "
+                         f"use at most {math.floor(duration_s):.0f} s or leave --window-s out")
+    out["kind"] = kind
+    if participant is not None:
+        out["participant"] = participant
+    out["settings"] = {"correction": opts.correction, "max_corrected_pct": opts.max_corrected_pct,
+                       "window_s": opts.window_s}
+    return out
