@@ -3,8 +3,6 @@ phase, 27-s tolerance, one participant's beats."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,8 +10,6 @@ import pytest
 from biotrainer.analysis.compare import TOLERATED_MIN_WINDOW_S
 from biotrainer.analysis.key_metrics import KEY_METRIC_KEYS, format_key_metric, key_metrics, key_metrics_span
 from biotrainer.store import Library
-
-RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 
 
 def _phase(start: float, end: float, paced: bool) -> SimpleNamespace:
@@ -26,16 +22,15 @@ def test_span_is_the_longest_paced_phase_else_the_whole_session() -> None:
     assert key_metrics_span([_phase(0, 200, False)], 300.0) == (0.0, 300.0)
 
 
-def test_key_metrics_are_the_engine_window_of_the_longest_paced_phase(tmp_path) -> None:
+def test_key_metrics_are_the_engine_window_of_the_longest_paced_phase(tmp_path, recording) -> None:
     from biotrainer.metrics.offline import analyze_window, streams_from_rr
     from biotrainer.metrics.window import Settings
 
-    path = tmp_path / "a.sqlite"
-    shutil.copyfile(RECORDINGS / "synthetic-resonance-assessment.sqlite", path)
+    path = recording("synthetic-resonance-assessment.sqlite")
     lib = Library(tmp_path / "lib")
-    values = key_metrics(lib, str(path))
+    values = key_metrics(lib, path)
     assert list(values) == list(KEY_METRIC_KEYS)
-    with lib.open(str(path)) as reader:
+    with lib.open(path) as reader:
         beats = reader.beats()
         start, end = key_metrics_span(list(reader.phases()), reader.duration_s)
     assert (start, end) == pytest.approx((180.0, 300.0))  # the first of the equally long 2-min steps
@@ -47,15 +42,14 @@ def test_key_metrics_are_the_engine_window_of_the_longest_paced_phase(tmp_path) 
     assert format_key_metric("hrv.hr_bpm", 65.4) == "65" and format_key_metric("hrv.ln_rmssd", 3.812) == "3.81"
 
 
-def test_two_strap_session_uses_the_client_beats_only(tmp_path) -> None:
+def test_two_strap_session_uses_the_client_beats_only(tmp_path, recording) -> None:
     from biotrainer.metrics.offline import analyze_window, streams_from_rr
     from biotrainer.metrics.window import Settings
 
-    path = tmp_path / "two.sqlite"
-    shutil.copyfile(RECORDINGS / "synthetic-two-straps-extended-exhale.sqlite", path)
+    path = recording("synthetic-two-straps-extended-exhale.sqlite")
     lib = Library(tmp_path / "lib")
-    values = key_metrics(lib, str(path))
-    with lib.open(str(path)) as reader:
+    values = key_metrics(lib, path)
+    with lib.open(path) as reader:
         client = reader.beats(participant="client")
         start, end = key_metrics_span(list(reader.phases()), reader.duration_s)
     window = analyze_window(streams_from_rr(client.rr_ms, client.beat_t_s), start, end,

@@ -4,8 +4,6 @@ same answer and the same error for the same session and ``--participant``."""
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -13,25 +11,12 @@ from biotrainer.analysis.participants import choose_role, find_role, role_for_co
 from biotrainer.cli import main
 from biotrainer.errors import UsageError
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 TWO_STRAPS = "synthetic-two-straps-extended-exhale.sqlite"
 ONE_STRAP = "synthetic-faults-baseline.sqlite"
 PEOPLE = {"client": "C01", "therapist": "T01"}
 
 
-@pytest.fixture(autouse=True)
-def _private_library(tmp_path, monkeypatch):
-    monkeypatch.setenv("BIOTRAINER_LIBRARY", str(tmp_path / "library"))
-
-
-@pytest.fixture
-def copy(tmp_path):
-    def make(name: str) -> str:
-        dest = tmp_path / name
-        shutil.copyfile(RECORDINGS / name, dest)
-        return str(dest)
-
-    return make
+pytestmark = pytest.mark.usefixtures("private_library")
 
 
 def _error(capsys) -> str:
@@ -87,11 +72,11 @@ def _compare_pseudonym(path: str, wanted: str | None, capsys) -> str:
 
 
 @pytest.mark.parametrize(("wanted", "role"), [(None, "client"), ("T01", "therapist"), ("client", "client")])
-def test_analyze_compare_report_pick_the_same_participant(copy, capsys, wanted, role) -> None:
+def test_analyze_compare_report_pick_the_same_participant(recording, capsys, wanted, role) -> None:
     from biotrainer.exchange.library import load_session
     from biotrainer.store import Library
 
-    path = copy(TWO_STRAPS)
+    path = recording(TWO_STRAPS)
     assert _analyze_role(path, wanted, capsys) == role
     assert _compare_pseudonym(path, wanted, capsys) == PEOPLE[role]
     session = load_session(Library(None), path)
@@ -103,8 +88,8 @@ def test_analyze_compare_report_pick_the_same_participant(copy, capsys, wanted, 
 
 
 @pytest.mark.parametrize("name", [TWO_STRAPS, ONE_STRAP])
-def test_unknown_participant_is_the_same_error_everywhere(copy, capsys, tmp_path, name) -> None:
-    path = copy(name)
+def test_unknown_participant_is_the_same_error_everywhere(recording, capsys, tmp_path, name) -> None:
+    path = recording(name)
     errors = []
     for argv in (["analyze", path], ["assess", path], ["compare", path],
                  ["report", path, "--out", str(tmp_path / "r.html")]):
@@ -115,8 +100,8 @@ def test_unknown_participant_is_the_same_error_everywhere(copy, capsys, tmp_path
     assert not (tmp_path / "r.html").exists()
 
 
-def test_export_keeps_the_sessions_of_the_participant_by_the_same_names(copy, capsys, tmp_path) -> None:
-    two, one = copy(TWO_STRAPS), copy(ONE_STRAP)
+def test_export_keeps_the_sessions_of_the_participant_by_the_same_names(recording, capsys, tmp_path) -> None:
+    two, one = recording(TWO_STRAPS), recording(ONE_STRAP)
     for wanted in ("T01", "therapist", "C01"):
         assert main(["export", two, one, "--participant", wanted, "--format", "csv", "--out",
                      str(tmp_path / wanted), "--json"]) == 0
