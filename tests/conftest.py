@@ -19,3 +19,27 @@ def rr_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rr") / "export.txt"
     path.write_text("\n".join(f"{x:.0f}" for x in rr) + "\n")
     return path
+
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+
+
+@pytest.fixture
+def recording(tmp_path):
+    """A copy of a shipped example recording (reading must not touch the repository's files)."""
+    import shutil
+
+    def copy(name: str) -> str:
+        dest = tmp_path / name
+        shutil.copyfile(RECORDINGS / name, dest)
+        return str(dest)
+
+    return copy
+
+
+@pytest.fixture
+def private_library(tmp_path, monkeypatch) -> Path:
+    """``$BIOTRAINER_LIBRARY`` set to an empty folder of the test (``pytestmark = usefixtures(...)``)."""
+    path = tmp_path / "library"
+    monkeypatch.setenv("BIOTRAINER_LIBRARY", str(path))
+    return path

@@ -11,7 +11,6 @@ import argparse
 from typing import Any
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,52 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.analysis.participants import choose_participant
-    from biotrainer.metrics.resonance import assess_session
-    from biotrainer.metrics.streams import streams_from_events
+    from biotrainer.analysis.assess import assess_resonance, save_pick
     from biotrainer.store import Library
 
     lib = Library(getattr(args, "library", None))
-    with lib.open(args.session) as reader:
-        events = list(reader.events())
-        meta = reader.meta
-    protocol = None
-    if meta.protocol_toml:
-        from biotrainer.errors import ProtocolError
-        from biotrainer.protocols.model import parse_protocol
-
-        try:
-            protocol = parse_protocol(meta.protocol_toml, where=f"session {meta.id} protocol")
-        except ProtocolError:
-            protocol = None
-    role = choose_participant(meta.id, events, dict(meta.participants), args.participant)
-    if protocol is not None and not protocol.assessment_steps:
-        raise UsageError(f"session {meta.id} is not a resonance assessment (protocol {meta.protocol_name or '?'}); "
-                         "record one with --protocol resonance-assessment")
-    streams = streams_from_events(events, role)
-    result = assess_session(streams, protocol)
-    if not result.steps:
-        what = f"protocol {meta.protocol_name}" if meta.protocol_name else "no protocol"
-        if protocol is None and not any(ph.paced for ph in streams.phases):
-            raise UsageError(f"session {meta.id} is not a resonance assessment ({what}, no paced phase); "
-                             "record one with --protocol resonance-assessment")
-        raise UsageError(f"session {meta.id} ({what}): no completed assessment step to evaluate (the recording "
-                         f"ended at {streams.end_s:.0f} s)")
-    out: dict[str, Any] = {"session": meta.id, "protocol": meta.protocol_name, **result.to_dict()}
-    out["score_meaning"] = ("weighted mean of the step's ranks on the criteria in 'weights' (1 = best on each); "
-                            "lower is better; the pick has the lowest")
-    pseudonym = meta.participants.get(role) or None
-    out["participant"] = {"role": role, "pseudonym": pseudonym}
+    out, result = assess_resonance(lib, args.session, args.participant)
     if args.save:
-        if result.pick_rate_per_min is None:
-            raise UsageError(f"session {meta.id}: nothing to save: {result.reason}")
-        if not pseudonym:
-            raise UsageError(f"session {meta.id}: no pseudonym recorded for {role!r}; set it with "
-                             f"'biotrainer participants set' instead")
-        from biotrainer.metrics.resonance import store_pick
-
-        store_pick(lib.participants, pseudonym, result, session_id=meta.id)
-        out["saved"] = True
+        save_pick(lib, out, result)
     if args.json:
         print_json(out)
         return 0

@@ -30,30 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_refs(library, ids: list[str], participant: str | None, protocol: str | None) -> list[str]:
-    """Session ids to compare: the given ones, or a participant's (and protocol's) sessions oldest first."""
-    from biotrainer.errors import UsageError
-
-    if ids:
-        return ids
-    if not participant:
-        raise UsageError("give session ids, or --participant P for all sessions of a participant"
-                         + (" (--protocol only narrows those down)" if protocol else ""))
-    refs = [s.id for s in library.list_sessions(participant=participant)
-            if not getattr(s, "error", None) and (protocol is None or s.protocol == protocol)]
-    if not refs:
-        raise UsageError(f"no sessions of participant {participant!r}"
-                         + (f" with protocol {protocol!r}" if protocol else "") + f" in library {library.root}")
-    return refs
-
-
 def run(args: argparse.Namespace) -> int:
     from biotrainer.analysis.compare import compare
+    from biotrainer.analysis.selection import sessions_to_compare
     from biotrainer.exchange.library import load_session
     from biotrainer.store import Library
 
     library = Library(args.library)
-    refs = resolve_refs(library, list(args.sessions), args.participant, args.protocol)
+    refs = sessions_to_compare(library, list(args.sessions), args.participant, args.protocol)
     sessions = [load_session(library, ref) for ref in refs]
     result = compare(sessions, by=args.by, participant=args.participant)
     if args.json:

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.store.paths import make_private_dirs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +40,7 @@ def _progress(done: int, total: int, what: str = "sessions") -> None:
 
 def _prepare_out(out) -> None:
     from biotrainer.errors import ExportError
+    from biotrainer.store.paths import make_private_dirs
 
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out}: is a file; --out must be a folder")
@@ -50,42 +50,6 @@ def _prepare_out(out) -> None:
         raise ExportError(f"{out}: cannot create the folder: part of that path is a file, not a folder") from None
     except OSError as exc:
         raise ExportError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
-
-
-def select_sessions(library, sessions: list[str], participant: str | None, all_: bool) -> list[str]:  # noqa: ANN001
-    """Session references to export: every session (of ``participant``) with ``--all`` or without ids, else the
-    given ones that are ``participant``'s (role or pseudonym, :func:`biotrainer.analysis.participants.find_role`).
-
-    Raises
-    ------
-    UsageError
-        Nothing to export; no given session is the participant's (the message names who is in them).
-    """
-    from biotrainer.analysis.participants import describe, find_role
-    from biotrainer.errors import UsageError
-    from biotrainer.store import summarize
-
-    if all_ or (participant and not sessions):
-        listed = library.list_sessions(participant=participant)
-        for s in listed:
-            if s.error:  # say so: a researcher exporting "all" must know what is missing
-                sys.stderr.write(f"biotrainer: warning: not exported: {s.error}\n")
-        refs = [s.id for s in listed if not s.error]
-        if not refs:
-            raise UsageError(f"no sessions to export in library {library.root}"
-                             + (f" for participant {participant!r}" if participant else ""))
-        return refs
-    if not sessions:
-        raise UsageError("give session ids or --all")
-    if not participant:
-        return list(sessions)
-    people = {ref: summarize(library.resolve(ref)).participants for ref in sessions}
-    refs = [r for r in sessions if find_role(people[r], participant) is not None]
-    if not refs:
-        there = "; ".join(dict.fromkeys(describe(p, p) for p in people.values() if p))
-        raise UsageError(f"none of the given sessions is of participant {participant!r}"
-                         + (f" (participants: {there})" if there else ""))
-    return refs
 
 
 def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  # noqa: ANN001
@@ -118,11 +82,13 @@ def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from biotrainer.analysis.selection import sessions_to_export
     from biotrainer.errors import ExportError
     from biotrainer.store import Library
 
     library = Library(args.library)
-    refs = select_sessions(library, list(args.sessions), args.participant, args.all)
+    refs = sessions_to_export(library, list(args.sessions), args.participant, args.all,
+                              skipped=lambda why: sys.stderr.write(f"biotrainer: warning: not exported: {why}\n"))
     out = Path(args.out).expanduser()
     _prepare_out(out)
     try:

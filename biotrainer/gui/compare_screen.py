@@ -243,6 +243,19 @@ class CompareScreen(QWidget):
         result = self.result
         if not result:
             return
+        self._plot_phase(phase)
+        sessions = result.get("sessions", [])
+        metrics = result.get("metrics", [])
+        self._table_headers(sessions, metrics)
+        by_key = {(c["session"], c["phase"], c["metric"]): c for c in result.get("comparisons", [])}
+        for r, m in enumerate(metrics):
+            self._value_cells(r, m["key"], sessions, phase)
+            self._difference_cells(r, m["key"], sessions, phase, by_key)
+        self.status.setText("Values: metrics engine over the whole phase (± SD over 60-s windows). Differences "
+                            "against A: ● beyond within-phase variability, ○ uncertain (hover a cell for the verdict). "
+                            "Compare vagal indices only at the same breathing rate and posture.")
+
+    def _plot_phase(self, phase: str) -> None:
         for p in (self.hr_plot, self.rr_plot):
             p.clear()
             if p.legend is not None:
@@ -252,8 +265,8 @@ class CompareScreen(QWidget):
             t, rr = sb.slice(phase)
             self.hr_plot.plot(t, 60_000.0 / rr if len(rr) else rr, pen=pg.mkPen(colour, width=2), name=sb.label)
             self.rr_plot.plot(t, rr, pen=pg.mkPen(colour, width=1.3), name=sb.label)
-        sessions = result.get("sessions", [])
-        metrics = result.get("metrics", [])
+
+    def _table_headers(self, sessions: list[dict], metrics: list[dict]) -> None:
         n = len(sessions)
         letters = [LETTERS[i % len(LETTERS)] for i in range(n)]
         headers = [f"{letters[i]}: {s['title'] or format_started(s['started_at'])}" for i, s in enumerate(sessions)]
@@ -263,26 +276,27 @@ class CompareScreen(QWidget):
         self.table.setRowCount(len(metrics))
         self.table.setVerticalHeaderLabels([f"{m['label']} ({m['unit']})" if m["unit"] else m["label"]
                                             for m in metrics])
-        by_key = {(c["session"], c["phase"], c["metric"]): c for c in result.get("comparisons", [])}
-        for r, m in enumerate(metrics):
-            key = m["key"]
-            for c, st in enumerate(sessions):
-                ph = next((p for p in st["phases"] if p["name"] == phase), None)
-                value = ph["values"].get(key) if ph else None
-                sd = ph["sd"].get(key) if ph else None
-                text = fmt(key, value) + (f" ± {fmt(key, sd)}" if value is not None and sd is not None else "")
-                why = (ph or {}).get("reasons", {}).get(key, "") if value is None else ""
-                self._cell(r, c, text, why or ("phase not in this session" if ph is None else ""))
-            for j, st in enumerate(sessions[1:]):
-                comp = by_key.get((st["id"], phase, key))
-                if comp is None:
-                    self._cell(r, n + j, "—", "phase not in both sessions")
-                    continue
-                text = fmt(key, comp["difference"], signed=True)
-                self._cell(r, n + j, text, comp["verdict"], verdict=comp["verdict"])
-        self.status.setText("Values: metrics engine over the whole phase (± SD over 60-s windows). Differences "
-                            "against A: ● beyond within-phase variability, ○ uncertain (hover a cell for the verdict). "
-                            "Compare vagal indices only at the same breathing rate and posture.")
+
+    def _value_cells(self, row: int, key: str, sessions: list[dict], phase: str) -> None:
+        """Value ± SD of ``key`` in ``phase`` of each session (the reason as tooltip when there is none)."""
+        for c, st in enumerate(sessions):
+            ph = next((p for p in st["phases"] if p["name"] == phase), None)
+            value = ph["values"].get(key) if ph else None
+            sd = ph["sd"].get(key) if ph else None
+            text = fmt(key, value) + (f" ± {fmt(key, sd)}" if value is not None and sd is not None else "")
+            why = (ph or {}).get("reasons", {}).get(key, "") if value is None else ""
+            self._cell(row, c, text, why or ("phase not in this session" if ph is None else ""))
+
+    def _difference_cells(self, row: int, key: str, sessions: list[dict], phase: str, by_key: dict) -> None:
+        """Difference of each later session against A, marked with its verdict."""
+        n = len(sessions)
+        for j, st in enumerate(sessions[1:]):
+            comp = by_key.get((st["id"], phase, key))
+            if comp is None:
+                self._cell(row, n + j, MISSING_EM, "phase not in both sessions")
+                continue
+            text = fmt(key, comp["difference"], signed=True)
+            self._cell(row, n + j, text, comp["verdict"], verdict=comp["verdict"])
 
     def _cell(self, row: int, col: int, text: str, tooltip: str = "", verdict: str = "") -> None:
         if verdict.startswith("beyond"):
@@ -293,6 +307,6 @@ class CompareScreen(QWidget):
         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
         if tooltip:
             item.setToolTip(tooltip)
-        if text.startswith("—"):
+        if text.startswith(MISSING_EM):
             item.setForeground(pg.mkColor(self.palette_.muted))
         self.table.setItem(row, col, item)

@@ -4,15 +4,11 @@ line and a non-zero exit, never a traceback; the text output says what it means.
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from biotrainer.cli import main
-
-RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 
 
 def _strict_json(text: str) -> dict:
@@ -31,20 +27,7 @@ def _one_error_line(capsys) -> str:
     return err.strip()[len("biotrainer: error: "):]
 
 
-@pytest.fixture(autouse=True)
-def _private_library(tmp_path, monkeypatch):
-    monkeypatch.setenv("BIOTRAINER_LIBRARY", str(tmp_path / "library"))
-
-
-@pytest.fixture
-def recording(tmp_path):
-    """A copy of a shipped example recording (reading must not touch the repository's files)."""
-    def copy(name: str) -> str:
-        dest = tmp_path / name
-        shutil.copyfile(RECORDINGS / name, dest)
-        return str(dest)
-
-    return copy
+pytestmark = pytest.mark.usefixtures("private_library")
 
 
 # --- 1, 2: --fs ------------------------------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""Resonance-frequency assessment of a recorded session (what ``biotrainer assess`` prints): read the session's
+beats, pacer and phase markers, choose whose beats (:mod:`biotrainer.analysis.participants`), evaluate and rank
+the assessment steps (:func:`biotrainer.metrics.resonance.assess_session`), and optionally store the pick as the
+participant's personal resonance rate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biotrainer.errors import UsageError
+
+SCORE_MEANING = ("weighted mean of the step's ranks on the criteria in 'weights' (1 = best on each); lower is "
+                 "better; the pick has the lowest")
+
+
+def _protocol_of(meta: Any) -> Any:
+    """The session's protocol, or None when it has none or its text no longer parses."""
+    if not meta.protocol_toml:
+        return None
+    from biotrainer.errors import ProtocolError
+    from biotrainer.protocols.model import parse_protocol
+
+    try:
+        return parse_protocol(meta.protocol_toml, where=f"session {meta.id} protocol")
+    except ProtocolError:
+        return None
+
+
+def _check_steps(meta: Any, protocol: Any, streams: Any, result: Any) -> None:
+    """Raise when the session is no assessment or has no completed step."""
+    if result.steps:
+        return
+    what = f"protocol {meta.protocol_name}" if meta.protocol_name else "no protocol"
+    if protocol is None and not any(ph.paced for ph in streams.phases):
+        raise UsageError(f"session {meta.id} is not a resonance assessment ({what}, no paced phase); "
+                         "record one with --protocol resonance-assessment")
+    raise UsageError(f"session {meta.id} ({what}): no completed assessment step to evaluate (the recording "
+                     f"ended at {streams.end_s:.0f} s)")
+
+
+def assess_resonance(library: Any, ref: str, participant: str | None = None) -> tuple[dict[str, Any], Any]:
+    """Assess the session ``ref`` of ``library`` for ``participant`` (role or pseudonym).
+
+    Returns
+    -------
+    tuple
+        The JSON-ready result (``session``, ``protocol``, the assessment's fields, ``score_meaning``,
+        ``participant`` role and pseudonym) and the :class:`~biotrainer.metrics.resonance.Assessment`.
+
+    Raises
+    ------
+    UsageError
+        The participant rule; a session that is no resonance assessment or has no completed step.
+    """
+    from biotrainer.analysis.participants import choose_participant
+    from biotrainer.metrics.resonance import assess_session
+    from biotrainer.metrics.streams import streams_from_events
+
+    with library.open(ref) as reader:
+        events = list(reader.events())
+        meta = reader.meta
+    protocol = _protocol_of(meta)
+    role = choose_participant(meta.id, events, dict(meta.participants), participant)
+    if protocol is not None and not protocol.assessment_steps:
+        raise UsageError(f"session {meta.id} is not a resonance assessment (protocol {meta.protocol_name or '?'}); "
+                         "record one with --protocol resonance-assessment")
+    streams = streams_from_events(events, role)
+    result = assess_session(streams, protocol)
+    _check_steps(meta, protocol, streams, result)
+    out: dict[str, Any] = {"session": meta.id, "protocol": meta.protocol_name, **result.to_dict()}
+    out["score_meaning"] = SCORE_MEANING
+    out["participant"] = {"role": role, "pseudonym": meta.participants.get(role) or None}
+    return out, result
+
+
+def save_pick(library: Any, out: dict[str, Any], result: Any) -> None:
+    """Store the assessment's pick as the participant's personal resonance rate (``out["saved"]`` = True).
+
+    Raises
+    ------
+    UsageError
+        No pick, or no pseudonym recorded for the participant.
+    """
+    from biotrainer.metrics.resonance import store_pick
+
+    session_id, role, pseudonym = out["session"], out["participant"]["role"], out["participant"]["pseudonym"]
+    if result.pick_rate_per_min is None:
+        raise UsageError(f"session {session_id}: nothing to save: {result.reason}")
+    if not pseudonym:
+        raise UsageError(f"session {session_id}: no pseudonym recorded for {role!r}; set it with "
+                         f"'biotrainer participants set' instead")
+    store_pick(library.participants, pseudonym, result, session_id=session_id)
+    out["saved"] = True
