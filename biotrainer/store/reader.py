@@ -100,12 +100,13 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
 
 
 def _sqlite_problem(exc: sqlite3.Error) -> str:
-    msg = str(exc)
-    if "not a database" in msg:
+    """The user's words for a SQLite error, chosen by its result code (Python ≥ 3.11 names it), not its text."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_NOTADB":
         return "not a SQLite file (corrupt, or not a biotrainer session)"
-    if "malformed" in msg:
+    if name == "SQLITE_CORRUPT":
         return "the SQLite file is damaged (database disk image is malformed)"
-    return msg
+    return str(exc)
 
 
 def _sample_times(last: np.ndarray, fs: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -136,12 +137,15 @@ class SessionReader:
             raise RecordingError(f"{self.path}: no such session file")
         try:
             self._conn = _open_readonly(self.path)
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = sorted({"meta", "events"} - tables)
+            if missing:
+                self._close_quietly()
+                raise RecordingError(f"{self.path}: not a biotrainer session (no such table: {', '.join(missing)})")
             rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
             self._conn.execute("SELECT seq, kind, t_s, participant, device, data, blob FROM events LIMIT 0")
         except sqlite3.Error as exc:
             self._close_quietly()
-            if "no such table" in str(exc):
-                raise RecordingError(f"{self.path}: not a biotrainer session ({exc})") from None
             raise RecordingError(f"{self.path}: {_sqlite_problem(exc)}") from None
         try:
             values = {k: json.loads(v) for k, v in rows}
