@@ -89,7 +89,7 @@ class Beat(Event):
 
     @property
     def rr_ms(self) -> float:
-        return self.rr_1024 * 1000.0 / RR_UNITS_PER_S
+        return rr_1024_to_ms(self.rr_1024)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "import_",
     "analyze",
     "assess",
+    "synchrony",
 )
 
 log = logging.getLogger("biotrainer")

@@ -456,8 +456,11 @@ class SynchronyResult:
         Mean z of the windows' in-phase peak and of their absolute peak.
     median_lag_s : float
         Median peak lag of the above-chance windows (of all windows with a value when fewer than three are).
+    curve_lag_s : float
+        The lag where the mean Fisher z over all windows with a value peaks (the dyad's typical delay).
     leader : str
-        "therapist" (positive median lag), "client" (negative) or "none" (within ±0.5 s, or no windows).
+        "therapist" (positive ``curve_lag_s``), "client" (negative) or "none" (within ±0.5 s, no windows, or a
+        session not above chance).
     phases : list of dict
         Per phase: name, mean_z, effect_size, p_value, paced, verdict.
     slope : ChanceTest or None
@@ -475,6 +478,7 @@ class SynchronyResult:
     mean_z: float
     mean_abs_z: float
     median_lag_s: float
+    curve_lag_s: float
     leader: str
     lag_basis: str
     phases: list[dict] = field(default_factory=list)
@@ -492,7 +496,8 @@ class SynchronyResult:
                         **_test_dict(self.session),
                         "method": "windowed lagged cross-correlation of heart rate (4 Hz, detrended windows, "
                                   "Fisher z of the in-phase peak), segment-shuffle surrogates within the dyad"},
-            "lead_lag": {"median_lag_s": _num(self.median_lag_s), "leader": self.leader, "basis": self.lag_basis},
+            "lead_lag": {"median_lag_s": _num(self.median_lag_s), "curve_lag_s": _num(self.curve_lag_s),
+                         "leader": self.leader, "basis": self.lag_basis},
             "slope_concordance": _test_dict(self.slope) if self.slope is not None else None,
             "phases": [{**p, "start_s": p["start_s"] + offset_s, "end_s": p["end_s"] + offset_s,
                         **{k: _num(p[k]) for k in ("mean_z", "effect_size", "p_value")}} for p in self.phases],
@@ -515,17 +520,29 @@ def _test_dict(t: ChanceTest) -> dict:
             "reason": t.reason}
 
 
-def _lead(peak_lag_s: np.ndarray, z: np.ndarray, above: np.ndarray) -> tuple[float, str, str]:
+def _lead(r: np.ndarray, lags_s: np.ndarray, peak_lag_s: np.ndarray, z: np.ndarray, above: np.ndarray,
+          session_p: float) -> tuple[float, float, str, str]:
+    """``(median_lag_s, curve_lag_s, leader, basis)``; nobody leads a session that is not above chance.
+
+    ``curve_lag_s`` is the lag where the mean Fisher z of all windows with a value peaks. It decides who leads: each window's own peak
+    lag is pulled about by the two people's unrelated breathing waves (uniformly over ±lag), which drags the median
+    of the per-window lags toward zero, while averaging the lag curves first cancels them.
+    """
     have = np.isfinite(z)
     basis = "above-chance windows"
     use = have & above
     if use.sum() < MIN_WINDOWS:
         use, basis = have, "all windows (fewer than three above chance)"
     if not use.any():
-        return float("nan"), "none", "no windows"
+        return float("nan"), float("nan"), "none", "no windows"
     med = float(np.median(peak_lag_s[use]))
-    leader = "therapist" if med > LEAD_DEADBAND_S else "client" if med < -LEAD_DEADBAND_S else "none"
-    return med, leader, basis
+    curve = np.nanmean(fisher_z(r[have]), axis=0)  # all windows: choosing the high ones would choose noise too
+    order = np.argsort(np.abs(lags_s), kind="stable")
+    curve_lag = float(lags_s[order][np.argmax(curve[order])])
+    if not (np.isfinite(session_p) and session_p < 0.05):
+        return med, curve_lag, "none", basis + "; the session is not above chance, so nobody is said to lead"
+    leader = "therapist" if curve_lag > LEAD_DEADBAND_S else "client" if curve_lag < -LEAD_DEADBAND_S else "none"
+    return med, curve_lag, leader, basis
 
 
 def _phase_results(pair_z: np.ndarray, seg_start_s: np.ndarray, window_s: float, z: np.ndarray,
@@ -628,7 +645,7 @@ def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window
                        f"{max_missing:.0%} of one person's heart rate missing")
     if session.reason:
         reasons.append(f"session chance test: {session.reason}")
-    med, leader, basis = _lead(peak_lag, z, above)
+    med, curve_lag, leader, basis = _lead(wcc.r, wcc.lags_s, peak_lag, z, above, session.p_value)
     phase_rows = _phase_results(pair_z, seg_start, window_s, z, wcc.start_s, phases or [], seg_pacer,
                                 n_surrogates, seed)
     slope = None
@@ -640,4 +657,4 @@ def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window
     return SynchronyResult(wcc, peak_r, peak_lag, z, above, session,
                            float(z[have].mean()) if have.any() else float("nan"),
                            float(fisher_z(peak_abs[have]).mean()) if have.any() else float("nan"),
-                           med, leader, basis, phase_rows, slope, reasons)
+                           med, curve_lag, leader, basis, phase_rows, slope, reasons)

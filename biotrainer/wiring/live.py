@@ -120,6 +120,7 @@ def open_sources(plan: SessionPlan, pacer: Callable | None) -> tuple[list[Source
     try:
         for index in order:
             made[index] = _make_source(plan.devices[index], index, plan, pacer)
+        _link_simulated_dyads([src for src, _ in made.values()])
     except BaseException:
         for src, _ in made.values():
             if isinstance(src, PushSource):
@@ -153,6 +154,15 @@ def _open_outlets(plan: SessionPlan, device_meta: list[dict[str, Any]], clock: C
     for dev, meta in zip(plan.devices, device_meta, strict=True):
         outlets.declare(meta["id"], dev.role, kinds=meta.get("streams", ("hr", "rr")))
     return outlets
+
+
+def _link_simulated_dyads(sources: list[Source]) -> None:
+    """Simulated straps that follow another's heart-rate waves (``sim:follow=ROLE``) get them."""
+    if any(getattr(getattr(s, "config", None), "follow", "") for s in sources):
+        from biotrainer.sources.sim.dyad import link_dyads
+        from biotrainer.sources.sim.strap import SimulatedStrap
+
+        link_dyads([s for s in sources if isinstance(s, SimulatedStrap)])
 
 
 def _make_source(dev: DeviceSpec, index: int, plan: SessionPlan,

@@ -271,6 +271,7 @@ class Heart:
         self.previous_beat_t_s = -self._phase * self._rr0_s  # virtual beat before the session (first RR)
         self._t_s = 0.0
         self._primed = False
+        self.drives: list[Callable[[np.ndarray], np.ndarray]] = []
 
     def step(self, t0_s: float, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Advance over grid samples ``t0_s + i·dt`` with lung ``volume``; return (HR at the grid, beat times)."""
@@ -289,7 +290,10 @@ class Heart:
         innov = cfg.hr_drift_bpm * math.sqrt(1 - self._rho ** 2) * rng.standard_normal(n)
         drift, _ = lfilter([1.0], [1.0, -self._rho], innov, zi=[self._rho * self._drift])
         self._drift = float(drift[-1])
-        hr = np.clip(cfg.hr_bpm + drift + rsa + mayer, HR_MIN_BPM, HR_MAX_BPM)
+        hr = cfg.hr_bpm + drift + rsa + mayer
+        for drive in self.drives:  # a dyad's shared slow waves (sources/sim/dyad.py)
+            hr = hr + drive(t0_s + self.dt_s * np.arange(n))
+        hr = np.clip(hr, HR_MIN_BPM, HR_MAX_BPM)
         # cumulative beat phase at the grid edges t0, t0+dt, ..., t0+n*dt
         cum = np.empty(n + 1)
         cum[0] = self._phase

@@ -134,6 +134,9 @@ class SimConfig:
     battery_percent: int = 87
     start_unix_s: float = 1_767_225_600.0  # 2026-01-01T00:00:00Z: fixed so output does not depend on the wall clock
     strap_clock_offset_s: float = -2.345  # the strap's clock minus the true time
+    follow: str = ""  # dyads (sources/sim/dyad.py): the role whose slow heart-rate waves this person follows
+    coupling: float = 0.0  # share of the leader's waves that reach this person (0 = independent)
+    follow_lag_s: float = 3.0  # how long after the leader they arrive (s)
 
     def __post_init__(self) -> None:
         if not 25 <= self.hr_bpm <= 200:
@@ -152,6 +155,10 @@ class SimConfig:
                 raise UsageError(f"sim {name}={getattr(self, name)} must not be negative")
         if not 0 <= self.battery_percent <= 100:
             raise UsageError(f"sim battery_percent={self.battery_percent} is outside 0-100")
+        if not 0 <= self.coupling <= 1:
+            raise UsageError(f"sim coupling={self.coupling} is outside 0-1")
+        if not 0 <= self.follow_lag_s <= 30:
+            raise UsageError(f"sim follow_lag_s={self.follow_lag_s} is outside 0-30 s")
 
     def replace(self, **changes: object) -> SimConfig:
         """A copy with some fields changed (``adherence=`` and ``faults=`` take whole objects)."""
@@ -261,4 +268,7 @@ SPEC_KEYS: dict[str, tuple[str, str, object]] = {
     "contact": ("faults", "contact_loss", "ranges"),
     "disconnect": ("faults", "disconnects", "ranges"),
     "garbage_rr": ("faults", "garbage_rr", bool),
+    "follow": ("top", "follow", str),
+    "coupling": ("top", "coupling", float),
+    "follow_lag": ("top", "follow_lag_s", float),
 }

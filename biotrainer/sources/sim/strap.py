@@ -328,6 +328,10 @@ class SimulatedStrap(ScheduledSource):
 
     # --- simulation -------------------------------------------------------------------------------------------
 
+    def add_heart_rate_drive(self, drive: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Add ``drive(grid times) → bpm`` to this person's heart rate (a dyad's shared waves; before any events)."""
+        self._heart.drives.append(drive)
+
     def _push(self, event: Event) -> None:
         heapq.heappush(self._heap, (event.t_s, self._seq, event))
         self._seq += 1

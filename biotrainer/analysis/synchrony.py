@@ -1,0 +1,115 @@
+"""Therapist–client heart-rate synchrony of one recorded session (the use case behind ``biotrainer synchrony``).
+
+Takes each person's beats from the session, corrects them (:func:`biotrainer.metrics.artifacts.correct_rr`, the same
+correction every other analysis uses), puts both heart rates on one 4 Hz grid over the time both were recorded,
+and runs :func:`biotrainer.metrics.synchrony.dyad_synchrony` with the session's phases and, for paced phases, the
+pacer's cycle. The sign convention is the engine's: **a positive lag means the client follows the therapist**.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from biotrainer.errors import UsageError
+from biotrainer.events import Beat, PacerMarker
+from biotrainer.metrics import synchrony as sync
+
+#: The two roles a synchrony analysis relates (x = therapist, y = client).
+LEADER_ROLE, FOLLOWER_ROLE = "therapist", "client"
+
+
+@dataclass(frozen=True)
+class SynchronyOptions:
+    """What ``biotrainer synchrony`` lets the user choose (defaults: SCIENCE.md §11)."""
+
+    window_s: float = sync.WINDOW_S
+    step_s: float = sync.STEP_S
+    lag_s: float = sync.LAG_S
+    n_surrogates: int = sync.N_SURROGATES
+    seed: int = 0
+
+
+def _nn_of(events: list[Any], role: str) -> tuple[np.ndarray, np.ndarray]:
+    from biotrainer.metrics.artifacts import correct_rr
+
+    beats = [e for e in events if isinstance(e, Beat) and e.participant == role]
+    t = np.array([b.beat_t_s for b in beats], dtype=float)
+    rr = np.array([b.rr_ms for b in beats], dtype=float)
+    if t.size < 3:
+        return t, rr
+    order = np.argsort(t, kind="stable")
+    corr = correct_rr(rr[order], t[order])
+    return np.asarray(corr.beat_t_corrected_s, dtype=float), np.asarray(corr.rr_corrected_ms, dtype=float)
+
+
+def pacer_phase_on_grid(events: list[Any], grid_t_s: np.ndarray) -> np.ndarray:
+    """Position (0..1) of the grid times within the pacer's breath cycle (inhale start to inhale start); NaN
+    where no pacer ran (before its first inhale, after its last complete cycle, or across a pause > 2 cycles)."""
+    starts = np.array(sorted(e.t_s for e in events if isinstance(e, PacerMarker) and e.segment == "inhale"))
+    out = np.full(grid_t_s.size, np.nan)
+    if starts.size < 2:
+        return out
+    k = np.searchsorted(starts, grid_t_s, side="right") - 1
+    ok = (k >= 0) & (k < starts.size - 1)
+    cycle = np.diff(starts)
+    kk = k[ok]
+    length = cycle[kk]
+    typical = np.median(cycle)
+    good = length <= 2 * typical  # a long pause is not a breath cycle
+    phase = (grid_t_s[ok] - starts[kk]) / length
+    out[np.flatnonzero(ok)[good]] = phase[good]
+    return out
+
+
+def _check_roles(session_id: str, people: dict[str, str], events: list[Any]) -> None:
+    from biotrainer.analysis.participants import describe, roles_with_beats
+
+    roles = roles_with_beats(events)
+    missing = [r for r in (LEADER_ROLE, FOLLOWER_ROLE) if r not in roles]
+    if missing:
+        have = describe(people, roles) or "nobody"
+        raise UsageError(f"session {session_id}: synchrony needs beats of a therapist and a client; it has beats "
+                         f"of {have} (record with --device therapist=... --device client=...)")
+
+
+def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, str],
+                        opts: SynchronyOptions) -> dict[str, Any]:
+    """The documented synchrony JSON for a session's events (see :meth:`SynchronyResult.to_dict`), plus
+    ``session`` id and ``participants`` (role → pseudonym)."""
+    from biotrainer.phases import phase_spans
+
+    _check_roles(session_id, people, events)
+    tx, nnx = _nn_of(events, LEADER_ROLE)
+    ty, nny = _nn_of(events, FOLLOWER_ROLE)
+    start = max(tx[0], ty[0])
+    end = min(tx[-1], ty[-1])
+    x = sync.hr_on_grid(tx, nnx, None, start, end)
+    y = sync.hr_on_grid(ty, nny, None, start, end)
+    grid = start + np.arange(x.size) / sync.FS_HZ
+    spans = phase_spans(events, open_end_s=end)
+    phases = [sync.PhaseSpanInput(p.label, p.start_s - start, p.end_s - start, p.paced) for p in spans
+              if p.end_s > start and p.start_s < end]
+    pacer = pacer_phase_on_grid(events, grid) if any(p.paced for p in phases) else None
+    try:
+        result = sync.dyad_synchrony(x, y, window_s=opts.window_s, step_s=opts.step_s, lag_s=opts.lag_s,
+                                     n_surrogates=opts.n_surrogates, seed=opts.seed, phases=phases,
+                                     pacer_phase=pacer)
+    except sync.SynchronyInputError as exc:
+        raise UsageError(f"session {session_id}: {exc}") from None
+    out = result.to_dict(offset_s=float(start))
+    out["session_id"] = session_id
+    out["participants"] = {r: people.get(r) or r for r in (LEADER_ROLE, FOLLOWER_ROLE)}
+    out["seed"] = opts.seed
+    return out
+
+
+def session_synchrony(library: Any, ref: str, opts: SynchronyOptions) -> dict[str, Any]:
+    """Synchrony of the session ``ref`` (id, unique prefix or path) in ``library``."""
+    with library.open(ref) as reader:
+        events = list(reader.events())
+        session_id = reader.id
+        people = dict(reader.meta.participants)
+    return synchrony_of_events(session_id, events, people, opts)
