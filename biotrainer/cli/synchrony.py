@@ -60,7 +60,7 @@ def _num(v: float | None, fmt: str) -> str:
 def text_lines(out: dict[str, Any]) -> list[str]:
     """The synchrony result in words: the session verdict, lead/lag, phases, and the caveats."""
     s, lead = out["session"], out["lead_lag"]
-    who = ", ".join(f"{r} {p}" for r, p in out["participants"].items())
+    who = ", ".join(r if p == r else f"{r} {p}" for r, p in out["participants"].items())
     lines = [f"Session {out['session_id']}  ({who})",
              f"  heart-rate synchrony: mean z {_num(s['mean_z'], '.2f')} over {out['n_windows']} windows of "
              f"{out['window_s']:g} s (step {out['step_s']:g} s, lags ±{out['lag_s']:g} s)"]

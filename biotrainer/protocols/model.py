@@ -128,6 +128,7 @@ class Protocol:
     text: str = field(repr=False)
     path: Path | None = None
     source: str = field(default="", compare=False)  # label used in messages: the file as the user named it
+    roles: tuple[str, ...] = ()  # the participants it is for (e.g. therapist and client); empty: anyone
 
     @property
     def total_duration_s(self) -> float:
@@ -199,7 +200,7 @@ class Protocol:
             "intended_use": self.intended_use, "safety_note": self.safety_note,
             "feedback_signal": self.feedback_signal, "schema_version": self.schema_version,
             "duration_s": self.total_duration_s, "path": str(self.path) if self.path else None,
-            "sha256": self.content_sha256, "phases": phases,
+            "sha256": self.content_sha256, "roles": list(self.roles), "phases": phases,
         }
 
 
@@ -320,7 +321,8 @@ def _build(data: Mapping[str, Any], *, text: str, where: str, path: Path | None)
     return Protocol(name=name, title=data["title"].strip(), description=data["description"].strip(),
                     intended_use=data["intended_use"].strip(), safety_note=(data["safety_note"] or "").strip(),
                     feedback_signal=data["feedback_signal"], phases=tuple(phases),
-                    schema_version=data["schema_version"], text=text, path=path, source=where)
+                    schema_version=data["schema_version"], text=text, path=path, source=where,
+                    roles=tuple(data["roles"]))
 
 
 def _build_pacer(raw: Mapping[str, Any] | None, at: str, err: Any) -> PacerSpec | None:

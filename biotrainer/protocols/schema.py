@@ -150,6 +150,8 @@ PROTOCOL_SCHEMA: dict[str, Field] = {
     "safety_note": Field("string", default="", doc="shown before the protocol starts"),
     "feedback_signal": Field("string", default="none", choices=FEEDBACK_SIGNALS,
                              doc="which feedback signal the protocol wants"),
+    "roles": Field("roles", default=(), choices=("self", "client", "therapist"),
+                   doc='the participants the protocol is for, e.g. ["therapist", "client"] (default: anyone)'),
     "phases": Field("tables", required=True, min_items=1, fields=PHASE_SCHEMA, doc="the phases, in order"),
 }
 
@@ -269,9 +271,18 @@ def _check_rate(value: Any, spec: Field) -> Any:
     return value if value == PERSONAL_RATE else _check_number(value, spec)
 
 
+def _check_roles(value: Any, spec: Field) -> Any:
+    """An array of distinct participant roles."""
+    if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
+        return _INVALID
+    if not all(isinstance(v, str) and spec.choices is not None and v in spec.choices for v in value):
+        return _INVALID
+    return list(value)
+
+
 _SCALAR_CHECKS: dict[str, Callable[[Any, Field], Any]] = {
     "string": _check_string, "boolean": _check_boolean, "integer": _check_integer, "number": _check_number,
-    "rate": _check_rate,
+    "rate": _check_rate, "roles": _check_roles,
 }
 
 
@@ -289,6 +300,8 @@ def _expected(spec: Field) -> str:
         return "an array of tables"
     if kind == "boolean":
         return "true or false"
+    if kind == "roles":
+        return "an array of distinct roles from " + ", ".join(json.dumps(c) for c in spec.choices or ())
     if kind == "integer":
         if spec.choices is not None:
             return " or ".join(str(c) for c in spec.choices)

@@ -77,6 +77,7 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     library = _open_library(plan)
     participants = plan_participants(plan)
     protocol = load_protocol(plan.protocol)
+    check_roles(plan, protocol)
     personal_rate = _personal_rate(library, participants[plan.devices[0].role]) if protocol is not None else None
     runner_of_protocol = protocol_runner(protocol, personal_rate)
     sources, device_meta = open_sources(plan, runner_of_protocol.pacer_at if runner_of_protocol else None)
@@ -107,6 +108,16 @@ def _personal_rate(library: Any | None, pseudonym: str) -> float | None:
         return None
     found = library.participants.find(pseudonym)
     return getattr(found, "resonance_rate_per_min", None) if found is not None else None
+
+
+def check_roles(plan: SessionPlan, protocol: Any | None) -> None:
+    """A protocol made for certain participants (``roles = ["therapist", "client"]``) needs a device for each."""
+    wanted = tuple(getattr(protocol, "roles", ()) or ())
+    have = [d.role for d in plan.devices]
+    if wanted and sorted(have) != sorted(wanted):
+        devices = " ".join(f"--device {r}=..." for r in wanted)
+        raise UsageError(f"protocol {protocol.name} is for {' and '.join(wanted)}, one strap each ({devices}); "
+                         f"got devices for {', '.join(have)}")
 
 
 def open_sources(plan: SessionPlan, pacer: Callable | None) -> tuple[list[Source], list[dict[str, Any]]]:

@@ -123,3 +123,19 @@ def test_coupling_leaves_an_unfollowed_session_unchanged():
     rr_a = np.array([e.rr_1024 for e in events_a if e.KIND == "beat"])
     rr_b = np.array([e.rr_1024 for e in events_b if e.KIND == "beat"])
     assert rr_a.size > 50 and np.array_equal(rr_a, rr_b)
+
+
+def test_therapy_session_records_a_dyad_and_refuses_a_single_strap(tmp_path, capsys):
+    assert main(["record", "--library", str(tmp_path), "--speed", "max", "--quiet", "--protocol", "therapy-session",
+                 "--device", "sim", "--duration", "60"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "protocol therapy-session is for therapist and client" in err and len(err.splitlines()) == 1
+    assert main(["record", "--library", str(tmp_path), "--speed", "max", "--quiet", "--no-metrics", "--protocol",
+                 "therapy-session", "--device", "therapist=sim", "--device", "client=sim:follow=therapist,coupling=0.6",
+                 "--duration", "400", "--seed", "2"]) == 0
+    path = next((tmp_path / "sessions").glob("*.sqlite"))
+    capsys.readouterr()
+    assert main(["synchrony", str(path), "--library", str(tmp_path), "--json", "--surrogates", "200"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in out["phases"]] == ["arrival", "session"]
+    assert not any(p["paced"] for p in out["phases"])

@@ -136,10 +136,34 @@ def test_every_shipped_file_validates_and_runs_to_its_duration(path: Path) -> No
     assert isinstance(last, PhaseMarker) and last.state == "end" and last.index == len(protocol.phases) - 1
     assert last.t_s == pytest.approx(protocol.total_duration_s, abs=1e-9)
     cues = [e for e in events if isinstance(e, Cue)]
-    assert len(cues) >= len(protocol.phases)  # every phase says something
+    if not protocol.roles:  # a protocol for a therapy session (roles therapist, client) stays silent
+        assert len(cues) >= len(protocol.phases)  # every phase says something
+    else:
+        assert not cues and all(p.pacer is None for p in protocol.phases)
     for phase in protocol.phases:  # cues are readable on a screen and inside their phase
         assert all(len(c.text) <= 300 and 0 <= c.at_s < phase.duration_s for c in phase.cues)
     assert protocol.safety_note  # every shipped protocol says when to stop
+
+
+def test_therapy_session_is_a_quiet_fifty_minutes_for_therapist_and_client() -> None:
+    protocol = load_protocol("therapy-session")
+    assert protocol.roles == ("therapist", "client")
+    assert [p.name for p in protocol.phases] == ["arrival", "session", "closing"]
+    assert protocol.total_duration_s == 50 * 60
+    assert protocol.feedback_signal == "none" and not any(p.feedback for p in protocol.phases)
+
+
+@pytest.mark.parametrize(("roles", "words"), [
+    ('["client", "client"]', "expected an array of distinct roles"),
+    ('["boss"]', "expected an array of distinct roles"),
+    ("[]", "expected an array of distinct roles"),
+    ('"therapist"', "expected an array of distinct roles"),
+])
+def test_roles_must_be_distinct_known_roles(roles: str, words: str) -> None:
+    text = (shipped_protocols_dir() / "resting-baseline.toml").read_text(encoding="utf-8").replace(
+        'feedback_signal = "none"', f'feedback_signal = "none"\nroles = {roles}')
+    with pytest.raises(ProtocolError, match=words):
+        parse_protocol(text, where="x.toml")
 
 
 def test_reset_is_three_minutes_ending_with_the_door_reflection() -> None:
