@@ -69,10 +69,12 @@ class PhaseSpanBuilder:
         self._done: list[PhaseSpan] = []
         self._open: dict[int, PhaseSpan] = {}
         self._dropped: Counter[str] = Counter()  # names of the spans drop_ended_before forgot
+        self._cache: tuple[float, list[PhaseSpan]] | None = None  # the last spans() (live asks on every beat)
 
     def add(self, marker: PhaseMarker) -> None:
         """Take one marker: a ``start`` opens a span, an ``end`` closes the open span with its index (others are
         ignored)."""
+        self._cache = None
         if marker.state == "start":
             self._open[marker.index] = PhaseSpan(
                 name=marker.name, index=marker.index, start_s=float(marker.t_s), end_s=math.inf,
@@ -84,6 +86,8 @@ class PhaseSpanBuilder:
 
     def spans(self, open_end_s: float = math.inf) -> list[PhaseSpan]:
         """Every span so far, in order; unfinished ones end at ``open_end_s`` (not before their start)."""
+        if self._cache is not None and self._cache[0] == open_end_s:
+            return list(self._cache[1])
         spans = self._done + [replace(s, end_s=max(open_end_s, s.start_s)) for s in self._open.values()]
         spans.sort(key=lambda s: (s.start_s, s.index))
         seen = Counter(self._dropped)
@@ -91,13 +95,15 @@ class PhaseSpanBuilder:
         for span in spans:
             seen[span.name] += 1
             out.append(span if seen[span.name] == 1 else replace(span, occurrence=seen[span.name]))
-        return out
+        self._cache = (open_end_s, out)
+        return list(out)
 
     def drop_ended_before(self, t_s: float) -> None:
         """Forget finished spans that ended before ``t_s`` (bounded memory for live use), keeping at least one
         span; later spans keep their occurrence numbers."""
         while self._done and self._done[0].end_s < t_s and len(self._done) + len(self._open) > 1:
             self._dropped[self._done.pop(0).name] += 1
+            self._cache = None
 
 
 def phase_spans(events: Iterable[Event], open_end_s: float = math.inf) -> list[PhaseSpan]:

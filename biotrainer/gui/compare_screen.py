@@ -63,7 +63,7 @@ def load_beats(library, session_id: str, letter: str) -> SessionBeats:  # noqa: 
     with library.open(session_id) as reader:
         beats = reader.beats()
         meta = reader.meta
-        phases = {p.name: (p.start_s, p.end_s) for p in reader.phases()}
+        phases = {p.label: (p.start_s, p.end_s) for p in reader.phases()}  # names as compare gives them
     who = ", ".join(v or k for k, v in meta.participants.items())
     label = f"{letter}: {meta.title or format_started(meta.started_at)} ({who})"
     return SessionBeats(session_id, label, beats.beat_t_s, beats.rr_ms, phases)

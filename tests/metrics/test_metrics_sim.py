@@ -95,6 +95,7 @@ def test_injected_artifacts_are_found_with_few_false_flags() -> None:
     assert false / beats <= 0.005
 
 
+@pytest.mark.slow
 def test_resonance_pick_matches_the_simulated_resonance_in_9_of_10_seeds() -> None:
     rates = (4.5, 5.0, 5.5, 6.0, 6.5)
     hits = 0
