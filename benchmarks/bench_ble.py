@@ -73,16 +73,14 @@ def main() -> None:
                 arrivals[event.raw] = time.perf_counter()
             sink(event)
 
-        src = BleStrapSource("auto", backends=backends, reconnect=ReconnectPolicy(initial_delay_s=0.05),
-                             stall_timeout_s=60.0, streams=())
-        on_hr = src._on_hr
+        class TimedSource(BleStrapSource):
+            def on_heart_rate_measurement(self, char, data) -> None:
+                c0 = time.thread_time()
+                super().on_heart_rate_measurement(char, data)
+                thread_cpu_s.append(time.thread_time() - c0)
 
-        def timed_on_hr(char, data) -> None:
-            c0 = time.thread_time()
-            on_hr(char, data)
-            thread_cpu_s.append(time.thread_time() - c0)
-
-        src._on_hr = timed_on_hr  # type: ignore[method-assign]
+        src = TimedSource("auto", backends=backends, reconnect=ReconnectPolicy(initial_delay_s=0.05),
+                          stall_timeout_s=60.0, streams=())
         t = time.perf_counter()
         src.start(emit, sink.now_s)
         wait_until(lambda: "connected" in sink.states(), "connected")

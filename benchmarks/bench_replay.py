@@ -4,8 +4,9 @@ Run: ``python benchmarks/bench_replay.py [--minutes 60]``. Prints ratios measure
 
 - write throughput: session seconds recorded per wall second (× real time), feeding pre-built events to the
   :class:`~biotrainer.store.SessionWriter` with runner-like ticks every 50 ms of session time;
-- replay throughput: a ``SessionRunner`` with a :class:`~biotrainer.sources.replay.ReplaySource` and a
-  ``VirtualClock`` into a recorder-free bus (target ≥ 500× real time);
+- replay throughput: :func:`biotrainer.wiring.build_replay` (a ``SessionRunner`` with a
+  :class:`~biotrainer.sources.replay.ReplaySource`) on a ``VirtualClock`` into a recorder-free bus (target ≥ 500×
+  real time);
 - bulk reads (beats, ECG, ACC as numpy arrays), peak memory (tracemalloc during replay; process max RSS),
   and the file size.
 
@@ -26,12 +27,10 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from biotrainer.bus import Bus
 from biotrainer.clock import VirtualClock
-from biotrainer.session_runner import SessionRunner
-from biotrainer.sources.replay import ReplaySource
 from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library
+from biotrainer.wiring import build_replay
 
 TICK_S = 0.05
 
@@ -80,10 +79,9 @@ def bench_replay(lib: Library, sid: str) -> tuple[float, Counter, float]:
         counts[e.KIND] += 1
 
     with lib.open(sid) as reader:
-        bus = Bus()
-        bus.subscribe(count)
+        replay = build_replay(reader, clock=VirtualClock(), listeners=[count])
         t0 = time.perf_counter()
-        result = SessionRunner(bus, sources=[ReplaySource(reader)], clock=VirtualClock()).run()
+        result = replay.run()
         wall = time.perf_counter() - t0
     return wall, counts, result.end_t_s
 

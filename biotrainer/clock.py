@@ -8,7 +8,6 @@ advances only when the runner says so, for "as fast as the CPU allows" runs. Bot
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 
 class Clock:
@@ -20,10 +19,6 @@ class Clock:
 
     def sleep_until(self, t_s: float) -> None:
         raise NotImplementedError
-
-    @property
-    def anchor_iso(self) -> str:
-        return datetime.fromtimestamp(self.anchor_unix_s, tz=timezone.utc).astimezone().isoformat()
 
 
 class RealClock(Clock):

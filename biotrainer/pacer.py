@@ -6,7 +6,9 @@ and get the same answer.
 
 A breath is ``inhale → hold_in → exhale → hold_out``. ``inhale_share`` is the share of the *moving* part
 (inhale + exhale) spent inhaling; holds are fixed seconds. ``volume`` goes 0→1 over the inhale (raised cosine,
-which is how a relaxed breath fills), stays 1 during hold_in, 1→0 over the exhale, stays 0 during hold_out.
+which is how a relaxed breath fills), stays 1 during hold_in, 1→0 over the exhale, stays 0 during hold_out:
+:func:`breath_volume`, the one breath curve (the metrics' pacer lung volume and the simulator's breathing use it
+too).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 SEGMENTS = ("inhale", "hold_in", "exhale", "hold_out")
+#: Segment codes for :func:`breath_volume`: the position of each segment name in :data:`SEGMENTS`.
+INHALE, HOLD_IN, EXHALE, HOLD_OUT = range(4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +103,36 @@ class Pacer:
         return out
 
 
+def breath_volume(segment: np.ndarray | int, progress: np.ndarray | float) -> np.ndarray:
+    """The breath's shape: lung volume 0..1 at ``progress`` through ``segment`` (vectorised; the one curve the
+    pacer, the metrics and the simulator share).
+
+    Parameters
+    ----------
+    segment : int or np.ndarray
+        Segment code per value: :data:`INHALE`, :data:`HOLD_IN`, :data:`EXHALE`, :data:`HOLD_OUT` (the index of the
+        segment in :data:`SEGMENTS`; any other code counts as ``hold_out``).
+    progress : float or np.ndarray
+        Share of the segment elapsed, clamped to 0..1 (ignored in holds).
+
+    Returns
+    -------
+    np.ndarray
+        Raised cosine 0→1 over the inhale, 1 in hold_in, 1→0 over the exhale, 0 in hold_out; the broadcast shape
+        of the inputs.
+    """
+    code = np.asarray(segment)
+    cos = np.cos(np.pi * np.clip(np.asarray(progress, dtype=float), 0.0, 1.0))
+    return np.where(code == INHALE, 0.5 - 0.5 * cos,
+                    np.where(code == HOLD_IN, 1.0, np.where(code == EXHALE, 0.5 + 0.5 * cos, 0.0)))
+
+
+def segment_code(segment: str) -> int:
+    """The :func:`breath_volume` code of a segment name (an unknown name counts as ``hold_out``)."""
+    return SEGMENTS.index(segment) if segment in SEGMENTS else HOLD_OUT
+
+
 def segment_volume(segment: str, progress: float) -> float:
-    """Breath volume 0..1 at ``progress`` (clamped to 0..1) through ``segment``: raised cosine in and out."""
-    progress = min(1.0, max(0.0, progress))
-    if segment == "inhale":
-        return 0.5 - 0.5 * math.cos(math.pi * progress)
-    if segment == "hold_in":
-        return 1.0
-    if segment == "exhale":
-        return 0.5 + 0.5 * math.cos(math.pi * progress)
-    return 0.0
+    """Breath volume 0..1 at ``progress`` (clamped to 0..1) through the segment named ``segment``
+    (:func:`breath_volume` for one moment)."""
+    return float(breath_volume(segment_code(segment), progress))

@@ -75,10 +75,6 @@ class SessionRunner:
     def annotate(self, text: str = "", author: str = "") -> None:
         self._controls.put(Annotation(t_s=-1.0, participant=SESSION, text=text, author=author))
 
-    def inject(self, event: Event) -> None:
-        """Publish an event from another thread at the next tick (e.g. a device source outside ``sources``)."""
-        self._queue.put(event)
-
     # --- the loop ---------------------------------------------------------------------------------------------
 
     def run(self) -> SessionResult:

@@ -29,6 +29,7 @@ from biotrainer.analysis.participants import role_for_comparison
 from biotrainer.events import Beat, PhaseMarker
 from biotrainer.exchange.model import ExchangeSession
 from biotrainer.metrics.catalogue import CATALOGUE
+from biotrainer.phases import phase_spans as spans_from_markers
 
 log = logging.getLogger(__name__)
 
@@ -112,30 +113,17 @@ def _clean(v: Any) -> Any:
 def phase_spans(session: ExchangeSession) -> list[tuple[str, float, float]]:
     """``(name, start_s, end_s)`` of every protocol phase, in order; the whole session when there are none.
 
-    A phase that was entered twice (a repeated name) keeps both occurrences, the second named ``name (2)``.
+    A phase that was entered twice (a repeated name) keeps both occurrences, the second named ``name (2)``
+    (:attr:`biotrainer.phases.PhaseSpan.label`).
     """
-    spans: list[tuple[str, float, float]] = []
-    open_: dict[int, tuple[str, float]] = {}
     beats_t = [e.beat_t_s for e in session.events if isinstance(e, Beat)]
     end_default = max([session.duration_s] + beats_t) if beats_t else session.duration_s
-    for e in sorted((e for e in session.events if isinstance(e, PhaseMarker)), key=lambda e: e.t_s):
-        if e.state == "start":
-            open_[e.index] = (e.name, e.t_s)
-        elif e.state == "end" and e.index in open_:
-            name, start = open_.pop(e.index)
-            spans.append((name, start, e.t_s))
-    for name, start in open_.values():
-        spans.append((name, start, end_default))
-    spans.sort(key=lambda s: s[1])
+    markers = sorted((e for e in session.events if isinstance(e, PhaseMarker)), key=lambda e: e.t_s)
+    spans = spans_from_markers(markers, open_end_s=end_default)
     if not spans:
         t0 = min(beats_t) if beats_t else 0.0
         return [(WHOLE, max(0.0, t0 - 2.0), end_default)]
-    seen: dict[str, int] = {}
-    out = []
-    for name, a, b in spans:
-        seen[name] = seen.get(name, 0) + 1
-        out.append((name if seen[name] == 1 else f"{name} ({seen[name]})", a, b))
-    return out
+    return [(s.label, s.start_s, s.end_s) for s in spans]
 
 
 def variability_window_s(duration_s: float) -> float:

@@ -17,14 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.sources.ble.profiles import load_profiles
+    from biotrainer.sources.ble.profiles import CAPABILITIES, load_profiles
 
     profiles = load_profiles(args.dir).profiles
     if args.json:
         print_json([p.to_dict() for p in profiles])
         return 0
     for p in profiles:
-        caps = ", ".join(c for c in ("hr", "rr", "ecg", "acc", "battery") if p.has(c))
+        caps = ", ".join(c for c in CAPABILITIES if p.has(c))
         print(f"{p.id:20s} {p.model} [{caps}]" + ("" if p.verified_with_hardware else "  (not verified on hardware)"))
         if p.pmd_streams:
             print(f"{'':20s}   PMD streams: {', '.join(p.pmd_streams)}"

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--screen", choices=SCREENS, help="screen to show first")
     p.add_argument("--protocol", default="reset", help="protocol the demo runs (default: reset)")
     p.add_argument("--device", default="sim", help="device spec the demo uses (default: sim)")
-    p.add_argument("--speed", type=float, default=1.0, help="session clock speed for the demo (default: 1)")
+    p.add_argument("--speed", default="1", metavar="X", help="session clock speed for the demo (default: 1)")
     p.add_argument("--ble-backend", metavar="MODULE:FACTORY",
                    help="bleak backend to use instead of the system's (emulated straps, tests)")
     add_library_option(p)
@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--screenshot needs --exit-after S (the screenshot is taken when the app closes)")
     if args.exit_after is not None and args.exit_after <= 0:
         raise UsageError(f"--exit-after {args.exit_after}: must be a positive number of seconds")
-    if args.speed <= 0:
-        raise UsageError(f"--speed {args.speed}: must be positive")
+    from biotrainer.wiring import parse_speed
+
+    speed = parse_speed(args.speed, allow_max=False)
     from biotrainer.cli.demo import display_available
 
     if not display_available() and not os.environ.get("QT_QPA_PLATFORM"):
@@ -44,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.gui.app import run_app
 
     return run_app(demo=args.demo, exit_after_s=args.exit_after, screenshot=args.screenshot, library=args.library,
-                   ble_backend=args.ble_backend, protocol=args.protocol, device=args.device, speed=args.speed,
+                   ble_backend=args.ble_backend, protocol=args.protocol, device=args.device, speed=speed,
                    screen=args.screen)

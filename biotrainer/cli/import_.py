@@ -38,20 +38,19 @@ def run(args: argparse.Namespace) -> int:
     if is_session_file(path):
         sid, info = import_session_file(library, path, participant=args.participant)
         counts = info["counts"]
-        if args.json:
-            print_json({"id": sid, "format": "biotrainer-session", "events": sum(counts.values()),
-                        "beats": counts.get("beat", 0), "source": str(args.path)})
-        else:
-            print(f"imported {args.path} (biotrainer session, {counts.get('beat', 0)} beats, "
-                  f"{sum(counts.values())} events) as session {sid}")
+        _report(args, sid, "biotrainer-session", "biotrainer session", sum(counts.values()), counts.get("beat", 0))
         return 0
     session = import_path(path, participant=args.participant)
     new_id = save_session(library, session)
     n_beats = sum(isinstance(e, Beat) for e in session.events)
     fmt = session.meta.get("imported_from", {}).get("format", "")
-    if args.json:
-        print_json({"id": new_id, "format": fmt, "events": len(session.events), "beats": n_beats,
-                    "source": str(args.path)})
-    else:
-        print(f"imported {args.path} ({fmt}, {n_beats} beats, {len(session.events)} events) as session {new_id}")
+    _report(args, new_id, fmt, fmt, len(session.events), n_beats)
     return 0
+
+
+def _report(args: argparse.Namespace, sid: str, fmt: str, label: str, n_events: int, n_beats: int) -> None:
+    """Print what was imported: JSON (``fmt``) or one line (``label``)."""
+    if args.json:
+        print_json({"id": sid, "format": fmt, "events": n_events, "beats": n_beats, "source": str(args.path)})
+    else:
+        print(f"imported {args.path} ({label}, {n_beats} beats, {n_events} events) as session {sid}")

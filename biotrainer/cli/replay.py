@@ -29,19 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_speed(text: str) -> float | None:
-    """``max`` → None (as fast as possible); otherwise a positive factor."""
-    if text.strip().lower() in ("max", "inf", "fastest"):
-        return None
-    try:
-        speed = float(text)
-    except ValueError:
-        raise UsageError(f"--speed {text!r} is not a number or 'max'") from None
-    if not (speed > 0) or speed == float("inf"):
-        raise UsageError(f"--speed {text!r} must be positive (or 'max')")
-    return speed
-
-
 class _Counter:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
@@ -53,10 +40,8 @@ class _Counter:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.bus import Bus
-    from biotrainer.session_runner import SessionRunner
-    from biotrainer.sources.replay import ReplayClock, ReplaySource
     from biotrainer.store import Library
+    from biotrainer.wiring import build_replay, parse_speed
 
     speed = parse_speed(args.speed)
     lib = Library(args.library)
@@ -64,16 +49,13 @@ def run(args: argparse.Namespace) -> int:
         duration_s = reader.duration_s
         if not (0.0 <= args.start_s <= duration_s):
             raise UsageError(f"--from {args.start_s} s is outside the session (0-{duration_s:.1f} s)")
-        bus = Bus()
         counter = _Counter()
-        bus.subscribe(counter)
+        listeners: list = [counter]
         if speed is not None and not args.json:
             from biotrainer.cli.terminal_view import TerminalView
 
-            bus.subscribe(TerminalView(sys.stderr, time_left_s=lambda t: max(0.0, duration_s - t)))
-        clock = ReplayClock(speed, start_s=args.start_s, anchor_unix_s=reader.meta.anchor_unix_s)
-        source = ReplaySource(reader, start_s=args.start_s, clock=clock)
-        runner = SessionRunner(bus, sources=[source], clock=clock)
+            listeners.append(TerminalView(sys.stderr, time_left_s=lambda t: max(0.0, duration_s - t)))
+        runner = build_replay(reader, speed=speed, start_s=args.start_s, listeners=listeners).runner
         wall0 = time.perf_counter()
         result = runner.run()
         wall_s = time.perf_counter() - wall0

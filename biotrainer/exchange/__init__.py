@@ -1,13 +1,61 @@
-"""Exchange with other tools: exports (CSV, BIDS physio, EDF+) and imports (RR files, XDF, EDF+).
+"""Exchange with other tools: exports (CSV, BIDS physio, EDF+) and imports (RR files, XDF, EDF+, BIDS, CSV exports).
 
-Everything goes through :class:`biotrainer.exchange.model.ExchangeSession` (a session header + events);
-:mod:`biotrainer.exchange.library` moves sessions between it and the store.
+Everything goes through :class:`~biotrainer.exchange.model.ExchangeSession` (a session header + events);
+:mod:`biotrainer.exchange.library` moves sessions between it and the store. Text tables of other apps (RR, ECG)
+are read by :mod:`biotrainer.exchange.table` with one column rule.
+
+- exports: :func:`export_csv`, :func:`export_bids`, :func:`export_edf` (formats :data:`EXPORT_FORMATS`);
+- imports: :func:`import_path` (any supported file, by its kind), :func:`import_file` (straight into a library),
+  :func:`read_rr` (an RR file's intervals, as ``analyze`` reads them);
+- the store: :func:`load_session`, :func:`save_session`;
+- live: :class:`LslOutlets` (Lab Streaming Layer outlets for a running session).
+
+The per-format importers stay in their modules (``biotrainer.exchange.import_rr.import_rr``…: a package name
+that is also a module name would change meaning once the module is imported). The names are loaded on first use (``from biotrainer.exchange import export_edf`` imports only the EDF module;
+pyedflib, pyxdf, pandas and pylsl load when a file of theirs is read or written).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 EXPORT_FORMATS = ("csv", "bids", "edf")
 
+_LAZY = {
+    "BeatTable": "model",
+    "ExchangeSession": "model",
+    "Segment": "model",
+    "export_bids": "bids",
+    "export_csv": "csv_export",
+    "export_edf": "edf",
+    "import_bids": "bids",
+    "import_csv_export": "import_rr",
+    "import_path": "library",
+    "load_session": "library",
+    "LslOutlets": "lsl_outlet",
+    "read_rr": "import_rr",
+    "RrFile": "import_rr",
+    "save_session": "library",
+}
 
-def import_file(path, library=None, participant=None) -> str:
+__all__ = ["EXPORT_FORMATS", "import_file", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def import_file(path, library=None, participant=None) -> str:  # noqa: ANN001 - called by the GUI with plain values
     """Import ``path`` (RR file, XDF, EDF+, biotrainer CSV export folder) as a new session of ``library``
     (a :class:`biotrainer.store.Library`; default: the default library); returns the new session's id.
 

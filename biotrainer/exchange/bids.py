@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer import __version__
-from biotrainer.events import to_record
+from biotrainer.events import rr_1024_to_ms, to_record
 from biotrainer.exchange.csv_export import marker_label
 from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
 
@@ -105,7 +105,7 @@ def _event_lines(session: ExchangeSession, role: str) -> list[str]:
     sel = beats.participant == role
     for t, r, src in zip(beats.beat_t_s[sel].tolist(), beats.rr_1024[sel].tolist(), beats.source[sel].tolist(),
                          strict=True):
-        rows.append((t, f"{t!r}\t0\tbeat\t{r * 1000.0 / 1024.0!r}\t{r}\t{src}\tn/a"))
+        rows.append((t, f"{t!r}\t0\tbeat\t{rr_1024_to_ms(r)!r}\t{r}\t{src}\tn/a"))
     for e in session.markers():
         if e.participant not in (role, "session"):
             continue

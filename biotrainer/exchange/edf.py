@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.errors import ExportError
 from biotrainer.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
-from biotrainer.exchange.model import ExchangeSession, Segment, make_private, make_private_dirs
+from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment, make_private, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,49 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     ExportError
         When the file cannot be written.
     """
-    import pyedflib
-
     path = Path(path)
     make_private_dirs(path.parent)
     channels = _channels(session)
     beats = session.beats(correct=False)
     markers = [(e, annotation_text(e)) for e in session.markers()]
     markers = [(e, t) for e, t in markers if t]
+    t0, t_end, last_annot = _file_span(session, path, channels, beats, markers)
+    hr_signal = None if channels else _derived_hr(beats, t0, t_end)
+    rates = [c.fs_hz for c in channels] or [1.0]
+    record_s = _record_duration(rates)
+    placements = [_placements(c, t0) for c in channels]
+    data_end_s = max([t0] + [t0 + (st + n) / c.fs_hz for c, pl in zip(channels, placements, strict=True)
+                             for st, n in pl])
+    n_records = max(1, int(math.ceil((max(t_end, data_end_s, last_annot + 1e-3) - t0) / record_s)))
+    per_record = [int(round(c.fs_hz * record_s)) for c in channels]  # (no entry for a derived HR channel)
+    data, has_data = _record_grid(channels, per_record, placements, n_records, hr_signal)
+    keep = _records_to_keep(has_data) if discontinuous else np.ones(n_records, dtype=bool)
+    discontinuous = not keep.all()
+    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s)
+
+    headers = []
+    for c, arr in zip(channels, data, strict=False):
+        headers.append(_signal_header(c.label, c.unit, c.fs_hz, c.transducer, arr))
+    if hr_signal is not None:
+        headers.append(_signal_header("HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
+    spr_all = per_record if hr_signal is None else per_record[: len(channels)] + [1]
+    kept = [_kept_samples(arr, spr, keep) for arr, spr in zip(data, spr_all, strict=True)]
+    n_annotations = len(beats) + len(markers)
+    n_kept = int(keep.sum())
+    annot_signals = min(64, max(1, int(math.ceil(n_annotations / max(1, n_kept))) + 1))
+    _write_edf(path, session, headers, kept, record_s, annot_signals, t0, beats, markers)
+    if discontinuous:
+        _make_discontinuous(path, np.flatnonzero(keep) * record_s)
+    make_private([path])
+    log.info("EDF%s export of %s: %d channels, %d records, %d annotations", "+D" if discontinuous else "+",
+             session.id, len(headers), n_kept, n_annotations)
+    return path
+
+
+def _file_span(session: ExchangeSession, path: Path, channels: list[_Channel], beats: BeatTable,
+               markers: list[tuple[Any, str]]) -> tuple[float, float, float]:
+    """``(t0, t_end, last_annotation)`` session times: the file starts at the first sample or annotation, moved
+    back to a whole wall-clock second; it ends at the last sample (beats only: a second after the last beat)."""
     if channels:
         t0 = min(s.t0_s for c in channels for s in c.segments)
         t_end = max(s.end_s for c in channels for s in c.segments)
@@ -142,25 +178,24 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     # the file starts on a whole wall-clock second (no sub-second start time for readers to get wrong);
     # t0_s in the header's recording field lets the importer restore the session time base
     t0 = math.floor(session.anchor_unix_s + t0 + 1e-9) - session.anchor_unix_s
-    hr_signal: np.ndarray | None = None
-    if not channels:
-        # one person's heart rate (the client's when a therapist wore a strap too), never beats of two straps mixed
-        roles = list(dict.fromkeys(beats.participant.tolist()))
-        hr_role = next((r for r in ("client", SELF) if r in roles), roles[0])
-        mine = beats.participant == hr_role
-        beat_t, rr_ms = beats.beat_t_s[mine], beats.rr_ms[mine]
-        grid = t0 + np.arange(int(math.ceil(t_end - t0)))
-        idx = np.clip(np.searchsorted(beat_t, grid), 0, len(beat_t) - 1)
-        hr_signal = np.rint(60000.0 / rr_ms[idx]).astype(np.int64)
-    rates = [c.fs_hz for c in channels] or [1.0]
-    record_s = _record_duration(rates)
-    placements = [_placements(c, t0) for c in channels]
-    data_end_s = max([t0] + [t0 + (st + n) / c.fs_hz for c, pl in zip(channels, placements, strict=True)
-                             for st, n in pl])
-    n_records = max(1, int(math.ceil((max(t_end, data_end_s, last_annot + 1e-3) - t0) / record_s)))
-    per_record = [int(round(c.fs_hz * record_s)) for c in channels]  # (no entry for a derived HR channel)
+    return t0, t_end, last_annot
 
-    # place the samples on the record grid and find records with data
+
+def _derived_hr(beats: BeatTable, t0: float, t_end: float) -> np.ndarray:
+    """A 1 Hz heart rate (bpm) from one person's beats (the client's when a therapist wore a strap too), never
+    beats of two straps mixed."""
+    roles = list(dict.fromkeys(beats.participant.tolist()))
+    hr_role = next((r for r in ("client", SELF) if r in roles), roles[0])
+    mine = beats.participant == hr_role
+    beat_t, rr_ms = beats.beat_t_s[mine], beats.rr_ms[mine]
+    grid = t0 + np.arange(int(math.ceil(t_end - t0)))
+    idx = np.clip(np.searchsorted(beat_t, grid), 0, len(beat_t) - 1)
+    return np.rint(60000.0 / rr_ms[idx]).astype(np.int64)
+
+
+def _record_grid(channels: list[_Channel], per_record: list[int], placements: list[list[tuple[int, int]]],
+                 n_records: int, hr_signal: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each channel's samples placed on the record grid (0 where none), and which records hold data."""
     data: list[np.ndarray] = []
     has_data = np.zeros(n_records, dtype=bool)
     for c, spr, pl in zip(channels, per_record, placements, strict=True):
@@ -175,19 +210,22 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
         arr[: len(hr_signal)] = hr_signal[:n_records]
         data.append(arr)
         has_data[:] = True
-    keep = _records_to_keep(has_data) if discontinuous else np.ones(n_records, dtype=bool)
-    discontinuous = not keep.all()
-    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s)
+    return data, has_data
 
-    headers = []
-    for c, arr in zip(channels, data, strict=False):
-        headers.append(_signal_header(c.label, c.unit, c.fs_hz, c.transducer, arr))
-    if hr_signal is not None:
-        headers.append(_signal_header("HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
 
-    n_annotations = len(beats) + len(markers)
-    n_kept = int(keep.sum())
-    annot_signals = min(64, max(1, int(math.ceil(n_annotations / max(1, n_kept))) + 1))
+def _kept_samples(arr: np.ndarray, spr: int, keep: np.ndarray) -> np.ndarray:
+    """The samples of the kept records (``spr`` samples per record), as the int32 pyedflib writes."""
+    kept_idx = np.flatnonzero(keep)
+    sel = (kept_idx[:, None] * spr + np.arange(spr)[None, :]).ravel()
+    return np.ascontiguousarray(arr[sel], dtype=np.int32)
+
+
+def _write_edf(path: Path, session: ExchangeSession, headers: list[dict[str, Any]], samples: list[np.ndarray],
+               record_s: float, annot_signals: int, t0: float, beats: BeatTable,
+               markers: list[tuple[Any, str]]) -> None:
+    """Write the header, the kept records and the annotations (onsets relative to the file start) with pyedflib."""
+    import pyedflib
+
     start_dt = datetime.fromtimestamp(round(session.anchor_unix_s + t0), tz=timezone.utc).astimezone()
     start_dt = start_dt.replace(tzinfo=None)
     try:
@@ -207,13 +245,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
                 warnings.simplefilter("ignore")
                 writer.setDatarecordDuration(record_s)
         writer.set_number_of_annotation_signals(annot_signals)
-        kept_idx = np.flatnonzero(keep)
-        spr_all = per_record if hr_signal is None else per_record[: len(channels)] + [1]
-        out_arrays = []
-        for arr, spr in zip(data, spr_all, strict=True):
-            sel = (kept_idx[:, None] * spr + np.arange(spr)[None, :]).ravel()
-            out_arrays.append(np.ascontiguousarray(arr[sel], dtype=np.int32))
-        writer.writeSamples(out_arrays, digital=True)
+        writer.writeSamples(samples, digital=True)
         # annotation onsets are relative to the file start: in EDF+D, to the first record's (t0) wall clock
         for t, r, role in zip(beats.beat_t_s.tolist(), beats.rr_1024.tolist(), beats.participant.tolist(),
                               strict=True):
@@ -225,12 +257,6 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
             writer.writeAnnotation(max(0.0, e.t_s - t0), dur, text)
     finally:
         writer.close()
-    if discontinuous:
-        _make_discontinuous(path, np.flatnonzero(keep) * record_s)
-    make_private([path])
-    log.info("EDF%s export of %s: %d channels, %d records, %d annotations", "+D" if discontinuous else "+",
-             session.id, len(headers), n_kept, n_annotations)
-    return path
 
 
 class _Gap:
@@ -299,27 +325,54 @@ def _signal_header(label: str, unit: str, fs_hz: float, transducer: str, values:
             "transducer": transducer, "prefilter": ""}
 
 
+@dataclass(frozen=True)
+class RecordLayout:
+    """Where the data records of an EDF file are: header size, record count and length, per-signal labels and
+    samples per record (16-bit samples)."""
+
+    header_bytes: int
+    n_records: int
+    record_s: float
+    labels: list[str]
+    samples_per_record: list[int]
+
+    @property
+    def record_bytes(self) -> int:
+        return 2 * sum(self.samples_per_record)
+
+    def annotation_span(self) -> tuple[int, int] | None:
+        """``(offset, length)`` in bytes of the first ``EDF Annotations`` signal within a record (None if none)."""
+        if ANNOTATION_LABEL not in self.labels:
+            return None
+        i = self.labels.index(ANNOTATION_LABEL)
+        return 2 * sum(self.samples_per_record[:i]), 2 * self.samples_per_record[i]
+
+
+def record_layout(fh: Any) -> RecordLayout:
+    """The :class:`RecordLayout` from the header of an EDF file open for binary reading (read from its start)."""
+    fh.seek(0)
+    head = fh.read(256)
+    header_bytes, ns = int(head[184:192]), int(head[252:256])
+    fh.seek(0)
+    header = fh.read(header_bytes)
+    labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii", "replace").strip() for i in range(ns)]
+    spr_off = 256 + ns * (16 + 80 + 8 + 8 + 8 + 8 + 8 + 80)  # after label … prefiltering
+    spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
+    return RecordLayout(header_bytes, int(head[236:244]), float(head[244:252]), labels, spr)
+
+
 def _make_discontinuous(path: Path, onsets_s: np.ndarray) -> None:
     """Turn an EDF+C file whose records are not contiguous in time into EDF+D (see module docstring)."""
     with open(path, "r+b") as fh:
-        head = fh.read(256)
-        n_bytes_header = int(head[184:192])
-        ns = int(head[252:256])
-        fh.seek(0)
-        header = fh.read(n_bytes_header)
-        labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii").strip() for i in range(ns)]
-        spr_off = 256 + ns * (16 + 80 + 8 + 8 + 8 + 8 + 8 + 80)
-        spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
-        record_bytes = 2 * sum(spr)
-        annot = [i for i, lab in enumerate(labels) if lab == ANNOTATION_LABEL]
-        if not annot:
+        layout = record_layout(fh)
+        span = layout.annotation_span()
+        if span is None:
             raise ExportError(f"{path}: no EDF Annotations signal to mark the record onsets")
-        a_off = 2 * sum(spr[: annot[0]])
-        a_len = 2 * spr[annot[0]]
+        a_off, a_len = span
         fh.seek(192)
         fh.write(b"EDF+D".ljust(44))
         for k, onset in enumerate(onsets_s):
-            pos = n_bytes_header + k * record_bytes + a_off
+            pos = layout.header_bytes + k * layout.record_bytes + a_off
             fh.seek(pos)
             block = fh.read(a_len)
             end = block.index(b"\x00") + 1  # first TAL: "+onset\x14\x14\x00"
@@ -336,9 +389,3 @@ def _make_discontinuous(path: Path, onsets_s: np.ndarray) -> None:
 def _fmt_onset(onset_s: float) -> str:
     text = f"{onset_s:.7f}".rstrip("0").rstrip(".")
     return text or "0"
-
-
-def start_datetime(session: ExchangeSession, t0_s: float) -> datetime:
-    """Wall clock (local, naive) of session time ``t0_s``, as written to the EDF header."""
-    return (datetime.fromtimestamp(session.anchor_unix_s, tz=timezone.utc).astimezone()
-            + timedelta(seconds=t0_s)).replace(tzinfo=None)

@@ -35,6 +35,7 @@ from biotrainer.events import (
     SessionState,
     rr_ms_to_1024,
 )
+from biotrainer.exchange.edf import record_layout
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
 
 GAP_RE = re.compile(r"^gap (ecg|acc)(?: p=(\w+))?$")
@@ -163,30 +164,23 @@ def _header_fields(raw: bytes, ns: int):
 def _record_onsets(path: Path) -> tuple[np.ndarray, float] | None:
     """Onsets (s) of every data record of an EDF+D file, from the time-keeping TALs; None for other files."""
     with open(path, "rb") as fh:
-        head = fh.read(256)
-        if head[192:197] != b"EDF+D":
+        if fh.read(256)[192:197] != b"EDF+D":
             return None
-        n_header = int(head[184:192])
-        n_records = int(head[236:244])
-        record_s = float(head[244:252])
-        ns = int(head[252:256])
-        fh.seek(0)
-        header = fh.read(n_header)
-        labels = [header[256 + 16 * i: 256 + 16 * (i + 1)].decode("ascii", "replace").strip() for i in range(ns)]
-        spr_off = 256 + ns * 216
-        spr = [int(header[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
-        annot = labels.index("EDF Annotations")
-        a_off, a_len, rec_bytes = 2 * sum(spr[:annot]), 2 * spr[annot], 2 * sum(spr)
-        onsets = np.empty(n_records)
-        for k in range(n_records):
-            fh.seek(n_header + k * rec_bytes + a_off)
+        layout = record_layout(fh)
+        span = layout.annotation_span()
+        if span is None:
+            raise ValueError("EDF+D file without an EDF Annotations signal")
+        a_off, a_len = span
+        onsets = np.empty(layout.n_records)
+        for k in range(layout.n_records):
+            fh.seek(layout.header_bytes + k * layout.record_bytes + a_off)
             block = fh.read(a_len)
             tal = block.split(b"\x14", 1)[0]
             try:
                 onsets[k] = float(tal.decode("ascii"))
             except ValueError:
                 raise ImportFormatError(f"{path}: record {k} has no valid EDF+D time-keeping annotation") from None
-    return onsets, record_s
+    return onsets, layout.record_s
 
 
 def marker_from_text(text: str, onset_s: float, duration_s: float, counters: dict[str, int]) -> Event | None:
@@ -221,63 +215,14 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
     ImportFormatError
         Not an EDF file, truncated, or without ECG channel and without beat annotations.
     """
-    import pyedflib
-
     from biotrainer.exchange.import_rr import imported_meta
 
     path = Path(path)
+    reader = _open_edf(path)
     try:
-        if _is_edf_plus_d(path):  # pyedflib refuses EDF+D: read it with the small reader below
-            reader: Any = RawEdfReader(path)
-        else:
-            reader = pyedflib.EdfReader(str(path))
-    except OSError as exc:
-        raise ImportFormatError(f"{path}: not a readable EDF/EDF+ file ({exc})") from None
-    try:
-        labels = reader.getSignalLabels()
         start = reader.getStartdatetime()
         recording = reader.getRecordingAdditional()
-        discontinuous = _record_onsets(path)
-        onsets, durations, texts = reader.readAnnotations()
-        device = f"import:{path.name}"
-        events: list[Event] = []
-        counters: dict[str, int] = {}
-        n_beats = 0
-        gaps: dict[str, list[tuple[float, float]]] = {"ecg": [], "acc": []}
-        for onset, duration, text in zip(onsets.tolist(), durations.tolist(), list(texts), strict=True):
-            if m := GAP_RE.match(text):
-                gaps[m.group(1)].append((float(onset), float(onset) + float(duration)))
-            elif m := BEAT_RE.match(text):
-                role = m.group(2) or SELF
-                events.append(Beat(t_s=float(onset), participant=role, device=device, rr_1024=int(m.group(1)),
-                                   beat_t_s=float(onset), source="import"))
-                n_beats += 1
-            else:
-                marker = marker_from_text(str(text), float(onset), float(duration), counters)
-                if marker is not None:
-                    events.append(marker)
-        ecg_idx = [i for i, lab in enumerate(labels) if re.search(r"ECG|EKG", lab, re.IGNORECASE)]
-        acc_idx = _acc_channels(labels)
-        if not ecg_idx and not n_beats:
-            raise ImportFormatError(f"{path}: no ECG channel and no beat annotations "
-                                    f"(channels: {', '.join(labels) or 'none'})")
-        for i in ecg_idx:
-            role = _role_of(labels[i])
-            scale = ECG_SCALE.get(reader.getPhysicalDimension(i).strip().lower())
-            if scale is None:
-                raise ImportFormatError(f"{path}: ECG channel {labels[i]!r} has unit "
-                                        f"{reader.getPhysicalDimension(i)!r}, expected uV, mV or V")
-            uv = np.rint(reader.readSignal(i) * scale).astype(np.int64)
-            fs = float(reader.getSampleFrequency(i))
-            events.extend(_frames("ecg", uv, fs, role, device, discontinuous, gaps["ecg"]))
-        if len(acc_idx) == 3:
-            role = _role_of(labels[acc_idx[0]])
-            scale = ACC_SCALE.get(reader.getPhysicalDimension(acc_idx[0]).strip().lower(), 1.0)
-            mg = np.stack([np.rint(reader.readSignal(i) * scale) for i in acc_idx], axis=1).astype(np.int64)
-            fs = float(reader.getSampleFrequency(acc_idx[0]))
-            events.extend(_frames("acc", mg, fs, role, device, discontinuous, gaps["acc"]))
-        if not n_beats and ecg_idx:
-            events.extend(_beats_from_ecg(events, device))
+        events = _edf_events(path, reader, f"import:{path.name}")
         duration_s = float(reader.getFileDuration())
         patient = str(getattr(reader, "getPatientCode", lambda: "")() or "").strip()
     except ImportFormatError:
@@ -292,15 +237,80 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
     events.sort(key=lambda e: e.t_s)
     anchor = start.timestamp() - t0_s if isinstance(start, datetime) else None
     meta = imported_meta(path, "edf", anchor_unix_s=anchor, participant=participant, duration_s=duration_s)
-    # every role with data gets an entry (a two-strap export has client/therapist beats, not 'self'); the patient
-    # code (the pseudonym a biotrainer export writes) names a single participant
-    roles = list(dict.fromkeys(e.participant for e in events if isinstance(e, (Beat, EcgFrame, AccFrame))))
-    if roles:
-        people = {r: r for r in roles}
-        if len(roles) == 1:
-            people[roles[0]] = participant or (patient if patient not in ("", "X") else roles[0])
+    people = _participants(events, participant, patient)
+    if people:
         meta["participants"] = people
     return ExchangeSession(meta, events)
+
+
+def _open_edf(path: Path) -> Any:
+    """pyedflib's reader, or :class:`RawEdfReader` for EDF+D (which pyedflib refuses)."""
+    import pyedflib
+
+    try:
+        if _is_edf_plus_d(path):
+            return RawEdfReader(path)
+        return pyedflib.EdfReader(str(path))
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: not a readable EDF/EDF+ file ({exc})") from None
+
+
+def _edf_events(path: Path, reader: Any, device: str) -> list[Event]:
+    """Beats and markers from the annotations, ECG/ACC frames from the channels, R-peak beats when no beats."""
+    labels = reader.getSignalLabels()
+    discontinuous = _record_onsets(path)
+    events, gaps = _annotation_events(reader, device)
+    has_beats = any(isinstance(e, Beat) for e in events)
+    ecg_idx = [i for i, lab in enumerate(labels) if re.search(r"ECG|EKG", lab, re.IGNORECASE)]
+    if not ecg_idx and not has_beats:
+        raise ImportFormatError(f"{path}: no ECG channel and no beat annotations "
+                                f"(channels: {', '.join(labels) or 'none'})")
+    for i in ecg_idx:
+        dim = reader.getPhysicalDimension(i)
+        scale = ECG_SCALE.get(dim.strip().lower())
+        if scale is None:
+            raise ImportFormatError(f"{path}: ECG channel {labels[i]!r} has unit {dim!r}, expected uV, mV or V")
+        uv = np.rint(reader.readSignal(i) * scale).astype(np.int64)
+        fs = float(reader.getSampleFrequency(i))
+        events.extend(_frames("ecg", uv, fs, _role_of(labels[i]), device, discontinuous, gaps["ecg"]))
+    acc_idx = _acc_channels(labels)
+    if len(acc_idx) == 3:
+        scale = ACC_SCALE.get(reader.getPhysicalDimension(acc_idx[0]).strip().lower(), 1.0)
+        mg = np.stack([np.rint(reader.readSignal(i) * scale) for i in acc_idx], axis=1).astype(np.int64)
+        fs = float(reader.getSampleFrequency(acc_idx[0]))
+        events.extend(_frames("acc", mg, fs, _role_of(labels[acc_idx[0]]), device, discontinuous, gaps["acc"]))
+    if not has_beats and ecg_idx:
+        events.extend(beats_from_ecg(events, device))
+    return events
+
+
+def _annotation_events(reader: Any, device: str) -> tuple[list[Event], dict[str, list[tuple[float, float]]]]:
+    """Beats and markers from the annotations, and the gaps (start, end) the exporter marked per signal."""
+    onsets, durations, texts = reader.readAnnotations()
+    events: list[Event] = []
+    counters: dict[str, int] = {}
+    gaps: dict[str, list[tuple[float, float]]] = {"ecg": [], "acc": []}
+    for onset, duration, text in zip(onsets.tolist(), durations.tolist(), list(texts), strict=True):
+        if m := GAP_RE.match(text):
+            gaps[m.group(1)].append((float(onset), float(onset) + float(duration)))
+        elif m := BEAT_RE.match(text):
+            events.append(Beat(t_s=float(onset), participant=m.group(2) or SELF, device=device,
+                               rr_1024=int(m.group(1)), beat_t_s=float(onset), source="import"))
+        else:
+            marker = marker_from_text(str(text), float(onset), float(duration), counters)
+            if marker is not None:
+                events.append(marker)
+    return events, gaps
+
+
+def _participants(events: list[Event], participant: str | None, patient: str) -> dict[str, str]:
+    """Role → pseudonym for every role with data (a two-strap export has client/therapist beats, not 'self');
+    the patient code (the pseudonym a biotrainer export writes) names a single participant."""
+    roles = list(dict.fromkeys(e.participant for e in events if isinstance(e, (Beat, EcgFrame, AccFrame))))
+    people = {r: r for r in roles}
+    if len(roles) == 1:
+        people[roles[0]] = participant or (patient if patient not in ("", "X") else roles[0])
+    return people
 
 
 T0_RE = re.compile(r"\bt0_s=(-?[0-9.]+)")
@@ -366,12 +376,13 @@ def _frames(kind: str, values: np.ndarray, fs: float, role: str, device: str,
     return out
 
 
-def _beats_from_ecg(events: list[Event], device: str) -> list[Event]:
-    from biotrainer.exchange.model import ExchangeSession as _S
+def beats_from_ecg(events: list[Event], device: str) -> list[Event]:
+    """Beats (``source="ecg"``) from the R-peaks of every gap-free ECG segment among ``events``, for files
+    without RR data (EDF+, XDF)."""
     from biotrainer.metrics.rpeaks import rpeaks_s
 
     out: list[Event] = []
-    for seg in _S({}, events).segments("ecg"):
+    for seg in ExchangeSession({}, events).segments("ecg"):
         peaks = seg.t0_s + np.asarray(rpeaks_s(seg.samples.astype(float), seg.fs_hz))
         for prev, cur in zip(peaks[:-1], peaks[1:], strict=True):
             out.append(Beat(t_s=float(cur), participant=seg.participant, device=device,

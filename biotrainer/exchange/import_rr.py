@@ -6,9 +6,10 @@ Accepted RR files:
   are taken as seconds. Blank lines and lines starting with ``#`` are skipped; any other non-number line is an
   error naming the file and line.
 - CSV/TSV with a header and an RR column: ``rr_1024`` (raw 1/1024 s, exact), else the first column whose name is
-  ``rr``/``ibi``/``nn``/``rri`` optionally followed by a unit (``rr_ms``, ``RR (ms)``, ``ibi_s``…). A ``beat_t_s``
-  column gives the beat times; a ``participant`` column is kept when it names a role. Another column can be named
-  (``column=``, the ``analyze --column`` option). Errors give the file's physical line number.
+  ``rr``/``ibi``/``nn``/``rri`` optionally followed by a unit (``rr_ms``, ``RR (ms)``, ``ibi_s``…), else the only
+  column. A ``beat_t_s`` column gives the beat times; a ``participant`` column is kept when it names a role.
+  Another column can be named (``column=``, the ``analyze --column`` option). Parsing and this column choice are
+  :mod:`biotrainer.exchange.table`'s, the same for ECG tables. Errors give the file's physical line number.
 
 :func:`read_rr` is the one RR-file reader: :func:`import_rr` (``import``) and offline analysis (``analyze``, via
 :mod:`biotrainer.analysis.inputs`) both use it; the analysis keeps the intervals in ms as written (or exact from
@@ -21,8 +22,6 @@ given in ms is therefore reproduced to within 0.5/1024 s.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -33,12 +32,22 @@ import numpy as np
 
 from biotrainer import __version__
 from biotrainer.errors import ImportFormatError
-from biotrainer.events import PARTICIPANT_ROLES, SELF, Beat, Event, from_record, rr_ms_to_1024
+from biotrainer.events import (
+    PARTICIPANT_ROLES,
+    SELF,
+    Beat,
+    Event,
+    from_record,
+    rr_1024_to_ms,
+    rr_ms_to_1024,
+)
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
+from biotrainer.exchange.table import TextTable, choose_column, number, read_table, read_text
 
 RR_NAME = re.compile(r"^\s*(rr|ibi|nn|rri|rr[_ ]?interval|interval)s?\s*[_ (\[]*\s*(ms|s|sec|msec)?\s*[)\]]?\s*$",
                      re.IGNORECASE)
-MIN_RR_MS, MAX_RR_MS = 200.0, 3000.0
+RR_COLUMN_RULES = (lambda h: h.lower() == "rr_1024", RR_NAME.match)  # exact 1/1024 s first
+RR_FILE = "an RR file"
 
 
 def imported_meta(path: Path, fmt: str, *, anchor_unix_s: float | None = None, participant: str | None = None,
@@ -119,7 +128,7 @@ def read_rr(path: str | Path, column: str | None = None) -> RrFile:
         number in the file), no RR column, non-positive or impossible intervals.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path, RR_FILE)
     if column is not None or _looks_tabular(text):
         return read_rr_table(path, text, column)
     return RrFile(read_rr_text(path, text))
@@ -128,13 +137,13 @@ def read_rr(path: str | Path, column: str | None = None) -> RrFile:
 def read_rr_text(path: Path, text: str | None = None) -> np.ndarray:
     """RR intervals (ms) from a plain one-per-line file. Raises ImportFormatError naming the bad line."""
     values: list[float] = []
-    text = _read_text(path) if text is None else text
+    text = read_text(path, RR_FILE) if text is None else text
     for lineno, line in enumerate(text.splitlines(), 1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
         try:
-            values.append(_number(s))
+            values.append(number(s))
         except ValueError:
             raise ImportFormatError(f"{path}: line {lineno} is not an RR interval: {line.strip()[:40]!r}") from None
     rr = np.asarray(values, dtype=float)
@@ -142,25 +151,6 @@ def read_rr_text(path: Path, text: str | None = None) -> np.ndarray:
     if np.nanmax(rr) < 10:  # seconds
         rr = rr * 1000.0
     return rr
-
-
-def _number(s: str) -> float:
-    """A number, accepting one decimal comma (``812,5``)."""
-    s = s.strip()
-    return float(s.replace(",", ".") if s.count(",") == 1 and "." not in s else s)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ImportFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFormatError(f"{path}: is a folder, not an RR file") from None
-    except UnicodeDecodeError:
-        raise ImportFormatError(f"{path}: not a text file") from None
-    except OSError as exc:
-        raise ImportFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _looks_tabular(text: str) -> bool:
@@ -171,7 +161,7 @@ def _looks_tabular(text: str) -> bool:
             if not any(c.isalpha() for c in s):
                 return False
             try:
-                _number(s)
+                number(s)
             except ValueError:
                 return True
             return False
@@ -180,65 +170,36 @@ def _looks_tabular(text: str) -> bool:
 
 def read_rr_table(path: Path, text: str | None = None, column: str | None = None) -> RrFile:
     """Columns of an RR CSV/TSV: ``rr_ms`` (float array), ``rr_1024`` (exact, if present), ``beat_t_s``,
-    ``participant``; ``column`` names the RR column (else found by name). Errors give the file's line number."""
-    text = _read_text(path) if text is None else text
-    numbered = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.lstrip().startswith("#")]
-    if not numbered:
-        raise ImportFormatError(f"{path}: empty file")
-    first = numbered[0][1]
-    delim = "\t" if "\t" in first else (";" if first.count(";") > first.count(",") else ",")
-    parsed = list(csv.reader(io.StringIO("\n".join(ln for _, ln in numbered)), delimiter=delim))
-    header = [h.strip() for h in parsed[0]]
-    rows = parsed[1:]
-    linenos = [n for n, _ in numbered[1:]]
-    lower = [h.lower() for h in header]
-    if not any(c.isalpha() for c in first):
-        what = f"--column {column!r} given but" if column is not None else "no RR column:"
-        raise ImportFormatError(f"{path}: {what} the file has no header row")
-    col_1024 = col_rr = None
-    if column is not None:
-        if column.lower() not in lower:
-            raise ImportFormatError(f"{path}: no column {column!r} (columns: {', '.join(header)[:80]})")
-        i = lower.index(column.lower())
-        col_1024, col_rr = (i, None) if lower[i] == "rr_1024" else (None, i)
-    else:
-        col_1024 = lower.index("rr_1024") if "rr_1024" in lower else None
-        col_rr = next((i for i, h in enumerate(header) if RR_NAME.match(h)), None)
-        if col_1024 is None and col_rr is None:
-            hint = "; name it with --column" if len(header) > 1 else ""
-            raise ImportFormatError(f"{path}: no RR column (expected a header like rr, rr_ms, ibi, RR (ms) or "
-                                    f"rr_1024; found {', '.join(header)[:80]}){hint}")
-
-    def values(i: int, name: str) -> np.ndarray:
-        out = np.empty(len(rows))
-        for r, row in enumerate(rows):
-            try:
-                out[r] = _number(row[i]) if delim != "," else float(row[i])
-            except (ValueError, IndexError):
-                raise ImportFormatError(f"{path}: line {linenos[r]} column {name!r} is not a number: "
-                                        f"{(row[i] if i < len(row) else '')[:30]!r}") from None
-        return out
-
+    ``participant``; ``column`` names the RR column, else :func:`biotrainer.exchange.table.choose_column` finds it.
+    Errors give the file's line number."""
+    table = read_table(path, text, RR_FILE)
+    i = choose_column(table, column, RR_COLUMN_RULES, "RR", "rr, rr_ms, ibi, RR (ms) or rr_1024")
+    name = table.name(i)
     result = RrFile(rr_ms=np.zeros(0), fmt="rr-csv")
-    if col_1024 is not None:
-        raw = values(col_1024, header[col_1024])
-        if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
-            bad = int(np.flatnonzero(~np.isfinite(raw) | (raw != np.round(raw)))[0])
-            raise ImportFormatError(f"{path}: line {linenos[bad]}: rr_1024 {raw[bad]:g} is not a whole number")
-        result.rr_1024 = raw.astype(np.int64)
-        result.rr_ms = raw * 1000.0 / 1024.0
+    if name.lower() == "rr_1024":
+        result.rr_1024 = _whole_numbers(table, i)
+        result.rr_ms = rr_1024_to_ms(result.rr_1024)
     else:
-        rr = values(col_rr, header[col_rr])  # type: ignore[arg-type]
-        name = header[col_rr].lower()  # type: ignore[index]
-        is_s = bool(re.search(r"[_ (\[]s(ec)?[)\]]?$", name)) or bool(rr.size and np.nanmax(rr) < 10)
+        rr = table.values(i)
+        is_s = bool(re.search(r"[_ (\[]s(ec)?[)\]]?$", name.lower())) or bool(rr.size and np.nanmax(rr) < 10)
         result.rr_ms = rr * 1000.0 if is_s else rr
     _check_rr(path, result.rr_ms)
+    lower = [h.lower() for h in table.header]
     if "beat_t_s" in lower:
-        result.beat_t_s = values(lower.index("beat_t_s"), "beat_t_s")
+        result.beat_t_s = table.values(lower.index("beat_t_s"))
     if "participant" in lower:
-        i = lower.index("participant")
-        result.participant = [row[i].strip() if i < len(row) else "" for row in rows]
+        result.participant = table.strings(lower.index("participant"))
     return result
+
+
+def _whole_numbers(table: TextTable, i: int) -> np.ndarray:
+    """Column ``i`` as int64; an error naming the line of a value that is not a whole number."""
+    raw = table.values(i)
+    bad = np.flatnonzero(~np.isfinite(raw) | (raw != np.round(raw)))
+    if bad.size:
+        raise ImportFormatError(f"{table.path}: line {table.linenos[bad[0]]}: rr_1024 {raw[bad[0]]:g} is not a "
+                                "whole number")
+    return raw.astype(np.int64)
 
 
 def import_rr(path: Path, *, participant: str | None = None) -> ExchangeSession:
@@ -259,7 +220,7 @@ def import_rr(path: Path, *, participant: str | None = None) -> ExchangeSession:
     path = Path(path)
     rr = read_rr(path)
     roles = [p if p in PARTICIPANT_ROLES else SELF for p in rr.participant] if rr.participant else None
-    rr_ms = rr.rr_1024 * 1000.0 / 1024.0 if rr.rr_1024 is not None else rr.rr_ms
+    rr_ms = rr_1024_to_ms(rr.rr_1024) if rr.rr_1024 is not None else rr.rr_ms
     events = _beats_from_rr(rr_ms, rr.beat_t_s, roles, f"import:{path.name}")
     fmt = rr.fmt
     duration = max((e.beat_t_s for e in events), default=0.0)  # type: ignore[attr-defined]
@@ -268,68 +229,17 @@ def import_rr(path: Path, *, participant: str | None = None) -> ExchangeSession:
 
 def import_csv_export(folder: Path, *, participant: str | None = None) -> ExchangeSession:
     """Read a biotrainer CSV export folder (``*_beats.csv`` + ``*_markers.csv`` + ``*_meta.json`` + signals)."""
-    from biotrainer.events import HeartRate
-
     folder = Path(folder)
     beats_files = sorted(folder.glob("*_beats.csv"))
     if not beats_files:
         raise ImportFormatError(f"{folder}: no *_beats.csv file (not a biotrainer CSV export)")
     base = str(beats_files[0])[: -len("_beats.csv")]
-    meta_path = Path(base + "_meta.json")
-    session_meta: dict[str, Any] = {}
-    if meta_path.exists():
-        try:
-            session_meta = json.loads(meta_path.read_text(encoding="utf-8")).get("session", {})
-        except ValueError as exc:
-            raise ImportFormatError(f"{meta_path}: not valid JSON ({exc})") from None
+    session_meta = _export_meta(Path(base + "_meta.json"))
     pseudonyms = dict(session_meta.get("participants") or {})
     role_of = {v: k for k, v in pseudonyms.items()}
     if participant:
         pseudonyms[SELF] = participant
-    import pandas as pd
-
-    def table(suffix: str, **kw: Any) -> Any:
-        p = Path(base + suffix)
-        if not p.exists():
-            return None
-        try:
-            return pd.read_csv(p, comment="#", keep_default_na=False, **kw)
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise ImportFormatError(f"{p}: not a biotrainer CSV ({str(exc).splitlines()[0]})") from None
-
-    events: list[Event] = []
-    beats = table("_beats.csv", dtype={"participant": str, "device": str, "source": str})
-    for col in ("rr_1024", "beat_t_s", "arrival_t_s"):
-        if col not in beats.columns:
-            raise ImportFormatError(f"{beats_files[0]}: column {col!r} missing")
-    for row in beats.itertuples(index=False):
-        events.append(Beat(t_s=float(row.arrival_t_s), participant=role_of.get(row.participant, row.participant),
-                           device=str(row.device), rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s),
-                           source=str(row.source)))
-    markers = table("_markers.csv", dtype={"data": str, "kind": str, "participant": str})
-    if markers is not None:
-        for row in markers.itertuples(index=False):
-            events.append(from_record(row.kind, float(row.t_s), row.participant, "", row.data, None))
-    hr = table("_hr.csv", dtype={"participant": str, "device": str})
-    if hr is not None:
-        for row in hr.itertuples(index=False):
-            contact = None if row.contact == "" else bool(int(row.contact))
-            events.append(HeartRate(t_s=float(row.t_s), participant=role_of.get(row.participant, row.participant),
-                                    device=str(row.device), hr_bpm=int(row.hr_bpm), contact=contact))
-    for kind in ("ecg", "acc"):
-        sig = table(f"_{kind}.csv", dtype={"participant": str, "device": str})
-        if sig is None:
-            continue
-        for (p, d, fs), grp in sig.groupby(["participant", "device", "fs_hz"], sort=False):
-            t = grp["t_s"].to_numpy(float)
-            # split where the sample clock jumps (the export wrote one run per gap-free segment)
-            breaks = np.flatnonzero(np.abs(np.diff(t) - 1.0 / fs) > 0.5 / fs) + 1
-            for chunk in np.split(np.arange(len(t)), breaks):
-                cols = ["ecg_uv"] if kind == "ecg" else ["acc_x_mg", "acc_y_mg", "acc_z_mg"]
-                samples = grp[cols].to_numpy(np.int64)[chunk]
-                events.extend(frames_from_samples(kind, participant=role_of.get(p, p), device=d, fs_hz=float(fs),
-                                                  t0_s=float(t[chunk[0]]),
-                                                  samples=samples[:, 0] if kind == "ecg" else samples))
+    events = _export_events(base, beats_files[0], role_of)
     events.sort(key=lambda e: e.t_s)
     anchor = session_meta.get("anchor_unix_s")
     meta = imported_meta(folder, "biotrainer-csv", anchor_unix_s=float(anchor) if anchor is not None else None,
@@ -340,3 +250,72 @@ def import_csv_export(folder: Path, *, participant: str | None = None) -> Exchan
             meta[key] = session_meta[key]
     meta["imported_from"]["session_id"] = session_meta.get("id")
     return ExchangeSession(meta, events)
+
+
+def _export_meta(meta_path: Path) -> dict[str, Any]:
+    """The ``session`` header of an export's ``*_meta.json`` ({} when the file is missing)."""
+    if not meta_path.exists():
+        return {}
+    try:
+        return json.loads(meta_path.read_text(encoding="utf-8")).get("session", {})
+    except ValueError as exc:
+        raise ImportFormatError(f"{meta_path}: not valid JSON ({exc})") from None
+
+
+def _export_table(base: str, suffix: str, **kw: Any) -> Any:
+    """One CSV file of the export as a pandas table (None when the export has no such file)."""
+    import pandas as pd
+
+    p = Path(base + suffix)
+    if not p.exists():
+        return None
+    try:
+        return pd.read_csv(p, comment="#", keep_default_na=False, **kw)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ImportFormatError(f"{p}: not a biotrainer CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _export_events(base: str, beats_file: Path, role_of: dict[str, str]) -> list[Event]:
+    """Beats, markers, heart rate and ECG/ACC frames of an export, participants as roles (publish order lost)."""
+    from biotrainer.events import HeartRate
+
+    events: list[Event] = []
+    beats = _export_table(base, "_beats.csv", dtype={"participant": str, "device": str, "source": str})
+    for col in ("rr_1024", "beat_t_s", "arrival_t_s"):
+        if col not in beats.columns:
+            raise ImportFormatError(f"{beats_file}: column {col!r} missing")
+    for row in beats.itertuples(index=False):
+        events.append(Beat(t_s=float(row.arrival_t_s), participant=role_of.get(row.participant, row.participant),
+                           device=str(row.device), rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s),
+                           source=str(row.source)))
+    markers = _export_table(base, "_markers.csv", dtype={"data": str, "kind": str, "participant": str})
+    if markers is not None:
+        for row in markers.itertuples(index=False):
+            events.append(from_record(row.kind, float(row.t_s), row.participant, "", row.data, None))
+    hr = _export_table(base, "_hr.csv", dtype={"participant": str, "device": str})
+    if hr is not None:
+        for row in hr.itertuples(index=False):
+            contact = None if row.contact == "" else bool(int(row.contact))
+            events.append(HeartRate(t_s=float(row.t_s), participant=role_of.get(row.participant, row.participant),
+                                    device=str(row.device), hr_bpm=int(row.hr_bpm), contact=contact))
+    for kind in ("ecg", "acc"):
+        sig = _export_table(base, f"_{kind}.csv", dtype={"participant": str, "device": str})
+        if sig is not None:
+            events.extend(_export_frames(kind, sig, role_of))
+    return events
+
+
+def _export_frames(kind: str, sig: Any, role_of: dict[str, str]) -> list[Event]:
+    """ECG/ACC frames from an export's signal table, one run per gap-free segment (the export wrote them so)."""
+    events: list[Event] = []
+    cols = ["ecg_uv"] if kind == "ecg" else ["acc_x_mg", "acc_y_mg", "acc_z_mg"]
+    for (p, d, fs), grp in sig.groupby(["participant", "device", "fs_hz"], sort=False):
+        t = grp["t_s"].to_numpy(float)
+        # split where the sample clock jumps (the export wrote one run per gap-free segment)
+        breaks = np.flatnonzero(np.abs(np.diff(t) - 1.0 / fs) > 0.5 / fs) + 1
+        for chunk in np.split(np.arange(len(t)), breaks):
+            samples = grp[cols].to_numpy(np.int64)[chunk]
+            events.extend(frames_from_samples(kind, participant=role_of.get(p, p), device=d, fs_hz=float(fs),
+                                              t0_s=float(t[chunk[0]]),
+                                              samples=samples[:, 0] if kind == "ecg" else samples))
+    return events

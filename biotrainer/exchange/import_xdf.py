@@ -50,12 +50,32 @@ def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession
     ImportFormatError
         The file is not XDF, is truncated or damaged, or holds no RR, HR or ECG stream.
     """
-    import pyxdf
-
     from biotrainer.exchange.import_rr import imported_meta
-    from biotrainer.sources.lsl_inlet import UNIT_TO_MG, UNIT_TO_UV, parse_marker
 
     path = Path(path)
+    streams, header = _load_xdf(path)
+    usable = _usable_streams(path, streams)
+    t_zero = min(float(s["time_stamps"][0]) for s in usable)
+    device = f"import:{path.name}"
+    events: list[Event] = []
+    for s in usable:
+        events.extend(_stream_events(s, t_zero, device))
+    has_rr = any(_stream_type(s) in RR_TYPES for s in usable)
+    if not has_rr and any(e.KIND == "ecg" for e in events):
+        from biotrainer.exchange.import_edf import beats_from_ecg
+
+        events.extend(beats_from_ecg(events, device))
+    events.sort(key=lambda e: e.t_s)
+    anchor = _header_datetime(header)
+    meta = imported_meta(path, "xdf", anchor_unix_s=anchor, participant=participant,
+                         duration_s=max((e.t_s for e in events), default=0.0))
+    return ExchangeSession(meta, events)
+
+
+def _load_xdf(path: Path) -> tuple[list[dict[str, Any]], Any]:
+    """pyxdf's streams and header, clocks synchronised; a one-line error for a file that is not (intact) XDF."""
+    import pyxdf
+
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic != b"XDF:":
@@ -67,64 +87,70 @@ def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession
     if not log.isEnabledFor(logging.DEBUG):
         pyxdf_log.addFilter(quiet)
     try:
-        streams, header = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False,
-                                         verbose=False)
+        return pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False, verbose=False)
     except Exception as exc:  # noqa: BLE001 - pyxdf raises many kinds on damaged files
         raise ImportFormatError(f"{path}: damaged or truncated XDF file ({type(exc).__name__}: {exc})") from None
     finally:
         pyxdf_log.removeFilter(quiet)
-    usable = [s for s in streams
-              if str(_first(s["info"], "type", "")).lower() in HEART_TYPES and len(s.get("time_stamps", [])) > 0]
-    if not any(str(_first(s["info"], "type", "")).lower() in RR_TYPES | {"hr", "ecg"} for s in usable):
+
+
+def _stream_type(stream: dict[str, Any]) -> str:
+    return str(_first(stream["info"], "type", "")).lower()
+
+
+def _usable_streams(path: Path, streams: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The heart, signal and marker streams with data; an error when none holds RR, HR or ECG."""
+    usable = [s for s in streams if _stream_type(s) in HEART_TYPES and len(s.get("time_stamps", [])) > 0]
+    if not any(_stream_type(s) in RR_TYPES | {"hr", "ecg"} for s in usable):
         kinds = ", ".join(f"{_first(s['info'], 'name', '?')} ({_first(s['info'], 'type', '?')})" for s in streams)
         raise ImportFormatError(f"{path}: no RR, HR or ECG stream with data (streams: {kinds or 'none'}); "
                                 "the file may be truncated")
-    t_zero = min(float(s["time_stamps"][0]) for s in usable)
-    device = f"import:{path.name}"
-    events: list[Event] = []
-    has_rr = False
-    for s in usable:
-        info = s["info"]
-        stype = str(_first(info, "type", "")).lower()
-        name = str(_first(info, "name", ""))
-        units = _units(info) or [""]
-        t = np.asarray(s["time_stamps"], dtype=float) - t_zero
-        data = s["time_series"]
-        dev = f"{device}:{name}"
-        if stype in RR_TYPES:
-            has_rr = True
-            scale = 1000.0 if units[0] in ("s", "seconds") else 1.0
-            rr = np.asarray(data, dtype=float)[:, 0] * scale
-            for ti, r in zip(t.tolist(), rr.tolist(), strict=True):
-                if np.isfinite(r) and r > 0:
-                    events.append(Beat(t_s=ti, participant=SELF, device=dev, rr_1024=int(rr_ms_to_1024(r)),
-                                       beat_t_s=ti, source="import"))
-        elif stype == "hr":
-            for ti, v in zip(t.tolist(), np.asarray(data, dtype=float)[:, 0].tolist(), strict=True):
-                events.append(HeartRate(t_s=ti, participant=SELF, device=dev, hr_bpm=int(round(v))))
-        elif stype in ("ecg", "acc"):
-            fs = float(_first(info, "nominal_srate", 0) or 0) or ((len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 1.0)
-            table = UNIT_TO_UV if stype == "ecg" else UNIT_TO_MG
-            scale = table.get(units[0], 1.0)
-            values = np.rint(np.asarray(data, dtype=float) * scale).astype(np.int64)
-            values = values[:, 0] if stype == "ecg" else values[:, :3]
-            # split where the timestamps jump (dropped samples) so every frame is gap-free
-            breaks = np.flatnonzero(np.diff(t) > 1.5 / fs) + 1
-            for run in np.split(np.arange(len(t)), breaks):
-                events.extend(frames_from_samples(stype, participant=SELF, device=dev, fs_hz=fs,
-                                                  t0_s=float(t[run[0]]), samples=values[run[0]:run[-1] + 1]))
-        elif stype == "markers":
-            for ti, row in zip(t.tolist(), data, strict=True):
-                events.append(parse_marker(str(row[0]), float(ti)))
-    if not has_rr and any(e.KIND == "ecg" for e in events):
-        from biotrainer.exchange.import_edf import _beats_from_ecg
+    return usable
 
-        events.extend(_beats_from_ecg(events, device))
-    events.sort(key=lambda e: e.t_s)
-    anchor = _header_datetime(header)
-    meta = imported_meta(path, "xdf", anchor_unix_s=anchor, participant=participant,
-                         duration_s=max((e.t_s for e in events), default=0.0))
-    return ExchangeSession(meta, events)
+
+def _stream_events(stream: dict[str, Any], t_zero: float, device: str) -> list[Event]:
+    """The events of one usable stream, timed from ``t_zero``."""
+    info = stream["info"]
+    stype = _stream_type(stream)
+    units = _units(info) or [""]
+    t = np.asarray(stream["time_stamps"], dtype=float) - t_zero
+    data = stream["time_series"]
+    dev = f"{device}:{_first(info, 'name', '')}"
+    if stype in RR_TYPES:
+        return _rr_events(t, data, units[0], dev)
+    if stype == "hr":
+        return [HeartRate(t_s=ti, participant=SELF, device=dev, hr_bpm=int(round(v)))
+                for ti, v in zip(t.tolist(), np.asarray(data, dtype=float)[:, 0].tolist(), strict=True)]
+    if stype in ("ecg", "acc"):
+        fs = float(_first(info, "nominal_srate", 0) or 0) or ((len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 1.0)
+        return _signal_events(stype, t, data, units[0], fs, dev)
+    from biotrainer.sources.lsl_inlet import parse_marker
+
+    return [parse_marker(str(row[0]), float(ti)) for ti, row in zip(t.tolist(), data, strict=True)]
+
+
+def _rr_events(t: np.ndarray, data: Any, unit: str, dev: str) -> list[Event]:
+    """Beats from an RR stream (ms, or s when the channel unit says so); the sample time is the beat time."""
+    scale = 1000.0 if unit in ("s", "seconds") else 1.0
+    rr = np.asarray(data, dtype=float)[:, 0] * scale
+    return [Beat(t_s=ti, participant=SELF, device=dev, rr_1024=int(rr_ms_to_1024(r)), beat_t_s=ti, source="import")
+            for ti, r in zip(t.tolist(), rr.tolist(), strict=True) if np.isfinite(r) and r > 0]
+
+
+def _signal_events(stype: str, t: np.ndarray, data: Any, unit: str, fs: float, dev: str) -> list[Event]:
+    """ECG/ACC frames from a signal stream, scaled to µV / milli-g, split where the timestamps jump."""
+    from biotrainer.sources.lsl_inlet import UNIT_TO_MG, UNIT_TO_UV
+
+    scale = (UNIT_TO_UV if stype == "ecg" else UNIT_TO_MG).get(unit, 1.0)
+    values = np.rint(np.asarray(data, dtype=float) * scale).astype(np.int64)
+    values = values[:, 0] if stype == "ecg" else values[:, :3]
+    # split where the timestamps jump (dropped samples) so every frame is gap-free
+    breaks = np.flatnonzero(np.diff(t) > 1.5 / fs) + 1
+    events: list[Event] = []
+    for run in np.split(np.arange(len(t)), breaks):
+        events.extend(frames_from_samples(stype, participant=SELF, device=dev, fs_hz=fs,
+                                          t0_s=float(t[run[0]]), samples=values[run[0]:run[-1] + 1]))
+    return events
 
 
 def _header_datetime(header: Any) -> float | None:

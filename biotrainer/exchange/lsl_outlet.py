@@ -201,6 +201,14 @@ class LslOutlets:
         if markers:
             self._outlet("markers", "", "session", 0.0)
 
+    def _push_frame(self, kind: str, event: EcgFrame | AccFrame, samples: np.ndarray) -> None:
+        """One ECG or ACC frame as one chunk, every sample with its own LSL timestamp."""
+        if not len(samples):
+            return
+        out = self._outlet(kind, event.device, event.participant, event.fs_hz)
+        out.push_chunk(samples, self._lsl_time(event.sample_times_s()).tolist())
+        self.samples_pushed[kind] += len(samples)
+
     def _outlet(self, kind: str, device: str, participant: str, fs_hz: float) -> Any:
         key = (kind, device)
         outlet = self._outlets.get(key)
@@ -217,11 +225,6 @@ class LslOutlets:
             self._outlets[key] = outlet
             log.info("LSL outlet %r (%s, source_id %s) open", name, STREAM_LAYOUT[kind]["type"], source_id)
         return outlet
-
-    @property
-    def outlet_keys(self) -> list[tuple[str, str]]:
-        """``(kind, device)`` of every open outlet."""
-        return list(self._outlets)
 
     # --- listener --------------------------------------------------------------------------------------------
 
@@ -242,17 +245,9 @@ class LslOutlets:
             out.push_sample([float(event.hr_bpm)], self._lsl_time(event.t_s))
             self.samples_pushed["hr"] += 1
         elif isinstance(event, EcgFrame):
-            if len(event.samples_uv):
-                out = self._outlet("ecg", event.device, event.participant, event.fs_hz)
-                stamps = self._lsl_time(event.sample_times_s())
-                out.push_chunk(np.asarray(event.samples_uv, dtype=np.int32).reshape(-1, 1), stamps.tolist())
-                self.samples_pushed["ecg"] += len(event.samples_uv)
+            self._push_frame("ecg", event, np.asarray(event.samples_uv, dtype=np.int32).reshape(-1, 1))
         elif isinstance(event, AccFrame):
-            if len(event.samples_mg):
-                out = self._outlet("acc", event.device, event.participant, event.fs_hz)
-                stamps = self._lsl_time(event.sample_times_s())
-                out.push_chunk(np.asarray(event.samples_mg, dtype=np.int16).reshape(-1, 3), stamps.tolist())
-                self.samples_pushed["acc"] += len(event.samples_mg)
+            self._push_frame("acc", event, np.asarray(event.samples_mg, dtype=np.int16).reshape(-1, 3))
         elif isinstance(event, MARKER_EVENTS):
             out = self._outlet("markers", "", "session", 0.0)
             out.push_sample([marker_text(event)], self._lsl_time(event.t_s))

@@ -35,6 +35,7 @@ from biotrainer.events import (
     PacerMarker,
     PhaseMarker,
     SessionState,
+    rr_1024_to_ms,
 )
 from biotrainer.store.paths import make_private, make_private_dirs, open_private  # noqa: F401 - moved there
 
@@ -61,7 +62,7 @@ class BeatTable:
 
     @property
     def rr_ms(self) -> np.ndarray:
-        return self.rr_1024 * 1000.0 / 1024.0
+        return rr_1024_to_ms(self.rr_1024)
 
     def __len__(self) -> int:
         return len(self.beat_t_s)

@@ -1,7 +1,7 @@
 """Run a live session for the GUI: the session runner on a worker thread, the model on the bus.
 
 :class:`LiveController` builds the session (sources, protocol runner, recorder, metrics engine over one bus) with
-the same assembly the CLI uses (:func:`biotrainer.wiring.build_session` when available), subscribes the
+the same assembly the CLI uses (:func:`biotrainer.wiring.build_session`), subscribes the
 :class:`~biotrainer.gui.model.SessionModel`, and runs :meth:`SessionRunner.run` on a daemon thread. Pause, stop
 and annotations go through the runner's thread-safe controls. The end of the run comes back to the GUI thread as
 the ``finished`` signal (Qt queues signals emitted from other threads). BLE sources run their own asyncio loop
@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from biotrainer.errors import BiotrainerError
 from biotrainer.gui.model import SessionModel
+
+if TYPE_CHECKING:
+    from biotrainer.wiring import LiveSession
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +46,9 @@ class LiveConfig:
     speed: float = 1.0
     virtual: bool = False
     seed: int = 0
-    personal_rate_per_min: float | None = None
 
 
-@dataclass
-class LiveParts:
-    """One assembled session: what the controller needs to run and steer it."""
-
-    runner: Any  # SessionRunner
-    protocol: Any | None = None  # ProtocolRunner
-    writer: Any | None = None  # SessionWriter
-    session_id: str = ""
-
-
-def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
+def build_live_session(config: LiveConfig, listeners: list) -> LiveSession:
     """Assemble a session for ``config`` with ``listeners`` on its bus, via :func:`biotrainer.wiring.build_session`
     (the same assembly as ``biotrainer record``)."""
     from biotrainer.wiring import SessionPlan, build_session, parse_device_specs
@@ -65,20 +57,7 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveParts:
                        protocol=config.protocol, participants={config.role: config.participant}, seed=config.seed,
                        speed=None if config.virtual else config.speed, library=config.library,
                        record=config.record, ble_backend=config.ble_backend)
-    session = build_session(plan, listeners=listeners)
-    return LiveParts(runner=session.runner, protocol=session.protocol_runner, writer=session.writer,
-                     session_id=session.session_id or "")
-
-
-def metrics_engine_for(bus: Any, protocol: Any | None = None) -> Any | None:
-    """The metrics engine subscribed to ``bus`` (as :mod:`biotrainer.wiring` makes it), or None if unavailable."""
-    from biotrainer.wiring import make_metrics_engine
-
-    try:
-        return make_metrics_engine(bus, protocol)
-    except Exception:  # noqa: BLE001 - replay without metrics rather than no replay
-        log.exception("metrics engine could not be created")
-        return None
+    return build_session(plan, listeners=listeners)
 
 
 class LiveController(QObject):
@@ -93,7 +72,7 @@ class LiveController(QObject):
         super().__init__(parent)
         self.model = model
         self.build = build
-        self.parts: LiveParts | None = None
+        self.parts: LiveSession | None = None
         self.thread: threading.Thread | None = None
         self.result: Any = None
         self.last_error = ""
@@ -157,7 +136,7 @@ class LiveController(QObject):
         except Exception as exc:  # noqa: BLE001 - report, keep the window
             log.exception("session runner failed")
             self.problem.emit(f"The session stopped because of an error: {exc}")
-        saved = parts.session_id if parts.writer is not None else ""
+        saved = parts.session_id or ""
         self._active = False
         self.finished.emit(reason, saved)
 
@@ -183,10 +162,10 @@ class LiveController(QObject):
     def time_left_s(self) -> float | None:
         """Whole-session time left from the protocol runner, or None."""
         p = self.parts
-        if p is None or p.protocol is None or not self.running:
+        if p is None or p.protocol_runner is None or not self.running:
             return None
         try:
-            return float(p.protocol.time_left_s(p.runner.clock.now_s()))
+            return float(p.protocol_runner.time_left_s(p.runner.clock.now_s()))
         except Exception:  # noqa: BLE001
             return None
 

@@ -43,6 +43,14 @@ PLOT_EVERY_FRAMES: Final = 5  # plots at 5 Hz: at a 180-s window one frame scrol
 SIMULATED = "Simulated strap"
 
 
+def phase_title(m: SessionModel) -> str:
+    """The phase line: the running phase (``· paused`` while paused), else the session's state."""
+    if not m.phase.active:
+        return "Session ended" if m.state == "stopped" else ("Paused" if m.state == "paused" else "Ready")
+    phase = m.phase.name.replace("_", " ").capitalize()
+    return phase + " · paused" if m.state == "paused" else phase
+
+
 def format_clock(seconds: float | None) -> str:
     """``m:ss`` (or ``h:mm:ss``) for a duration; ``""`` for None."""
     if seconds is None:
@@ -326,28 +334,11 @@ class LiveScreen(QWidget):
         self.pacer.set_point(point)
         if point is not None:
             self.tones.on_segment(point.breath_index, point.segment)
-        phase = m.phase.name.replace("_", " ").capitalize() if m.phase.active else (
-            "Session ended" if m.state == "stopped" else ("Paused" if m.state == "paused" else "Ready"))
-        if m.state == "paused" and m.phase.active:
-            phase += " · paused"
-        if self.phase_label.text() != phase:
-            self.phase_label.setText(phase)
-        left = m.phase_time_left_s()
-        total_left = self.controller.time_left_s()
-        text = format_clock(left) + (f"  ·  session {format_clock(total_left)}" if total_left is not None else "")
-        if self.time_left_label.text() != text:
-            self.time_left_label.setText(text)
-        if m.cue and self.cue_label.text() != m.cue:
-            self.cue_label.setText(m.cue)
+        self._refresh_labels()
         self.tiles.refresh()
         self._frames += 1
         if self._frames % REDRAW_HZ == 0:
-            m.update_artifact_marks()
-            quality = m.quality_text()
-            self.quality_label.setText(f"Analysis window: {quality}" if quality else "")
-            problem = self.controller.writer_problem()
-            if problem:
-                self._show_problem(f"Recording problem: {problem}. Events are kept in memory and retried.")
+            self._refresh_status()
         if self._frames % PLOT_EVERY_FRAMES == 0 or m.state != "running":
             self.plots.redraw()
         self._refresh_device()
@@ -355,6 +346,28 @@ class LiveScreen(QWidget):
             self.client_window.refresh(point)
         elif not self.controller.running and m.state != "running":
             self.timer.stop()
+
+    def _refresh_labels(self) -> None:
+        """Phase, time left and cue (set only when they change: a label repaint costs)."""
+        m = self.model
+        phase = phase_title(m)
+        if self.phase_label.text() != phase:
+            self.phase_label.setText(phase)
+        total_left = self.controller.time_left_s()
+        text = format_clock(m.phase_time_left_s()) + (
+            f"  ·  session {format_clock(total_left)}" if total_left is not None else "")
+        if self.time_left_label.text() != text:
+            self.time_left_label.setText(text)
+        if m.cue and self.cue_label.text() != m.cue:
+            self.cue_label.setText(m.cue)
+
+    def _refresh_status(self) -> None:
+        """Once a second: the analysis-window line and the recorder's health."""
+        quality = self.model.quality_text()
+        self.quality_label.setText(f"Analysis window: {quality}" if quality else "")
+        problem = self.controller.writer_problem()
+        if problem:
+            self._show_problem(f"Recording problem: {problem}. Events are kept in memory and retried.")
 
     def _refresh_device(self) -> None:
         m = self.model

@@ -12,7 +12,7 @@ from biotrainer.metrics.catalogue import GLANCE, MISSING_EM, metric
 def decimals(key: str) -> int:
     """Decimals of the tile ``key`` (a :data:`biotrainer.gui.model.METRICS` key): the catalogue's glance decimals
     of the engine key it shows."""
-    return metric(SOURCE_KEYS[key][0]).decimals_for(GLANCE)
+    return metric(SOURCE_KEYS[key]).decimals_for(GLANCE)
 
 
 def format_metric(key: str, state: MetricState) -> tuple[str, str]:

@@ -5,6 +5,9 @@ thread calls :meth:`SessionModel.drain` from its redraw timer, which applies que
 buffers and plain state (phase, cue, metrics with reasons, devices, annotations) and emits Qt signals for the
 discrete changes. Views read the model; they never touch the bus or the runner.
 
+Artifact marks are the beats the metrics engine flagged (``artifacts.end_beat_flag`` of its updates: each beat as
+the window that ended on it classified it), so the tachogram marks exactly the beats the metrics corrected.
+
 The pacer shown on screen is rebuilt from the protocol's :class:`~biotrainer.events.PacerMarker` events and the
 session clock (``progress = (now - segment start) / planned duration``), so live sessions and replays draw the same
 pacer from the same events, and a pause freezes it where it stopped.
@@ -48,10 +51,8 @@ SERIES_CAPACITY: Final = 20_000  # metric updates, HR packets
 PACER_CURVE_STEP_S: Final = 0.2  # resolution of the pacer curve drawn under the heart rate
 PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
 STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
-ARTIFACT_BEATS: Final = 300  # artifact marks are recomputed over the newest beats (metrics.artifacts)
 
-# Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from
-# (the metrics engine's dotted names first; the plain names of the original design as fallback).
+# Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from.
 METRICS: Final[dict[str, tuple[str, str]]] = {
     "hr_bpm": ("Heart rate", "bpm"),
     "rsa_p2t_ms": ("RSA peak–trough", "ms"),
@@ -60,14 +61,15 @@ METRICS: Final[dict[str, tuple[str, str]]] = {
     "breathing_rate_per_min": ("Breathing rate", "/min"),
 }
 FEEDBACK_KEY: Final = "feedback_0_1"
-SOURCE_KEYS: Final[dict[str, tuple[str, ...]]] = {
-    "hr_bpm": ("hrv.hr_bpm", "hr_bpm"),
-    "rsa_p2t_ms": ("rsa.p2t_ms", "rsa_p2t_ms"),
-    "ln_rmssd": ("hrv.ln_rmssd", "ln_rmssd"),
-    "coherence_ratio": ("coherence.ratio", "coherence_ratio"),
-    "breathing_rate_per_min": ("breathing.rate_per_min", "breathing_rate_per_min"),
-    FEEDBACK_KEY: ("feedback.value", "feedback_0_1"),
+SOURCE_KEYS: Final[dict[str, str]] = {
+    "hr_bpm": "hrv.hr_bpm",
+    "rsa_p2t_ms": "rsa.p2t_ms",
+    "ln_rmssd": "hrv.ln_rmssd",
+    "coherence_ratio": "coherence.ratio",
+    "breathing_rate_per_min": "breathing.rate_per_min",
+    FEEDBACK_KEY: "feedback.value",
 }
+FLAG_KEY: Final = "artifacts.end_beat_flag"
 QUALITY_KEYS: Final = ("quality.n_beats", "quality.corrected_pct", "quality.missing_pct", "quality.ok")
 
 
@@ -168,7 +170,8 @@ class SessionModel(QObject):
             except queue.Empty:
                 break
         self.hr = Ring(SERIES_CAPACITY)
-        self.rr = Ring(BEAT_CAPACITY, columns=2)  # rr_ms, artifact flag (0/1)
+        self.rr = Ring(BEAT_CAPACITY)  # rr_ms at the beat time
+        self.artifacts = Ring(BEAT_CAPACITY)  # rr_ms of the beats the metrics engine flagged
         self.pacer_curve = Ring(PACER_CURVE_CAPACITY)
         self.pacer_rate = Ring(SERIES_CAPACITY)
         self.series: dict[str, Ring] = {k: Ring(SERIES_CAPACITY) for k in (*METRICS, FEEDBACK_KEY)}
@@ -185,9 +188,6 @@ class SessionModel(QObject):
         self._pause_t_s: float | None = None
         self.quality: dict[str, float | None] = {}
         self.rsa_breaths = Ring(SERIES_CAPACITY)  # per-breath RSA at the end time of each breath
-        self.artifact_t_s = np.empty(0)
-        self.artifact_rr_ms = np.empty(0)
-        self._artifact_beats_seen = -1
         self._curve_until_s = -math.inf
 
     def now(self) -> float:
@@ -246,24 +246,15 @@ class SessionModel(QObject):
                           segment_volume(seg.segment, progress),
                           seg.breath_index + (progress * seg.duration_s / period_s if period_s else 0.0))
 
-    def update_artifact_marks(self) -> None:
-        """Recompute artifact marks over the newest beats with the metrics package's detector
-        (Lipponen & Tarvainen, :func:`biotrainer.metrics.artifacts.find_artifacts`). Cheap (~1 ms); call ~1 Hz."""
-        if self.counts.beats == self._artifact_beats_seen:
-            return
-        self._artifact_beats_seen = self.counts.beats
-        t, rr = self.rr.t_s[-ARTIFACT_BEATS:], self.rr.values(0)[-ARTIFACT_BEATS:]
-        if len(rr) < 10:
-            return
-        try:
-            from biotrainer.metrics.artifacts import find_artifacts
+    @property
+    def artifact_t_s(self) -> np.ndarray:
+        """Beat times of the beats the metrics engine flagged as artifacts, oldest first."""
+        return self.artifacts.t_s
 
-            found = find_artifacts(np.asarray(rr, dtype=float))
-        except Exception:  # noqa: BLE001 - marks are an aid; never break drawing
-            log.debug("artifact marks failed", exc_info=True)
-            return
-        idx = sorted({i for ids in found.values() for i in ids if 0 <= i < len(rr)})
-        self.artifact_t_s, self.artifact_rr_ms = t[idx].copy(), rr[idx].copy()
+    @property
+    def artifact_rr_ms(self) -> np.ndarray:
+        """Their RR intervals (ms)."""
+        return self.artifacts.values()
 
     def quality_text(self) -> str:
         """One line about the current analysis window, e.g. ``58 beats · 1.7 % corrected · 0 % missing``."""
@@ -300,158 +291,168 @@ class SessionModel(QObject):
             return "warning", f"no beats for {self.now() - device.last_beat_t_s:.0f} s"
         return "good", "receiving beats"
 
+    # --- event handlers (GUI thread; :meth:`apply` dispatches by event type) ---------------------------------
 
-# --- event handlers (GUI thread) -----------------------------------------------------------------------------
-
-def _device(m: SessionModel, e: Event) -> DeviceState:
-    key = e.device or e.participant
-    d = m.devices.get(key)
-    if d is None:
-        d = m.devices[key] = DeviceState(device=key, participant=e.participant)
-    return d
-
-
-def _on_beat(m: SessionModel, e: Beat) -> None:
-    d = _device(m, e)
-    d.last_beat_t_s = e.t_s
-    if d.state == "unknown":
-        d.state = "connected"
-    if e.participant != m.participant:
-        return
-    m.counts.beats += 1
-    m.rr.append(e.beat_t_s, e.rr_ms, 0.0)
+    def _device(self, e: Event) -> DeviceState:
+        key = e.device or e.participant
+        d = self.devices.get(key)
+        if d is None:
+            d = self.devices[key] = DeviceState(device=key, participant=e.participant)
+        return d
 
 
-def _on_hr(m: SessionModel, e: HeartRate) -> None:
-    d = _device(m, e)
-    d.hr_bpm = e.hr_bpm
-    if e.contact is not None and e.contact != d.contact:
-        d.contact = e.contact
-        m.devices_changed.emit()
-    if e.participant == m.participant:
-        m.hr.append(e.t_s, float(e.hr_bpm))
+    def _on_beat(self, e: Beat) -> None:
+        d = self._device(e)
+        d.last_beat_t_s = e.t_s
+        if d.state == "unknown":
+            d.state = "connected"
+        if e.participant != self.participant:
+            return
+        self.counts.beats += 1
+        self.rr.append(e.beat_t_s, e.rr_ms)
 
 
-def _on_contact(m: SessionModel, e: Contact) -> None:
-    _device(m, e).contact = e.contact
-    m.devices_changed.emit()
+    def _on_hr(self, e: HeartRate) -> None:
+        d = self._device(e)
+        d.hr_bpm = e.hr_bpm
+        if e.contact is not None and e.contact != d.contact:
+            d.contact = e.contact
+            self.devices_changed.emit()
+        if e.participant == self.participant:
+            self.hr.append(e.t_s, float(e.hr_bpm))
 
 
-def _on_battery(m: SessionModel, e: Battery) -> None:
-    _device(m, e).battery_percent = e.percent
-    m.devices_changed.emit()
+    def _on_contact(self, e: Contact) -> None:
+        self._device(e).contact = e.contact
+        self.devices_changed.emit()
 
 
-def _on_connection(m: SessionModel, e: Connection) -> None:
-    d = _device(m, e)
-    d.state, d.reason = e.state, e.reason
-    m.devices_changed.emit()
+    def _on_battery(self, e: Battery) -> None:
+        self._device(e).battery_percent = e.percent
+        self.devices_changed.emit()
 
 
-def _on_decode_error(m: SessionModel, e: DecodeError) -> None:
-    _device(m, e).decode_errors += 1
+    def _on_connection(self, e: Connection) -> None:
+        d = self._device(e)
+        d.state, d.reason = e.state, e.reason
+        self.devices_changed.emit()
 
 
-def _on_metrics(m: SessionModel, e: MetricUpdate) -> None:
-    if e.participant != m.participant:
-        return
-    m.counts.metric_updates += 1
-    values = e.values
-    for key, state in m.metrics.items():
-        source = next((k for k in SOURCE_KEYS[key] if k in values), None)
-        if source is None:
-            continue  # not part of this update (e.g. spectral values only come with full updates)
-        value = values[source]
-        if value is not None and not math.isfinite(value):
-            value = None
-        state.value = value
-        state.t_s = e.t_s
-        state.reason = "" if value is not None else (e.reasons.get(source) or "not enough clean data")
-        if key != "rsa_p2t_ms":
-            m.series[key].append(e.t_s, value)
-    for key in QUALITY_KEYS:
-        if key in values:
-            m.quality[key] = values[key]
-    # per-breath RSA: one point at the end of each complete breath
-    end_s, last = values.get("rsa.last_breath_end_s"), values.get("rsa.p2t_ms_last")
-    if end_s is not None and last is not None and (not len(m.rsa_breaths) or end_s > m.rsa_breaths.t_s[-1]):
-        m.rsa_breaths.append(end_s, last)
-    elif "rsa_p2t_ms" in values:  # engines that publish one per-breath value under the plain name
-        v = values["rsa_p2t_ms"]
-        if v is not None and m.rsa_breaths.last() != v:
-            m.rsa_breaths.append(e.t_s, v)
+    def _on_decode_error(self, e: DecodeError) -> None:
+        self._device(e).decode_errors += 1
 
 
-def _on_pacer(m: SessionModel, e: PacerMarker) -> None:
-    m.counts.pacer_markers += 1
-    m._segment = _Segment(e.t_s, e.segment, e.duration_s, e.rate_per_min, e.breath_index)
-    if m.pacer_rate.last() != e.rate_per_min:
-        m.pacer_rate.append(e.t_s, e.rate_per_min)
-    # the planned breath curve for the segment, drawn under the heart rate
-    t0 = max(e.t_s, m._curve_until_s)
-    n = max(1, int(round(e.duration_s / PACER_CURVE_STEP_S)))
-    for k in range(n + 1):
-        t = e.t_s + k * e.duration_s / n
-        if t < t0:
-            continue
-        m.pacer_curve.append(t, segment_volume(e.segment, k / n))
-    m._curve_until_s = e.t_s + e.duration_s + 1e-9
+    def _on_metrics(self, e: MetricUpdate) -> None:
+        if e.participant != self.participant:
+            return
+        self.counts.metric_updates += 1
+        values = e.values
+        self._apply_metrics(e)
+        for key in QUALITY_KEYS:
+            if key in values:
+                self.quality[key] = values[key]
+        # per-breath RSA: one point at the end of each complete breath
+        end_s, last = values.get("rsa.last_breath_end_s"), values.get("rsa.p2t_ms_last")
+        if end_s is not None and last is not None and (not len(self.rsa_breaths) or end_s > self.rsa_breaths.t_s[-1]):
+            self.rsa_breaths.append(end_s, last)
+        if values.get(FLAG_KEY) and values.get("window.end_s") is not None:
+            self._mark_artifact(values["window.end_s"])
+
+    def _apply_metrics(self, e: MetricUpdate) -> None:
+        """The shown metrics (and their series) that this update carries, each with its reason when None."""
+        for key, state in self.metrics.items():
+            source = SOURCE_KEYS[key]
+            if source not in e.values:
+                continue  # not part of this update (e.g. spectral values only come with full updates)
+            value = e.values[source]
+            if value is not None and not math.isfinite(value):
+                value = None
+            state.value = value
+            state.t_s = e.t_s
+            state.reason = "" if value is not None else (e.reasons.get(source) or "not enough clean data")
+            if key != "rsa_p2t_ms":
+                self.series[key].append(e.t_s, value)
+
+    def _mark_artifact(self, beat_t_s: float) -> None:
+        """Mark the beat at ``beat_t_s`` (a flagged beat the engine's window ended on)."""
+        t = self.rr.t_s
+        i = int(np.searchsorted(t, beat_t_s))
+        if i < len(t) and t[i] == beat_t_s and (not len(self.artifacts) or beat_t_s > self.artifacts.t_s[-1]):
+            self.artifacts.append(beat_t_s, float(self.rr.values()[i]))
 
 
-def _on_phase(m: SessionModel, e: PhaseMarker) -> None:
-    if e.state == "start":
-        m.phase = PhaseState(e.name, e.index, e.t_s, e.duration_s, e.paced, e.rate_per_min, e.feedback, True)
-        m._segment = None
-        m.cue = ""
-        m.cue_changed.emit("")
-        if not e.paced:
-            m.pacer_rate.append(e.t_s, None)
-        elif e.rate_per_min is not None:
-            m.pacer_rate.append(e.t_s, e.rate_per_min)
-    else:
-        m.phase.active = False
-        m._segment = None
-        m.pacer_curve.append(e.t_s, None)
-        m.pacer_rate.append(e.t_s, None)
-        m._curve_until_s = e.t_s
-    m.phase_changed.emit(m.phase.name if m.phase.active else "")
+    def _on_pacer(self, e: PacerMarker) -> None:
+        self.counts.pacer_markers += 1
+        self._segment = _Segment(e.t_s, e.segment, e.duration_s, e.rate_per_min, e.breath_index)
+        if self.pacer_rate.last() != e.rate_per_min:
+            self.pacer_rate.append(e.t_s, e.rate_per_min)
+        # the planned breath curve for the segment, drawn under the heart rate
+        t0 = max(e.t_s, self._curve_until_s)
+        n = max(1, int(round(e.duration_s / PACER_CURVE_STEP_S)))
+        for k in range(n + 1):
+            t = e.t_s + k * e.duration_s / n
+            if t < t0:
+                continue
+            self.pacer_curve.append(t, segment_volume(e.segment, k / n))
+        self._curve_until_s = e.t_s + e.duration_s + 1e-9
 
 
-def _on_cue(m: SessionModel, e: Cue) -> None:
-    m.cue = e.text
-    m.cue_changed.emit(e.text)
+    def _on_phase(self, e: PhaseMarker) -> None:
+        if e.state == "start":
+            self.phase = PhaseState(e.name, e.index, e.t_s, e.duration_s, e.paced, e.rate_per_min, e.feedback, True)
+            self._segment = None
+            self.cue = ""
+            self.cue_changed.emit("")
+            if not e.paced:
+                self.pacer_rate.append(e.t_s, None)
+            elif e.rate_per_min is not None:
+                self.pacer_rate.append(e.t_s, e.rate_per_min)
+        else:
+            self.phase.active = False
+            self._segment = None
+            self.pacer_curve.append(e.t_s, None)
+            self.pacer_rate.append(e.t_s, None)
+            self._curve_until_s = e.t_s
+        self.phase_changed.emit(self.phase.name if self.phase.active else "")
 
 
-def _on_annotation(m: SessionModel, e: Annotation) -> None:
-    text = e.text or "(mark)"
-    m.annotations.append((e.t_s, text))
-    m.annotation_added.emit(e.t_s, text)
+    def _on_cue(self, e: Cue) -> None:
+        self.cue = e.text
+        self.cue_changed.emit(e.text)
 
 
-def _on_session(m: SessionModel, e: SessionState) -> None:
-    if e.state == "start":
-        m.state = "running"
-    elif e.state == "pause":
-        m.state = "paused"
-        m._pause_t_s = e.t_s
-    elif e.state == "resume":
-        if m._pause_t_s is not None:
-            gap = e.t_s - m._pause_t_s
-            if m._segment is not None:  # the protocol resumes the segment where it paused
-                m._segment.t_s += gap
-            if m.phase.active:
-                m.phase.start_t_s += gap
-        m._pause_t_s = None
-        m.state = "running"
-    elif e.state == "stop":
-        m.state = "stopped"
-        m.stop_reason = e.reason
-        m.phase.active = False
-    m.state_changed.emit(m.state)
+    def _on_annotation(self, e: Annotation) -> None:
+        text = e.text or "(mark)"
+        self.annotations.append((e.t_s, text))
+        self.annotation_added.emit(e.t_s, text)
+
+
+    def _on_session(self, e: SessionState) -> None:
+        if e.state == "start":
+            self.state = "running"
+        elif e.state == "pause":
+            self.state = "paused"
+            self._pause_t_s = e.t_s
+        elif e.state == "resume":
+            if self._pause_t_s is not None:
+                gap = e.t_s - self._pause_t_s
+                if self._segment is not None:  # the protocol resumes the segment where it paused
+                    self._segment.t_s += gap
+                if self.phase.active:
+                    self.phase.start_t_s += gap
+            self._pause_t_s = None
+            self.state = "running"
+        elif e.state == "stop":
+            self.state = "stopped"
+            self.stop_reason = e.reason
+            self.phase.active = False
+        self.state_changed.emit(self.state)
 
 
 _HANDLERS: dict[type, Callable[[SessionModel, Event], None]] = {
-    Beat: _on_beat, HeartRate: _on_hr, Contact: _on_contact, Battery: _on_battery, Connection: _on_connection,
-    DecodeError: _on_decode_error, MetricUpdate: _on_metrics, PacerMarker: _on_pacer, PhaseMarker: _on_phase,
-    Cue: _on_cue, Annotation: _on_annotation, SessionState: _on_session,
+    Beat: SessionModel._on_beat, HeartRate: SessionModel._on_hr, Contact: SessionModel._on_contact,
+    Battery: SessionModel._on_battery, Connection: SessionModel._on_connection,
+    DecodeError: SessionModel._on_decode_error, MetricUpdate: SessionModel._on_metrics,
+    PacerMarker: SessionModel._on_pacer, PhaseMarker: SessionModel._on_phase, Cue: SessionModel._on_cue,
+    Annotation: SessionModel._on_annotation, SessionState: SessionModel._on_session,
 }

@@ -1,20 +1,16 @@
 """The replay screen: a recorded session through the same bus, metrics and plots as live.
 
-:class:`ReplayController` runs ``SessionRunner(ReplaySource, ReplayClock)`` on a worker thread with the metrics
-engine and a :class:`~biotrainer.gui.model.SessionModel` on the bus. Play/pause and speed (1×, 2×, 4×, max) are
-the replay clock's own thread-safe controls. A seek starts a fresh run a little before the target
-(:data:`SEEK_CONTEXT_S`), replayed as fast as the CPU allows until the target, so the plots and the metric windows
-have their context, then continues at the chosen speed. The timeline shows the protocol phases and annotations.
+The widgets only: :class:`ReplayScreen` (pacer, metric tiles, plots, play/pause, speed) and its :class:`Timeline`
+(protocol phases and annotations; click or drag to seek). Running the replay is the job of
+:class:`~biotrainer.gui.replay_controller.ReplayController`, which wires each run with
+:func:`biotrainer.wiring.build_replay`.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from pathlib import Path
-from typing import Final
 
-from PyQt5.QtCore import QObject, QRectF, Qt, QTimer, pyqtSignal
+from PyQt5.QtCore import QRectF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QPainter, QPen
 from PyQt5.QtWidgets import (
     QComboBox,
@@ -28,212 +24,17 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from biotrainer.events import Annotation, Cue, PhaseMarker
 from biotrainer.gui.live_screen import PLOT_EVERY_FRAMES, REDRAW_HZ, format_clock
 from biotrainer.gui.metric_tiles import MetricTiles
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.plots import SessionPlots
+from biotrainer.gui.replay_controller import SEEK_CONTEXT_S, SPEEDS, ReplayController
 from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
 
-SEEK_CONTEXT_S: Final = 90.0  # replayed at full speed before a seek target, so windows have context
-SPEEDS: Final[dict[str, float | None]] = {"1×": 1.0, "2×": 2.0, "4×": 4.0, "max": None}
-
-
-class _HoldAt:
-    """The runner's view of a :class:`ReplayClock` running as fast as possible up to ``hold_at_s``: the clock never
-    passes the seek target; there it switches to the chosen speed (paused unless playing), on the runner's thread,
-    so a seek lands exactly on its target."""
-
-    def __init__(self, inner, hold_at_s: float, controller: ReplayController) -> None:  # noqa: ANN001
-        self.inner = inner
-        self.hold_at_s: float | None = hold_at_s
-        self.controller = controller
-
-    @property
-    def anchor_unix_s(self) -> float:
-        return self.inner.anchor_unix_s
-
-    @property
-    def speed(self) -> float | None:
-        return self.inner.speed
-
-    @property
-    def anchor_iso(self) -> str:
-        return self.inner.anchor_iso
-
-    def now_s(self) -> float:
-        return self.inner.now_s()
-
-    def sleep_until(self, t_s: float) -> None:
-        hold = self.hold_at_s
-        if hold is None:
-            self.inner.sleep_until(t_s)
-            return
-        if t_s < hold:
-            self.inner.sleep_until(t_s)
-            return
-        self.inner.sleep_until(hold)
-        self.hold_at_s = None
-        c = self.controller
-        if not c.playing:
-            self.inner.pause()
-        self.inner.set_speed(c.speed)
-        c._warm_until_s = None
-
-
-class ReplayController(QObject):
-    """Replays one session file into a model; all controls from the GUI thread."""
-
-    problem = pyqtSignal(str)
-
-    def __init__(self, model: SessionModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.model = model
-        self.path: Path | None = None
-        self.duration_s = 0.0
-        self.annotations: list[tuple[float, str]] = []
-        self.phases: list = []
-        self.markers: list = []
-        self.title = ""
-        self.protocol = None
-        self.anchor_unix_s: float | None = None
-        self.speed: float | None = 1.0
-        self.playing = False
-        self.clock = None
-        self.runner = None
-        self.thread: threading.Thread | None = None
-        self._warm_until_s: float | None = None
-
-    # --- opening ------------------------------------------------------------------------------------------------
-
-    def open(self, ref: str, library: str | None = None) -> None:
-        """Open a session by id (in the library) or path and show its start, paused."""
-        from biotrainer.store import Library, SessionReader
-
-        self.close_run()
-        p = Path(ref)
-        path = p if p.suffix == ".sqlite" and p.exists() else Library(library).resolve(ref)
-        with SessionReader(path) as reader:
-            self.duration_s = float(reader.duration_s)
-            self.annotations = [(a.t_s, a.text or "(mark)") for a in reader.annotations()]
-            self.phases = reader.phases()
-            self.markers = [e for e in reader.markers(("phase", "cue", "annotation"))]
-            meta = reader.meta
-            who = ", ".join(v or k for k, v in meta.participants.items())
-            self.title = f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}"
-            self.anchor_unix_s = meta.anchor_unix_s
-            self.protocol = _protocol_from_text(meta.protocol_toml)
-        self.path = path
-        self.playing = False
-        self.seek(0.0)
-
-    # --- running ------------------------------------------------------------------------------------------------
-
-    def _start_run(self, start_s: float, target_s: float) -> None:
-        from biotrainer.bus import Bus
-        from biotrainer.gui.controller import metrics_engine_for
-        from biotrainer.session_runner import SessionRunner
-        from biotrainer.sources.replay import ReplayClock, ReplaySource
-        from biotrainer.store import SessionReader
-
-        assert self.path is not None
-        self.model.reset()
-        for e in self.markers:  # phase, cue and annotations before the start: the state at start_s
-            if e.t_s < start_s and isinstance(e, (PhaseMarker, Cue, Annotation)):
-                self.model.apply(e)
-        reader = SessionReader(self.path)
-        warm = target_s > start_s
-        clock = ReplayClock(None if warm else self.speed, start_s=start_s, anchor_unix_s=self.anchor_unix_s)
-        if not warm and not self.playing:
-            clock.pause()
-        source = ReplaySource(reader, start_s=start_s, stay_open=True, clock=clock)
-        bus = Bus()
-        metrics_engine_for(bus, self.protocol)
-        bus.subscribe(self.model)
-        runner = SessionRunner(bus, sources=[source], clock=_HoldAt(clock, target_s, self) if warm else clock)
-        self.clock, self.runner = clock, runner
-        self._warm_until_s = target_s if warm else None
-        self.model.now_fn = clock.now_s
-
-        def run() -> None:
-            try:
-                runner.run()
-            except Exception as exc:  # noqa: BLE001 - keep the window
-                log.exception("replay failed")
-                self.problem.emit(f"Replay stopped because of an error: {exc}")
-            finally:
-                reader.close()
-
-        self.thread = threading.Thread(target=run, name="biotrainer-replay", daemon=True)
-        self.thread.start()
-
-    def close_run(self) -> None:
-        """Stop the running replay (bounded wait)."""
-        if self.runner is not None:
-            self.runner.stop("replay closed")
-            if self.clock is not None:
-                self.clock.resume()
-        if self.thread is not None:
-            self.thread.join(5.0)
-        self.runner = self.thread = self.clock = None
-
-    def poll(self) -> None:
-        """Called by the screen timer: end the fast warm-up at the seek target; pause at the end."""
-        clock = self.clock
-        if clock is None:
-            return
-        now = clock.now_s()
-        if self.playing and now >= self.duration_s and self._warm_until_s is None:
-            self.set_playing(False)
-
-    def position_s(self) -> float:
-        if self.clock is None:
-            return 0.0
-        if self._warm_until_s is not None:
-            return self._warm_until_s
-        return min(self.clock.now_s(), self.duration_s)
-
-    @property
-    def seeking(self) -> bool:
-        return self._warm_until_s is not None
-
-    # --- controls -----------------------------------------------------------------------------------------------
-
-    def seek(self, t_s: float) -> None:
-        if self.path is None:
-            return
-        t_s = max(0.0, min(float(t_s), self.duration_s))
-        self.close_run()
-        self._start_run(max(0.0, t_s - SEEK_CONTEXT_S), t_s)
-
-    def set_playing(self, playing: bool) -> None:
-        if self.path is None:
-            return
-        if playing and self.position_s() >= self.duration_s - 1e-6:
-            self.seek(0.0)
-        self.playing = playing
-        if self.clock is not None and self._warm_until_s is None:
-            (self.clock.resume if playing else self.clock.pause)()
-
-    def set_speed(self, speed: float | None) -> None:
-        self.speed = speed
-        if self.clock is not None and self._warm_until_s is None:
-            self.clock.set_speed(speed)
-
-
-def _protocol_from_text(text: str):  # noqa: ANN202 - Protocol or None
-    if not text:
-        return None
-    try:
-        from biotrainer.protocols import parse_protocol
-
-        return parse_protocol(text, where="<recorded protocol>")
-    except Exception:  # noqa: BLE001 - replay with default metric settings
-        log.warning("the recorded protocol cannot be read; replaying with default metric settings")
-        return None
+__all__ = ["SEEK_CONTEXT_S", "SPEEDS", "ReplayController", "ReplayScreen", "Timeline"]
 
 
 class Timeline(QWidget):
@@ -422,7 +223,6 @@ class ReplayScreen(QWidget):
         self.tiles.refresh()
         self._frames += 1
         if self._frames % PLOT_EVERY_FRAMES == 0 or not c.playing:
-            m.update_artifact_marks()
             self.plots.redraw()
 
     def shutdown(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-THEMES: Final = ("dark", "light")
 BASE_POINT_SIZE: Final = 11  # application font size in points at scale 1.0
 
 

@@ -1,4 +1,4 @@
-"""Metrics engine: pure functions over numpy arrays plus an incremental, bus-listening engine.
+"""Metrics: pure functions over numpy arrays plus an incremental, bus-listening engine.
 
 Modules (each holds one kind of thing):
 
@@ -12,11 +12,55 @@ Modules (each holds one kind of thing):
 - :mod:`.rpeaks` — R-peaks from ECG (works at 130 Hz) with sub-sample refinement.
 - :mod:`.resonance` — resonance-frequency assessment: per-step criteria table and ranked pick.
 - :mod:`.feedback` — the single 0..1 feedback value shown to the person breathing.
+- :mod:`.streams` — one participant's raw streams as arrays and the cut of one window from them.
 - :mod:`.window` — all metrics of one window (the one function live and offline share).
 - :mod:`.engine` — the incremental bus listener publishing :class:`biotrainer.events.MetricUpdate`.
-- :mod:`.offline` — whole-session / file analysis, windowed analysis.
-- :mod:`.io` — reading RR and ECG files.
+- :mod:`.offline` — whole-recording summary, per-phase summaries, windowed analysis.
+
+Not here: reading RR and ECG files is :mod:`biotrainer.analysis.inputs`; simulated sessions are run by
+:mod:`biotrainer.wiring.simulate`; protocol phases as run are :mod:`biotrainer.phases` and the breath curve is
+:func:`biotrainer.pacer.breath_volume` (contracts the metrics share with the rest). This package imports only the
+contracts (events, bus, pacer, phases, errors): never sources, protocols, store, exchange, analysis, wiring or a
+view.
 
 neurokit2 is imported lazily (it takes seconds to import); nothing here imports it at module import time.
 Every output that cannot be computed is ``None`` with a reason, never NaN.
 """
+
+from biotrainer.metrics.artifacts import Correction, correct_rr, find_artifacts
+from biotrainer.metrics.engine import MetricsEngine
+from biotrainer.metrics.offline import (
+    analyze_ecg,
+    analyze_rr,
+    analyze_streams,
+    analyze_window,
+    breath_series,
+    phase_summaries,
+    summarize_recording,
+    windows,
+)
+from biotrainer.metrics.streams import StreamBuffer, Streams, build_window, streams_from_events
+from biotrainer.metrics.window import Settings, WindowData, WindowResult, compute_window
+
+__all__ = [
+    "Correction",
+    "MetricsEngine",
+    "Settings",
+    "StreamBuffer",
+    "Streams",
+    "WindowData",
+    "WindowResult",
+    "analyze_ecg",
+    "analyze_rr",
+    "analyze_streams",
+    "analyze_window",
+    "breath_series",
+    "build_window",
+    "compute_window",
+    "correct_rr",
+    "find_artifacts",
+    "phase_summaries",
+    "streams_from_events",
+    "summarize_recording",
+    "windows",
+]

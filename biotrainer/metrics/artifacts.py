@@ -37,8 +37,6 @@ FLAG_ECTOPIC = 1
 FLAG_MISSED = 2
 FLAG_EXTRA = 3
 FLAG_LONG_SHORT = 4
-FLAG_NAMES = {FLAG_NORMAL: "normal", FLAG_ECTOPIC: "ectopic", FLAG_MISSED: "missed", FLAG_EXTRA: "extra",
-              FLAG_LONG_SHORT: "long_short"}
 ARTIFACT_CLASSES = ("ectopic", "missed", "extra", "long_short")
 
 #: A window is too poor for time-domain metrics above this share of corrected beats (common convention, §6).
@@ -153,12 +151,18 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
         ending at the flagged beat).
     """
     rr_ms = np.asarray(rr_ms, dtype=float)
-    out: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
-    n = rr_ms.size
-    if n < 3:
-        return out
+    if rr_ms.size < 3:
+        return {k: [] for k in ARTIFACT_CLASSES}
     # neurokit2 works on peaks: position 0 is the first peak (no interval), filled with the mean interval.
     rr = np.concatenate(([rr_ms.mean()], rr_ms))
+    found = _classify_peaks(rr, *_normalised_differences(rr))
+    # back from peak positions to interval indices (peak 0 has no interval)
+    return {k: [j - 1 for j in found[k] if j >= 1] for k in ARTIFACT_CLASSES}
+
+
+def _normalised_differences(rr: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per peak: dRR and mRR normalised by their thresholds, the subspaces s12 and s22, the 11-beat median RR and
+    the mRR threshold (the paper's quantities, in neurokit2's layout)."""
     drrs = np.empty_like(rr)  # np.diff(rr, prepend=rr[0]) without its concatenation; drrs[0] is set below
     np.subtract(rr[1:], rr[:-1], out=drrs[1:])
     drrs[0] = drrs[1:].mean()
@@ -174,15 +178,19 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
     prev_, next_, next2 = pad[1:-3], pad[3:-1], pad[4:]
     s12 = np.where(drrs > 0, np.fmax(prev_, next_), np.where(drrs < 0, np.fmin(prev_, next_), 0.0))
     s22 = np.where(drrs >= 0, np.fmin(next_, next2), np.where(drrs < 0, np.fmax(next_, next2), 0.0))
+    return drrs, mrrs, s12, s22, medrr, th2
 
+
+def _classify_peaks(rr: np.ndarray, drrs: np.ndarray, mrrs: np.ndarray, s12: np.ndarray, s22: np.ndarray,
+                    medrr: np.ndarray, th2: np.ndarray) -> dict[str, list[int]]:
+    """The decision rules over the peaks (peak positions per class)."""
     # Python floats: the loop is faster on lists than on numpy scalars. NaN comparisons are False, as in numpy.
-    d, m, a12, a22 = drrs.tolist(), mrrs.tolist(), s12.tolist(), s22.tolist()
-    r, med, t2 = rr.tolist(), medrr.tolist(), th2.tolist()
+    d, m, a12 = drrs.tolist(), mrrs.tolist(), s12.tolist()
+    rows = (d, m, s22.tolist(), rr.tolist(), medrr.tolist(), th2.tolist())
     found: dict[str, list[int]] = {k: [] for k in ARTIFACT_CLASSES}
-    size = rr.size
     # Only beats with |dRR| > 1 (or NaN) can be flagged: the loop visits just those (every other beat would only
     # advance i by one), in order, from the current i.
-    visit = np.flatnonzero(~(np.abs(drrs[:max(size - 2, 0)]) <= 1)).tolist()
+    visit = np.flatnonzero(~(np.abs(drrs[:max(rr.size - 2, 0)]) <= 1)).tolist()
     k = 0
     n_visit = len(visit)
     i = 0
@@ -202,28 +210,28 @@ def find_artifacts(rr_ms: np.ndarray) -> dict[str, list[int]]:
         if not (abs(di) > 1 or abs(m[i]) > 3):  # NaN-safe like neurokit2's ~np.any
             i += 1
             continue
-        candidates = [i]
-        if abs(d[i + 1]) < abs(d[i + 2]):
-            candidates.append(i + 1)
+        candidates = [i, i + 1] if abs(d[i + 1]) < abs(d[i + 2]) else [i]
         for j in candidates:
-            eq3 = d[j] > 1 and a22[j] < -1
-            eq4 = abs(m[j]) > 3
-            eq5 = d[j] < -1 and a22[j] > 1
-            if not (eq3 or eq4 or eq5):
-                i += 1
-                continue
-            eq6 = abs(r[j] / 2 - med[j]) < t2[j]
-            eq7 = abs(r[j] + r[j + 1] - med[j]) < t2[j]
-            if eq5 and eq7:
-                found["extra"].append(j)
-            elif eq3 and eq6:
-                found["missed"].append(j)
-            else:
-                found["long_short"].append(j)
-            i += 1
-    for k in ARTIFACT_CLASSES:  # back from peak positions to interval indices (peak 0 has no interval)
-        out[k] = [j - 1 for j in found[k] if j >= 1]
-    return out
+            kind = _candidate_class(j, *rows)
+            if kind:
+                found[kind].append(j)
+        i += len(candidates)
+    return found
+
+
+def _candidate_class(j: int, d: list[float], m: list[float], a22: list[float], r: list[float], med: list[float],
+                     t2: list[float]) -> str:
+    """The class of a candidate peak ``j`` (missed, extra or long/short; '' when it is normal)."""
+    eq3 = d[j] > 1 and a22[j] < -1
+    eq4 = abs(m[j]) > 3
+    eq5 = d[j] < -1 and a22[j] > 1
+    if not (eq3 or eq4 or eq5):
+        return ""
+    if eq5 and abs(r[j] + r[j + 1] - med[j]) < t2[j]:  # eq7
+        return "extra"
+    if eq3 and abs(r[j] / 2 - med[j]) < t2[j]:  # eq6
+        return "missed"
+    return "long_short"
 
 
 def _shift(source: list[int], targets: list[int], step: int) -> list[int]:

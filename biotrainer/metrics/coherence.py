@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 WINDOW_S = 64.0
-UPDATE_S = 5.0
 FS_HZ = 2.0
 NFFT = 2048
 PEAK_SEARCH_HZ = (0.04, 0.26)

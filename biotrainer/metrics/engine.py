@@ -5,7 +5,9 @@ events per participant (markers with ``participant="session"`` apply to everyone
 analysis window plus 30 s), and on every used beat (from the third: see below) publishes one ``MetricUpdate``
 for that participant:
 
-- *per-beat update*: window, quality, artifact and time-domain keys (see :mod:`biotrainer.metrics.window`);
+- *per-beat update*: window, quality, artifact and time-domain keys (see :mod:`biotrainer.metrics.window`), and
+  ``artifacts.end_beat_flag``: the artifact flag (:data:`~biotrainer.metrics.artifacts.FLAG_ECTOPIC` …, 0 for a
+  normal beat) the window gave its newest beat, the one at ``window.end_s`` (views mark artifacts from it);
 - *full update*, every ``update_s`` (5 s) of beat time once ``min_window_s`` of beats exist: all keys, plus
   ``feedback.value`` (0..1, see :mod:`biotrainer.metrics.feedback`) and ``update.full`` = 1.
 
@@ -106,12 +108,20 @@ class MetricsEngine:
         self._warming = False
 
     @classmethod
-    def for_protocol(cls, publish: Bus | Callable[[Event], None], protocol: object, **kwargs: object) -> MetricsEngine:
-        """An engine using a protocol's ``feedback_signal`` and its ``baseline = true`` phases as baseline."""
-        phases = getattr(protocol, "phases", ())
-        baseline = tuple(p.name for p in phases if getattr(p, "baseline", False)) or ("baseline",)
-        return cls(publish, feedback_signal=str(getattr(protocol, "feedback_signal", "none") or "none"),
-                   baseline_phases=baseline, **kwargs)  # type: ignore[arg-type]
+    def for_protocol(cls, publish: Bus | Callable[[Event], None], protocol: object | None,
+                     **kwargs: object) -> MetricsEngine:
+        """The engine for a session running ``protocol``: the one rule live sessions, replays and tests share.
+
+        Feedback follows the protocol's ``feedback_signal`` and its ``baseline = true`` phase is the baseline;
+        without a protocol (or without a baseline phase) the engine's defaults apply (``rsa_vs_baseline`` against
+        a phase named ``baseline``). ``kwargs`` go to the constructor.
+        """
+        if protocol is not None:
+            kwargs.setdefault("feedback_signal", str(getattr(protocol, "feedback_signal", "none") or "none"))
+            baseline = tuple(p.name for p in getattr(protocol, "phases", ()) if getattr(p, "baseline", False))
+            if baseline:
+                kwargs.setdefault("baseline_phases", baseline)
+        return cls(publish, **kwargs)  # type: ignore[arg-type]
 
     # --- bus listener -----------------------------------------------------------------------------------------
 
@@ -175,6 +185,7 @@ class MetricsEngine:
         data = build_window(streams, start, end, with_ecg=self.with_ecg and full)
         result = compute_window(data, self.settings, spectral=full)
         values, reasons, labels = result.values, result.reasons, result.labels
+        values["artifacts.end_beat_flag"] = float(result.flags[-1])  # newest beat's flag, as this window used it
         if full:
             values["update.full"] = 1.0
             phase = streams.phase_at(end)

@@ -32,14 +32,13 @@ import numpy as np
 
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.streams import Streams
+from biotrainer.metrics.window import ADHERENCE_LIMIT_PER_MIN
 
 DEFAULT_SKIP_S = 30.0
-ADHERENCE_LIMIT_PER_MIN = 1.0
 MAX_CORRECTED_PCT = 5.0
 SMOOTH_HALF_WIDTH_HZ = 0.015
 WEIGHTS = {"p2t_bpm": 2.0, "phase_deg": 2.0, "lf_ms2": 1.0, "lf_peak_ms2_hz": 1.0, "smoothness": 1.0,
            "single_peak": 0.5}
-CRITERIA = tuple(WEIGHTS)
 
 
 @dataclass

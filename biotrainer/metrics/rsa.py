@@ -102,27 +102,6 @@ def breath_rsa(beat_t_s: np.ndarray, nn_ms: np.ndarray, breaths: list[Breath],
     return out
 
 
-def breath_volume(breaths: list[Breath], t_s: np.ndarray) -> np.ndarray:
-    """Lung volume (0 empty .. 1 full) the breaths imply at ``t_s``: raised cosine up over the inhale, down over the
-    exhale; NaN outside every breath."""
-    t = np.asarray(t_s, dtype=float)
-    v = np.full(t.size, np.nan)
-    if not breaths:
-        return v
-    a = np.array([b.inhale_start_s for b in breaths])
-    m = np.array([b.exhale_start_s for b in breaths])
-    e = np.array([b.end_s for b in breaths])
-    k = np.searchsorted(a, t, side="right") - 1
-    ok = (k >= 0) & (t < e[np.clip(k, 0, None)])
-    k = k[ok]
-    tt = t[ok]
-    inh = tt < m[k]
-    up = np.clip((tt - a[k]) / np.maximum(m[k] - a[k], 1e-9), 0.0, 1.0)
-    down = np.clip((tt - m[k]) / np.maximum(e[k] - m[k], 1e-9), 0.0, 1.0)
-    v[ok] = np.where(inh, 0.5 - 0.5 * np.cos(np.pi * up), 0.5 + 0.5 * np.cos(np.pi * down))
-    return v
-
-
 def _inhale_centre_wave(breaths: list[Breath], t_s: np.ndarray) -> np.ndarray:
     """cos(2π·(t − inhale centre)/breath length) within each breath (continuous across breaths), NaN outside:
     its maxima are the middles of the inhalations, its minima (half a breath later) the middles of the

@@ -25,6 +25,7 @@ from biotrainer.events import (
 )
 from biotrainer.metrics.coherence import WINDOW_S as COHERENCE_WINDOW_S
 from biotrainer.metrics.window import WindowData
+from biotrainer.phases import PhaseSpan, PhaseSpanBuilder
 
 #: Pacer markers this long before a window start are kept so the breath in progress at the start is known.
 PACER_LOOKBACK_S = 30.0
@@ -35,24 +36,11 @@ SENSOR_LAG_S = 3.0
 
 
 @dataclass
-class Phase:
-    """A protocol phase as seen in the markers (``end_s`` is inf while it runs)."""
-
-    name: str
-    index: int
-    start_s: float
-    end_s: float = math.inf
-    paced: bool = False
-    rate_per_min: float | None = None
-    feedback: bool = True
-
-
-@dataclass
 class Streams:
     """One participant's raw data as arrays (session time, s).
 
     ``beat_t_s``/``rr_ms``: beats in time order; ``pacer``: ``(t_s, segment, duration_s, rate_per_min)``;
-    ``phases``: protocol phases; ``acc_t_s``/``acc_mg``: per-sample times and (n, 3) samples at ``acc_fs_hz``;
+    ``phases``: protocol phases (:mod:`biotrainer.phases`; a running phase ends at inf); ``acc_t_s``/``acc_mg``: per-sample times and (n, 3) samples at ``acc_fs_hz``;
     ``ecg_t_s``/``ecg_uv`` likewise at ``ecg_fs_hz``; ``no_contact``: ``(start_s, end_s)`` spans without skin
     contact or connection (end inf while ongoing).
     """
@@ -60,7 +48,7 @@ class Streams:
     beat_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rr_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pacer: list[tuple[float, str, float, float]] = field(default_factory=list)
-    phases: list[Phase] = field(default_factory=list)
+    phases: list[PhaseSpan] = field(default_factory=list)
     acc_t_s: np.ndarray | None = None
     acc_mg: np.ndarray | None = None
     acc_fs_hz: float | None = None
@@ -73,7 +61,7 @@ class Streams:
     def end_s(self) -> float:
         return float(self.beat_t_s[-1]) if self.beat_t_s.size else 0.0
 
-    def phase_at(self, t_s: float) -> Phase | None:
+    def phase_at(self, t_s: float) -> PhaseSpan | None:
         """The phase a window ending at ``t_s`` belongs to (``start < t <= end``; a phase that starts exactly at
         ``t_s`` has no data in that window yet)."""
         for ph in reversed(self.phases):
@@ -165,7 +153,7 @@ class StreamBuffer:
         self._beat_t: list[float] = []
         self._rr: list[float] = []
         self._pacer: list[tuple[float, str, float, float]] = []
-        self.phases: list[Phase] = []
+        self._phases = PhaseSpanBuilder()
         self._acc: list[tuple[np.ndarray, np.ndarray]] = []
         self.acc_fs_hz: float | None = None
         self._ecg: list[tuple[np.ndarray, np.ndarray]] = []
@@ -194,11 +182,7 @@ class StreamBuffer:
         self._pacer.append((float(e.t_s), e.segment, float(e.duration_s), float(e.rate_per_min)))
 
     def add_phase(self, e: PhaseMarker) -> None:
-        if e.state == "start":
-            self.phases.append(Phase(e.name, e.index, float(e.t_s), math.inf, bool(e.paced), e.rate_per_min,
-                                     bool(e.feedback)))
-        elif self.phases and self.phases[-1].name == e.name and math.isinf(self.phases[-1].end_s):
-            self.phases[-1].end_s = float(e.t_s)
+        self._phases.add(e)
 
     def add_acc(self, e: AccFrame) -> None:
         self.acc_fs_hz = float(e.fs_hz)
@@ -255,8 +239,7 @@ class StreamBuffer:
             while buf and buf[0][0][-1] < cut:
                 buf.pop(0)
         self.no_contact = [(a, b) for a, b in self.no_contact if b >= cut]
-        while len(self.phases) > 1 and self.phases[0].end_s < cut_p:
-            self.phases.pop(0)
+        self._phases.drop_ended_before(cut_p)
 
     # --- reading ----------------------------------------------------------------------------------------------
 
@@ -278,7 +261,7 @@ class StreamBuffer:
         if self._lost_since is not None:
             no_contact.append((self._lost_since, math.inf))
         s = Streams(np.asarray(self._beat_t, dtype=float), np.asarray(self._rr, dtype=float), list(self._pacer),
-                    list(self.phases), no_contact=no_contact)
+                    self._phases.spans(), no_contact=no_contact)
         if samples and self._acc:
             s.acc_t_s = np.concatenate([a for a, _ in self._acc])
             s.acc_mg = np.concatenate([b for _, b in self._acc])

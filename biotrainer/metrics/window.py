@@ -49,6 +49,7 @@ import numpy as np
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.frequency import reaches
 from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
+from biotrainer.pacer import breath_volume, segment_code
 
 DEFAULT_WINDOW_S = 60.0
 #: Beats after the window end that the artifact correction may see. A premature (ectopic) beat is only recognisable
@@ -189,13 +190,10 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
         nn, nn_t, valid = rr, t, ~art.find_gaps(rr, t)
 
     data_span = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
-    poor = ""
-    if n < 3 or not reaches(data_span, s.min_window_s, rr):  # within one mean interval (frequency.reaches)
-        poor = f"{data_span:.0f} s of beats, fewer than the {s.min_window_s:.0f} s minimum"
-    elif missing_share > s.max_missing:
+    poor = too_short_reason(n, data_span, s.min_window_s, rr)
+    if not poor and missing_share > s.max_missing:
         poor = f"{100 * missing_share:.0f} % of the window has no data (limit {100 * s.max_missing:.0f} %)"
-    elif s.correction and corrected_share > s.max_corrected_time:
-        poor = (f"{100 * corrected_share:.1f} % of beats corrected (limit {100 * s.max_corrected_time:.0f} %)")
+    poor = poor or corrected_reason(corrected_share, s.max_corrected_time, s.correction)
     values["quality.ok"] = 0.0 if poor else 1.0
     td = time_domain(nn, valid) if not poor else dict.fromkeys(("hr_bpm", "mean_nn_ms", "sdnn_ms", "rmssd_ms",
                                                                  "ln_rmssd", "pnn50_pct"))
@@ -203,7 +201,7 @@ def compute_window(data: WindowData, settings: Settings | None = None, *, spectr
         _put(values, reasons, f"hrv.{k}", v, poor or "too few intervals")
     result = WindowResult(values, reasons, labels, flags, nn, nn_t)
     if spectral:
-        result.breaths = _spectral(values, reasons, labels, data, s, nn, nn_t, poor, corrected_share, ctx)
+        result.breaths = _spectral(result, data, s, poor, corrected_share, ctx)
     return result
 
 
@@ -249,7 +247,7 @@ def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str,
 
 
 def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> np.ndarray:
-    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (raised-cosine shape of the pacer);
+    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (:func:`biotrainer.pacer.breath_volume`);
     NaN outside the segments."""
     t_s = np.asarray(t_s, dtype=float)
     v = np.full(t_s.size, np.nan)
@@ -257,53 +255,78 @@ def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> n
         return v
     starts = np.array([seg[0] for seg in segments])
     durs = np.array([seg[2] for seg in segments])
-    kinds = np.array([("inhale", "hold_in", "exhale", "hold_out").index(seg[1]) if seg[1] in
-                      ("inhale", "hold_in", "exhale", "hold_out") else 3 for seg in segments])
+    kinds = np.array([segment_code(seg[1]) for seg in segments])
     ends = np.append(starts[1:], starts[-1] + durs[-1])
     k = np.searchsorted(starts, t_s, side="right") - 1
     inside = (k >= 0) & (t_s < ends[np.clip(k, 0, None)])
     k = k[inside]
     prog = np.clip((t_s[inside] - starts[k]) / np.where(durs[k] > 0, durs[k], 1.0), 0.0, 1.0)
-    kind = kinds[k]
-    out = np.where(kind == 0, 0.5 - 0.5 * np.cos(np.pi * prog),
-                   np.where(kind == 1, 1.0, np.where(kind == 2, 0.5 + 0.5 * np.cos(np.pi * prog), 0.0)))
-    v[inside] = out
+    v[inside] = breath_volume(kinds[k], prog)
     return v
 
 
-def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Settings, nn: np.ndarray,
-              nn_t: np.ndarray, poor: str, corrected_share: float, ctx: _Context) -> list:
-    from biotrainer.metrics import breathing as br
-    from biotrainer.metrics import rsa
-    from biotrainer.metrics.coherence import WINDOW_S as COH_WINDOW_S
-    from biotrainer.metrics.coherence import coherence_ratio
-    from biotrainer.metrics.frequency import (
-        FREQUENCY_KEYS,
-        RESAMPLE_HZ,
-        frequency_domain,
-        resample_rr,
-        welch_psd,
-    )
+def corrected_reason(share: float, limit: float, correction: bool, *, where: str = "", limit_note: str = "") -> str:
+    """Why metrics are withheld when more than ``limit`` of the beats were corrected ('' when they are not, or when
+    the analysis runs on raw RR); ``where``/``limit_note`` say which beats and which limit."""
+    if not correction or share <= limit:
+        return ""
+    return f"{100 * share:.1f} % of beats corrected{where} (limit {100 * limit:.0f} %{limit_note})"
 
-    spectral_poor = poor
-    if not spectral_poor and s.correction and corrected_share > s.max_corrected_spectral:
-        spectral_poor = (f"{100 * corrected_share:.1f} % of beats corrected "
-                         f"(limit {100 * s.max_corrected_spectral:.0f} % for spectral metrics)")
+
+def too_short_reason(n_beats: int, span_s: float, min_window_s: float, rr_ms: np.ndarray) -> str:
+    """Why metrics are withheld when the beats span less than ``min_window_s`` (within one mean interval,
+    :func:`~biotrainer.metrics.frequency.reaches`) or are fewer than 3 ('' when they are enough)."""
+    if n_beats < 3 or not reaches(span_s, min_window_s, rr_ms):
+        return f"{span_s:.0f} s of beats, fewer than the {min_window_s:.0f} s minimum"
+    return ""
+
+
+def _spectral(r: WindowResult, data: WindowData, s: Settings, poor: str, corrected_share: float,
+              ctx: _Context) -> list:
+    """The keys of a full update beyond time domain (see the module docstring); returns the per-breath RSA."""
+    from biotrainer.metrics.frequency import RESAMPLE_HZ, resample_rr, welch_psd
+
+    spectral_poor = poor or corrected_reason(corrected_share, s.max_corrected_spectral, s.correction,
+                                             limit_note=" for spectral metrics")
     # one 4-Hz resampling and one Welch PSD serve every spectral and RR-breathing computation of the window
-    resampled = resample_rr(nn_t, nn, RESAMPLE_HZ) if nn.size >= 8 else None
+    resampled = resample_rr(r.nn_t_s, r.nn_ms, RESAMPLE_HZ) if r.nn_ms.size >= 8 else None
     psd = welch_psd(resampled[1], RESAMPLE_HZ) if resampled is not None else None
+    _frequency_keys(r, data, spectral_poor, psd)
+    _coherence_keys(r, data, s, ctx, spectral_poor)
+    _ecg_keys(r, data)
+    pacer_rate, segments = _pacer_state(data)
+    estimates, best, adh = _breathing_keys(r, data, poor, pacer_rate, resampled)
+    _hr_phase_key(r, data, poor, pacer_rate, segments)
+    per_breath, source, lag = window_breath_rsa(data, r.nn_ms, r.nn_t_s, estimates, best, pacer_rate is not None,
+                                                adh, segments, resampled, poor=bool(poor))
+    _rsa_keys(r, per_breath, source, lag, poor)
+    _rsa_band_keys(r, poor, spectral_poor, pacer_rate, best.rate_per_min, psd)
+    return per_breath
+
+
+def _frequency_keys(r: WindowResult, data: WindowData, spectral_poor: str,
+                    psd: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """``hrv.vlf_ms2`` … ``hf_peak_hz``."""
+    from biotrainer.metrics.frequency import FREQUENCY_KEYS, frequency_domain
+
+    nn, nn_t = r.nn_ms, r.nn_t_s
     if spectral_poor or nn.size < 8:
         why = spectral_poor or "too few intervals"
         for k in FREQUENCY_KEYS:
-            _put(values, reasons, f"hrv.{k}", None, why)
-    else:
-        # the window's length counts for the band minimums when beats fill it (up to a beat at each edge)
-        data_span = float(nn_t[-1] - nn_t[0] + nn[0] / 1000.0)
-        fv, fr = frequency_domain(nn_t, nn, span_s=min(data.end_s - data.start_s, data_span + 2.0), psd=psd)
-        for k in FREQUENCY_KEYS:
-            _put(values, reasons, f"hrv.{k}", fv.get(k), fr.get(k, ""))
+            _put(r.values, r.reasons, f"hrv.{k}", None, why)
+        return
+    # the window's length counts for the band minimums when beats fill it (up to a beat at each edge)
+    data_span = float(nn_t[-1] - nn_t[0] + nn[0] / 1000.0)
+    fv, fr = frequency_domain(nn_t, nn, span_s=min(data.end_s - data.start_s, data_span + 2.0), psd=psd)
+    for k in FREQUENCY_KEYS:
+        _put(r.values, r.reasons, f"hrv.{k}", fv.get(k), fr.get(k, ""))
 
-    # Coherence: the last 64 s of the corrected context (its own window, whatever the analysis window).
+
+def _coherence_keys(r: WindowResult, data: WindowData, s: Settings, ctx: _Context, spectral_poor: str) -> None:
+    """Coherence: the last 64 s of the corrected context (its own window, whatever the analysis window)."""
+    from biotrainer.metrics.coherence import WINDOW_S as COH_WINDOW_S
+    from biotrainer.metrics.coherence import coherence_ratio
+
     ratio = peak = None
     why = spectral_poor
     if not why:
@@ -313,29 +336,37 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
         if n_raw < 8:
             why = "too few intervals for coherence"
         else:
-            share = np.count_nonzero(ctx.flags[raw_in]) / n_raw
-            if s.correction and share > s.max_corrected_spectral:
-                why = (f"{100 * share:.1f} % of beats corrected in the 64-s coherence window "
-                       f"(limit {100 * s.max_corrected_spectral:.0f} %)")
-            elif s.correction:
+            why = corrected_reason(np.count_nonzero(ctx.flags[raw_in]) / n_raw, s.max_corrected_spectral,
+                                   s.correction, where=" in the 64-s coherence window")
+            if not why and s.correction:
                 sel = ctx.beat_t_corrected_s > lo
                 ratio, peak, why = coherence_ratio(ctx.beat_t_corrected_s[sel], ctx.rr_corrected_ms[sel])
-            else:
+            elif not why:
                 ratio, peak, why = coherence_ratio(ctx.raw_t_s[raw_in], ctx.raw_rr_ms[raw_in])
-    _put(values, reasons, "coherence.ratio", ratio, why)
-    _put(values, reasons, "coherence.peak_hz", peak, why)
+    _put(r.values, r.reasons, "coherence.ratio", ratio, why)
+    _put(r.values, r.reasons, "coherence.peak_hz", peak, why)
 
-    # RR from ECG against the strap's RR (when both streams exist).
-    if data.ecg_peak_t_s is not None and len(data.ecg_peak_t_s) >= 6:
-        from biotrainer.metrics.rpeaks import rr_agreement
 
-        med, share, _ = rr_agreement(data.ecg_peak_t_s, data.beat_t_s, data.rr_ms)
-        _put(values, reasons, "ecg.rr_median_abs_diff_ms", med, "too few ECG intervals matched strap beats")
-        _put(values, reasons, "ecg.rr_within_10ms_pct", None if share is None else 100.0 * share,
-             "too few ECG intervals matched strap beats")
+def _ecg_keys(r: WindowResult, data: WindowData) -> None:
+    """RR from ECG against the strap's RR (when both streams exist)."""
+    if data.ecg_peak_t_s is None or len(data.ecg_peak_t_s) < 6:
+        return
+    from biotrainer.metrics.rpeaks import rr_agreement
 
-    # Breathing.
-    pacer_rate, segments = _pacer_state(data)
+    med, share, _ = rr_agreement(data.ecg_peak_t_s, data.beat_t_s, data.rr_ms)
+    why = "too few ECG intervals matched strap beats"
+    _put(r.values, r.reasons, "ecg.rr_median_abs_diff_ms", med, why)
+    _put(r.values, r.reasons, "ecg.rr_within_10ms_pct", None if share is None else 100.0 * share, why)
+
+
+def _breathing_keys(r: WindowResult, data: WindowData, poor: str, pacer_rate: float | None,
+                    resampled: tuple[np.ndarray, np.ndarray] | None) -> tuple[list, object, float | None]:
+    """Breathing rate per source and the best one, pacer rate and adherence; returns ``(estimates, best,
+    adherence_per_min)``."""
+    from biotrainer.metrics import breathing as br
+
+    values, reasons = r.values, r.reasons
+    nn, nn_t = r.nn_ms, r.nn_t_s
     paced = pacer_rate is not None
     span = max(1e-9, data.end_s - data.start_s)
     coverage = 1.0 - min(1.0, float(values.get("quality.missing_pct") or 0.0) / 100.0)
@@ -354,30 +385,37 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
     best = br.best_source(estimates)
     _put(values, reasons, "breathing.rate_per_min", best.rate_per_min, best.reason)
     values["breathing.confidence"] = float(best.confidence)
-    labels["breathing.source"] = best.source
+    r.labels["breathing.source"] = best.source
     _put(values, reasons, "breathing.pacer_rate_per_min", pacer_rate, "no pacer in this window")
     adh = br.adherence(best.rate_per_min, pacer_rate)
     _put(values, reasons, "breathing.adherence_per_min", adh,
          "no pacer in this window" if pacer_rate is None else "breathing rate unknown")
+    return estimates, best, adh
 
-    # HR-breathing phase against the pacer's lung volume.
+
+def _hr_phase_key(r: WindowResult, data: WindowData, poor: str, pacer_rate: float | None,
+                  segments: list[tuple[float, str, float]]) -> None:
+    """HR-breathing phase against the pacer's lung volume."""
+    from biotrainer.metrics.breathing import hr_breathing_phase_deg
+
     phase = None
-    phase_why = "no pacer in this window: phase needs the pacer as lung-volume reference"
-    if paced and nn.size >= 8 and not poor:
+    why = "no pacer in this window: phase needs the pacer as lung-volume reference"
+    if pacer_rate is not None and r.nn_ms.size >= 8 and not poor:
         tv = np.arange(data.start_s, data.end_s, 0.25)
         vol = pacer_volume(segments, tv)
         ok = np.isfinite(vol)
         if np.count_nonzero(ok) > 16:
-            phase = br.hr_breathing_phase_deg(nn_t, nn, tv[ok], vol[ok], pacer_rate / 60.0)
-        phase_why = "pacer does not cover the window"
+            phase = hr_breathing_phase_deg(r.nn_t_s, r.nn_ms, tv[ok], vol[ok], pacer_rate / 60.0)
+        why = "pacer does not cover the window"
     elif poor:
-        phase_why = poor
-    _put(values, reasons, "breathing.hr_phase_deg", phase, phase_why)
+        why = poor
+    _put(r.values, r.reasons, "breathing.hr_phase_deg", phase, why)
 
-    # RSA per breath.
-    per_breath, source, lag = window_breath_rsa(data, nn, nn_t, estimates, best, paced, adh, segments,
-                                                resampled, poor=bool(poor))
-    labels["rsa.breath_source"] = source or "none"
+
+def _rsa_keys(r: WindowResult, per_breath: list, source: str, lag: float, poor: str) -> None:
+    """Per-breath RSA of the window: ``rsa.p2t_*``, ``rsa.n_breaths``, ``rsa.hr_lag_s``, the breath source."""
+    values, reasons = r.values, r.reasons
+    r.labels["rsa.breath_source"] = source or "none"
     why = poor or ("no complete breath in the window" if source else "no breath phases available")
     _put(values, reasons, "rsa.hr_lag_s", lag if source else None, why)
     values["rsa.n_breaths"] = float(len(per_breath))
@@ -390,17 +428,24 @@ def _spectral(values: dict, reasons: dict, labels: dict, data: WindowData, s: Se
     else:
         for k in ("rsa.p2t_ms", "rsa.p2t_bpm", "rsa.p2t_ms_last", "rsa.p2t_bpm_last", "rsa.last_breath_end_s"):
             _put(values, reasons, k, None, why)
-    if paced and not spectral_poor and nn.size >= 8:
-        _put(values, reasons, "rsa.pacer_band_ms2", rsa.pacer_band_power_ms2(nn_t, nn, pacer_rate / 60.0, psd=psd),
+
+
+def _rsa_band_keys(r: WindowResult, poor: str, spectral_poor: str, pacer_rate: float | None,
+                   breathing_rate: float | None, psd: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """``rsa.pacer_band_ms2`` and ``rsa.porges_bohrer_ln_ms2``."""
+    from biotrainer.metrics import rsa
+
+    nn, nn_t = r.nn_ms, r.nn_t_s
+    if pacer_rate is not None and not spectral_poor and nn.size >= 8:
+        _put(r.values, r.reasons, "rsa.pacer_band_ms2", rsa.pacer_band_power_ms2(nn_t, nn, pacer_rate / 60.0, psd=psd),
              "too few intervals")
     else:
-        _put(values, reasons, "rsa.pacer_band_ms2", None, spectral_poor or "no pacer in this window")
+        _put(r.values, r.reasons, "rsa.pacer_band_ms2", None, spectral_poor or "no pacer in this window")
     if poor:
-        _put(values, reasons, "rsa.porges_bohrer_ln_ms2", None, poor)
+        _put(r.values, r.reasons, "rsa.porges_bohrer_ln_ms2", None, poor)
     else:
-        pb, pb_why = rsa.porges_bohrer(nn_t, nn, best.rate_per_min)
-        _put(values, reasons, "rsa.porges_bohrer_ln_ms2", pb, pb_why)
-    return per_breath
+        pb, pb_why = rsa.porges_bohrer(nn_t, nn, breathing_rate)
+        _put(r.values, r.reasons, "rsa.porges_bohrer_ln_ms2", pb, pb_why)
 
 
 def window_breath_rsa(data: WindowData, nn: np.ndarray, nn_t: np.ndarray, estimates: list, best: object,
@@ -414,33 +459,12 @@ def window_breath_rsa(data: WindowData, nn: np.ndarray, nn_t: np.ndarray, estima
     accelerometer before ECG-derived respiration), ``best`` the one shown. Returns ``(per_breath, source,
     lag_s)``; ``source`` is ``acc``, ``ecg``, ``pacer``, ``rr`` or ``""`` (no breath phases).
     """
-    from biotrainer.metrics import breathing as br
     from biotrainer.metrics import rsa
 
     if poor or nn.size < 8:
         return [], "", 0.0
     rate = getattr(best, "rate_per_min", None)
-    breaths: list[rsa.Breath] = []
-    source = ""
-    usable = {e.source: e for e in estimates
-              if e.source in ("acc", "ecg") and e.rate_per_min and e.confidence >= RESPIRATION_MIN_CONFIDENCE}
-    src = "acc" if "acc" in usable else ("ecg" if "ecg" in usable else "")
-    if src:
-        f0 = usable[src].rate_per_min / 60.0
-        resp: np.ndarray | None = None
-        if src == "acc" and data.acc_mg is not None and data.acc_fs_hz:
-            resp, fs = br.respiration_from_acc(data.acc_mg, float(data.acc_fs_hz))
-            t0 = float(data.acc_t0_s if data.acc_t0_s is not None else data.start_s)
-        elif src == "ecg" and data.ecg_peak_t_s is not None and data.ecg_r_amplitude is not None:
-            from biotrainer.metrics.frequency import resample_rr
-
-            fs = 4.0
-            t_even, resp = resample_rr(np.asarray(data.ecg_peak_t_s, float), np.asarray(data.ecg_r_amplitude,
-                                                                                       float), fs)
-            t0 = float(t_even[0]) if len(t_even) else data.start_s
-        if resp is not None and resp.size >= 16:
-            z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
-            breaths, source = rsa.breaths_from_signal(z, fs, t0), src
+    breaths, source = _respiration_breaths(data, estimates)
     if not breaths and paced and (adherence_per_min is None or abs(adherence_per_min) <= ADHERENCE_LIMIT_PER_MIN):
         breaths, source = rsa.breaths_from_pacer(segments), "pacer"
     if not breaths and rate:
@@ -449,3 +473,31 @@ def window_breath_rsa(data: WindowData, nn: np.ndarray, nn_t: np.ndarray, estima
         return [], source, 0.0
     per_breath, lag = rsa.aligned_breath_rsa(nn_t, nn, breaths)
     return per_breath, source, lag
+
+
+def _respiration_breaths(data: WindowData, estimates: list) -> tuple[list, str]:
+    """Breaths from a respiration signal with a usable rate estimate (the accelerometer before ECG-derived
+    respiration), band-passed around that rate: ``(breaths, source)``, ``([], "")`` when there is none."""
+    from biotrainer.metrics import breathing as br
+    from biotrainer.metrics import rsa
+
+    usable = {e.source: e for e in estimates
+              if e.source in ("acc", "ecg") and e.rate_per_min and e.confidence >= RESPIRATION_MIN_CONFIDENCE}
+    src = "acc" if "acc" in usable else ("ecg" if "ecg" in usable else "")
+    if not src:
+        return [], ""
+    resp: np.ndarray | None = None
+    if src == "acc" and data.acc_mg is not None and data.acc_fs_hz:
+        resp, fs = br.respiration_from_acc(data.acc_mg, float(data.acc_fs_hz))
+        t0 = float(data.acc_t0_s if data.acc_t0_s is not None else data.start_s)
+    elif src == "ecg" and data.ecg_peak_t_s is not None and data.ecg_r_amplitude is not None:
+        from biotrainer.metrics.frequency import resample_rr
+
+        fs = 4.0
+        t_even, resp = resample_rr(np.asarray(data.ecg_peak_t_s, float), np.asarray(data.ecg_r_amplitude, float), fs)
+        t0 = float(t_even[0]) if len(t_even) else data.start_s
+    if resp is None or resp.size < 16:
+        return [], ""
+    f0 = usable[src].rate_per_min / 60.0
+    z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
+    return rsa.breaths_from_signal(z, fs, t0), src

@@ -22,7 +22,7 @@ from biotrainer.protocols.loader import (
 from biotrainer.protocols.model import (
     CueSpec,
     PacerSpec,
-    Phase,
+    PhaseSpec,
     Protocol,
     format_duration,
     parse_protocol,
@@ -37,7 +37,7 @@ __all__ = [
     "PROTOCOL_SCHEMA",
     "CueSpec",
     "PacerSpec",
-    "Phase",
+    "PhaseSpec",
     "PhaseState",
     "Protocol",
     "ProtocolRunner",

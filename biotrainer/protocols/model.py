@@ -90,7 +90,7 @@ class PacerSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Phase:
+class PhaseSpec:
     """One phase of a protocol. ``pacer`` is None for natural (unpaced) breathing."""
 
     name: str
@@ -123,7 +123,7 @@ class Protocol:
     intended_use: str
     safety_note: str
     feedback_signal: str
-    phases: tuple[Phase, ...]
+    phases: tuple[PhaseSpec, ...]
     schema_version: int
     text: str = field(repr=False)
     path: Path | None = None
@@ -143,11 +143,11 @@ class Protocol:
         return tuple(starts)
 
     @property
-    def baseline_phase(self) -> Phase | None:
+    def baseline_phase(self) -> PhaseSpec | None:
         return next((p for p in self.phases if p.baseline), None)
 
     @property
-    def assessment_steps(self) -> tuple[Phase, ...]:
+    def assessment_steps(self) -> tuple[PhaseSpec, ...]:
         return tuple(p for p in self.phases if p.assessment_step)
 
     @property
@@ -159,7 +159,7 @@ class Protocol:
         """SHA-256 of the raw TOML text (UTF-8), to tell protocol versions apart in recordings."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
-    def shows_feedback(self, phase: Phase) -> bool:
+    def shows_feedback(self, phase: PhaseSpec) -> bool:
         return phase.feedback and self.feedback_signal != "none"
 
     def phase_summary(self) -> str:
@@ -283,7 +283,7 @@ def _build(data: Mapping[str, Any], *, text: str, where: str, path: Path | None)
     if path is not None and name != path.stem:
         raise err("name", f"expected {show_value(path.stem)} (the file name without .toml), got {show_value(name)}")
 
-    phases: list[Phase] = []
+    phases: list[PhaseSpec] = []
     seen: dict[str, int] = {}
     for i, ph in enumerate(data["phases"]):
         at = f"phases[{i}]"
@@ -306,9 +306,9 @@ def _build(data: Mapping[str, Any], *, text: str, where: str, path: Path | None)
         if ph["analysis_skip_s"] >= duration_s:
             raise err(f"{at}.analysis_skip_s", f"expected less than the phase duration {format_number(duration_s)} s, "
                                                f"got {show_value(ph['analysis_skip_s'])}")
-        phases.append(Phase(name=ph["name"], title=(ph["title"] or ph["name"]).strip(), duration_s=duration_s,
-                            pacer=pacer, cues=tuple(cues), feedback=ph["feedback"], baseline=ph["baseline"],
-                            assessment_step=ph["assessment_step"], analysis_skip_s=ph["analysis_skip_s"]))
+        phases.append(PhaseSpec(name=ph["name"], title=(ph["title"] or ph["name"]).strip(), duration_s=duration_s,
+                                pacer=pacer, cues=tuple(cues), feedback=ph["feedback"], baseline=ph["baseline"],
+                                assessment_step=ph["assessment_step"], analysis_skip_s=ph["analysis_skip_s"]))
 
     baselines = [i for i, p in enumerate(phases) if p.baseline]
     if len(baselines) > 1:

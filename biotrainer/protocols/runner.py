@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from biotrainer.errors import ProtocolError, UsageError
 from biotrainer.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
 from biotrainer.pacer import Pacer, PacerPoint
-from biotrainer.protocols.model import CueSpec, Phase, Protocol, check_pacer_fits, format_number
+from biotrainer.protocols.model import CueSpec, PhaseSpec, Protocol, check_pacer_fits, format_number
 from biotrainer.protocols.schema import RATE_MAX_PER_MIN, RATE_MIN_PER_MIN
 from biotrainer.sources.base import ScheduledSource
 
@@ -44,7 +44,7 @@ class PhaseState:
     """Where the protocol is within a phase at one moment (protocol clock: pauses excluded)."""
 
     index: int
-    phase: Phase
+    phase: PhaseSpec
     start_s: float  # protocol time the phase started
     elapsed_s: float
     remaining_s: float
@@ -238,10 +238,6 @@ class ProtocolRunner(ScheduledSource):
             return None
         pacer = self._pacers[state.index]
         return None if pacer is None else pacer.at(state.elapsed_s)
-
-    def pacer_for_phase(self, index: int) -> Pacer | None:
-        """The resolved pacer of phase ``index`` (None for unpaced phases)."""
-        return self._pacers[index]
 
     def current_cue(self, t_s: float) -> CueSpec | None:
         """The cue on screen at ``t_s``: the latest cue of the current phase that has started, or None."""

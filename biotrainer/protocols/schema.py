@@ -41,7 +41,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,48 +214,65 @@ def _check_table(value: Any, fields: Mapping[str, Field], path: str, where: str)
 
 
 def _check_value(value: Any, spec: Field, path: str, where: str) -> Any:
-    def fail() -> ProtocolError:
-        return ProtocolError(f"{_label(where, path)}expected {_expected(spec)}, got {show_value(value)}")
-
-    kind = spec.kind
-    if kind == "table":
+    if spec.kind == "table":
         assert spec.fields is not None
         return _check_table(value, spec.fields, path, where)
-    if kind == "tables":
-        assert spec.fields is not None
-        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-            raise fail()
-        if len(value) < spec.min_items:
-            raise ProtocolError(f"{_label(where, path)}expected at least {spec.min_items} "
-                                f"{'entry' if spec.min_items == 1 else 'entries'}, got none")
-        return [_check_table(v, spec.fields, f"{path}[{i}]", where) for i, v in enumerate(value)]
-    if kind == "string":
-        if not isinstance(value, str) or not value.strip():
-            raise fail()
-        if spec.max_chars is not None and len(value) > spec.max_chars:
-            raise fail()
-        if spec.choices is not None and value not in spec.choices:
-            raise fail()
-        return value
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise fail()
-        return value
-    if kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise fail()
-        if spec.choices is not None and value not in spec.choices:
-            raise fail()
-        return value
-    if kind in ("number", "rate"):
-        if kind == "rate" and value == PERSONAL_RATE:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise fail()
-        if not _in_range(float(value), spec):
-            raise fail()
-        return float(value)
-    raise AssertionError(f"schema field kind {kind!r} is not known")  # pragma: no cover - schema bug
+    if spec.kind == "tables":
+        return _check_tables(value, spec, path, where)
+    check = _SCALAR_CHECKS.get(spec.kind)
+    if check is None:  # pragma: no cover - schema bug
+        raise AssertionError(f"schema field kind {spec.kind!r} is not known")
+    out = check(value, spec)
+    if out is _INVALID:
+        raise ProtocolError(f"{_label(where, path)}expected {_expected(spec)}, got {show_value(value)}")
+    return out
+
+
+def _check_tables(value: Any, spec: Field, path: str, where: str) -> list[dict[str, Any]]:
+    assert spec.fields is not None
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise ProtocolError(f"{_label(where, path)}expected {_expected(spec)}, got {show_value(value)}")
+    if len(value) < spec.min_items:
+        raise ProtocolError(f"{_label(where, path)}expected at least {spec.min_items} "
+                            f"{'entry' if spec.min_items == 1 else 'entries'}, got none")
+    return [_check_table(v, spec.fields, f"{path}[{i}]", where) for i, v in enumerate(value)]
+
+
+_INVALID = object()  # what a scalar check returns for a value the field does not accept
+
+
+def _check_string(value: Any, spec: Field) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        return _INVALID
+    if spec.max_chars is not None and len(value) > spec.max_chars:
+        return _INVALID
+    return value if spec.choices is None or value in spec.choices else _INVALID
+
+
+def _check_boolean(value: Any, spec: Field) -> Any:
+    return value if isinstance(value, bool) else _INVALID
+
+
+def _check_integer(value: Any, spec: Field) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return _INVALID
+    return value if spec.choices is None or value in spec.choices else _INVALID
+
+
+def _check_number(value: Any, spec: Field) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return _INVALID
+    return float(value) if _in_range(float(value), spec) else _INVALID
+
+
+def _check_rate(value: Any, spec: Field) -> Any:
+    return value if value == PERSONAL_RATE else _check_number(value, spec)
+
+
+_SCALAR_CHECKS: dict[str, Callable[[Any, Field], Any]] = {
+    "string": _check_string, "boolean": _check_boolean, "integer": _check_integer, "number": _check_number,
+    "rate": _check_rate,
+}
 
 
 def _in_range(x: float, spec: Field) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import DeviceError
+from biotrainer.errors import DeviceError, DeviceErrorReason
 from biotrainer.events import (
     SESSION,
     AccFrame,
@@ -106,7 +106,7 @@ class LslInletSource(PushSource):
         infos = pylsl.resolve_bypred(pred, 1, self.resolve_timeout_s)
         if not infos:
             raise DeviceError(f"no Lab Streaming Layer stream named {self.stream_name!r} found within "
-                              f"{self.resolve_timeout_s:g} s")
+                              f"{self.resolve_timeout_s:g} s", DeviceErrorReason.NOT_FOUND)
         for info in infos:
             stype = info.type().strip().lower()
             if stype not in RR_TYPES and stype not in {"hr", "ecg", "acc", "markers"}:
@@ -120,7 +120,8 @@ class LslInletSource(PushSource):
             self._inlets.append((stype, inlet, meta))
         if not self._inlets:
             raise DeviceError(f"Lab Streaming Layer stream {self.stream_name!r} carries no heart data "
-                              f"(types: {', '.join(sorted({i.type() for i in infos}))})")
+                              f"(types: {', '.join(sorted({i.type() for i in infos}))})",
+                              DeviceErrorReason.NOT_SUPPORTED)
         return [t for t, _, _ in self._inlets]
 
     # --- PushSource -------------------------------------------------------------------------------------------

@@ -161,6 +161,7 @@ class ReplayClock(Clock):
         self._base_s = start_s
         self._base_mono = time.monotonic()
         self._paused = False
+        self._forward_to_s: float | None = None
         self._sources: list[ReplaySource] = []
 
     # --- Clock -------------------------------------------------------------------------------------------------
@@ -170,12 +171,19 @@ class ReplayClock(Clock):
             return self._now_locked()
 
     def _now_locked(self) -> float:
-        if self._paused or self.speed is None:
+        if self._paused or self.speed is None or self._forward_to_s is not None:
             return self._base_s
         return self._base_s + (time.monotonic() - self._base_mono) * self.speed
 
     def sleep_until(self, t_s: float) -> None:
         with self._cond:
+            target = self._forward_to_s
+            if target is not None:  # as fast as possible, never past the target; there, the chosen speed
+                self._base_s = max(self._base_s, min(t_s, target))
+                if t_s >= target:
+                    self._forward_to_s = None
+                    self._base_mono = time.monotonic()
+                return
             if self._paused:
                 self._cond.wait(self.max_sleep_s)
                 return
@@ -192,6 +200,19 @@ class ReplayClock(Clock):
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def forwarding_to_s(self) -> float | None:
+        """The target of a :meth:`fast_forward_to` not reached yet, or None."""
+        return self._forward_to_s
+
+    def fast_forward_to(self, t_s: float) -> None:
+        """Run as fast as possible (even while paused) up to session time ``t_s`` and stop exactly there; from
+        there on the clock runs at its speed, or stays paused. :meth:`pause`, :meth:`resume` and
+        :meth:`set_speed` during the fast-forward take effect at the target."""
+        with self._cond:
+            self._forward_to_s = max(self._base_s, float(t_s))
+            self._cond.notify_all()
 
     def attach(self, source: ReplaySource) -> None:
         """Seek ``source`` together with this clock."""
@@ -212,9 +233,10 @@ class ReplayClock(Clock):
             self._cond.notify_all()
 
     def seek(self, t_s: float) -> None:
-        """Jump to session time ``t_s`` (and seek the attached sources)."""
+        """Jump to session time ``t_s`` (and seek the attached sources); ends a fast-forward."""
         t_s = max(0.0, float(t_s))
         with self._cond:
+            self._forward_to_s = None
             self._base_s = t_s
             self._base_mono = time.monotonic()
             for src in self._sources:

@@ -14,7 +14,7 @@ from biotrainer.store.library import Library, SessionSummary, summarize
 from biotrainer.store.meta import SessionMeta, new_session_id
 from biotrainer.store.participants import Participant, ParticipantNotFoundError, ParticipantStore
 from biotrainer.store.paths import LIBRARY_ENV, default_library_dir, library_dir
-from biotrainer.store.reader import BeatArrays, HeartRateArrays, Phase, SampleArrays, SessionReader
+from biotrainer.store.reader import BeatArrays, HeartRateArrays, SampleArrays, SessionReader
 from biotrainer.store.writer import COMMIT_INTERVAL_S, SessionWriter
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "Participant",
     "ParticipantNotFoundError",
     "ParticipantStore",
-    "Phase",
     "SampleArrays",
     "SessionMeta",
     "SessionReader",

@@ -25,7 +25,9 @@ from biotrainer.events import (
     Annotation,
     Event,
     from_record,
+    rr_1024_to_ms,
 )
+from biotrainer.phases import PhaseSpan, phase_spans
 from biotrainer.store.meta import SessionMeta
 from biotrainer.store.schema import FORMAT_NAME, FORMAT_VERSION
 
@@ -36,11 +38,12 @@ _EVENT_COLUMNS = "kind, t_s, participant, device, data, blob"
 
 @dataclass(frozen=True)
 class BeatArrays:
-    """Beats in publication order. ``t_s`` arrival time, ``beat_t_s`` reconstructed beat time (s),
+    """Beats in publication order. ``arrival_t_s`` arrival time (the event's ``t_s``, named as in
+    :class:`biotrainer.exchange.model.BeatTable` and the CSV export), ``beat_t_s`` reconstructed beat time (s),
     ``rr_1024`` interval in 1/1024 s as sent, ``rr_ms`` the same in ms (float, never rounded), ``source``
     ``strap``/``ecg``, ``participant`` and ``device`` per beat."""
 
-    t_s: np.ndarray
+    arrival_t_s: np.ndarray
     beat_t_s: np.ndarray
     rr_1024: np.ndarray
     rr_ms: np.ndarray
@@ -49,12 +52,7 @@ class BeatArrays:
     device: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.t_s)
-
-    def to_dataframe(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame({k: getattr(self, k) for k in self.__dataclass_fields__})
+        return len(self.arrival_t_s)
 
 
 @dataclass(frozen=True)
@@ -93,26 +91,6 @@ class SampleArrays:
         return len(self.samples)
 
 
-@dataclass(frozen=True)
-class Phase:
-    """A protocol phase as run: ``start_s``/``end_s`` session times (``end_s`` is the session end if the phase
-    never ended, e.g. an interrupted session; then ``ended`` is False)."""
-
-    name: str
-    index: int
-    start_s: float
-    end_s: float
-    planned_duration_s: float
-    paced: bool
-    rate_per_min: float | None
-    feedback: bool
-    ended: bool
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-
 def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
         return sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, check_same_thread=False, timeout=5.0)
@@ -122,12 +100,21 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
 
 
 def _sqlite_problem(exc: sqlite3.Error) -> str:
-    msg = str(exc)
-    if "not a database" in msg:
+    """The user's words for a SQLite error, chosen by its result code (Python ≥ 3.11 names it), not its text."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_NOTADB":
         return "not a SQLite file (corrupt, or not a biotrainer session)"
-    if "malformed" in msg:
+    if name == "SQLITE_CORRUPT":
         return "the SQLite file is damaged (database disk image is malformed)"
-    return msg
+    return str(exc)
+
+
+def _sample_times(last: np.ndarray, fs: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Session time of every sample of frames with ``n`` samples each, the last at ``last``, at rate ``fs``."""
+    ends = np.cumsum(n)
+    # sample i of a frame with n samples and last time L is at L - (n - 1 - i) / fs
+    back = (np.repeat(ends, n) - 1 - np.arange(int(ends[-1]) if len(ends) else 0)).astype(np.float64)
+    return np.repeat(last, n) - back / np.repeat(fs, n)
 
 
 class SessionReader:
@@ -150,12 +137,15 @@ class SessionReader:
             raise RecordingError(f"{self.path}: no such session file")
         try:
             self._conn = _open_readonly(self.path)
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = sorted({"meta", "events"} - tables)
+            if missing:
+                self._close_quietly()
+                raise RecordingError(f"{self.path}: not a biotrainer session (no such table: {', '.join(missing)})")
             rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
             self._conn.execute("SELECT seq, kind, t_s, participant, device, data, blob FROM events LIMIT 0")
         except sqlite3.Error as exc:
             self._close_quietly()
-            if "no such table" in str(exc):
-                raise RecordingError(f"{self.path}: not a biotrainer session ({exc})") from None
             raise RecordingError(f"{self.path}: {_sqlite_problem(exc)}") from None
         try:
             values = {k: json.loads(v) for k, v in rows}
@@ -239,7 +229,7 @@ class SessionReader:
         d["path"] = str(self.path)
         d["duration_s"] = self.duration_s
         d["counts"] = self.counts()
-        d["phases"] = [p.__dict__ | {"duration_s": p.duration_s} for p in self.phases()]
+        d["phases"] = [p.to_dict() for p in self.phases()]
         d["annotations"] = [{"t_s": a.t_s, "text": a.text, "author": a.author} for a in self.annotations()]
         return d
 
@@ -334,10 +324,10 @@ class SessionReader:
         cols = list(zip(*rows, strict=True)) if rows else [()] * 6
         rr_1024 = np.array(cols[2], dtype=np.int64)
         return BeatArrays(
-            t_s=np.array(cols[0], dtype=np.float64),
+            arrival_t_s=np.array(cols[0], dtype=np.float64),
             beat_t_s=np.array(cols[1], dtype=np.float64),
             rr_1024=rr_1024,
-            rr_ms=rr_1024 * 1000.0 / 1024.0,
+            rr_ms=rr_1024_to_ms(rr_1024),
             source=np.array(cols[3], dtype=object),
             participant=np.array(cols[4], dtype=object),
             device=np.array(cols[5], dtype=object),
@@ -371,15 +361,12 @@ class SessionReader:
 
     def _samples(self, kind: str, participant: str | None, device: str | None, dtype: np.dtype, width: int,
                  out_type: type) -> SampleArrays:
-        who = self._query("SELECT DISTINCT participant, device FROM events WHERE kind = ?", (kind,))
-        who = [(p, d) for p, d in who if (participant is None or p == participant) and (device is None or d == device)]
-        if len(who) > 1:
-            raise UsageError(f"{self.path}: {kind} from several sources {sorted(who)}; pass participant/device")
-        if not who:
+        source = self._signal_source(kind, participant, device)
+        if source is None:
             empty = np.zeros((0, width) if width > 1 else 0, dtype=out_type)
             return SampleArrays(empty, np.zeros(0), float("nan"), np.zeros(0), np.zeros(0, np.int64),
                                 np.zeros(0, np.int64), participant or "", device or "")
-        p, d = who[0]
+        p, d = source
         rows = self._query(
             "SELECT t_s, json_extract(data, '$.fs_hz'), json_extract(data, '$.last_sample_t_s'), "
             "json_extract(data, '$.sensor_ts_ns'), blob FROM events "
@@ -393,16 +380,20 @@ class SessionReader:
         samples = np.frombuffer(blob, dtype=dtype).astype(out_type)
         if width > 1:
             samples = samples.reshape(-1, width)
-        ends = np.cumsum(n)
-        starts = ends - n
-        # sample i of a frame with n samples and last time L is at L - (n - 1 - i) / fs
-        back = (np.repeat(ends, n) - 1 - np.arange(int(ends[-1]) if len(ends) else 0)).astype(np.float64)
-        t = np.repeat(last, n) - back / np.repeat(fs, n)
         fs_values = np.unique(fs)
         if len(fs_values) > 1:
             log.warning("%s: %s sampling rate changes within the session: %s", self.path, kind, fs_values)
-        return SampleArrays(samples, t, float(fs_values[0]) if len(fs_values) else float("nan"), frame_t, starts,
-                            sensor, p, d)
+        return SampleArrays(samples, _sample_times(last, fs, n), float(fs_values[0]) if len(fs_values) else
+                            float("nan"), frame_t, np.cumsum(n) - n, sensor, p, d)
+
+    def _signal_source(self, kind: str, participant: str | None, device: str | None) -> tuple[str, str] | None:
+        """The one (participant, device) with ``kind`` frames matching the filters; None if none, an error if
+        several."""
+        who = self._query("SELECT DISTINCT participant, device FROM events WHERE kind = ?", (kind,))
+        who = [(p, d) for p, d in who if (participant is None or p == participant) and (device is None or d == device)]
+        if len(who) > 1:
+            raise UsageError(f"{self.path}: {kind} from several sources {sorted(who)}; pass participant/device")
+        return who[0] if who else None
 
     def markers(self, kinds: Sequence[str] = ("phase", "pacer", "cue", "annotation", "session")) -> list[Event]:
         """Protocol and session markers (phase, pacer, cue, annotation, session state) in publication order."""
@@ -413,23 +404,7 @@ class SessionReader:
         found = [e for e in self.events(kinds=["annotation"]) if isinstance(e, Annotation)]
         return sorted(found, key=lambda e: e.t_s)
 
-    def phases(self) -> list[Phase]:
-        """Protocol phases from the phase markers, in order; an unfinished phase ends at the session end."""
-        phases: list[Phase] = []
-        open_: dict[int, Any] = {}
-        for e in self.events(kinds=["phase"]):
-            if e.state == "start":  # type: ignore[attr-defined]
-                open_[e.index] = e  # type: ignore[attr-defined]
-            elif e.state == "end" and e.index in open_:  # type: ignore[attr-defined]
-                s = open_.pop(e.index)  # type: ignore[attr-defined]
-                phases.append(self._phase(s, e.t_s, True))
-        end = self.duration_s
-        phases.extend(self._phase(s, max(end, s.t_s), False) for s in open_.values())
-        phases.sort(key=lambda p: (p.start_s, p.index))
-        return phases
-
-    @staticmethod
-    def _phase(start: Any, end_s: float, ended: bool) -> Phase:
-        return Phase(name=start.name, index=start.index, start_s=start.t_s, end_s=end_s,
-                     planned_duration_s=start.duration_s, paced=start.paced, rate_per_min=start.rate_per_min,
-                     feedback=start.feedback, ended=ended)
+    def phases(self) -> list[PhaseSpan]:
+        """Protocol phases from the phase markers, in order; an unfinished phase ends at the session end
+        (:func:`biotrainer.phases.phase_spans`)."""
+        return phase_spans(self.events(kinds=["phase"]), open_end_s=self.duration_s)

@@ -1,7 +1,8 @@
 """Run a simulated session (simulated strap + optional protocol) as fast as possible and collect its events.
 
-Used by the metrics tests and benchmark to get realistic event streams with ground truth; the same wiring as a
-real session (``SessionRunner`` on a ``VirtualClock``), so markers and beats interleave as they would live.
+Used by the metrics tests and benchmark to get realistic event streams with ground truth; the same pieces as a
+real session (:mod:`biotrainer.wiring.parts`; ``SessionRunner`` on a ``VirtualClock``), so markers and beats
+interleave as they would live.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from biotrainer.bus import Bus
 from biotrainer.clock import VirtualClock
 from biotrainer.events import Event
+from biotrainer.session_runner import SessionRunner
+from biotrainer.wiring.parts import load_protocol, new_bus, protocol_runner
 
 
 def run_simulated_session(config: Any = None, *, protocol: str | Any | None = None, duration_s: float | None = None,
@@ -32,28 +34,18 @@ def run_simulated_session(config: Any = None, *, protocol: str | Any | None = No
     listeners : tuple of callables
         Extra bus listeners (e.g. a :class:`~biotrainer.metrics.engine.MetricsEngine`) subscribed after the collector.
     """
-    from biotrainer.session_runner import SessionRunner
     from biotrainer.sources.sim.strap import SimConfig, SimulatedStrap
 
-    runner = None
-    if protocol is not None:
-        from biotrainer.protocols.loader import load_protocol
-        from biotrainer.protocols.runner import ProtocolRunner
-
-        proto = load_protocol(protocol) if isinstance(protocol, str) else protocol
-        runner = ProtocolRunner(proto, personal_rate_per_min)
-        if duration_s is None:
-            duration_s = runner.total_duration_s
+    runner = protocol_runner(load_protocol(protocol), personal_rate_per_min)
+    if duration_s is None and runner is not None:
+        duration_s = runner.total_duration_s
     if duration_s is None:
         raise ValueError("duration_s is needed without a protocol")
     configs = list(config) if isinstance(config, (list, tuple)) else [config or SimConfig()]
     pacer = runner.pacer_at if runner is not None else None
     straps = [SimulatedStrap(c, pacer) for c in configs]
-    bus = Bus()
     events: list[Event] = []
-    bus.subscribe(events.append)
-    for listener in listeners:
-        bus.subscribe(listener)
+    bus = new_bus([events.append, *listeners])
     SessionRunner(bus, sources=straps, protocol=runner, clock=VirtualClock(anchor_unix_s=0.0),
                   duration_s=duration_s, tick_s=0.5).run()
     truths = [s.truth.until(duration_s) for s in straps]

@@ -66,6 +66,7 @@ def test_two_straps_are_tagged_with_their_participants(tmp_path, capsys):
         assert client.rr_ms.mean() < therapist.rr_ms.mean()  # 80 bpm vs 60 bpm
 
 
+@pytest.mark.slow
 def test_demo_runs_in_the_terminal_without_a_display(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -104,6 +105,7 @@ def test_help_does_not_import_heavy_modules():
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_and_saves_a_real_time_session(tmp_path):
     lib = tmp_path / "lib"
     env = dict(os.environ, PYTHONUNBUFFERED="1")

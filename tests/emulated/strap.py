@@ -333,13 +333,6 @@ class EmulatedStrap:
             self._tasks["beats"] = asyncio.create_task(self._beats_loop(list(rr_1024), repeat))
         self._call(go())
 
-    def stop_beats(self) -> None:
-        async def go() -> None:
-            task = self._tasks.pop("beats", None)
-            if task is not None:
-                task.cancel()
-        self._call(go())
-
     def beats_done(self) -> bool:
         async def go() -> bool:
             task = self._tasks.get("beats")
@@ -383,7 +376,3 @@ class EmulatedStrap:
     def connected(self) -> bool:
         return bool(self.connections)
 
-    def pmd_running(self) -> set[int]:
-        async def go() -> set[int]:
-            return {k for k in self._tasks if isinstance(k, int)}
-        return self._call(go())

@@ -173,6 +173,7 @@ def test_edf_without_ecg_channel_or_beats_is_rejected_with_its_channels(tmp_path
         import_path(bad)
 
 
+@pytest.mark.slow  # R-peak detection (neurokit2) on 30 s of ECG
 def test_foreign_edf_ecg_without_annotations_gets_beats_from_r_peaks(tmp_path):
     import pyedflib
 

@@ -34,6 +34,7 @@ def _wait_end(live, qtbot):
     qtbot.waitUntil(lambda: live.model.state == "stopped", timeout=WAIT_MS)
 
 
+@pytest.mark.slow
 def test_a_protocol_runs_start_to_end_and_lands_in_the_library(live, qtbot):
     from biotrainer.protocols import load_protocol
     from biotrainer.store import Library
@@ -60,6 +61,7 @@ def test_a_protocol_runs_start_to_end_and_lands_in_the_library(live, qtbot):
     assert live.phase_label.text() == "Session ended"
 
 
+@pytest.mark.slow
 def test_annotations_are_recorded_with_their_text(live, qtbot):
     from biotrainer.store import Library
 
@@ -79,6 +81,7 @@ def test_annotations_are_recorded_with_their_text(live, qtbot):
     assert 0 < recorded[0][0] <= recorded[1][0]
 
 
+@pytest.mark.slow
 def test_pause_freezes_the_pacer_and_resume_continues(live, qtbot):
     _run(live, qtbot, speed=20.0)
     qtbot.waitUntil(lambda: live.model.pacer_point() is not None, timeout=WAIT_MS)
@@ -123,6 +126,7 @@ def test_client_view_follows_the_pacer(live, qtbot):
     _wait_end(live, qtbot)
 
 
+@pytest.mark.slow
 def test_the_app_survives_a_strap_disconnect_mid_session(live, qtbot):
     from biotrainer.store import Library
 

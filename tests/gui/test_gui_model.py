@@ -88,6 +88,18 @@ def test_model_reads_the_engine_keys_keeps_reasons_and_one_rsa_point_per_breath(
     assert "0.0 % corrected" in m.quality_text()
 
 
+def _through_the_engine(events: list) -> list:
+    """The events and, interleaved as on the bus, the metrics engine's updates."""
+    from biotrainer.metrics.engine import MetricsEngine
+
+    out: list = []
+    engine = MetricsEngine(out.append, with_ecg=False)
+    for e in events:
+        out.append(e)
+        engine(e)
+    return out
+
+
 def test_artifact_marks_come_from_the_metrics_detector():
     from biotrainer.gui.model import SessionModel
 
@@ -97,14 +109,39 @@ def test_artifact_marks_come_from_the_metrics_detector():
     rr_list = list(1000 + rng.normal(0, 15, 120))
     rr_list[60] = 600.0  # premature beat ...
     rr_list[61] = 1400.0  # ... and its compensatory pause
+    beats = []
     for rr_ms in rr_list:
         t += rr_ms / 1000
-        m.apply(Beat(t_s=t, rr_1024=round(rr_ms * 1.024), beat_t_s=t, device="d"))
-    m.update_artifact_marks()
+        beats.append(Beat(t_s=t, rr_1024=round(rr_ms * 1.024), beat_t_s=t, device="d"))
+    for e in _through_the_engine(beats):
+        m.apply(e)
     beat_times = m.rr.t_s
     marked = set(m.artifact_t_s.tolist())
     assert {beat_times[60], beat_times[61]} & marked  # the ectopic pair is marked
     assert len(marked) <= 0.05 * len(beat_times)  # and little else
+
+
+def test_gui_marks_are_exactly_the_beats_the_metrics_flagged():
+    """A simulated session with ectopic beats: the tachogram marks the beats the engine's windows flagged (no
+    second detector in the view), and those are the simulator's ectopic beats."""
+    from biotrainer.gui.model import SessionModel
+    from biotrainer.sources.sim.strap import Faults, SimConfig, simulate
+
+    events, truth = simulate(SimConfig(seed=5, faults=Faults(ectopic_per_min=3.0)), 240.0)
+    stream = _through_the_engine(events)
+    m = SessionModel()
+    for e in stream:
+        m.apply(e)
+    flagged = [(u.values["window.end_s"], u.values["artifacts.end_beat_flag"]) for u in stream
+               if isinstance(u, MetricUpdate)]
+    used = [t for t, flag in flagged if flag]
+    assert len(flagged) == m.counts.beats - 2  # every beat but the two newest was some window's last beat
+    assert m.artifact_t_s.tolist() == used and len(used) >= 8
+    rr_at = dict(zip(m.rr.t_s.tolist(), m.rr.values().tolist(), strict=True))
+    assert m.artifact_rr_ms.tolist() == [rr_at[t] for t in used]
+    ectopic_s = [f.t_s for f in truth.faults if f.kind == "ectopic"]
+    near = [min(abs(np.asarray(used) - t)) < 2.5 for t in ectopic_s]
+    assert np.mean(near) >= 0.8  # the marks are where the ectopic beats were
 
 
 def test_metric_tile_shows_a_dash_and_the_reason_for_a_poor_window(qtbot):

@@ -139,6 +139,7 @@ def test_compare_shows_both_sessions_and_their_differences(qtbot, recorded):
     assert len(screen.hr_plot.listDataItems()) == 2
 
 
+@pytest.mark.slow
 def test_gui_command_saves_a_screenshot_and_exits(tmp_path):
     """``biotrainer gui --demo --exit-after S --screenshot PATH`` in its own process (its own event loop)."""
     import os

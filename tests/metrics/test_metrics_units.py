@@ -10,6 +10,7 @@ import pytest
 
 from biotrainer.analysis.inputs import read_ecg_file, read_rr_file
 from biotrainer.errors import ImportFormatError
+from biotrainer.events import rr_1024_to_ms
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics import feedback as fb
 from biotrainer.metrics.breathing import hr_breathing_phase_deg, rate_from_acc, rate_from_rr
@@ -255,7 +256,7 @@ def test_read_rr_files(tmp_path) -> None:
     exact = tmp_path / "raw.csv"
     exact.write_text("# exported\nparticipant,beat_t_s,rr_1024\nclient,0.8,819\n\nclient,1.6,820\n")
     r = read_rr_file(exact)
-    assert r.rr_ms.tolist() == [819 * 1000 / 1024, 820 * 1000 / 1024] and r.rr_1024.tolist() == [819, 820]
+    assert r.rr_ms.tolist() == [rr_1024_to_ms(819), rr_1024_to_ms(820)] and r.rr_1024.tolist() == [819, 820]
     assert r.beat_t_s.tolist() == [0.8, 1.6] and r.participant == ["client", "client"]
     bad_cell = tmp_path / "badcell.csv"
     bad_cell.write_text("rr_ms\n800\n\n# note\nx1\n")

@@ -12,7 +12,7 @@ import pytest
 from bleak.exc import BleakBluetoothNotAvailableReason
 
 from biotrainer.bus import Bus
-from biotrainer.errors import DeviceError
+from biotrainer.errors import DeviceError, DeviceErrorReason
 from biotrainer.events import CLIENT, THERAPIST
 from biotrainer.session_runner import SessionRunner
 from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, find_strap, open_device_source, scan
@@ -89,22 +89,25 @@ def test_scan_cli_json_through_ble_backend_option(world, capsys):
         [("F0:00:00:00:00:05", "wahoo_tickr", 55)]
 
 
-@pytest.mark.parametrize("reason, words", [
-    (BleakBluetoothNotAvailableReason.POWERED_OFF, "Bluetooth is turned off"),
-    (BleakBluetoothNotAvailableReason.NO_BLUETOOTH, "no Bluetooth adapter"),
-    (BleakBluetoothNotAvailableReason.DENIED_BY_USER, "permission to use Bluetooth was denied"),
+@pytest.mark.parametrize("reason, words, ours", [
+    (BleakBluetoothNotAvailableReason.POWERED_OFF, "Bluetooth is turned off", DeviceErrorReason.ADAPTER_OFF),
+    (BleakBluetoothNotAvailableReason.NO_BLUETOOTH, "no Bluetooth adapter", DeviceErrorReason.NO_ADAPTER),
+    (BleakBluetoothNotAvailableReason.DENIED_BY_USER, "permission to use Bluetooth was denied",
+     DeviceErrorReason.PERMISSION),
 ])
-def test_unavailable_bluetooth_gives_specific_one_line_errors(world, reason, words):
+def test_unavailable_bluetooth_gives_specific_one_line_errors(world, reason, words, ours):
     radio, backends = world
     radio.unavailable = reason
     with pytest.raises(DeviceError) as err:
         scan(0.2, backends)
     assert words in str(err.value) and "\n" not in str(err.value)
+    assert err.value.reason is ours
     src, sink = start_source(backends, "F0:00:00:00:00:01")
     wait_until(lambda: src.finished, "source gives up")
     src.stop()
     failed = sink.of("connection")[-1]
     assert failed.state == "failed" and words in failed.reason
+    assert src.error is not None and src.error.reason is ours
 
 
 def test_absent_strap_fails_cleanly(world):
@@ -119,7 +122,8 @@ def test_absent_strap_fails_cleanly(world):
     src.stop()
     assert sink.states() == ["connecting", "failed"]
     assert "F0:00:00:00:00:98" in sink.of("connection")[-1].reason
-    assert not src._thread.is_alive()
+    assert src.error is not None and src.error.reason is DeviceErrorReason.NOT_FOUND
+    assert not src.thread_alive
 
 
 def test_open_device_source_by_name_picks_the_profile(world):
@@ -137,6 +141,7 @@ def test_open_device_source_by_name_picks_the_profile(world):
 
 # --- streaming -------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_stream_over_30_s_of_beats_rr_exact(world):
     radio, backends = world
     strap = radio.add_strap(name="Polar H10 0A1B2C3D", speed=20.0, pmd=False)
@@ -280,7 +285,7 @@ def test_stalled_strap_is_dropped_and_stop_never_hangs(world):
     assert dropped.reason == "no data for 0.5 s"
     wait_until(lambda: sink.states().count("reconnecting") >= 2, "reconnect attempts against a hung strap")
     src.stop()
-    assert not src._thread.is_alive()
+    assert not src.thread_alive
     assert not src.finished  # a hung strap is retried until the user stops, never given up silently
 
 
@@ -323,6 +328,7 @@ def test_two_straps_at_once_through_a_session(world):
 
 # --- Polar PMD --------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_pmd_ecg_and_acc_decoded_with_strap_time_mapped_to_session_time(world):
     radio, backends = world
     strap = radio.add_strap(name="Polar H10 0A1B2C3D", pmd=True)
@@ -386,8 +392,9 @@ def test_auto_twice_gives_two_straps_and_unstarted_sources_release_them(world):
         first = open_device_source("auto", CLIENT, spec, scan_timeout_s=2.0)
         second = open_device_source("auto", THERAPIST, spec, scan_timeout_s=2.0)
         assert {first.address, second.address} == {"F0:00:00:00:00:0A", "F0:00:00:00:00:0B"}
-        with pytest.raises(DeviceError, match="already used by another source"):
+        with pytest.raises(DeviceError, match="already used by another source") as in_use:
             open_device_source("auto", "self", spec, scan_timeout_s=0.3)
+        assert in_use.value.reason is DeviceErrorReason.IN_USE
         first.stop()  # never started: gives its strap back
         third = open_device_source("auto", "self", spec, scan_timeout_s=2.0)
         assert third.address == first.address
@@ -397,6 +404,7 @@ def test_auto_twice_gives_two_straps_and_unstarted_sources_release_them(world):
         use_local_radio(None)
 
 
+@pytest.mark.slow
 def test_pmd_streams_restart_after_a_drop(world):
     radio, backends = world
     strap = radio.add_strap(name="Polar H10 0A1B2C3D", pmd=True)
@@ -427,6 +435,7 @@ def test_bluetooth_turned_off_mid_session_is_retried_until_back(world):
     assert "failed" not in sink.states() and not src.finished
 
 
+@pytest.mark.slow
 def test_real_time_beats_are_chained_by_rr_from_arrival_anchors(world):
     """At the strap's real pace, beat times follow cumulative RR exactly, except where the timeline re-anchors."""
     radio, backends = world
@@ -442,5 +451,5 @@ def test_real_time_beats_are_chained_by_rr_from_arrival_anchors(world):
     assert [b.rr_1024 for b in beats] == rr
     gaps = np.diff([b.beat_t_s for b in beats])
     chained = np.isclose(gaps, np.asarray(rr[1:]) / 1024.0, rtol=0, atol=1e-9)
-    assert int((~chained).sum()) == src._hrs.timeline.reanchors <= 2  # chained except at the rare re-anchor
+    assert int((~chained).sum()) == src.beat_timeline.reanchors <= 2  # chained except at the rare re-anchor
     assert all(b.beat_t_s <= b.t_s + 0.05 for b in beats)

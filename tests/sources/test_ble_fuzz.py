@@ -7,8 +7,10 @@ No exception may escape; every packet yields either decoded events or exactly on
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from biotrainer.events import AccFrame, Beat, Contact, DecodeError, EcgFrame, HeartRate
 from biotrainer.sources.codecs.hrs import (
@@ -82,56 +84,98 @@ def pmd_packets(rng: random.Random, n: int):
             yield valid_pmd_packet(rng, nrng, ts_ns)
 
 
-def test_fuzz_heart_rate_decoder():
+@dataclass
+class Tally:
+    """What happened to the fuzzed packets of one decoder."""
+
+    fed: int = 0  # packets handed to the decoder
+    decoded: int = 0  # packets that gave decoded events
+    errors: int = 0  # packets that gave exactly one DecodeError
+    beats: int = 0
+    malformed: int = 0  # the decoder's own counter at the end
+    escaped: list = field(default_factory=list)  # (packet, exception) for any exception out of decode()
+
+
+def fed(tally: Tally, decoder, packets, rng: random.Random, max_gap_s: float):
+    """Hand each packet to ``decoder`` at increasing arrival times; yield ``(t_s, raw, events)``.
+
+    A packet whose decoding raises is counted in ``tally.escaped`` instead of yielded.
+    """
+    t_s = 0.0
+    for raw in packets:
+        t_s += rng.uniform(0.0, max_gap_s)
+        tally.fed += 1
+        try:
+            events = decoder.decode(t_s, raw)
+        except Exception as exc:  # noqa: BLE001 - counted: none may escape
+            tally.escaped.append((raw, exc))
+            continue
+        yield t_s, raw, events
+
+
+@pytest.fixture(scope="module")
+def hrs_tally() -> Tally:
     rng = random.Random(20260101)
     dec = HrsDecoder("self", "F0:00:00:00:00:01")
-    errors = ok = beats = 0
-    t_s = 0.0
-    for raw in hr_packets(rng, N_HRS):
-        t_s += rng.uniform(0.0, 2.0)
-        events = dec.decode(t_s, raw)
+    tally = Tally()
+    for t_s, raw, events in fed(tally, dec, hr_packets(rng, N_HRS), rng, 2.0):
         decode_errors = [e for e in events if isinstance(e, DecodeError)]
         if decode_errors:
             assert len(events) == 1 and decode_errors[0].stream == "hr" and decode_errors[0].reason
-            errors += 1
+            tally.errors += 1
             continue
-        ok += 1
+        tally.decoded += 1
         m = parse_heart_rate_measurement(raw)  # the decoder accepted it: the parser must too
         assert isinstance(events[0], HeartRate) and events[0].hr_bpm == m.hr_bpm
         got_beats = [e for e in events if isinstance(e, Beat)]
         assert tuple(b.rr_1024 for b in got_beats) == m.rr_1024
         assert all(b.beat_t_s <= t_s + 0.05 + 1e-9 for b in got_beats)
         assert all(isinstance(e, (HeartRate, Beat, Contact)) for e in events)
-        beats += len(got_beats)
-    assert dec.malformed == errors
-    assert ok + errors == N_HRS
-    assert errors > N_HRS // 4 and ok > N_HRS // 3 and beats > N_HRS  # both paths exercised
+        tally.beats += len(got_beats)
+    tally.malformed = dec.malformed
+    return tally
 
 
-def test_fuzz_pmd_decoder():
+@pytest.fixture(scope="module")
+def pmd_tally() -> Tally:
     rng = random.Random(20260102)
     dec = PmdDecoder("self", "F0:00:00:00:00:01")
-    errors = ok = 0
-    t_s = 0.0
-    for raw in pmd_packets(rng, N_PMD):
-        t_s += rng.uniform(0.0, 0.6)
-        events = dec.decode(t_s, raw)
+    tally = Tally()
+    for t_s, raw, events in fed(tally, dec, pmd_packets(rng, N_PMD), rng, 0.6):
         assert len(events) == 1
         e = events[0]
         if isinstance(e, DecodeError):
             assert e.stream == "pmd" and e.reason
-            errors += 1
+            tally.errors += 1
             continue
-        ok += 1
+        tally.decoded += 1
         f = parse_pmd_frame(raw)
         assert isinstance(e, (EcgFrame, AccFrame)) and e.sensor_ts_ns == f.sensor_ts_ns
         samples = e.samples_uv if isinstance(e, EcgFrame) else e.samples_mg
         assert np.array_equal(samples, f.samples)
         assert e.last_sample_t_s <= t_s + 1e-6  # the offset is a running minimum: never after arrival
-    assert dec.malformed == errors
-    assert ok + errors == N_PMD
-    assert errors > N_PMD // 4 and ok > N_PMD // 3
+    tally.malformed = dec.malformed
+    return tally
 
 
-def test_fuzz_counts_at_least_100k_packets():
-    assert N_HRS + N_PMD >= 100_000
+def test_fuzz_heart_rate_decoder(hrs_tally):
+    assert not hrs_tally.escaped
+    assert hrs_tally.malformed == hrs_tally.errors
+    assert hrs_tally.decoded + hrs_tally.errors == N_HRS
+    assert hrs_tally.errors > N_HRS // 4 and hrs_tally.decoded > N_HRS // 3 and hrs_tally.beats > N_HRS  # both paths
+
+
+def test_fuzz_pmd_decoder(pmd_tally):
+    assert not pmd_tally.escaped
+    assert pmd_tally.malformed == pmd_tally.errors
+    assert pmd_tally.decoded + pmd_tally.errors == N_PMD
+    assert pmd_tally.errors > N_PMD // 4 and pmd_tally.decoded > N_PMD // 3
+
+
+def test_fuzz_counts_at_least_100k_packets(hrs_tally, pmd_tally):
+    """At least 100 000 packets went through the decoders, and each one was decoded or gave one DecodeError."""
+    tallies = (hrs_tally, pmd_tally)
+    assert all(not t.escaped for t in tallies)  # no exception escaped a decoder
+    assert all(t.decoded + t.errors == t.fed for t in tallies)  # every packet accounted for, once
+    assert all(t.malformed == t.errors for t in tallies)  # the decoders counted the same DecodeErrors
+    assert sum(t.decoded + t.errors for t in tallies) >= 100_000

@@ -1,4 +1,4 @@
-"""BLE plumbing without a radio: error translation, backend loading, target matching, backoff."""
+"""BLE plumbing without a radio: error translation and reasons, backend loading, target matching, backoff, claims."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from bleak.exc import (
     BleakBluetoothNotAvailableError,
     BleakBluetoothNotAvailableReason,
     BleakDeviceNotFoundError,
+    BleakError,
 )
 
-from biotrainer.errors import DeviceError, UsageError
-from biotrainer.sources.ble import ReconnectPolicy, device_error, load_backend
-from biotrainer.sources.ble.common import is_address
+from biotrainer.errors import DeviceError, DeviceErrorReason, UsageError
+from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, device_error, load_backend
+from biotrainer.sources.ble.common import claimed, is_address
 from biotrainer.sources.ble.scan import describe_target, target_matcher
 
 
@@ -83,3 +84,56 @@ def test_addresses_and_descriptions():
     assert is_address("12345678-1234-1234-1234-123456789ABC")  # macOS device UUID
     assert not is_address("Polar H10") and not is_address("auto")
     assert "0x180D" in describe_target("auto") and "'Polar'" in describe_target("Polar")
+
+
+# --- reasons: what code branches on ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("bleak_reason", "ours"), [
+    (BleakBluetoothNotAvailableReason.NO_BLUETOOTH, DeviceErrorReason.NO_ADAPTER),
+    (BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE, DeviceErrorReason.NO_BLE_CENTRAL),
+    (BleakBluetoothNotAvailableReason.POWERED_OFF, DeviceErrorReason.ADAPTER_OFF),
+    (BleakBluetoothNotAvailableReason.DENIED_BY_USER, DeviceErrorReason.PERMISSION),
+    (BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM, DeviceErrorReason.PERMISSION),
+    (BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN, DeviceErrorReason.PERMISSION),
+    (BleakBluetoothNotAvailableReason.UNKNOWN, DeviceErrorReason.BLUETOOTH_UNAVAILABLE),
+])
+def test_bleak_reason_enum_is_mapped_not_flattened(bleak_reason, ours):
+    err = device_error(BleakBluetoothNotAvailableError("raw text", bleak_reason), "scan")
+    assert err.reason is ours and err.reason.bluetooth_unavailable
+
+
+def test_every_bleak_unavailable_reason_is_mapped():
+    assert all(device_error(BleakBluetoothNotAvailableError("x", r), "scan").reason.bluetooth_unavailable
+               for r in BleakBluetoothNotAvailableReason)
+
+
+def test_other_errors_carry_reasons():
+    assert device_error(BleakDeviceNotFoundError("F0:00", "gone"), "connect").reason is DeviceErrorReason.NOT_FOUND
+    assert device_error(TimeoutError(), "connect").reason is DeviceErrorReason.TIMEOUT
+    assert device_error(PermissionError("no"), "scan").reason is DeviceErrorReason.PERMISSION
+    failed = device_error(BleakError("busy"), "connect", DeviceErrorReason.CONNECT_FAILED)
+    assert failed.reason is DeviceErrorReason.CONNECT_FAILED and str(failed) == "cannot connect: busy"
+    assert device_error(ValueError("odd"), "read").reason is DeviceErrorReason.OTHER
+    assert not DeviceErrorReason.NOT_FOUND.bluetooth_unavailable
+    assert DeviceError("x").reason is DeviceErrorReason.OTHER  # the default
+
+
+def test_profile_errors_carry_the_profile_reason():
+    from biotrainer.sources.ble.profiles import load_profiles
+
+    with pytest.raises(DeviceError) as err:
+        load_profiles().get("nope")
+    assert err.value.reason is DeviceErrorReason.PROFILE
+
+
+def test_claims_go_through_the_source_not_its_private_state():
+    a = BleStrapSource("F0:00:00:00:00:21")
+    b = BleStrapSource("auto")
+    assert a.claim("f0-00-00-00-00-21")  # one strap, two spellings of its address
+    assert a.claim("F0:00:00:00:00:21")
+    assert not b.claim("F0:00:00:00:00:21")  # held by a
+    assert "F0:00:00:00:00:21" in claimed(except_owner=b) and "F0:00:00:00:00:21" not in claimed(except_owner=a)
+    a.stop()  # never started: gives it back
+    assert b.claim("F0:00:00:00:00:21")
+    b.release()
+    assert "F0:00:00:00:00:21" not in claimed()

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,7 +165,7 @@ def test_bulk_accessors_equal_the_events(lib):
         assert np.array_equal(b.rr_1024, [e.rr_1024 for e in beats])
         assert np.array_equal(b.rr_ms, [e.rr_ms for e in beats])
         assert np.array_equal(b.beat_t_s, [e.beat_t_s for e in beats])
-        assert np.array_equal(b.t_s, [e.t_s for e in beats])
+        assert np.array_equal(b.arrival_t_s, [e.t_s for e in beats])
         assert len(r.beats(participant="client")) == 0
         hrs = [e for e in published if isinstance(e, HeartRate)]
         assert np.array_equal(r.hr().hr_bpm, [e.hr_bpm for e in hrs])
@@ -238,6 +239,7 @@ CRASH_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a real recording subprocess killed mid-session
 def test_sigkill_mid_session_keeps_everything_but_the_last_second(lib):
     proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(lib.root)], stdout=subprocess.PIPE,
                             text=True)
@@ -537,3 +539,22 @@ def test_two_straps_two_participants(lib, tmp_path):
         assert client.device == "C" and therapist.device == "T" and len(client) == len(therapist) > 0
         assert len(r.acc()) > 0 and r.acc().participant == "client"
         assert r.hr("therapist").participant.tolist() == ["therapist"] * len(r.hr("therapist"))
+
+
+def test_damaged_and_foreign_files_are_named_by_their_sqlite_result_code(tmp_path):
+    """The reader chooses its words by SQLite's result code (SQLITE_CORRUPT, SQLITE_NOTADB), not message text."""
+    import shutil
+
+    src = Path(__file__).resolve().parents[2] / "recordings" / "synthetic-faults-baseline.sqlite"
+    damaged = tmp_path / "damaged.sqlite"
+    shutil.copy(src, damaged)
+    data = bytearray(damaged.read_bytes())
+    data[4096:4096 * 6] = b"\x5a" * (4096 * 5)  # overwrite pages after the header page
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(RecordingError, match="damaged.sqlite: the SQLite file is damaged"):
+        reader = SessionReader(damaged)
+        list(reader.events())
+    foreign = tmp_path / "foreign.sqlite"
+    foreign.write_bytes(b"hello world " * 400)
+    with pytest.raises(RecordingError, match="foreign.sqlite: not a SQLite file"):
+        SessionReader(foreign)

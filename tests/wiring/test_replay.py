@@ -72,6 +72,38 @@ def test_replay_equals_the_recording_event_for_event(recording):
     assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(ecg_a, ecg_b, strict=True))
 
 
+def test_build_replay_equals_the_recording_event_for_event(recording):
+    """The one replay wiring (CLI and GUI): same events, and with metrics the engine only adds its updates."""
+    from biotrainer.wiring import build_replay
+
+    lib, sid, published = recording
+    expected = [e for e in published if not _is_lifecycle(e)]
+    with lib.open(sid) as reader:
+        for metrics in (False, True):
+            got: list = []
+            replay = build_replay(reader, clock=VirtualClock(), listeners=[got.append], metrics=metrics)
+            assert replay.run().reason == "sources finished"
+            assert [e for e in got if e.KIND != "metrics"][1:-1] == expected
+            assert (replay.metrics_engine is not None) == metrics == any(e.KIND == "metrics" for e in got)
+
+
+def test_fast_forward_stops_exactly_at_the_target_then_keeps_the_chosen_state():
+    clock = ReplayClock(1.0, start_s=10.0)
+    clock.pause()
+    clock.fast_forward_to(40.0)
+    assert clock.forwarding_to_s == 40.0
+    clock.sleep_until(25.0)  # paused, yet forwarding runs as fast as possible
+    assert clock.now_s() == 25.0
+    clock.sleep_until(55.0)  # never past the target
+    assert clock.now_s() == 40.0 and clock.forwarding_to_s is None
+    clock.sleep_until(41.0)  # from there on the chosen state: paused
+    assert clock.now_s() == 40.0 and clock.paused
+    clock.set_speed(None)
+    clock.fast_forward_to(45.0)
+    clock.seek(5.0)  # a seek ends the fast-forward
+    assert clock.forwarding_to_s is None and clock.now_s() == 5.0
+
+
 def test_replay_source_alone_returns_exactly_the_file_in_order(recording):
     lib, sid, published = recording
     with lib.open(sid) as reader:
@@ -198,8 +230,8 @@ def test_cli_replay_max_speed_summary(recording, monkeypatch, capsys):
     assert out["counts"] == expected  # recorded start/stop replaced by the replaying runner's own
     assert out["events"] == len(published)
     assert out["replayed_s"] == pytest.approx(published[-1].t_s, abs=0.1)
-    code = cli.main(["replay", sid, "--speed", "fast", "--library", str(lib.root)])
-    assert code == 2 and "--speed 'fast'" in capsys.readouterr().err
+    code = cli.main(["replay", sid, "--speed", "fast-ish", "--library", str(lib.root)])
+    assert code == 2 and "--speed 'fast-ish'" in capsys.readouterr().err
     code = cli.main(["replay", sid, "--speed", "max", "--library", str(lib.root)])
     text = capsys.readouterr().out
     assert code == 0 and "real time" in text and "ecg" in text

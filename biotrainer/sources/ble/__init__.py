@@ -10,14 +10,20 @@
 - :func:`load_backend`: ``--ble-backend MODULE:FACTORY`` → ``(scanner_backend_cls, client_backend_cls)``, e.g.
   ``tests.emulated.backend:factory`` for an emulated strap in another process.
 
+Inside, one module per job: :mod:`.scan` (finding straps), :mod:`.link` (one connection), :mod:`.battery`,
+:mod:`.pmd_control` (Polar PMD start/stop), :mod:`.reconnect` (backoff and the retry rule), :mod:`.loop_thread`
+and :mod:`.stop` (the source's own asyncio loop, stoppable at once), :mod:`.profiles` (``devices/*.toml``) and
+:mod:`.common` (backends, bleak error translation with reasons, strap claims). Failures are
+:class:`~biotrainer.errors.DeviceError` with a :class:`~biotrainer.errors.DeviceErrorReason`.
+
 bleak is imported lazily, inside the functions that talk to Bluetooth.
 """
 
 from __future__ import annotations
 
-from biotrainer.errors import DeviceError
-from biotrainer.sources.ble.common import BleBackends, backends_from, claim, device_error, load_backend
-from biotrainer.sources.ble.profiles import load_profiles
+from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.sources.ble.common import BleBackends, backends_from, device_error, load_backend
+from biotrainer.sources.ble.profiles import DeviceProfile, load_profiles
 from biotrainer.sources.ble.scan import FoundStrap, find_strap, find_strap_async, scan, scan_async
 from biotrainer.sources.ble.strap import BleStrapSource, ReconnectPolicy
 
@@ -49,15 +55,15 @@ def open_device_source(spec: str, participant: str, backend_spec: str | None = N
     found = find_strap(spec, scan_timeout_s, backends)
     profile = load_profiles().get(found.profile_id)
     source = BleStrapSource(found.address, participant, profile=profile, backends=backends,
-                            scan_timeout_s=scan_timeout_s)
-    source.found = found  # name, address, RSSI, profile: for the session header
-    if not claim(found.address, source):  # held from now, so the next --device auto picks another strap
-        raise DeviceError(f"strap {found.name} ({found.address}) is already used by another source")
-    source._claimed = found.address
+                            scan_timeout_s=scan_timeout_s, found=found)  # found: for the session header
+    if not source.claim(found.address):  # held from now, so the next --device auto picks another strap
+        raise DeviceError(f"strap {found.name} ({found.address}) is already used by another source",
+                          DeviceErrorReason.IN_USE)
     return source
 
 
 __all__ = [
-    "BleBackends", "BleStrapSource", "FoundStrap", "ReconnectPolicy", "backends_from", "device_error",
-    "find_strap", "find_strap_async", "load_backend", "open_device_source", "scan", "scan_async",
+    "BleBackends", "BleStrapSource", "DeviceProfile", "FoundStrap", "ReconnectPolicy", "backends_from",
+    "device_error", "find_strap", "find_strap_async", "load_backend", "load_profiles", "open_device_source", "scan",
+    "scan_async",
 ]

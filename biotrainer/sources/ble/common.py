@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, NamedTuple, TypeVar
 
 from biotrainer.errors import DeviceError, UsageError
+from biotrainer.errors import DeviceErrorReason as Reason
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def is_address(text: str) -> bool:
 
 
 def normalize_address(address: str) -> str:
+    """Upper case, ``-`` separators as ``:`` (``f0-00-...`` and ``F0:00:...`` are the same strap)."""
     return address.strip().upper().replace("-", ":") if len(address.strip()) == 17 else address.strip().upper()
 
 
@@ -84,39 +86,46 @@ def backends_from(value: BleBackends | tuple | str | None) -> BleBackends:
     return BleBackends(*value)
 
 
-_NOT_AVAILABLE_MESSAGES = {
-    "NO_BLUETOOTH": "no Bluetooth adapter found: plug in or enable a Bluetooth LE adapter",
-    "NO_BLE_CENTRAL_ROLE": "the Bluetooth adapter cannot act as a Bluetooth LE central: use a Bluetooth 4.0+ adapter",
-    "POWERED_OFF": "Bluetooth is turned off: turn it on in the system settings and try again",
-    "DENIED_BY_USER": "permission to use Bluetooth was denied: allow it for biotrainer (or your terminal) in the "
-                      "system privacy settings",
-    "DENIED_BY_SYSTEM": "Bluetooth use is blocked by a system policy: ask your administrator",
-    "DENIED_BY_UNKNOWN": "permission to use Bluetooth was denied: check the system privacy settings",
+# bleak's BleakBluetoothNotAvailableReason (by member name) -> our reason and the words for the user
+_NOT_AVAILABLE: dict[str, tuple[Reason, str]] = {
+    "NO_BLUETOOTH": (Reason.NO_ADAPTER, "no Bluetooth adapter found: plug in or enable a Bluetooth LE adapter"),
+    "NO_BLE_CENTRAL_ROLE": (Reason.NO_BLE_CENTRAL, "the Bluetooth adapter cannot act as a Bluetooth LE central: "
+                                                   "use a Bluetooth 4.0+ adapter"),
+    "POWERED_OFF": (Reason.ADAPTER_OFF, "Bluetooth is turned off: turn it on in the system settings and try again"),
+    "DENIED_BY_USER": (Reason.PERMISSION, "permission to use Bluetooth was denied: allow it for biotrainer (or your "
+                                          "terminal) in the system privacy settings"),
+    "DENIED_BY_SYSTEM": (Reason.PERMISSION, "Bluetooth use is blocked by a system policy: ask your administrator"),
+    "DENIED_BY_UNKNOWN": (Reason.PERMISSION, "permission to use Bluetooth was denied: check the system privacy "
+                                             "settings"),
 }
 
 
-def device_error(exc: BaseException, doing: str) -> DeviceError:
-    """Translate an exception from bleak or the OS into a one-line DeviceError, using bleak's reason enums."""
+def device_error(exc: BaseException, doing: str, fallback: Reason = Reason.OTHER) -> DeviceError:
+    """Translate an exception from bleak or the OS into a one-line DeviceError with a reason.
+
+    bleak's reason enum (``BleakBluetoothNotAvailableError.reason``) is mapped onto ours, not flattened to text;
+    errors that say nothing more specific get ``fallback`` (e.g. ``CONNECT_FAILED`` when connecting).
+    """
     from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError, BleakError
 
     if isinstance(exc, DeviceError):
         return exc
     if isinstance(exc, BleakBluetoothNotAvailableError):
-        reason = getattr(exc.reason, "name", str(exc.reason))
-        text = _NOT_AVAILABLE_MESSAGES.get(reason, f"Bluetooth is not available ({exc.args[0]})")
-        return DeviceError(f"cannot {doing}: {text}")
+        reason, text = _NOT_AVAILABLE.get(getattr(exc.reason, "name", ""),
+                                          (Reason.BLUETOOTH_UNAVAILABLE, f"Bluetooth is not available ({exc.args[0]})"))
+        return DeviceError(f"cannot {doing}: {text}", reason)
     if isinstance(exc, BleakDeviceNotFoundError):
-        return DeviceError(f"cannot {doing}: device {exc.identifier} not found")
+        return DeviceError(f"cannot {doing}: device {exc.identifier} not found", Reason.NOT_FOUND)
     if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)) and sys.platform.startswith("linux"):
         return DeviceError(f"cannot {doing}: the BlueZ Bluetooth service is not reachable over D-Bus "
-                           f"(is bluetoothd running and a Bluetooth adapter present?)")
+                           f"(is bluetoothd running and a Bluetooth adapter present?)", Reason.NO_ADAPTER)
     if isinstance(exc, PermissionError):
-        return DeviceError(f"cannot {doing}: permission to use Bluetooth was denied ({exc})")
+        return DeviceError(f"cannot {doing}: permission to use Bluetooth was denied ({exc})", Reason.PERMISSION)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return DeviceError(f"cannot {doing}: timed out")
+        return DeviceError(f"cannot {doing}: timed out", Reason.TIMEOUT)
     if isinstance(exc, BleakError):
-        return DeviceError(f"cannot {doing}: {' '.join(str(a) for a in exc.args) or type(exc).__name__}")
-    return DeviceError(f"cannot {doing}: {type(exc).__name__}: {exc}")
+        return DeviceError(f"cannot {doing}: {' '.join(str(a) for a in exc.args) or type(exc).__name__}", fallback)
+    return DeviceError(f"cannot {doing}: {type(exc).__name__}: {exc}", fallback)
 
 
 def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -31,12 +31,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import DeviceError
+from biotrainer.errors import DeviceError, DeviceErrorReason
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+class ProfileError(DeviceError):
+    """A device profile file is missing or invalid, or a profile id is unknown (reason ``PROFILE``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, DeviceErrorReason.PROFILE)
+
 
 CAPABILITIES = ("hr", "rr", "ecg", "acc", "battery")
 PMD_STREAMS = ("ecg", "acc")
@@ -108,7 +116,7 @@ class ProfileSet:
             if p.id == profile_id:
                 return p
         known = ", ".join(p.id for p in self.profiles)
-        raise DeviceError(f"unknown device profile {profile_id!r} (known: {known})")
+        raise ProfileError(f"unknown device profile {profile_id!r} (known: {known})")
 
     @property
     def generic(self) -> DeviceProfile:
@@ -132,18 +140,18 @@ def default_devices_dir() -> Path:
 
 def _check_type(path: Path, key: str, value: Any, typ: type | tuple[type, ...]) -> None:
     if isinstance(value, bool) and typ is int:
-        raise DeviceError(f"{path}: field {key!r} must be an integer, not a boolean")
+        raise ProfileError(f"{path}: field {key!r} must be an integer, not a boolean")
     if not isinstance(value, typ):
         name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
-        raise DeviceError(f"{path}: field {key!r} must be {name}, got {type(value).__name__} {value!r}")
+        raise ProfileError(f"{path}: field {key!r} must be {name}, got {type(value).__name__} {value!r}")
 
 
 def _str_list(path: Path, key: str, value: list, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
     for item in value:
         if not isinstance(item, str):
-            raise DeviceError(f"{path}: field {key!r} must be a list of strings, got {item!r}")
+            raise ProfileError(f"{path}: field {key!r} must be a list of strings, got {item!r}")
         if allowed is not None and item not in allowed:
-            raise DeviceError(f"{path}: field {key!r} has unknown value {item!r} (allowed: {', '.join(allowed)})")
+            raise ProfileError(f"{path}: field {key!r} has unknown value {item!r} (allowed: {', '.join(allowed)})")
     return tuple(value)
 
 
@@ -151,40 +159,40 @@ def parse_profile(path: Path, data: dict[str, Any]) -> DeviceProfile:
     """Check one profile's table against the schema and build it. Raises DeviceError naming the field."""
     for key in data:
         if key not in _REQUIRED and key not in _OPTIONAL:
-            raise DeviceError(f"{path}: unknown field {key!r} (allowed: {', '.join([*_REQUIRED, *_OPTIONAL])})")
+            raise ProfileError(f"{path}: unknown field {key!r} (allowed: {', '.join([*_REQUIRED, *_OPTIONAL])})")
     for key, typ in _REQUIRED.items():
         if key not in data:
-            raise DeviceError(f"{path}: missing required field {key!r}")
+            raise ProfileError(f"{path}: missing required field {key!r}")
         _check_type(path, key, data[key], typ)
     for key, typ in _OPTIONAL.items():
         if key in data:
             _check_type(path, key, data[key], typ)
     pid = data["id"]
     if not _ID_RE.match(pid):
-        raise DeviceError(f"{path}: field 'id' must match [a-z0-9_]+, got {pid!r}")
+        raise ProfileError(f"{path}: field 'id' must match [a-z0-9_]+, got {pid!r}")
     if path.suffix == ".toml" and path.stem != pid:
-        raise DeviceError(f"{path}: field 'id' is {pid!r} but the file is named {path.name!r}")
+        raise ProfileError(f"{path}: field 'id' is {pid!r} but the file is named {path.name!r}")
     if data["kind"] not in KINDS:
-        raise DeviceError(f"{path}: field 'kind' must be one of {', '.join(KINDS)}, got {data['kind']!r}")
+        raise ProfileError(f"{path}: field 'kind' must be one of {', '.join(KINDS)}, got {data['kind']!r}")
     patterns = []
     for pat in _str_list(path, "name_patterns", data["name_patterns"]):
         try:
             patterns.append(re.compile(pat, re.IGNORECASE))
         except re.error as exc:
-            raise DeviceError(f"{path}: field 'name_patterns' has an invalid regular expression {pat!r}: {exc}") from None
+            raise ProfileError(f"{path}: field 'name_patterns' has an invalid regular expression {pat!r}: {exc}") from None
     caps = frozenset(_str_list(path, "capabilities", data["capabilities"], CAPABILITIES))
     if "hr" not in caps:
-        raise DeviceError(f"{path}: field 'capabilities' must include 'hr' (every Heart Rate Service strap sends it)")
+        raise ProfileError(f"{path}: field 'capabilities' must include 'hr' (every Heart Rate Service strap sends it)")
     streams = _str_list(path, "pmd_streams", data.get("pmd_streams", []), PMD_STREAMS)
     quirks = data.get("quirks", {})
     for key, value in quirks.items():
         if key not in _QUIRKS:
-            raise DeviceError(f"{path}: unknown field 'quirks.{key}' (allowed: {', '.join(_QUIRKS)})")
+            raise ProfileError(f"{path}: unknown field 'quirks.{key}' (allowed: {', '.join(_QUIRKS)})")
         _check_type(path, f"quirks.{key}", value, _QUIRKS[key])
     notes = _str_list(path, "quirks.notes", quirks.get("notes", []))
     min_mtu = quirks.get("min_mtu")
     if min_mtu is not None and not 23 <= min_mtu <= 517:
-        raise DeviceError(f"{path}: field 'quirks.min_mtu' must be within 23..517, got {min_mtu}")
+        raise ProfileError(f"{path}: field 'quirks.min_mtu' must be within 23..517, got {min_mtu}")
     return DeviceProfile(
         id=pid, model=data["model"], vendor=data["vendor"], kind=data["kind"], name_patterns=tuple(patterns),
         capabilities=caps, pmd_streams=streams, verified_with_hardware=data.get("verified_with_hardware", False),
@@ -199,9 +207,9 @@ def load_profile_file(path: Path) -> DeviceProfile:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except OSError as exc:
-        raise DeviceError(f"{path}: cannot read device profile: {exc.strerror or exc}") from None
+        raise ProfileError(f"{path}: cannot read device profile: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise DeviceError(f"{path}: not valid TOML: {exc}") from None
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from None
     return parse_profile(path, data)
 
 
@@ -219,23 +227,18 @@ def load_profiles(devices_dir: str | Path | None = None, *, use_cache: bool = Tr
     if use_cache and key in _CACHE:
         return _CACHE[key]
     if not folder.is_dir():
-        raise DeviceError(f"{folder}: device profile folder not found (set ${DEVICES_DIR_ENV})")
+        raise ProfileError(f"{folder}: device profile folder not found (set ${DEVICES_DIR_ENV})")
     profiles: list[DeviceProfile] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.toml")):
         p = load_profile_file(path)
         if p.id in seen:
-            raise DeviceError(f"{path}: duplicate profile id {p.id!r} (also in {seen[p.id]})")
+            raise ProfileError(f"{path}: duplicate profile id {p.id!r} (also in {seen[p.id]})")
         seen[p.id] = str(path)
         profiles.append(p)
     if GENERIC_ID not in seen:
-        raise DeviceError(f"{folder}: no '{GENERIC_ID}.toml' profile (needed for unknown straps)")
+        raise ProfileError(f"{folder}: no '{GENERIC_ID}.toml' profile (needed for unknown straps)")
     profiles.sort(key=lambda p: p.id == GENERIC_ID)
     result = ProfileSet(profiles)
     _CACHE[key] = result
     return result
-
-
-def match_profile(name: str | None, devices_dir: str | Path | None = None) -> DeviceProfile:
-    """The profile for a strap advertising ``name`` (the generic profile when none matches)."""
-    return load_profiles(devices_dir).match(name)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from biotrainer.errors import DeviceError
+from biotrainer.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.common import (
     HRS_SHORT,
     BleBackends,
@@ -23,6 +23,7 @@ from biotrainer.sources.ble.common import (
     claimed,
     device_error,
     is_address,
+    normalize_address,
     run_sync,
 )
 from biotrainer.sources.ble.profiles import DeviceProfile, load_profiles
@@ -105,7 +106,8 @@ async def _discover(timeout_s: float, backends: BleBackends,
     try:
         await scanner.start()
     except Exception as exc:  # noqa: BLE001 - translated
-        raise device_error(exc, f"scan for heart-rate straps (service {HRS_SHORT})") from exc
+        raise device_error(exc, f"scan for heart-rate straps (service {HRS_SHORT})", DeviceErrorReason.SCAN_FAILED) \
+            from exc
     try:
         try:
             await asyncio.wait_for(done.wait(), timeout_s)
@@ -181,8 +183,8 @@ def target_matcher(spec: str, skip: frozenset[str] = frozenset()) -> Callable[[A
     if spec == "auto":
         return lambda dev, adv: free(dev)
     if is_address(spec):
-        want = spec.strip().upper().replace("-", ":") if len(spec.strip()) == 17 else spec.strip().upper()
-        return lambda dev, adv: free(dev) and dev.address.upper().replace("-", ":") == want
+        want = normalize_address(spec)
+        return lambda dev, adv: free(dev) and normalize_address(dev.address) == want
     needle = spec.casefold()
     return lambda dev, adv: free(dev) and needle in (adv.local_name or dev.name or "").casefold()
 
@@ -208,7 +210,9 @@ async def find_strap_async(spec: str, timeout_s: float, backend: BleBackends | t
         others = sorted(label(d, a) for d, a in seen.values() if not any_match(d, a))
         extra = f"; already used by another source: {', '.join(taken)}" if taken else ""
         extra += f"; seen: {', '.join(others)}" if others else ""
-        raise DeviceError(f"no strap found within {timeout_s:g} s: searched for {describe_target(spec)}{extra}")
+        reason = DeviceErrorReason.IN_USE if taken else DeviceErrorReason.NOT_FOUND  # matching straps all taken
+        raise DeviceError(f"no strap found within {timeout_s:g} s: searched for {describe_target(spec)}{extra}",
+                          reason)
     dev, adv = hits[0]
     log.debug("found %s after %.2f s", dev.address, time.monotonic() - t0)
     profile = load_profiles().match(adv.local_name or dev.name)
@@ -220,4 +224,4 @@ def find_strap(spec: str, timeout_s: float = 10.0, backend: BleBackends | tuple 
     return run_sync(lambda: find_strap_async(spec, timeout_s, backend))[1]
 
 
-__all__ = ["FoundStrap", "scan", "scan_async", "find_strap", "find_strap_async", "describe_target", "DeviceError"]
+__all__ = ["FoundStrap", "describe_target", "find_strap", "find_strap_async", "scan", "scan_async", "target_matcher"]

@@ -28,10 +28,29 @@ OP_GET_SETTINGS = 0x01
 OP_START = 0x02
 OP_STOP = 0x03
 
+SETTING_SAMPLE_RATE = 0x00  # Hz
+SETTING_RESOLUTION = 0x01  # bits
+SETTING_RANGE = 0x02  # g
+
+
+def start_command(measurement: int, settings: dict[int, int]) -> bytes:
+    """The control-point command starting ``measurement`` with ``settings`` (setting type -> value).
+
+    Layout ``02 type [setting_type count=1 value(uint16 LE)]...``, settings in the order given.
+
+    >>> start_command(MEASUREMENT_ECG, {SETTING_SAMPLE_RATE: 130, SETTING_RESOLUTION: 14}).hex()
+    '02000001820001010e00'
+    """
+    out = bytearray([OP_START, measurement])
+    for setting, value in settings.items():
+        out += bytes([setting, 1]) + struct.pack("<H", value)
+    return bytes(out)
+
+
 ECG_FS_HZ = 130.0
 ACC_FS_HZ = 200.0
-START_ECG = bytes.fromhex("02000001820001010E00")  # 130 Hz, 14 bit
-START_ACC = bytes.fromhex("0202" "0001C800" "01011000" "02010800")  # 200 Hz, 16 bit, 8 g
+START_ECG = start_command(MEASUREMENT_ECG, {SETTING_SAMPLE_RATE: 130, SETTING_RESOLUTION: 14})
+START_ACC = start_command(MEASUREMENT_ACC, {SETTING_SAMPLE_RATE: 200, SETTING_RESOLUTION: 16, SETTING_RANGE: 8})
 STOP_ECG = bytes([OP_STOP, MEASUREMENT_ECG])
 STOP_ACC = bytes([OP_STOP, MEASUREMENT_ACC])
 
@@ -44,6 +63,8 @@ class MalformedPmd(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PmdFrame:
+    """One decoded data notification: measurement type, strap timestamp of the last sample, samples."""
+
     measurement: int
     sensor_ts_ns: int
     frame_type: int
@@ -52,6 +73,8 @@ class PmdFrame:
 
 @dataclass(frozen=True, slots=True)
 class PmdResponse:
+    """One control-point answer ``F0 op type error payload``; ``ok`` when error is 0."""
+
     op: int
     measurement: int
     error: int
@@ -91,6 +114,7 @@ def parse_pmd_frame(data: bytes | bytearray) -> PmdFrame:
 
 
 def encode_ecg_frame(sensor_ts_ns: int, samples_uv: np.ndarray) -> bytes:
+    """Build an ECG data frame (type 0, frame type 0x00) of 3-byte signed µV samples (simulator, emulated straps)."""
     v = np.asarray(samples_uv, dtype=np.int64)
     if v.size and (v.min() < -(1 << 23) or v.max() >= (1 << 23)):
         raise ValueError("ECG sample out of 24-bit range")
@@ -100,6 +124,7 @@ def encode_ecg_frame(sensor_ts_ns: int, samples_uv: np.ndarray) -> bytes:
 
 
 def encode_acc_frame(sensor_ts_ns: int, samples_mg: np.ndarray) -> bytes:
+    """Build an ACC data frame (type 2, frame type 0x01) of int16 x, y, z milli-g samples."""
     body = np.asarray(samples_mg, dtype="<i2").reshape(-1, 3).tobytes()
     return bytes([MEASUREMENT_ACC]) + struct.pack("<Q", sensor_ts_ns) + bytes([0x01]) + body
 
@@ -112,6 +137,7 @@ def parse_pmd_response(data: bytes | bytearray) -> PmdResponse:
 
 
 def unix_to_polar_ns(unix_s: float) -> int:
+    """Unix seconds → PMD timestamp (ns since 2000-01-01T00:00:00)."""
     return int(round((unix_s - POLAR_EPOCH_OFFSET_S) * 1e9))
 
 

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biotrainer.pacer import SEGMENTS, PacerPoint
+from biotrainer.pacer import EXHALE, HOLD_IN, HOLD_OUT, INHALE, SEGMENTS, PacerPoint, breath_volume
 from biotrainer.sources.sim.config import SimConfig
 
 GRID_FS_HZ = 20.0
@@ -177,10 +177,10 @@ class Breather:
         b1 = inhale[idx]
         b2 = b1 + hold_in[idx]
         b3 = b2 + exhale[idx]
+        segment = np.where(local < b1, INHALE, np.where(local < b2, HOLD_IN, np.where(local < b3, EXHALE, HOLD_OUT)))
         with np.errstate(divide="ignore", invalid="ignore"):
-            up = 0.5 - 0.5 * np.cos(np.pi * np.clip(local / b1, 0.0, 1.0))
-            down = 0.5 + 0.5 * np.cos(np.pi * np.clip((local - b2) / exhale[idx], 0.0, 1.0))
-        vol = np.where(local < b1, up, np.where(local < b2, 1.0, np.where(local < b3, down, 0.0)))
+            progress = np.where(segment == INHALE, local / b1, (local - b2) / exhale[idx])
+        vol = breath_volume(segment, progress)
         phase = np.clip(local / duration[idx], 0.0, 1.0 - 1e-12)
         return vol * depth[idx], phase
 

@@ -1,0 +1,157 @@
+"""Replay a recorded session into a :class:`~biotrainer.gui.model.SessionModel`: play/pause, seek and speed.
+
+:class:`ReplayController` holds no widgets. Each run is wired by :func:`biotrainer.wiring.build_replay` (the same
+bus, runner and metrics engine as ``biotrainer replay`` and the live session) and runs on a worker thread. Play/pause
+and speed are the :class:`~biotrainer.sources.replay.ReplayClock`'s own thread-safe controls. A seek starts a fresh
+run a little before the target (:data:`SEEK_CONTEXT_S`) and fast-forwards the clock to the target
+(:meth:`ReplayClock.fast_forward_to`), so the plots and the metric windows have their context; there the clock
+continues at the chosen speed, or stays paused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Final
+
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from biotrainer.events import Annotation, Cue, PhaseMarker
+from biotrainer.gui.model import SessionModel
+
+log = logging.getLogger(__name__)
+
+SEEK_CONTEXT_S: Final = 90.0  # replayed at full speed before a seek target, so windows have context
+SPEEDS: Final[dict[str, float | None]] = {"1×": 1.0, "2×": 2.0, "4×": 4.0, "max": None}
+
+
+class ReplayController(QObject):
+    """Replays one session file into a model; all controls from the GUI thread."""
+
+    problem = pyqtSignal(str)
+
+    def __init__(self, model: SessionModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.path: Path | None = None
+        self.duration_s = 0.0
+        self.annotations: list[tuple[float, str]] = []
+        self.phases: list = []
+        self.markers: list = []
+        self.title = ""
+        self.anchor_unix_s: float | None = None
+        self.speed: float | None = 1.0
+        self.playing = False
+        self.clock = None
+        self.runner = None
+        self.thread: threading.Thread | None = None
+
+    # --- opening ------------------------------------------------------------------------------------------------
+
+    def open(self, ref: str, library: str | None = None) -> None:
+        """Open a session by id (in the library) or path and show its start, paused."""
+        from biotrainer.store import Library, SessionReader
+
+        self.close_run()
+        p = Path(ref)
+        path = p if p.suffix == ".sqlite" and p.exists() else Library(library).resolve(ref)
+        with SessionReader(path) as reader:
+            self.duration_s = float(reader.duration_s)
+            self.annotations = [(a.t_s, a.text or "(mark)") for a in reader.annotations()]
+            self.phases = reader.phases()
+            self.markers = [e for e in reader.markers(("phase", "cue", "annotation"))]
+            meta = reader.meta
+            who = ", ".join(v or k for k, v in meta.participants.items())
+            self.title = f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}"
+            self.anchor_unix_s = meta.anchor_unix_s
+        self.path = path
+        self.playing = False
+        self.seek(0.0)
+
+    # --- running ------------------------------------------------------------------------------------------------
+
+    def _start_run(self, start_s: float, target_s: float) -> None:
+        from biotrainer.sources.replay import ReplayClock
+        from biotrainer.store import SessionReader
+        from biotrainer.wiring import build_replay
+
+        assert self.path is not None
+        self.model.reset()
+        for e in self.markers:  # phase, cue and annotations before the start: the state at start_s
+            if e.t_s < start_s and isinstance(e, (PhaseMarker, Cue, Annotation)):
+                self.model.apply(e)
+        reader = SessionReader(self.path)
+        clock = ReplayClock(self.speed, start_s=start_s, anchor_unix_s=self.anchor_unix_s)
+        if not self.playing:
+            clock.pause()
+        if target_s > start_s:
+            clock.fast_forward_to(target_s)
+        replay = build_replay(reader, start_s=start_s, clock=clock, listeners=[self.model], metrics=True,
+                              stay_open=True)
+        self.clock, self.runner = clock, replay.runner
+        self.model.now_fn = clock.now_s
+
+        def run() -> None:
+            try:
+                replay.run()
+            except Exception as exc:  # noqa: BLE001 - keep the window
+                log.exception("replay failed")
+                self.problem.emit(f"Replay stopped because of an error: {exc}")
+            finally:
+                reader.close()
+
+        self.thread = threading.Thread(target=run, name="biotrainer-replay", daemon=True)
+        self.thread.start()
+
+    def close_run(self) -> None:
+        """Stop the running replay (bounded wait)."""
+        if self.runner is not None:
+            self.runner.stop("replay closed")
+            if self.clock is not None:
+                self.clock.resume()
+        if self.thread is not None:
+            self.thread.join(5.0)
+        self.runner = self.thread = self.clock = None
+
+    def poll(self) -> None:
+        """Called by the screen timer: pause at the end of the recording."""
+        if self.clock is None:
+            return
+        if self.playing and not self.seeking and self.clock.now_s() >= self.duration_s:
+            self.set_playing(False)
+
+    def position_s(self) -> float:
+        if self.clock is None:
+            return 0.0
+        target = self.clock.forwarding_to_s
+        if target is not None:
+            return target
+        return min(self.clock.now_s(), self.duration_s)
+
+    @property
+    def seeking(self) -> bool:
+        return self.clock is not None and self.clock.forwarding_to_s is not None
+
+    # --- controls -----------------------------------------------------------------------------------------------
+
+    def seek(self, t_s: float) -> None:
+        if self.path is None:
+            return
+        t_s = max(0.0, min(float(t_s), self.duration_s))
+        self.close_run()
+        self._start_run(max(0.0, t_s - SEEK_CONTEXT_S), t_s)
+
+    def set_playing(self, playing: bool) -> None:
+        if self.path is None:
+            return
+        if playing and self.position_s() >= self.duration_s - 1e-6:
+            self.seek(0.0)
+        self.playing = playing
+        if self.clock is not None:
+            (self.clock.resume if playing else self.clock.pause)()
+
+    def set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+        if self.clock is not None:
+            self.clock.set_speed(speed)

@@ -1,0 +1,47 @@
+"""The pieces every kind of run is assembled from: the bus with its listeners, the protocol runner, the metrics
+engine. :mod:`~biotrainer.wiring.live`, :mod:`~biotrainer.wiring.replay` and :mod:`~biotrainer.wiring.simulate`
+build their runs from these, so a live session, its replay and a simulated run are wired the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from biotrainer.bus import Bus, Listener
+
+
+def new_bus(listeners: Iterable[Listener] = ()) -> Bus:
+    """A bus with ``listeners`` subscribed in order."""
+    bus = Bus()
+    for listener in listeners:
+        bus.subscribe(listener)
+    return bus
+
+
+def load_protocol(protocol: str | Any | None) -> Any | None:
+    """A protocol from a name or path (a loaded :class:`~biotrainer.protocols.Protocol` is returned as is)."""
+    if protocol is None or not isinstance(protocol, str):
+        return protocol
+    from biotrainer.protocols import load_protocol as load
+
+    return load(protocol)
+
+
+def protocol_runner(protocol: Any | None, personal_rate_per_min: float | None = None) -> Any | None:
+    """The :class:`~biotrainer.protocols.ProtocolRunner` for a loaded protocol, or None without one."""
+    if protocol is None:
+        return None
+    from biotrainer.protocols import ProtocolRunner
+
+    return ProtocolRunner(protocol, personal_rate_per_min=personal_rate_per_min)
+
+
+def attach_metrics(bus: Bus, protocol: Any | None) -> Any:
+    """Subscribe the metrics engine for ``protocol`` (:meth:`MetricsEngine.for_protocol`, the one engine rule) to
+    ``bus``; returns the engine."""
+    from biotrainer.metrics.engine import MetricsEngine
+
+    engine = MetricsEngine.for_protocol(bus, protocol)
+    bus.subscribe(engine)
+    return engine
