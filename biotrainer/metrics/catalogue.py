@@ -209,6 +209,9 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("artifacts.extra", "Extra beats", "", 0, "Spurious detections that split an interval in two."),
     _m("artifacts.long_short", "Long/short intervals", "", 0,
        "Intervals too long or too short for their neighbours without another explanation."),
+    _m("artifacts.end_beat_flag", "Artifact class of the newest beat", "", 0,
+       "How the artifact classification of this window labelled its newest beat (0 normal; ectopic, missed, extra "
+       "or long/short otherwise): the marks on the live tachogram."),
     _m("quality.n_beats", "Beats in the window", "", 0, "Number of beats in the analysis window."),
     _m("quality.corrected_pct", "Corrected beats", "%", 1, "Share of the window's beats that were corrected."),
     _m("quality.missing_pct", "Missing data", "%", 1,

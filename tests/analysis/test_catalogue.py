@@ -119,6 +119,6 @@ def test_live_screen_names_and_tile_decimals_are_in_the_catalogue() -> None:
     from biotrainer.gui.model import METRICS, SOURCE_KEYS
 
     for key, shown in METRICS.items():
-        assert CATALOGUE[SOURCE_KEYS[key][0]].on_screen == shown, key
+        assert CATALOGUE[SOURCE_KEYS[key]].on_screen == shown, key
     assert {k: decimals(k) for k in METRICS} == {"hr_bpm": 0, "rsa_p2t_ms": 0, "ln_rmssd": 2, "coherence_ratio": 2,
                                                  "breathing_rate_per_min": 1}
