@@ -39,7 +39,7 @@ _WHERE = {
     "PhaseStats": "compare", "METRIC_KEYS": "compare",
     "key_metrics": "key_metrics", "KEY_METRIC_KEYS": "key_metrics",
     "choose_participant": "participants", "choose_role": "participants", "find_role": "participants",
-    "roles_with_beats": "participants",
+    "roles_with_beats": "participants", "participant_beats": "participants",
     "beat_series": "series", "pacer_curve": "series", "breath_rsa": "series", "window_trend": "series",
     "resonance_assessment": "series",
     "sessions_to_compare": "selection", "sessions_to_export": "selection",

@@ -16,7 +16,6 @@ Windows are autocorrelated and breathing may differ between phases, so read ``z`
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,19 +30,18 @@ from biotrainer.exchange.model import ExchangeSession
 from biotrainer.metrics.catalogue import CATALOGUE
 from biotrainer.phases import phase_spans as spans_from_markers
 
-log = logging.getLogger(__name__)
-
 #: The compared metrics (keys of :mod:`biotrainer.metrics.catalogue`, which gives label, unit and decimals).
 #: Breathing rate first: it is shown beside the vagal indices.
 METRIC_KEYS: tuple[str, ...] = (
     "breathing.rate_per_min", "hrv.hr_bpm", "hrv.rmssd_ms", "hrv.ln_rmssd", "hrv.sdnn_ms", "rsa.p2t_ms",
     "hrv.lf_ms2", "hrv.hf_ms2", "coherence.ratio",
 )
-VAGAL_KEYS = ("hrv.rmssd_ms", "hrv.ln_rmssd", "rsa.p2t_ms", "hrv.hf_ms2")
 WINDOW_S = 60.0
 MIN_WINDOW_S = 30.0
-#: The beats of a 30-s phase or window span a little less than 30 s; the engine's 30-s minimum would then
-#: withhold every value of a 30-s phase. Design choice: phases and variability windows accept 27 s of beats.
+#: The beats of a 30-s phase or window span a little less than 30 s (the first beat comes after the phase start,
+#: a beat may be dropped as an artifact); the engine's 30-s minimum (give or take one mean interval) would then
+#: withhold the values of such a phase. Design choice: phases, variability windows and the library's key metrics
+#: accept 27 s of beats.
 TOLERATED_MIN_WINDOW_S = 27.0
 WHOLE = "whole session"
 

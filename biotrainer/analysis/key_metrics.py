@@ -39,15 +39,12 @@ def key_metrics(library: Any, session_id: str) -> dict[str, float | None]:
     dict
         :data:`KEY_METRIC_KEYS` → value (None when withheld); empty for a session with fewer than 3 beats.
     """
-    from biotrainer.analysis.participants import choose_role
+    from biotrainer.analysis.participants import participant_beats
     from biotrainer.metrics.offline import analyze_window, streams_from_rr
     from biotrainer.metrics.window import Settings
 
     with library.open(session_id) as reader:
-        beats = reader.beats()
-        roles = list(dict.fromkeys(beats.participant.tolist()))
-        if len(roles) > 1:  # never two people's beats in one series
-            beats = reader.beats(participant=choose_role(reader.id, roles, dict(reader.meta.participants), None))
+        beats = participant_beats(reader)
         start, end = key_metrics_span(list(reader.phases()), reader.duration_s)
     if len(beats) < 3:
         return {}

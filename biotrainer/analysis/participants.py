@@ -113,3 +113,13 @@ def role_for_comparison(session: Any, wanted: str | None) -> str:
     if not roles:
         return find_role(people, wanted) or wanted
     return choose_role(session.id, roles, people, wanted)
+
+
+def participant_beats(reader: Any, wanted: str | None = None) -> Any:
+    """The beats (:class:`~biotrainer.store.reader.BeatArrays`) of the participant the rule picks in an open
+    session (``reader``): never two people's beats in one series."""
+    beats = reader.beats()
+    roles = list(dict.fromkeys(beats.participant.tolist()))
+    if len(roles) <= 1 and wanted is None:
+        return beats
+    return reader.beats(participant=choose_role(reader.id, roles, dict(reader.meta.participants), wanted))

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.metrics.catalogue import MISSING_EM
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _f(v: Any, d: int = 1) -> str:
-    return "—" if v is None else f"{round(v, d) + 0.0:.{d}f}"  # + 0.0: no "-0.00"
+    return MISSING_EM if v is None else f"{round(v, d) + 0.0:.{d}f}"  # + 0.0: no "-0.00"
 
 
 def legend(weights: dict[str, float]) -> list[str]:

@@ -60,8 +60,11 @@ class SessionBeats:
 
 
 def load_beats(library, session_id: str, letter: str) -> SessionBeats:  # noqa: ANN001
+    """The beats the comparison used (the participant rule's default participant) and the phase spans."""
+    from biotrainer.analysis.participants import participant_beats
+
     with library.open(session_id) as reader:
-        beats = reader.beats()
+        beats = participant_beats(reader)
         meta = reader.meta
         phases = {p.label: (p.start_s, p.end_s) for p in reader.phases()}  # names as compare gives them
     who = ", ".join(v or k for k, v in meta.participants.items())

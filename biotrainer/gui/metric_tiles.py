@@ -32,7 +32,7 @@ class MetricTile(QFrame):
         lay.setSpacing(0)
         self.title = QLabel(f"{title}" + (f"  ({unit})" if unit else ""))
         self.title.setObjectName("tileTitle")
-        self.value = QLabel("—")
+        self.value = QLabel(MISSING_EM)
         self.value.setObjectName("tileValue")
         self.reason = QLabel("waiting for data")
         self.reason.setObjectName("reason")

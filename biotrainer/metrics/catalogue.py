@@ -8,7 +8,8 @@ Keys are the engine's dotted names (``hrv.ln_rmssd``, ``breathing.rate_per_min``
 
 Several views write the same metric differently today, and the catalogue holds each form explicitly rather than
 changing any output: ``label`` (tables, compare, report: "Heart rate"), ``short_label`` (the ``analyze`` text line:
-"HR"), ``column_label`` (the library list header: "HR bpm"); ``decimals`` (tables and text) and per-view overrides
+"HR"), ``column_label`` (the library list header: "HR bpm"), ``screen_label``/``screen_unit`` (the live screen:
+"RSA peak–trough", "ln ms"); ``decimals`` (tables and text) and per-view overrides
 in ``view_decimals`` (:data:`GLANCE`: live tiles and the library list show whole bpm and ms;
 :data:`COMPARE_SCREEN`: the GUI compare table). Missing values are :data:`MISSING` ("–") in tables and the
 comparison text, :data:`MISSING_EM` ("—") on screens and in the ``analyze``/``assess`` text.
@@ -57,7 +58,8 @@ class Metric:
     description: str
     short_label: str = ""
     column_label: str = ""
-    #: The unit as the live screen writes it, when it differs (``ln ms`` for ``ln(ms)``).
+    #: The label and unit as the live screen writes them, when they differ (``ln ms`` for ``ln(ms)``).
+    screen_label: str = ""
     screen_unit: str = ""
     view_decimals: Mapping[str, int] = field(default_factory=dict)
     #: False for keys whose value is a word (``breathing.source``), not a number.
@@ -66,6 +68,11 @@ class Metric:
     def decimals_for(self, view: str | None = None) -> int:
         """Decimals in ``view`` (:data:`GLANCE`, :data:`COMPARE_SCREEN`; None: tables and text)."""
         return self.view_decimals.get(view, self.decimals) if view else self.decimals
+
+    @property
+    def on_screen(self) -> tuple[str, str]:
+        """``(label, unit)`` as the live screen shows them."""
+        return self.screen_label or self.label, self.screen_unit or self.unit
 
     @property
     def label_with_unit(self) -> str:
@@ -153,7 +160,7 @@ _ENTRIES: tuple[Metric, ...] = (
        "Respiratory sinus arrhythmia per breath (Grossman): longest RR interval in the exhalation minus the "
        "shortest in the inhalation, averaged over the window's breaths. Grows with slow, deep breathing and is "
        f"stable across breathing rates. {_VAGAL}",
-       column_label="RSA ms", view_decimals={GLANCE: 0, COMPARE_SCREEN: 0}),
+       column_label="RSA ms", screen_label="RSA peak–trough", view_decimals={GLANCE: 0, COMPARE_SCREEN: 0}),
     _m("rsa.p2t_bpm", "RSA peak-to-trough (heart rate)", "bpm", 1,
        "The heart-rate rise and fall within each breath (highest minus lowest heart rate), averaged over the "
        "window's breaths."),
@@ -202,10 +209,13 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("artifacts.extra", "Extra beats", "", 0, "Spurious detections that split an interval in two."),
     _m("artifacts.long_short", "Long/short intervals", "", 0,
        "Intervals too long or too short for their neighbours without another explanation."),
+    _m("artifacts.end_beat_flag", "Artifact class of the newest beat", "", 0,
+       "How the artifact classification of this window labelled its newest beat (0 normal; ectopic, missed, extra "
+       "or long/short otherwise): the marks on the live tachogram."),
     _m("quality.n_beats", "Beats in the window", "", 0, "Number of beats in the analysis window."),
     _m("quality.corrected_pct", "Corrected beats", "%", 1, "Share of the window's beats that were corrected."),
     _m("quality.missing_pct", "Missing data", "%", 1,
-       "Share of the window (or recording) without beats: gaps, lost contact."),
+       "Share of the window (or recording) without beats: gaps, lost contact.", view_decimals={GLANCE: 0}),
     _m("quality.ok", "Signal quality ok", "", 0, "1 when the window is clean enough for metrics, 0 when withheld."),
     _m("quality.duration_s", "Duration", "s", 0, "Length of the analysed beats."),
     _m("quality.segments", "Segments", "", 0, "Gap-free stretches of beats in the recording."),

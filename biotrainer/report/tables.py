@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from biotrainer.analysis.compare import METRIC_KEYS
-from biotrainer.metrics.catalogue import CATALOGUE, format_number, format_value
+from biotrainer.metrics.catalogue import CATALOGUE, MISSING, format_number, format_value
 from biotrainer.report.data import ReportData, fmt_duration
 
 Table = tuple[list[str], list[list[str]]]
@@ -44,7 +44,7 @@ def artifact_table(data: ReportData) -> Table:
     a = data.artifacts
     beats = a.get("beats", 0)
     corrected = a.get("corrected", 0)
-    share = f"{100.0 * corrected / beats:.1f} %" if beats else "–"
+    share = f"{100.0 * corrected / beats:.1f} %" if beats else MISSING
     return (["beats", "ectopic", "missed", "extra", "long/short", "corrected", "share corrected"],
             [[str(beats), str(a.get("ectopic", 0)), str(a.get("missed", 0)), str(a.get("extra", 0)),
               str(a.get("long_short", 0)), str(corrected), share]])
@@ -76,9 +76,9 @@ def comparison_table(result: dict[str, Any]) -> Table:
     for c in result["comparisons"]:
         k = c["metric"]
         cells = [fmt_value(c["a"], k), fmt_value(c["b"], k),
-                 "–" if c["difference"] is None else f"{c['difference']:+.3g}",
-                 "–" if c["percent_change"] is None else f"{c['percent_change']:+.0f} %",
-                 "–" if c["z"] is None else f"{c['z']:+.1f}", c["verdict"]]
+                 MISSING if c["difference"] is None else f"{c['difference']:+.3g}",
+                 MISSING if c["percent_change"] is None else f"{c['percent_change']:+.0f} %",
+                 MISSING if c["z"] is None else f"{c['z']:+.1f}", c["verdict"]]
         if result["mode"] == "phase":
             rows.append([f"{c['phase']} vs {c['reference']}", metric_label(k), *cells])
         else:
@@ -90,6 +90,6 @@ def trend_table(result: dict[str, Any]) -> Table | None:
     if not result.get("trend"):
         return None
     rows = [[t["phase"], metric_label(t["metric"]), " → ".join(fmt_value(v, t["metric"]) for v in t["values"]),
-             "–" if t["slope_per_week"] is None else f"{t['slope_per_week']:+.3g}"]
+             MISSING if t["slope_per_week"] is None else f"{t['slope_per_week']:+.3g}"]
             for t in result["trend"] if t["values"]]
     return ["phase", "metric", "values (oldest → newest)", "slope per week"], rows

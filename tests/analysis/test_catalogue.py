@@ -110,3 +110,15 @@ def test_format_number_and_missing_marks() -> None:
     assert format_number(np.float64(2.0), 2) == "2.00"
     assert format_number(12.345, 1, unit="%") == "12.3 %"
     assert format_number(None, 1, unit="%") == "–"
+
+
+def test_live_screen_names_and_tile_decimals_are_in_the_catalogue() -> None:
+    """gui.model.METRICS (wired by the GUI) says what the catalogue's on_screen says; tiles use glance decimals."""
+    pytest.importorskip("PyQt5")
+    from biotrainer.gui.metric_tiles import decimals
+    from biotrainer.gui.model import METRICS, SOURCE_KEYS
+
+    for key, shown in METRICS.items():
+        assert CATALOGUE[SOURCE_KEYS[key]].on_screen == shown, key
+    assert {k: decimals(k) for k in METRICS} == {"hr_bpm": 0, "rsa_p2t_ms": 0, "ln_rmssd": 2, "coherence_ratio": 2,
+                                                 "breathing_rate_per_min": 1}

@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from biotrainer.analysis.participants import choose_role, find_role, role_for_comparison, roles_with_beats
+from biotrainer.analysis.participants import (
+    choose_role,
+    find_role,
+    participant_beats,
+    role_for_comparison,
+    roles_with_beats,
+)
 from biotrainer.cli import main
 from biotrainer.errors import UsageError
 
@@ -109,3 +115,15 @@ def test_export_keeps_the_sessions_of_the_participant_by_the_same_names(recordin
     assert main(["export", two, one, "--participant", "nobody", "--format", "csv", "--out", str(tmp_path / "n")]) == 2
     err = _error(capsys)
     assert "'nobody'" in err and "client C01" in err and "therapist T01" in err and "self P02" in err
+
+
+def test_library_views_read_one_participants_beats(recording) -> None:
+    """The library's key metrics and the compare screen's plots: the rule's participant, never two people mixed."""
+    from biotrainer.store import Library
+
+    with Library(None).open(recording(TWO_STRAPS)) as reader:
+        assert set(reader.beats().participant.tolist()) == {"client", "therapist"}
+        assert set(participant_beats(reader).participant.tolist()) == {"client"}
+        assert set(participant_beats(reader, "T01").participant.tolist()) == {"therapist"}
+    with Library(None).open(recording(ONE_STRAP)) as reader:
+        assert len(participant_beats(reader)) == len(reader.beats())
