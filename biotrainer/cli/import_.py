@@ -16,8 +16,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "biotrainer BIDS export (its *_physioevents.tsv.gz or the folder holding it), or a biotrainer session "
                     "file (.sqlite, e.g. from another computer or recordings/), which is copied unchanged under "
                     "its own id (a session already in the library is not imported twice).")
-    p.add_argument("path", metavar="PATH", help="file (or CSV export folder) to import")
-    p.add_argument("--participant", metavar="P", help="pseudonym of the person measured")
+    p.add_argument("path", metavar="PATH", nargs="?", help="file (or CSV export folder) to import")
+    p.add_argument("--participant", metavar="P", action="append",
+                   help="pseudonym of the person measured; with --role: ROLE=PSEUDONYM (repeatable)")
+    p.add_argument("--role", metavar="ROLE=FILE", action="append",
+                   help="a dyad: one file per person, e.g. --role therapist=t.edf --role client=c.txt, imported as "
+                        "one session (aligned by the files' start times when both have one, else both at 0 s)")
+    p.add_argument("--offset-s", metavar="ROLE=SECONDS", action="append",
+                   help="with --role: shift that person's data by SECONDS (positive: later)")
     add_library_option(p)
     add_json_option(p)
     p.set_defaults(func=run)
@@ -31,6 +37,15 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.exchange.library import import_path, import_session_file, is_session_file, save_session
     from biotrainer.store import Library
 
+    if args.role:
+        return _run_dyad(args)
+    if args.path is None:
+        raise UsageError("import needs a PATH, or --role ROLE=FILE twice for a dyad")
+    if args.offset_s:
+        raise UsageError("--offset-s is for a dyad import (--role ROLE=FILE twice)")
+    if args.participant is not None and len(args.participant) > 1:
+        raise UsageError("--participant: one pseudonym for one file (ROLE=PSEUDONYM is for --role)")
+    args.participant = args.participant[0] if args.participant else None
     if args.participant is not None and not args.participant.strip():
         raise UsageError("--participant: empty pseudonym")
     path = Path(args.path).expanduser()
@@ -45,6 +60,65 @@ def run(args: argparse.Namespace) -> int:
     n_beats = sum(isinstance(e, Beat) for e in session.events)
     fmt = session.meta.get("imported_from", {}).get("format", "")
     _report(args, new_id, fmt, fmt, len(session.events), n_beats)
+    return 0
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """``ROLE=VALUE`` options → role → value; a role twice, an unknown role or an empty value is a UsageError."""
+    from biotrainer.errors import UsageError
+    from biotrainer.events import PARTICIPANT_ROLES
+
+    out: dict[str, str] = {}
+    for raw in values or []:
+        role, sep, value = raw.partition("=")
+        role, value = role.strip(), value.strip()
+        if not sep or role not in PARTICIPANT_ROLES or not value:
+            raise UsageError(f"{option} {raw!r}: expected ROLE=VALUE with ROLE one of {', '.join(PARTICIPANT_ROLES)}")
+        if role in out:
+            raise UsageError(f"{option}: role {role} given twice")
+        out[role] = value
+    return out
+
+
+def _run_dyad(args: argparse.Namespace) -> int:
+    import math
+    from pathlib import Path
+
+    from biotrainer.errors import UsageError
+    from biotrainer.events import Beat
+    from biotrainer.exchange.dyad import combine_dyad
+    from biotrainer.exchange.library import save_session
+    from biotrainer.store import Library
+    from biotrainer.store.participants import validate_pseudonym
+
+    if args.path is not None:
+        raise UsageError(f"a dyad import takes its files from --role ROLE=FILE, not {args.path!r}")
+    paths = _pairs(args.role, "--role")
+    pseudonyms = {r: validate_pseudonym(p) for r, p in _pairs(args.participant, "--participant").items()}
+    offsets: dict[str, float] = {}
+    for role, text in _pairs(args.offset_s, "--offset-s").items():
+        try:
+            offsets[role] = float(text)
+        except ValueError:
+            raise UsageError(f"--offset-s {role}={text}: expected a number of seconds") from None
+        if not math.isfinite(offsets[role]) or abs(offsets[role]) > 86400:
+            raise UsageError(f"--offset-s {role}={text}: expected a number of seconds within a day")
+    stray = sorted(set(pseudonyms) - set(paths))
+    if stray:
+        raise UsageError(f"--participant {stray[0]}=...: no --role {stray[0]}=FILE")
+    session = combine_dyad(paths, pseudonyms=pseudonyms, offsets_s=offsets)
+    new_id = save_session(Library(args.library), session)
+    n_beats = sum(isinstance(e, Beat) for e in session.events)
+    how = session.meta["imported_from"]["alignment"]
+    if args.json:
+        print_json({"id": new_id, "format": "dyad", "events": len(session.events), "beats": n_beats,
+                    "participants": session.meta["participants"], "alignment": how,
+                    "offsets_s": session.meta["imported_from"]["offsets_s"],
+                    "sources": {r: str(p) for r, p in paths.items()}})
+    else:
+        who = ", ".join(f"{r} {Path(p).name}" for r, p in paths.items())
+        print(f"imported a dyad ({who}; {n_beats} beats, {len(session.events)} events; aligned {how}) "
+              f"as session {new_id}")
     return 0
 
 

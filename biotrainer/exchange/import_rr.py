@@ -55,13 +55,14 @@ def imported_meta(path: Path, fmt: str, *, anchor_unix_s: float | None = None, p
     """Session header for imported data: start time from the file when known, else its mtime minus duration."""
     from datetime import datetime, timezone
 
+    start_known = anchor_unix_s is not None
     if anchor_unix_s is None:
         anchor_unix_s = path.stat().st_mtime - duration_s
     started = datetime.fromtimestamp(anchor_unix_s, tz=timezone.utc).astimezone().isoformat()
     meta: dict[str, Any] = {"started_at": started, "anchor_unix_s": float(anchor_unix_s),
                             "title": f"imported {path.name}", "participants": {SELF: participant or SELF},
                             "app_version": __version__, "synthetic": False,
-                            "imported_from": {"file": path.name, "format": fmt}}
+                            "imported_from": {"file": path.name, "format": fmt, "start_known": start_known}}
     meta.update(extra or {})
     return meta
 
