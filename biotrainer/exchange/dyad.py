@@ -38,7 +38,7 @@ def read_one_person(path: Path) -> ExchangeSession:
         with SessionReader(path) as reader:
             meta = reader.meta.to_dict()
             events = list(reader.events())
-        meta["imported_from"] = {"file": path.name, "format": "biotrainer-session", "start_known": True}
+        meta["imported_from"] = {"file": path.name, "format": "biotrainer-session"}
         return ExchangeSession(meta, events)
     return import_path(path)
 
@@ -62,7 +62,7 @@ def _moved(e: Event, role: str | None, shift_s: float) -> Event:
 
 def _shifts(parts: Mapping[str, ExchangeSession], offsets: Mapping[str, float]) -> tuple[dict[str, float], float,
                                                                                            str]:
-    known = all((s.meta.get("imported_from") or {}).get("start_known", True) for s in parts.values())
+    known = all(s.meta.get("start_known", True) for s in parts.values())
     if known:
         anchor = min(s.anchor_unix_s for s in parts.values())
         shifts = {r: s.anchor_unix_s - anchor for r, s in parts.items()}

@@ -62,7 +62,8 @@ def imported_meta(path: Path, fmt: str, *, anchor_unix_s: float | None = None, p
     meta: dict[str, Any] = {"started_at": started, "anchor_unix_s": float(anchor_unix_s),
                             "title": f"imported {path.name}", "participants": {SELF: participant or SELF},
                             "app_version": __version__, "synthetic": False,
-                            "imported_from": {"file": path.name, "format": fmt, "start_known": start_known}}
+                            "imported_from": {"file": path.name, "format": fmt},
+                            "start_known": start_known}  # in memory only: a dyad import aligns by it
     meta.update(extra or {})
     return meta
 
