@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the emulated strap lives in tests/emulated
 
-from biotrainer.bus import Bus  # noqa: E402
-from biotrainer.session_runner import SessionRunner  # noqa: E402
+from biotrainer.core.bus import Bus  # noqa: E402
+from biotrainer.core.session_runner import SessionRunner  # noqa: E402
 from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, find_strap, scan  # noqa: E402
 from biotrainer.sources.codecs.hrs import encode_heart_rate_measurement  # noqa: E402
 from tests.emulated.harness import Collector, emulated_radio, wait_until  # noqa: E402

@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from biotrainer.bus import Bus
-from biotrainer.clock import VirtualClock
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import VirtualClock
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.store import Library
 
 

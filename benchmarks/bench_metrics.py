@@ -53,7 +53,7 @@ def _nk_window(nk, rr_ms: np.ndarray, t_s: np.ndarray, full: bool) -> dict[str, 
 def bench_engine(duration_s: float = 1200.0) -> None:
     import neurokit2 as nk
 
-    from biotrainer.events import Beat, MetricUpdate
+    from biotrainer.core.events import Beat, MetricUpdate
     from biotrainer.metrics.engine import MetricsEngine
 
     events, _ = _simulated(duration_s, protocol="resonance-training")

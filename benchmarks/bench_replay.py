@@ -27,7 +27,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from biotrainer.clock import VirtualClock
+from biotrainer.core.clock import VirtualClock
 from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library
 from biotrainer.wiring import build_replay
@@ -56,7 +56,7 @@ def build_events(duration_s: float, synthetic: bool) -> list:
 
 
 def bench_write(lib: Library, events: list, duration_s: float) -> tuple[str, float]:
-    from biotrainer.events import SESSION, SessionState
+    from biotrainer.core.events import SESSION, SessionState
 
     writer = lib.new_session(participants={"self": "BENCH"}, synthetic=True, title="benchmark")
     t0 = time.perf_counter()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from biotrainer.pacer import Pacer
+from biotrainer.core.pacer import Pacer
 from biotrainer.sources.sim.strap import SimConfig, simulate
 
 

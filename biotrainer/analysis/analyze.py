@@ -7,7 +7,7 @@ session (what ``biotrainer analyze`` prints; the CLI only parses the options and
   :mod:`biotrainer.metrics.offline` and return the JSON-ready result (never NaN: a null value has its reason).
 
 Options that do not apply to the input (a sampling rate for a session, a column for a session, a participant for
-an ECG file) are one-line :class:`~biotrainer.errors.UsageError`\\ s, not ignored; their messages name the
+an ECG file) are one-line :class:`~biotrainer.core.errors.UsageError`\\ s, not ignored; their messages name the
 command-line options, which is where a user meets them.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 KINDS = ("rr", "ecg", "session")
 #: Suffixes that name a data file even when it does not exist (so the error says "no such file").

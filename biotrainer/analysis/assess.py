@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 SCORE_MEANING = ("weighted mean of the step's ranks on the criteria in 'weights' (1 = best on each); lower is "
                  "better; the pick has the lowest")
@@ -18,7 +18,7 @@ def _protocol_of(meta: Any) -> Any:
     """The session's protocol, or None when it has none or its text no longer parses."""
     if not meta.protocol_toml:
         return None
-    from biotrainer.errors import ProtocolError
+    from biotrainer.core.errors import ProtocolError
     from biotrainer.protocols.model import parse_protocol
 
     try:

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from biotrainer.analysis.participants import role_for_comparison
-from biotrainer.events import Beat, PhaseMarker
+from biotrainer.core.events import Beat, PhaseMarker
+from biotrainer.core.phases import phase_spans as spans_from_markers
 from biotrainer.exchange.model import ExchangeSession
 from biotrainer.metrics.catalogue import CATALOGUE
-from biotrainer.phases import phase_spans as spans_from_markers
 
 #: The compared metrics (keys of :mod:`biotrainer.metrics.catalogue`, which gives label, unit and decimals).
 #: Breathing rate first: it is shown beside the vagal indices.
@@ -112,7 +112,7 @@ def phase_spans(session: ExchangeSession) -> list[tuple[str, float, float]]:
     """``(name, start_s, end_s)`` of every protocol phase, in order; the whole session when there are none.
 
     A phase that was entered twice (a repeated name) keeps both occurrences, the second named ``name (2)``
-    (:attr:`biotrainer.phases.PhaseSpan.label`).
+    (:attr:`biotrainer.core.phases.PhaseSpan.label`).
     """
     beats_t = [e.beat_t_s for e in session.events if isinstance(e, Beat)]
     end_default = max([session.duration_s] + beats_t) if beats_t else session.duration_s

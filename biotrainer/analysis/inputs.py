@@ -9,7 +9,7 @@
   rule as RR tables: the column named by ``column``, else the first named like ``ecg``, ``ecg_uv``, ``ECG (mV)``,
   ``signal``, else the only column. The sampling rate is not in these files: the caller passes it.
 
-Errors are :class:`~biotrainer.errors.ImportFormatError` naming the file and the problem.
+Errors are :class:`~biotrainer.core.errors.ImportFormatError` naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from biotrainer.errors import ImportFormatError
+from biotrainer.core.errors import ImportFormatError
 from biotrainer.exchange.table import choose_column, read_table
 
 if TYPE_CHECKING:

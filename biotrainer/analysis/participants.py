@@ -3,7 +3,7 @@
 A session names its participants by role (``self``, ``client``, ``therapist``) with a pseudonym each. The rule:
 
 1. ``wanted`` (``--participant``) is a role or a pseudonym; it picks that participant, whose beats must be in the
-   session. A name that is nobody's is a one-line :class:`~biotrainer.errors.UsageError` naming those available;
+   session. A name that is nobody's is a one-line :class:`~biotrainer.core.errors.UsageError` naming those available;
    a participant without beats is one too.
 2. Without ``wanted``: a session with one participant with beats needs no choice. With several, the default is the
    client (the person practising, in a session guided by a therapist), else ``self``, else the first with beats
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 #: Without ``--participant``: the first of these with beats, else the first participant with beats.
 DEFAULT_ROLES = ("client", "self")

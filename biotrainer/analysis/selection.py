@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 
 def sessions_to_compare(library: Any, ids: list[str], participant: str | None, protocol: str | None) -> list[str]:

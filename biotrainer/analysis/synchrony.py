@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import UsageError
-from biotrainer.events import Beat, PacerMarker
+from biotrainer.core.errors import UsageError
+from biotrainer.core.events import Beat, PacerMarker
 from biotrainer.metrics import synchrony as sync
 
 #: The two roles a synchrony analysis relates (x = therapist, y = client).
@@ -79,7 +79,7 @@ def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, st
                         opts: SynchronyOptions) -> dict[str, Any]:
     """The documented synchrony JSON for a session's events (see :meth:`SynchronyResult.to_dict`), plus
     ``session`` id and ``participants`` (role → pseudonym)."""
-    from biotrainer.phases import phase_spans
+    from biotrainer.core.phases import phase_spans
 
     _check_roles(session_id, people, events)
     tx, nnx = _nn_of(events, LEADER_ROLE)

@@ -1,7 +1,7 @@
 """Command line: ``biotrainer COMMAND``. Each command lives in its own module with ``register(subparsers)``.
 
 Heavy modules (neurokit2, Qt) are imported inside the commands that need them, so ``--help`` stays fast.
-Any :class:`~biotrainer.errors.BiotrainerError` becomes one line on stderr and a non-zero exit.
+Any :class:`~biotrainer.core.errors.BiotrainerError` becomes one line on stderr and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from biotrainer import __version__
-from biotrainer.errors import BiotrainerError
+from biotrainer.core.errors import BiotrainerError
 
 # Command modules under biotrainer.cli, in the order --help lists them. Adding a command = adding a module here.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -20,7 +20,7 @@ from typing import Any
 
 from biotrainer.analysis.analyze import KINDS
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 from biotrainer.metrics.catalogue import CATALOGUE, MISSING_EM, format_value
 
 #: Accepted ECG sampling rates (Hz): below, QRS complexes are not resolved; above, the value is surely a typo.

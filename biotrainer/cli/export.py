@@ -39,7 +39,7 @@ def _progress(done: int, total: int, what: str = "sessions") -> None:
 
 
 def _prepare_out(out) -> None:
-    from biotrainer.errors import ExportError
+    from biotrainer.core.errors import ExportError
     from biotrainer.store.paths import make_private_dirs
 
     if out.exists() and not out.is_dir():
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from biotrainer.analysis.selection import sessions_to_export
-    from biotrainer.errors import ExportError
+    from biotrainer.core.errors import ExportError
     from biotrainer.store import Library
 
     library = Library(args.library)

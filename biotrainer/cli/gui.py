@@ -6,7 +6,7 @@ import argparse
 import os
 
 from biotrainer.cli.common import add_library_option
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 SCREENS = ("live", "client", "library", "replay", "compare")
 

@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from biotrainer.errors import UsageError
-    from biotrainer.events import Beat
+    from biotrainer.core.errors import UsageError
+    from biotrainer.core.events import Beat
     from biotrainer.exchange.library import import_path, import_session_file, is_session_file, save_session
     from biotrainer.store import Library
 
@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     """``ROLE=VALUE`` options → role → value; a role twice, an unknown role or an empty value is a UsageError."""
-    from biotrainer.errors import UsageError
-    from biotrainer.events import PARTICIPANT_ROLES
+    from biotrainer.core.errors import UsageError
+    from biotrainer.core.events import PARTICIPANT_ROLES
 
     out: dict[str, str] = {}
     for raw in values or []:
@@ -84,8 +84,8 @@ def _run_dyad(args: argparse.Namespace) -> int:
     import math
     from pathlib import Path
 
-    from biotrainer.errors import UsageError
-    from biotrainer.events import Beat
+    from biotrainer.core.errors import UsageError
+    from biotrainer.core.events import Beat
     from biotrainer.exchange.dyad import combine_dyad
     from biotrainer.exchange.library import save_session
     from biotrainer.store import Library

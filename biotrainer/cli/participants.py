@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from biotrainer.cli.common import add_library_option, print_json
-from biotrainer.events import PARTICIPANT_ROLES
+from biotrainer.core.events import PARTICIPANT_ROLES
 
 
 def _json_flag(p: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ def _add(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
 
 
 def _set(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
-    from biotrainer.errors import UsageError
+    from biotrainer.core.errors import UsageError
 
     store = lib.participants
     if args.role is None and args.notes is None and args.resonance_rate is None:

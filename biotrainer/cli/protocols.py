@@ -114,7 +114,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from biotrainer.errors import ProtocolError
+    from biotrainer.core.errors import ProtocolError
     from biotrainer.protocols import format_duration, load_protocol
     from biotrainer.protocols.model import display_path
 

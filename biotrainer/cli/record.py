@@ -59,7 +59,7 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
     for key, value in overrides.items():
         setattr(plan, key, value)
     if plan.duration_s is not None and not (math.isfinite(plan.duration_s) and plan.duration_s > 0):
-        from biotrainer.errors import UsageError
+        from biotrainer.core.errors import UsageError
 
         raise UsageError(f"--duration {plan.duration_s:g}: expected a positive number of seconds")
     return plan
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
     if plan.speed is None and not plan.protocol and plan.duration_s is None \
             and all(d.kind == "sim" for d in plan.devices):  # (real straps: 'max' is refused anyway)
-        from biotrainer.errors import UsageError
+        from biotrainer.core.errors import UsageError
 
         raise UsageError("--speed max needs --duration S or --protocol NAME: without an end it would record "
                          "simulated hours per second until Ctrl-C")

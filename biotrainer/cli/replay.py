@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biotrainer.errors import UsageError
+    from biotrainer.core.errors import UsageError
     from biotrainer.sources.ble import load_backend, scan
 
     if not args.timeout > 0:

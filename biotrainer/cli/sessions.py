@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

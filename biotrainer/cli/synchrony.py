@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from biotrainer.cli.common import add_json_option, add_library_option, print_json
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 from biotrainer.metrics import synchrony as sync
 
 

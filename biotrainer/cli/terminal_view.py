@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from biotrainer.events import (
+from biotrainer.core.events import (
     Annotation,
     Beat,
     Connection,

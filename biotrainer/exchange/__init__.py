@@ -59,7 +59,7 @@ def import_file(path, library=None, participant=None) -> str:  # noqa: ANN001 - 
     """Import ``path`` (RR file, XDF, EDF+, biotrainer CSV export folder) as a new session of ``library``
     (a :class:`biotrainer.store.Library`; default: the default library); returns the new session's id.
 
-    Raises :class:`biotrainer.errors.ImportFormatError` with a one-line message naming the file and the problem.
+    Raises :class:`biotrainer.core.errors.ImportFormatError` with a one-line message naming the file and the problem.
     """
     from pathlib import Path
 

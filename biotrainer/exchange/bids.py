@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer import __version__
-from biotrainer.events import rr_1024_to_ms, to_record
+from biotrainer.core.events import rr_1024_to_ms, to_record
 from biotrainer.exchange.csv_export import marker_label
 from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
 
@@ -227,8 +227,8 @@ def import_bids(path: Path, *, participant: str | None = None) -> ExchangeSessio
     Beats (exact ``rr_1024``) and markers (from their JSON ``data``) come from the physioevents file; ECG/ACC from
     the ``*_physio.tsv.gz`` files next to it (``n/a`` rows are gaps). Raises ImportFormatError naming the file.
     """
-    from biotrainer.errors import ImportFormatError
-    from biotrainer.events import SELF, Beat, Event, from_record
+    from biotrainer.core.errors import ImportFormatError
+    from biotrainer.core.events import SELF, Beat, Event, from_record
     from biotrainer.exchange.import_rr import imported_meta
     from biotrainer.exchange.model import frames_from_samples
 

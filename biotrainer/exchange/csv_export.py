@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biotrainer.events import to_record
+from biotrainer.core.events import to_record
 from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import ImportFormatError, UsageError
-from biotrainer.events import SESSION, AccFrame, Beat, EcgFrame, Event, SessionState
+from biotrainer.core.errors import ImportFormatError, UsageError
+from biotrainer.core.events import SESSION, AccFrame, Beat, EcgFrame, Event, SessionState
 from biotrainer.exchange.model import ExchangeSession
 
 #: Attributes that hold session times besides ``t_s``.

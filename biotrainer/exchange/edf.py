@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from biotrainer import __version__
-from biotrainer.errors import ExportError
-from biotrainer.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.core.errors import ExportError
+from biotrainer.core.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
 from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment, make_private, make_private_dirs
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ Channels are found by label: ECG = a label containing ``ECG`` or ``EKG``; accele
 (or containing ``acc`` and ending in x/y/z). ECG physical units ``uV``/``mV``/``V`` are converted to integer µV,
 accelerometer ``mg``/``g`` to integer milli-g. Annotations written by :mod:`biotrainer.exchange.edf`
 (``beat rr_1024=…``, ``phase start …``, ``pacer inhale 6/min``, ``cue …``, ``note …``, ``session …``) come back
-as the events they were; any other annotation text becomes an :class:`~biotrainer.events.Annotation`. A file with
+as the events they were; any other annotation text becomes an :class:`~biotrainer.core.events.Annotation`. A file with
 ECG but no beat annotations gets beats from R-peaks (:func:`biotrainer.metrics.rpeaks.rpeaks_s`, ``source="ecg"``).
 
 EDF+D: each data record's onset is read from its time-keeping annotation, so samples after a gap keep their true
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import ImportFormatError
-from biotrainer.events import (
+from biotrainer.core.errors import ImportFormatError
+from biotrainer.core.events import (
     SELF,
     SESSION,
     AccFrame,

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from biotrainer import __version__
-from biotrainer.errors import ImportFormatError
-from biotrainer.events import (
+from biotrainer.core.errors import ImportFormatError
+from biotrainer.core.events import (
     PARTICIPANT_ROLES,
     SELF,
     Beat,
@@ -279,7 +279,7 @@ def _export_table(base: str, suffix: str, **kw: Any) -> Any:
 
 def _export_events(base: str, beats_file: Path, role_of: dict[str, str]) -> list[Event]:
     """Beats, markers, heart rate and ECG/ACC frames of an export, participants as roles (publish order lost)."""
-    from biotrainer.events import HeartRate
+    from biotrainer.core.events import HeartRate
 
     events: list[Event] = []
     beats = _export_table(base, "_beats.csv", dtype={"participant": str, "device": str, "source": str})

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import ImportFormatError
-from biotrainer.events import SELF, Beat, Event, HeartRate, rr_ms_to_1024
+from biotrainer.core.errors import ImportFormatError
+from biotrainer.core.events import SELF, Beat, Event, HeartRate, rr_ms_to_1024
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
 
 log = logging.getLogger(__name__)

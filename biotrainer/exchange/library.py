@@ -18,8 +18,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import ImportFormatError, RecordingError, UsageError
-from biotrainer.events import SESSION, Event, SessionState
+from biotrainer.core.errors import ImportFormatError, RecordingError, UsageError
+from biotrainer.core.events import SESSION, Event, SessionState
 from biotrainer.exchange.model import ExchangeSession
 
 log = logging.getLogger(__name__)

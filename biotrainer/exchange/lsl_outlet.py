@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer import __version__
-from biotrainer.events import (
+from biotrainer.core.events import (
     AccFrame,
     Annotation,
     Beat,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer import __version__
-from biotrainer.events import (
+from biotrainer.core.events import (
     AccFrame,
     Annotation,
     Beat,
@@ -45,7 +45,7 @@ DEFAULT_GAP_S = 0.25
 
 @dataclass
 class BeatTable:
-    """All beats of a session as columns (one row per :class:`~biotrainer.events.Beat`, in time order).
+    """All beats of a session as columns (one row per :class:`~biotrainer.core.events.Beat`, in time order).
 
     ``flags`` are :mod:`biotrainer.metrics.artifacts` classes of the raw beat (0 normal); ``rr_corrected_ms`` is the
     corrected interval ending at the same beat, NaN where correction removed the beat or was not run.

@@ -12,7 +12,7 @@ The column rule, for RR (:func:`biotrainer.exchange.import_rr.read_rr_table`) an
    then ``rr``/``ibi``/``nn``/``rri`` with an optional unit; ECG: ``ecg``/``mv``/``uv``/``signal``);
 3. else the only column of a one-column file.
 
-Errors are one-line :class:`~biotrainer.errors.ImportFormatError` naming the file and the file's own line number
+Errors are one-line :class:`~biotrainer.core.errors.ImportFormatError` naming the file and the file's own line number
 (counting blank and comment lines).
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biotrainer.errors import ImportFormatError
+from biotrainer.core.errors import ImportFormatError
 
 NameRule = Callable[[str], object]  # header (as written) → truthy when it names the data
 

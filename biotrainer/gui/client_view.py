@@ -10,10 +10,10 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from biotrainer.core.pacer import PacerPoint
 from biotrainer.gui.model import FEEDBACK_KEY, SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.theme import DARK, Palette
-from biotrainer.pacer import PacerPoint
 
 
 class ClientWindow(QWidget):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from biotrainer.errors import BiotrainerError
+from biotrainer.core.errors import BiotrainerError
 from biotrainer.gui.model import SessionModel
 
 if TYPE_CHECKING:

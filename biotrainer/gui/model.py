@@ -8,7 +8,7 @@ discrete changes. Views read the model; they never touch the bus or the runner.
 Artifact marks are the beats the metrics engine flagged (``artifacts.end_beat_flag`` of its updates: each beat as
 the window that ended on it classified it), so the tachogram marks exactly the beats the metrics corrected.
 
-The pacer shown on screen is rebuilt from the protocol's :class:`~biotrainer.events.PacerMarker` events and the
+The pacer shown on screen is rebuilt from the protocol's :class:`~biotrainer.core.events.PacerMarker` events and the
 session clock (``progress = (now - segment start) / planned duration``), so live sessions and replays draw the same
 pacer from the same events, and a pause freezes it where it stopped.
 """
@@ -25,7 +25,7 @@ from typing import Final
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from biotrainer.events import (
+from biotrainer.core.events import (
     SESSION,
     Annotation,
     Battery,
@@ -41,8 +41,8 @@ from biotrainer.events import (
     PhaseMarker,
     SessionState,
 )
+from biotrainer.core.pacer import PacerPoint, segment_volume
 from biotrainer.gui.ring import Ring
-from biotrainer.pacer import PacerPoint, segment_volume
 
 log = logging.getLogger(__name__)
 

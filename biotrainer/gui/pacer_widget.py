@@ -5,7 +5,7 @@
 - **Exhale**: a blue disc shrinks; "Breathe out".
 
 A thin arc around the disc shows how far through the current segment the breath is, and the label counts the
-seconds left in it. The widget only renders the :class:`~biotrainer.pacer.PacerPoint` it is given
+seconds left in it. The widget only renders the :class:`~biotrainer.core.pacer.PacerPoint` it is given
 (:meth:`PacerWidget.set_point`); it computes nothing about the breath itself.
 """
 
@@ -17,8 +17,8 @@ from PyQt5.QtCore import QPointF, QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QPainter, QPen, QRadialGradient
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
+from biotrainer.core.pacer import PacerPoint
 from biotrainer.gui.theme import DARK, Palette
-from biotrainer.pacer import PacerPoint
 
 LABELS = {"inhale": "Breathe in", "hold_in": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
 MIN_RADIUS_SHARE = 0.28  # empty lungs: disc radius as a share of the largest radius

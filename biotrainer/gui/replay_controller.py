@@ -17,7 +17,7 @@ from typing import Final
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from biotrainer.events import Annotation, Cue, PhaseMarker
+from biotrainer.core.events import Annotation, Cue, PhaseMarker
 from biotrainer.gui.model import SessionModel
 
 log = logging.getLogger(__name__)

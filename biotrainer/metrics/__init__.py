@@ -14,12 +14,12 @@ Modules (each holds one kind of thing):
 - :mod:`.feedback` — the single 0..1 feedback value shown to the person breathing.
 - :mod:`.streams` — one participant's raw streams as arrays and the cut of one window from them.
 - :mod:`.window` — all metrics of one window (the one function live and offline share).
-- :mod:`.engine` — the incremental bus listener publishing :class:`biotrainer.events.MetricUpdate`.
+- :mod:`.engine` — the incremental bus listener publishing :class:`biotrainer.core.events.MetricUpdate`.
 - :mod:`.offline` — whole-recording summary, per-phase summaries, windowed analysis.
 
 Not here: reading RR and ECG files is :mod:`biotrainer.analysis.inputs`; simulated sessions are run by
-:mod:`biotrainer.wiring.simulate`; protocol phases as run are :mod:`biotrainer.phases` and the breath curve is
-:func:`biotrainer.pacer.breath_volume` (contracts the metrics share with the rest). This package imports only the
+:mod:`biotrainer.wiring.simulate`; protocol phases as run are :mod:`biotrainer.core.phases` and the breath curve is
+:func:`biotrainer.core.pacer.breath_volume` (contracts the metrics share with the rest). This package imports only the
 contracts (events, bus, pacer, phases, errors): never sources, protocols, store, exchange, analysis, wiring or a
 view.
 

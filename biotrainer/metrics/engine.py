@@ -1,4 +1,4 @@
-"""The incremental metrics engine: a session-bus listener publishing :class:`~biotrainer.events.MetricUpdate`.
+"""The incremental metrics engine: a session-bus listener publishing :class:`~biotrainer.core.events.MetricUpdate`.
 
 Consumes ``Beat``, ``EcgFrame``, ``AccFrame``, ``PacerMarker``, ``PhaseMarker``, ``Contact`` and ``Connection``
 events per participant (markers with ``participant="session"`` apply to everyone), keeps bounded buffers (the
@@ -34,8 +34,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from biotrainer.bus import Bus
-from biotrainer.events import SESSION, Beat, EcgFrame, Event, MetricUpdate, PacerMarker, PhaseMarker
+from biotrainer.core.bus import Bus
+from biotrainer.core.events import SESSION, Beat, EcgFrame, Event, MetricUpdate, PacerMarker, PhaseMarker
 from biotrainer.metrics import feedback as fb
 from biotrainer.metrics.coherence import WINDOW_S as COHERENCE_WINDOW_S
 from biotrainer.metrics.streams import PACER_LOOKBACK_S, StreamBuffer, build_window

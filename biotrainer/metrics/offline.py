@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from biotrainer.core.phases import PhaseSpan
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.streams import Streams, build_window
 from biotrainer.metrics.window import (
@@ -40,7 +41,6 @@ from biotrainer.metrics.window import (
     corrected_reason,
     too_short_reason,
 )
-from biotrainer.phases import PhaseSpan
 
 #: Summary windows (whole recording and per phase): breathing rate and RSA are aggregated over windows of this
 #: length every step, as the live engine computes them.
@@ -563,7 +563,7 @@ def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
     x = np.asarray(ecg, dtype=float)
     peaks = rpeaks_s(x, fs_hz)
     if peaks.size < 3:
-        from biotrainer.errors import ImportFormatError
+        from biotrainer.core.errors import ImportFormatError
 
         raise ImportFormatError(f"found {peaks.size} R-peaks in {x.size / fs_hz:.0f} s of ECG at {fs_hz:g} Hz; "
                                 "check --fs and the column")

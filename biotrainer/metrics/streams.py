@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from biotrainer.events import (
+from biotrainer.core.events import (
     SESSION,
     AccFrame,
     Beat,
@@ -23,9 +23,9 @@ from biotrainer.events import (
     PacerMarker,
     PhaseMarker,
 )
+from biotrainer.core.phases import PhaseSpan, PhaseSpanBuilder
 from biotrainer.metrics.coherence import WINDOW_S as COHERENCE_WINDOW_S
 from biotrainer.metrics.window import WindowData
-from biotrainer.phases import PhaseSpan, PhaseSpanBuilder
 
 #: Pacer markers this long before a window start are kept so the breath in progress at the start is known.
 PACER_LOOKBACK_S = 30.0
@@ -40,7 +40,7 @@ class Streams:
     """One participant's raw data as arrays (session time, s).
 
     ``beat_t_s``/``rr_ms``: beats in time order; ``pacer``: ``(t_s, segment, duration_s, rate_per_min)``;
-    ``phases``: protocol phases (:mod:`biotrainer.phases`; a running phase ends at inf); ``acc_t_s``/``acc_mg``: per-sample times and (n, 3) samples at ``acc_fs_hz``;
+    ``phases``: protocol phases (:mod:`biotrainer.core.phases`; a running phase ends at inf); ``acc_t_s``/``acc_mg``: per-sample times and (n, 3) samples at ``acc_fs_hz``;
     ``ecg_t_s``/``ecg_uv`` likewise at ``ecg_fs_hz``; ``no_contact``: ``(start_s, end_s)`` spans without skin
     contact or connection (end inf while ongoing).
     """

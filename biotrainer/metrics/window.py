@@ -46,10 +46,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from biotrainer.core.pacer import breath_volume, segment_code
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.frequency import reaches
 from biotrainer.metrics.time_domain import MIN_WINDOW_S, time_domain
-from biotrainer.pacer import breath_volume, segment_code
 
 DEFAULT_WINDOW_S = 60.0
 #: Beats after the window end that the artifact correction may see. A premature (ectopic) beat is only recognisable
@@ -247,7 +247,7 @@ def _pacer_state(data: WindowData) -> tuple[float | None, list[tuple[float, str,
 
 
 def pacer_volume(segments: list[tuple[float, str, float]], t_s: np.ndarray) -> np.ndarray:
-    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (:func:`biotrainer.pacer.breath_volume`);
+    """Lung volume the pacer asks for (0 empty .. 1 full) at times ``t_s`` (:func:`biotrainer.core.pacer.breath_volume`);
     NaN outside the segments."""
     t_s = np.asarray(t_s, dtype=float)
     v = np.full(t_s.size, np.nan)

@@ -4,10 +4,10 @@
   folder ``$BIOTRAINER_PROTOCOLS`` / ``user_config_dir("biotrainer")/protocols``) or by path.
 - :class:`Protocol` is the validated, immutable file content (``text`` keeps the raw TOML for the recording).
 - :class:`ProtocolRunner` is the scheduled source given to ``SessionRunner(protocol=…)``: it emits
-  :class:`~biotrainer.events.PhaseMarker`, :class:`~biotrainer.events.PacerMarker` and
-  :class:`~biotrainer.events.Cue` events at their exact scheduled times and answers ``pacer_at`` / ``phase_at``
+  :class:`~biotrainer.core.events.PhaseMarker`, :class:`~biotrainer.core.events.PacerMarker` and
+  :class:`~biotrainer.core.events.Cue` events at their exact scheduled times and answers ``pacer_at`` / ``phase_at``
   for views and the simulator.
-- The schema is data in :mod:`biotrainer.protocols.schema`; errors are :class:`~biotrainer.errors.ProtocolError`
+- The schema is data in :mod:`biotrainer.protocols.schema`; errors are :class:`~biotrainer.core.errors.ProtocolError`
   naming the file and the field path (or the TOML line and column).
 """
 

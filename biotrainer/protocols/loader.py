@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from biotrainer.errors import ProtocolError
+from biotrainer.core.errors import ProtocolError
 from biotrainer.protocols.model import Protocol, display_path, read_protocol_file
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import ProtocolError
-from biotrainer.pacer import Pacer
+from biotrainer.core.errors import ProtocolError
+from biotrainer.core.pacer import Pacer
 from biotrainer.protocols.schema import (
     DEFAULT_FALLBACK_RATE_PER_MIN,
     PERSONAL_RATE,
@@ -65,7 +65,7 @@ class PacerSpec:
         return self.fallback_rate_per_min if personal_rate_per_min is None else float(personal_rate_per_min)
 
     def pacer(self, personal_rate_per_min: float | None = None) -> Pacer:
-        """The :class:`~biotrainer.pacer.Pacer` for this phase (raises ValueError if holds leave no time)."""
+        """The :class:`~biotrainer.core.pacer.Pacer` for this phase (raises ValueError if holds leave no time)."""
         return Pacer(self.resolve_rate_per_min(personal_rate_per_min), self.inhale_share, self.hold_in_s,
                      self.hold_out_s)
 

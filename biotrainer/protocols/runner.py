@@ -4,7 +4,7 @@ Design
 ------
 At construction the whole protocol is laid out once in *protocol time* (seconds since the protocol started,
 not counting pauses): for each phase a ``PhaseMarker`` start, the ``PacerMarker`` of every breath segment
-(from :meth:`biotrainer.pacer.Pacer.segment_starts`, so markers and the drawn pacer agree exactly), the cues, and a
+(from :meth:`biotrainer.core.pacer.Pacer.segment_starts`, so markers and the drawn pacer agree exactly), the cues, and a
 ``PhaseMarker`` end. :meth:`ProtocolRunner.events_until` hands out the entries whose *session* time has come:
 ``session time = start_s + protocol time + the length of the pauses before it``. Times are computed from the
 schedule, never by adding up tick lengths, so calling ``events_until`` in many small steps or one big step yields
@@ -25,9 +25,9 @@ import logging
 import math
 from dataclasses import dataclass
 
-from biotrainer.errors import ProtocolError, UsageError
-from biotrainer.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
-from biotrainer.pacer import Pacer, PacerPoint
+from biotrainer.core.errors import ProtocolError, UsageError
+from biotrainer.core.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
+from biotrainer.core.pacer import Pacer, PacerPoint
 from biotrainer.protocols.model import CueSpec, PhaseSpec, Protocol, check_pacer_fits, format_number
 from biotrainer.protocols.schema import RATE_MAX_PER_MIN, RATE_MIN_PER_MIN
 from biotrainer.sources.base import ScheduledSource

@@ -2,7 +2,7 @@
 
 :data:`PROTOCOL_SCHEMA` describes every key a protocol TOML file may contain: its kind, whether it is required,
 its default, its range or allowed values. :func:`validate_document` walks a parsed document against it, fills the
-defaults, and raises :class:`~biotrainer.errors.ProtocolError` on the first problem with a one-line message naming
+defaults, and raises :class:`~biotrainer.core.errors.ProtocolError` on the first problem with a one-line message naming
 the file, the field path and what was expected::
 
     protocols/x.toml: phases[1].pacer.inhale_share: expected a number between 0.1 and 0.9, got 1.5
@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from biotrainer.errors import ProtocolError
+from biotrainer.core.errors import ProtocolError
 
 SCHEMA_VERSION = 1
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from biotrainer.errors import ExportError, UsageError
+from biotrainer.core.errors import ExportError, UsageError
 from biotrainer.exchange.model import ExchangeSession
 from biotrainer.store.paths import make_private_dirs
 

@@ -6,7 +6,7 @@ import queue
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from biotrainer.events import Event
+from biotrainer.core.events import Event
 
 
 class ScheduledSource(ABC):

@@ -4,13 +4,13 @@ Another lab tool's heart stream drives a session. :class:`LslInletSource` resolv
 source id is ``NAME`` and turns its samples into the usual events, by LSL stream type (case-insensitive):
 
 - ``RR`` / ``IBI`` / ``RRI``: one RR interval per sample (ms; seconds when the channel unit says ``s``) →
-  :class:`~biotrainer.events.Beat` with ``rr_1024`` rounded to 1/1024 s, ``beat_t_s`` the sample's timestamp,
+  :class:`~biotrainer.core.events.Beat` with ``rr_1024`` rounded to 1/1024 s, ``beat_t_s`` the sample's timestamp,
   ``source="lsl"``;
-- ``HR``: heart rate in bpm → :class:`~biotrainer.events.HeartRate`;
-- ``ECG``: first channel, µV (mV/V scaled by the channel unit) → :class:`~biotrainer.events.EcgFrame` per chunk;
-- ``ACC``: first three channels in milli-g (``g`` scaled) → :class:`~biotrainer.events.AccFrame` per chunk;
+- ``HR``: heart rate in bpm → :class:`~biotrainer.core.events.HeartRate`;
+- ``ECG``: first channel, µV (mV/V scaled by the channel unit) → :class:`~biotrainer.core.events.EcgFrame` per chunk;
+- ``ACC``: first three channels in milli-g (``g`` scaled) → :class:`~biotrainer.core.events.AccFrame` per chunk;
 - ``Markers``: a biotrainer marker JSON (see :func:`biotrainer.exchange.lsl_outlet.marker_text`) becomes the original event,
-  any other string an :class:`~biotrainer.events.Annotation`.
+  any other string an :class:`~biotrainer.core.events.Annotation`.
 
 Streams of other types are ignored with a log message. Time: LSL timestamps are clock-corrected by pylsl
 (``proc_clocksync``) to this machine's ``local_clock``, then mapped to session time with the offset
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
-from biotrainer.events import (
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.events import (
     SESSION,
     AccFrame,
     Annotation,

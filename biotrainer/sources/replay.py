@@ -13,7 +13,7 @@ Design choices:
 - The recorded ``SessionState`` ``start`` and ``stop`` events are skipped by default, because the replaying
   runner publishes its own; ``pause``/``resume`` are kept. ``include_lifecycle=True`` returns them too.
 - Events are read in batches of a few thousand rows (one indexed ``SELECT`` each) and decoded with
-  :func:`biotrainer.events.from_record`, so memory stays flat for long sessions.
+  :func:`biotrainer.core.events.from_record`, so memory stays flat for long sessions.
 - After a seek, listeners see ``t_s`` jump (backwards, for a seek back); views and metric windows should reset
   on a jump. :attr:`ReplaySource.seeks` counts seeks so a view can notice.
 """
@@ -26,8 +26,8 @@ import threading
 import time
 from collections.abc import Iterable
 
-from biotrainer.clock import Clock
-from biotrainer.events import Event, SessionState
+from biotrainer.core.clock import Clock
+from biotrainer.core.events import Event, SessionState
 from biotrainer.sources.base import ScheduledSource
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer import __version__
-from biotrainer.clock import Clock
-from biotrainer.errors import RecordingError, SessionNotFoundError, UsageError
-from biotrainer.events import SESSION, Annotation, to_record
+from biotrainer.core.clock import Clock
+from biotrainer.core.errors import RecordingError, SessionNotFoundError, UsageError
+from biotrainer.core.events import SESSION, Annotation, to_record
 from biotrainer.store.meta import SessionMeta, dumps, iso_from_unix, new_session_id, writer_identity
 from biotrainer.store.participants import ParticipantStore
 from biotrainer.store.paths import ensure_private_dir, library_dir

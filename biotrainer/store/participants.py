@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import RecordingError, UsageError
-from biotrainer.events import PARTICIPANT_ROLES, SELF
+from biotrainer.core.errors import RecordingError, UsageError
+from biotrainer.core.events import PARTICIPANT_ROLES, SELF
 from biotrainer.store.paths import create_private_file, ensure_private_dir
 
 log = logging.getLogger(__name__)

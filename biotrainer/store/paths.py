@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import RecordingError
+from biotrainer.core.errors import RecordingError
 
 log = logging.getLogger(__name__)
 

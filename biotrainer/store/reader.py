@@ -1,7 +1,7 @@
 """Read a session file: header, events in order, and fast numpy accessors for beats, ECG, ACC and markers.
 
 Works on complete and incomplete (interrupted) sessions alike: an incomplete file holds every event committed
-before the interruption. Every problem with the file is a one-line :class:`~biotrainer.errors.RecordingError`
+before the interruption. Every problem with the file is a one-line :class:`~biotrainer.core.errors.RecordingError`
 naming the file.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import RecordingError, UsageError
-from biotrainer.events import (
+from biotrainer.core.errors import RecordingError, UsageError
+from biotrainer.core.events import (
     EVENT_TYPES,
     PARTICIPANT_ROLES,
     SESSION,
@@ -27,7 +27,7 @@ from biotrainer.events import (
     from_record,
     rr_1024_to_ms,
 )
-from biotrainer.phases import PhaseSpan, phase_spans
+from biotrainer.core.phases import PhaseSpan, phase_spans
 from biotrainer.store.meta import SessionMeta
 from biotrainer.store.schema import FORMAT_NAME, FORMAT_VERSION
 
@@ -239,7 +239,7 @@ class SessionReader:
                end_s: float | None = None, participant: str | None = None,
                batch: int = 2000) -> Iterator[Event]:
         """Events in ``seq`` (publication) order, optionally only some kinds, a participant, a time range
-        (``start_s <= t_s < end_s``). Decoded with :func:`biotrainer.events.from_record`, so they equal what
+        (``start_s <= t_s < end_s``). Decoded with :func:`biotrainer.core.events.from_record`, so they equal what
         was published."""
         where, params = self._where(kinds, start_s, end_s, participant)
         last_seq = -1
@@ -406,5 +406,5 @@ class SessionReader:
 
     def phases(self) -> list[PhaseSpan]:
         """Protocol phases from the phase markers, in order; an unfinished phase ends at the session end
-        (:func:`biotrainer.phases.phase_spans`)."""
+        (:func:`biotrainer.core.phases.phase_spans`)."""
         return phase_spans(self.events(kinds=["phase"]), open_end_s=self.duration_s)

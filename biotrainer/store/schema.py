@@ -5,7 +5,7 @@ Tables:
 - ``meta(key TEXT PRIMARY KEY, value TEXT)``: the session header, one JSON value per key (:data:`META_KEYS`).
   The key ``completed`` is written once, when the session ends normally; a file without it is *incomplete*.
 - ``events(seq INTEGER PRIMARY KEY, kind, t_s, participant, device, data, blob)``: insert-only, one row per event,
-  exactly :func:`biotrainer.events.to_record`; ``seq`` is the global order in which events were published.
+  exactly :func:`biotrainer.core.events.to_record`; ``seq`` is the global order in which events were published.
 
 Views (read-only conveniences for researchers, all derived from ``events`` with ``json_extract``): ``beats``,
 ``hr``, ``contact``, ``ecg_frames``, ``acc_frames``, ``packets``, ``markers``, ``pacer``, ``phases``,

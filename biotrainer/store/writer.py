@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import RecordingError
-from biotrainer.events import Event, MetricUpdate, SessionState, to_record
+from biotrainer.core.errors import RecordingError
+from biotrainer.core.events import Event, MetricUpdate, SessionState, to_record
 from biotrainer.store.meta import SessionMeta, dumps, iso_from_unix
 from biotrainer.store.paths import create_private_file
 from biotrainer.store.schema import CREATE_SQL

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from biotrainer.bus import Bus, Listener
+from biotrainer.core.bus import Bus, Listener
 
 
 def new_bus(listeners: Iterable[Listener] = ()) -> Bus:

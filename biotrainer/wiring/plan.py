@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from biotrainer.errors import UsageError
-from biotrainer.events import PARTICIPANT_ROLES, SELF
+from biotrainer.core.errors import UsageError
+from biotrainer.core.events import PARTICIPANT_ROLES, SELF
 
 
 @dataclass(frozen=True)

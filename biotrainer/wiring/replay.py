@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from biotrainer.bus import Bus, Listener
-from biotrainer.clock import Clock
-from biotrainer.session_runner import SessionResult, SessionRunner
+from biotrainer.core.bus import Bus, Listener
+from biotrainer.core.clock import Clock
+from biotrainer.core.session_runner import SessionResult, SessionRunner
 from biotrainer.sources.replay import ReplayClock, ReplaySource
 from biotrainer.wiring.parts import attach_metrics, new_bus
 

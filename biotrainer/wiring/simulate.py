@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from biotrainer.clock import VirtualClock
-from biotrainer.events import Event
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.clock import VirtualClock
+from biotrainer.core.events import Event
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.wiring.parts import load_protocol, new_bus, protocol_runner
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 SPEED_WORDS: Final = ("max", "fast", "fastest", "inf")
 

@@ -50,7 +50,7 @@ def test_every_offline_analysis_key_is_catalogued(rr_file) -> None:
 
 @pytest.mark.slow
 def test_every_metrics_engine_key_is_catalogued() -> None:
-    from biotrainer.events import MetricUpdate
+    from biotrainer.core.events import MetricUpdate
     from biotrainer.metrics.engine import MetricsEngine
     from biotrainer.store import Library
 

@@ -15,7 +15,7 @@ from biotrainer.analysis.participants import (
     roles_with_beats,
 )
 from biotrainer.cli import main
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 TWO_STRAPS = "synthetic-two-straps-extended-exhale.sqlite"
 ONE_STRAP = "synthetic-faults-baseline.sqlite"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from biotrainer.cli import main
-from biotrainer.errors import RecordingError
+from biotrainer.core.errors import RecordingError
 from biotrainer.store import Library
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"

@@ -5,9 +5,9 @@ import threading
 import numpy as np
 import pytest
 
-from biotrainer.bus import Bus
-from biotrainer.clock import RealClock, VirtualClock
-from biotrainer.events import (
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import RealClock, VirtualClock
+from biotrainer.core.events import (
     SESSION,
     AccFrame,
     Annotation,
@@ -28,7 +28,7 @@ from biotrainer.events import (
     from_record,
     to_record,
 )
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.sources.base import PushSource, ScheduledSource
 
 ALL_KINDS = [

@@ -3,7 +3,16 @@ import math
 import numpy as np
 import pytest
 
-from biotrainer.pacer import EXHALE, HOLD_IN, HOLD_OUT, INHALE, SEGMENTS, Pacer, breath_volume, segment_volume
+from biotrainer.core.pacer import (
+    EXHALE,
+    HOLD_IN,
+    HOLD_OUT,
+    INHALE,
+    SEGMENTS,
+    Pacer,
+    breath_volume,
+    segment_volume,
+)
 
 
 def test_segments_at_six_per_minute_with_inhale_share_0_4():

@@ -1,9 +1,9 @@
-"""The one phase-span builder (biotrainer.phases): end rule, open end, naming of repeated phases, order."""
+"""The one phase-span builder (biotrainer.core.phases): end rule, open end, naming of repeated phases, order."""
 
 import math
 
-from biotrainer.events import SESSION, Beat, PhaseMarker
-from biotrainer.phases import PhaseSpanBuilder, phase_spans
+from biotrainer.core.events import SESSION, Beat, PhaseMarker
+from biotrainer.core.phases import PhaseSpanBuilder, phase_spans
 
 
 def _m(t, name, index, state, **kw):

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from biotrainer.events import Event
+from biotrainer.core.events import Event
 from tests.emulated.backend import make_backend
 from tests.emulated.radio import Radio
 

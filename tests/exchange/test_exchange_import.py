@@ -7,8 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from biotrainer.errors import ImportFormatError
-from biotrainer.events import SESSION, Annotation, Beat, PhaseMarker
+from biotrainer.core.errors import ImportFormatError
+from biotrainer.core.events import SESSION, Annotation, Beat, PhaseMarker
 
 # --- a minimal XDF writer (the format LabRecorder writes), for test files ----------------------------------------
 

@@ -10,7 +10,7 @@ import stat
 import numpy as np
 import pytest
 
-from biotrainer.events import Beat, EcgFrame
+from biotrainer.core.events import Beat, EcgFrame
 from tests.helpers import ecg_concat, synthetic_session, tmp_library
 
 MARKER_KINDS = ("phase", "pacer", "cue", "annotation", "session")

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from biotrainer.events import (
+from biotrainer.core.events import (
     SESSION,
     AccFrame,
     Annotation,
@@ -164,7 +164,7 @@ def test_inlet_conversion_scales_units_and_parses_markers():
 
 
 def test_inlet_missing_stream_is_a_one_line_device_error():
-    from biotrainer.errors import DeviceError
+    from biotrainer.core.errors import DeviceError
     from biotrainer.sources.lsl_inlet import LslInletSource
 
     with pytest.raises(DeviceError, match="no Lab Streaming Layer stream named 'nope-.*' found"):

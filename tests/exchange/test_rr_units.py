@@ -1,10 +1,10 @@
-"""One 1/1024 s → ms conversion (biotrainer.events.rr_1024_to_ms) for the store, the exports and the imports."""
+"""One 1/1024 s → ms conversion (biotrainer.core.events.rr_1024_to_ms) for the store, the exports and the imports."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from biotrainer.events import Beat, rr_1024_to_ms
+from biotrainer.core.events import Beat, rr_1024_to_ms
 from biotrainer.exchange.model import ExchangeSession
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from biotrainer.analysis.inputs import read_ecg_file, read_rr_file
-from biotrainer.errors import ImportFormatError
+from biotrainer.core.errors import ImportFormatError
 from biotrainer.exchange.import_rr import read_rr
 from biotrainer.exchange.table import choose_column, read_table
 

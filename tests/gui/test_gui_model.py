@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biotrainer.events import SESSION, Beat, HeartRate, MetricUpdate, PacerMarker, PhaseMarker, SessionState
+from biotrainer.core.events import (
+    SESSION,
+    Beat,
+    HeartRate,
+    MetricUpdate,
+    PacerMarker,
+    PhaseMarker,
+    SessionState,
+)
 from biotrainer.gui.ring import Ring
 
 
@@ -161,8 +169,8 @@ def test_metric_tile_shows_a_dash_and_the_reason_for_a_poor_window(qtbot):
 
 
 def test_pacer_widget_says_inhale_hold_and_exhale_differently(qtbot):
+    from biotrainer.core.pacer import Pacer
     from biotrainer.gui.pacer_widget import PacerWidget
-    from biotrainer.pacer import Pacer
 
     w = PacerWidget()
     qtbot.addWidget(w)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biotrainer.events import Beat, EcgFrame, MetricUpdate
+from biotrainer.core.events import Beat, EcgFrame, MetricUpdate
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics.coherence import coherence_ratio
 from biotrainer.metrics.engine import MetricsEngine

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from biotrainer.events import MetricUpdate
+from biotrainer.core.events import MetricUpdate
 from biotrainer.metrics.artifacts import correct_rr
 from biotrainer.metrics.engine import MetricsEngine
 from biotrainer.metrics.offline import analyze_window

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from biotrainer.analysis.inputs import read_ecg_file, read_rr_file
-from biotrainer.errors import ImportFormatError
-from biotrainer.events import rr_1024_to_ms
+from biotrainer.core.errors import ImportFormatError
+from biotrainer.core.events import rr_1024_to_ms
 from biotrainer.metrics import artifacts as art
 from biotrainer.metrics import feedback as fb
 from biotrainer.metrics.breathing import hr_breathing_phase_deg, rate_from_acc, rate_from_rr

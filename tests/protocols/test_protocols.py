@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from biotrainer.bus import Bus
-from biotrainer.clock import VirtualClock
-from biotrainer.errors import ProtocolError, UsageError
-from biotrainer.events import SESSION, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import VirtualClock
+from biotrainer.core.errors import ProtocolError, UsageError
+from biotrainer.core.events import SESSION, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.protocols import (
     ProtocolRunner,
     list_protocols,
@@ -25,7 +26,6 @@ from biotrainer.protocols import (
     shipped_protocols_dir,
     user_protocols_dir,
 )
-from biotrainer.session_runner import SessionRunner
 
 REQUIRED_SHIPPED = ("reset", "resonance-assessment", "resonance-training", "resting-baseline", "extended-exhale",
                     "box-breathing", "breath-meditation")

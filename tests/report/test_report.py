@@ -10,12 +10,12 @@ import stat
 import numpy as np
 import pytest
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 from biotrainer.exchange.model import ExchangeSession
 
 
 def _simulated(sid: str, protocol: str, seed: int, day: int = 0) -> ExchangeSession:
-    from biotrainer.events import SESSION, Annotation
+    from biotrainer.core.events import SESSION, Annotation
     from biotrainer.protocols.loader import load_protocol
     from biotrainer.sources.sim.config import Faults
     from biotrainer.sources.sim.strap import SimConfig

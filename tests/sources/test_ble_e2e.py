@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from bleak.exc import BleakBluetoothNotAvailableReason
 
-from biotrainer.bus import Bus
-from biotrainer.errors import DeviceError, DeviceErrorReason
-from biotrainer.events import CLIENT, THERAPIST
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.bus import Bus
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.events import CLIENT, THERAPIST
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, find_strap, open_device_source, scan
 from biotrainer.sources.codecs.hrs import parse_heart_rate_measurement
 from biotrainer.sources.codecs.pmd import ECG_FS_HZ, parse_pmd_frame

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from biotrainer.events import AccFrame, Beat, Contact, DecodeError, EcgFrame, HeartRate
+from biotrainer.core.events import AccFrame, Beat, Contact, DecodeError, EcgFrame, HeartRate
 from biotrainer.sources.codecs.hrs import (
     HrsDecoder,
     encode_heart_rate_measurement,

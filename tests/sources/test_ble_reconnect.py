@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.reconnect import GiveUp, ReconnectPolicy, is_final, keep_connected
 from biotrainer.sources.ble.stop import Dropped, Stopped, StopSignal
 

@@ -13,7 +13,7 @@ from bleak.exc import (
     BleakError,
 )
 
-from biotrainer.errors import DeviceError, DeviceErrorReason, UsageError
+from biotrainer.core.errors import DeviceError, DeviceErrorReason, UsageError
 from biotrainer.sources.ble import BleStrapSource, ReconnectPolicy, device_error, load_backend
 from biotrainer.sources.ble.common import claimed, is_address
 from biotrainer.sources.ble.scan import describe_target, target_matcher

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from biotrainer.errors import DeviceError
+from biotrainer.core.errors import DeviceError
 from biotrainer.sources.ble.profiles import CAPABILITIES, load_profile_file, load_profiles
 
 SHIPPED = {"polar_h10", "polar_h9", "polar_oh1", "polar_verity_sense", "garmin_hrm_pro", "wahoo_tickr",

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from biotrainer.events import Beat, Contact, DecodeError, HeartRate
+from biotrainer.core.events import Beat, Contact, DecodeError, HeartRate
 from biotrainer.sources.codecs.hrs import (
     BeatTimeline,
     HrsDecoder,

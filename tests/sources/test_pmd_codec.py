@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from biotrainer.events import AccFrame, DecodeError, EcgFrame
+from biotrainer.core.events import AccFrame, DecodeError, EcgFrame
 from biotrainer.sources.codecs.pmd import (
     MEASUREMENT_ACC,
     MEASUREMENT_ECG,

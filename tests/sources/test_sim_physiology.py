@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biotrainer.events import Beat
-from biotrainer.pacer import Pacer
+from biotrainer.core.events import Beat
+from biotrainer.core.pacer import Pacer
 from biotrainer.sources.sim.strap import Adherence, SimConfig, SimTruth, simulate
 
 SETTLE_S = 30.0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biotrainer.bus import Bus
-from biotrainer.clock import VirtualClock
-from biotrainer.errors import UsageError
-from biotrainer.events import (
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import VirtualClock
+from biotrainer.core.errors import UsageError
+from biotrainer.core.events import (
     AccFrame,
     Battery,
     Beat,
@@ -22,8 +22,8 @@ from biotrainer.events import (
     from_record,
     to_record,
 )
-from biotrainer.pacer import Pacer
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.pacer import Pacer
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.sources.codecs.hrs import parse_heart_rate_measurement
 from biotrainer.sources.codecs.pmd import MEASUREMENT_ACC, MEASUREMENT_ECG, parse_pmd_frame
 from biotrainer.sources.sim.strap import Faults, SimConfig, SimulatedStrap, simulate

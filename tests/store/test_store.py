@@ -17,10 +17,10 @@ import pytest
 
 import biotrainer.cli as cli
 from biotrainer import __version__
-from biotrainer.bus import Bus
-from biotrainer.clock import VirtualClock
-from biotrainer.errors import RecordingError, SessionNotFoundError, UsageError
-from biotrainer.events import (
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import VirtualClock
+from biotrainer.core.errors import RecordingError, SessionNotFoundError, UsageError
+from biotrainer.core.events import (
     SESSION,
     AccFrame,
     Annotation,
@@ -39,7 +39,7 @@ from biotrainer.events import (
     PmdPacket,
     SessionState,
 )
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library, ParticipantNotFoundError, SessionReader
 from biotrainer.store.paths import LIBRARY_ENV, library_dir
@@ -216,8 +216,8 @@ def test_sql_views_give_the_same_numbers_without_biotrainer(lib):
 CRASH_SCRIPT = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from biotrainer.clock import RealClock
-    from biotrainer.events import EcgFrame, HrPacket, SessionState
+    from biotrainer.core.clock import RealClock
+    from biotrainer.core.events import EcgFrame, HrPacket, SessionState
     from biotrainer.store import Library
 
     clock = RealClock()

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import biotrainer.cli as cli
-from biotrainer.bus import Bus
-from biotrainer.clock import RealClock, VirtualClock
-from biotrainer.events import Annotation, EcgFrame, PmdPacket, SessionState
-from biotrainer.session_runner import SessionRunner
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import RealClock, VirtualClock
+from biotrainer.core.events import Annotation, EcgFrame, PmdPacket, SessionState
+from biotrainer.core.session_runner import SessionRunner
 from biotrainer.sources.replay import ReplayClock, ReplaySource
 from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library

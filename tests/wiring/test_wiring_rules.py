@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 from biotrainer.wiring import SPEED_WORDS, parse_speed
 
 

@@ -6,7 +6,7 @@
   thread, with reconnect (:class:`ReconnectPolicy`), PMD ECG/ACC for straps that offer it, battery and
   connection events.
 - :func:`open_device_source`: what ``biotrainer record --device auto|ADDRESS|NAME`` and the GUI's device picker
-  call; resolves the strap first so a missing strap is a one-line :class:`~biotrainer.errors.DeviceError`.
+  call; resolves the strap first so a missing strap is a one-line :class:`~biotrainer.core.errors.DeviceError`.
 - :func:`load_backend`: ``--ble-backend MODULE:FACTORY`` → ``(scanner_backend_cls, client_backend_cls)``, e.g.
   ``tests.emulated.backend:factory`` for an emulated strap in another process.
 
@@ -14,14 +14,14 @@ Inside, one module per job: :mod:`.scan` (finding straps), :mod:`.link` (one con
 :mod:`.pmd_control` (Polar PMD start/stop), :mod:`.reconnect` (backoff and the retry rule), :mod:`.loop_thread`
 and :mod:`.stop` (the source's own asyncio loop, stoppable at once), :mod:`.profiles` (``devices/*.toml``) and
 :mod:`.common` (backends, bleak error translation with reasons, strap claims). Failures are
-:class:`~biotrainer.errors.DeviceError` with a :class:`~biotrainer.errors.DeviceErrorReason`.
+:class:`~biotrainer.core.errors.DeviceError` with a :class:`~biotrainer.core.errors.DeviceErrorReason`.
 
 bleak is imported lazily, inside the functions that talk to Bluetooth.
 """
 
 from __future__ import annotations
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.common import BleBackends, backends_from, device_error, load_backend
 from biotrainer.sources.ble.profiles import DeviceProfile, load_profiles
 from biotrainer.sources.ble.scan import FoundStrap, find_strap, find_strap_async, scan, scan_async

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from biotrainer.errors import DeviceError
+from biotrainer.core.errors import DeviceError
 from biotrainer.sources.codecs.hrs import BATTERY_LEVEL_UUID
 
 log = logging.getLogger(__name__)

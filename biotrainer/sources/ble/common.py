@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, NamedTuple, TypeVar
 
-from biotrainer.errors import DeviceError, UsageError
-from biotrainer.errors import DeviceErrorReason as Reason
+from biotrainer.core.errors import DeviceError, UsageError
+from biotrainer.core.errors import DeviceErrorReason as Reason
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.battery import BatteryMonitor
 from biotrainer.sources.ble.common import device_error
 from biotrainer.sources.ble.pmd_control import PmdControl

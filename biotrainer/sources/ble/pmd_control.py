@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from biotrainer.errors import DeviceError
+from biotrainer.core.errors import DeviceError
 from biotrainer.sources.ble.stop import StopSignal
 from biotrainer.sources.codecs.pmd import (
     PMD_CONTROL_UUID,

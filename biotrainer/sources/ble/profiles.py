@@ -19,7 +19,7 @@ Adding a model is adding a file::
     notes = ["free text", "..."]
 
 :func:`load_profiles` checks every file against this schema and raises
-:class:`~biotrainer.errors.DeviceError` with a one-line message naming the file and field.
+:class:`~biotrainer.core.errors.DeviceError` with a one-line message naming the file and field.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.stop import Dropped, StopSignal
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 from biotrainer.sources.ble.common import (
     HRS_SHORT,
     BleBackends,

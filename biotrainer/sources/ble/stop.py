@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
 
 
 class Stopped(Exception):

@@ -1,10 +1,10 @@
 """One BLE heart-rate strap as a :class:`~biotrainer.sources.base.PushSource`, on its own asyncio loop thread.
 
-Per Heart Rate Measurement notification it emits the raw :class:`~biotrainer.events.HrPacket` and the decoded
+Per Heart Rate Measurement notification it emits the raw :class:`~biotrainer.core.events.HrPacket` and the decoded
 events of :class:`~biotrainer.sources.codecs.hrs.HrsDecoder`; per PMD notification a
-:class:`~biotrainer.events.PmdPacket` and the :class:`~biotrainer.sources.codecs.pmd.PmdDecoder` frames. Battery level
+:class:`~biotrainer.core.events.PmdPacket` and the :class:`~biotrainer.sources.codecs.pmd.PmdDecoder` frames. Battery level
 is read on connect and followed (notifications, else polling). Connection state goes out as
-:class:`~biotrainer.events.Connection` events:
+:class:`~biotrainer.core.events.Connection` events:
 
 - ``connecting`` (reason: what is searched for / connected to),
 - ``connected`` (reason: ``key=value`` pairs: ``name``, ``profile``, ``location`` (Body Sensor Location),
@@ -32,8 +32,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from biotrainer.errors import DeviceError, DeviceErrorReason
-from biotrainer.events import SELF, Battery, Connection, Event, HrPacket, PmdPacket
+from biotrainer.core.errors import DeviceError, DeviceErrorReason
+from biotrainer.core.events import SELF, Battery, Connection, Event, HrPacket, PmdPacket
 from biotrainer.sources.base import PushSource
 from biotrainer.sources.ble.common import (
     BleBackends,
@@ -263,7 +263,7 @@ class BleStrapSource(PushSource):
     # --- notifications (on the source's loop) -------------------------------------------------------------------
 
     def on_heart_rate_measurement(self, _char: Any, data: bytearray) -> None:
-        """A Heart Rate Measurement notification: the raw :class:`~biotrainer.events.HrPacket`, then its events."""
+        """A Heart Rate Measurement notification: the raw :class:`~biotrainer.core.events.HrPacket`, then its events."""
         t_s = self._now_s()
         emit = self._emit
         if emit is None or self._hrs is None:
@@ -274,7 +274,7 @@ class BleStrapSource(PushSource):
             emit(event)
 
     def on_pmd_data(self, _char: Any, data: bytearray) -> None:
-        """A PMD data notification: the raw :class:`~biotrainer.events.PmdPacket`, then the decoded frame."""
+        """A PMD data notification: the raw :class:`~biotrainer.core.events.PmdPacket`, then the decoded frame."""
         t_s = self._now_s()
         emit = self._emit
         if emit is None or self._pmd is None:

@@ -2,7 +2,7 @@
 
 Pure functions on bytes (``parse_*`` / ``encode_*``) plus one stateful decoder per stream that turns raw packets of
 one device into events (:class:`HrsDecoder`, :class:`PmdDecoder`); a malformed packet becomes a
-:class:`~biotrainer.events.DecodeError` event, never an exception.
+:class:`~biotrainer.core.events.DecodeError` event, never an exception.
 """
 
 from biotrainer.sources.codecs.hrs import (

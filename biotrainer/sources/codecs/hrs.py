@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from biotrainer.events import Beat, Contact, DecodeError, Event, HeartRate
+from biotrainer.core.events import Beat, Contact, DecodeError, Event, HeartRate
 
 HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
 HEART_RATE_MEASUREMENT_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
@@ -146,7 +146,7 @@ class HrsDecoder:
     """Turn raw Heart Rate Measurement packets of one device into decoded events.
 
     Keeps the beat timeline and the last contact state; counts malformed packets (``malformed``), which are
-    skipped with a :class:`~biotrainer.events.DecodeError` event (the raw packet is recorded regardless).
+    skipped with a :class:`~biotrainer.core.events.DecodeError` event (the raw packet is recorded regardless).
     """
 
     def __init__(self, participant: str, device: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biotrainer.events import AccFrame, DecodeError, EcgFrame, Event
+from biotrainer.core.events import AccFrame, DecodeError, EcgFrame, Event
 
 PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biotrainer.pacer import EXHALE, HOLD_IN, HOLD_OUT, INHALE, SEGMENTS, PacerPoint, breath_volume
+from biotrainer.core.pacer import EXHALE, HOLD_IN, HOLD_OUT, INHALE, SEGMENTS, PacerPoint, breath_volume
 from biotrainer.sources.sim.config import SimConfig
 
 GRID_FS_HZ = 20.0

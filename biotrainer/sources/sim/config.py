@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 TimeRange = tuple[float, float]
 
@@ -170,7 +170,7 @@ class SimConfig:
 
         ``defaults`` (e.g. ``seed=``, ``participant=``) apply before the spec's own keys. Keys are listed in
         :data:`SPEC_KEYS`; ranges are ``start-end`` seconds joined by ``+`` (``contact=60-70+120-125``).
-        Raises :class:`~biotrainer.errors.UsageError` with a one-line message for anything it cannot use.
+        Raises :class:`~biotrainer.core.errors.UsageError` with a one-line message for anything it cannot use.
         """
         text = spec.strip()
         head, _, rest = text.partition(":")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from biotrainer.errors import UsageError
+from biotrainer.core.errors import UsageError
 
 #: Time constant (s) and SD (bpm) of the shared slow heart-rate waves.
 DRIVE_TAU_S = 10.0
@@ -57,7 +57,7 @@ class SharedDrive:
 def link_dyads(straps: Sequence[Any]) -> None:
     """Give every strap whose config has ``follow=ROLE`` the waves of the strap worn by ``ROLE`` (same session).
 
-    Raises :class:`~biotrainer.errors.UsageError` when the role is nobody's, or a strap follows itself.
+    Raises :class:`~biotrainer.core.errors.UsageError` when the role is nobody's, or a strap follows itself.
     """
     by_role = {s.config.participant: s for s in straps}
     drives: dict[str, SharedDrive] = {}

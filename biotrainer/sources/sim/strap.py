@@ -5,7 +5,7 @@ What it emits (all through the same decoders a real strap uses)
 - ``Connection('connected')`` and ``Battery`` at t = 0 (and again after each simulated disconnect).
 - Every ~``packet_interval_s`` a Heart Rate Measurement notification built with
   :func:`~biotrainer.sources.codecs.hrs.encode_heart_rate_measurement` carrying the RR values (1/1024 s) of the beats the
-  strap detected since the previous notification (0..n): an :class:`~biotrainer.events.HrPacket` with the raw bytes,
+  strap detected since the previous notification (0..n): an :class:`~biotrainer.core.events.HrPacket` with the raw bytes,
   then what :class:`~biotrainer.sources.codecs.hrs.HrsDecoder` makes of it (``HeartRate``, ``Contact``, ``Beat``).
   Notifications go out on a ~1-s schedule, right after the last beat they carry: arrival = that beat + 10-30 ms
   latency. A window without a beat is merged into the next one while there is skin contact (unless none came for
@@ -49,8 +49,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from biotrainer.events import Battery, Connection, Event, HrPacket, PmdPacket
-from biotrainer.pacer import PacerPoint
+from biotrainer.core.events import Battery, Connection, Event, HrPacket, PmdPacket
+from biotrainer.core.pacer import PacerPoint
 from biotrainer.sources.base import ScheduledSource
 from biotrainer.sources.codecs.hrs import HrsDecoder, encode_heart_rate_measurement
 from biotrainer.sources.codecs.pmd import (

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from biotrainer.events import (
+from biotrainer.core.events import (
     SESSION,
     Battery,
     Connection,

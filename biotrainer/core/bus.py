@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from biotrainer.events import Event
+from biotrainer.core.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Protocol phases as run: one :class:`PhaseSpan` per phase, built from :class:`~biotrainer.events.PhaseMarker`
+"""Protocol phases as run: one :class:`PhaseSpan` per phase, built from :class:`~biotrainer.core.events.PhaseMarker`
 events by one builder, with one rule for each question:
 
 - **which end belongs to which start**: the ``end`` marker with the same ``index`` (the phase's position in the
@@ -11,7 +11,7 @@ events by one builder, with one rule for each question:
 - **order**: by start time, then index.
 
 The protocol's *definition* of a phase is :class:`biotrainer.protocols.model.Phase`; this module only reads
-markers (it imports nothing but :mod:`biotrainer.events`).
+markers (it imports nothing but :mod:`biotrainer.core.events`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from biotrainer.events import Event, PhaseMarker
+from biotrainer.core.events import Event, PhaseMarker
 
 
 @dataclass(frozen=True, slots=True)

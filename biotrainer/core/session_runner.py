@@ -14,9 +14,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from biotrainer.bus import Bus
-from biotrainer.clock import Clock, RealClock
-from biotrainer.events import SESSION, Annotation, Event, SessionState
+from biotrainer.core.bus import Bus
+from biotrainer.core.clock import Clock, RealClock
+from biotrainer.core.events import SESSION, Annotation, Event, SessionState
 from biotrainer.sources.base import EventQueue, PushSource, ScheduledSource
 
 log = logging.getLogger(__name__)

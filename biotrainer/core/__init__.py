@@ -1,0 +1,12 @@
+"""The contracts everything else builds on: read these first.
+
+- :mod:`.events` — every event a session carries (raw packets, beats, frames, markers, metric updates) and its codec.
+- :mod:`.bus` — the session bus: listeners in subscription order, a failing listener is counted, never fatal.
+- :mod:`.clock` — real-time and virtual clocks (a session runs at 1× or as fast as the CPU allows).
+- :mod:`.session_runner` — the loop that asks scheduled sources, drains pushed ones and publishes in time order.
+- :mod:`.pacer` — the breathing pacer and the one breath-volume curve.
+- :mod:`.phases` — protocol phases as run (:class:`~.phases.PhaseSpan`), built from phase markers one way.
+- :mod:`.errors` — the one exception root, with one-line messages and reason enums.
+
+Nothing here imports any other biotrainer package.
+"""
