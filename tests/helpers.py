@@ -10,7 +10,7 @@ from biotrainer.core.bus import Bus
 from biotrainer.core.clock import VirtualClock
 from biotrainer.core.events import SESSION, Annotation, EcgFrame, Event
 from biotrainer.core.session_runner import SessionRunner
-from biotrainer.sources.base import ScheduledSource
+from biotrainer.core.source import ScheduledSource
 
 ANCHOR_UNIX_S = 1_790_000_000.0  # fixed wall clock of session time 0
 

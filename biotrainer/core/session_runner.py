@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from biotrainer.core.bus import Bus
 from biotrainer.core.clock import Clock, RealClock
 from biotrainer.core.events import SESSION, Annotation, Event, SessionState
-from biotrainer.sources.base import EventQueue, PushSource, ScheduledSource
+from biotrainer.core.source import EventQueue, PushSource, ScheduledSource
 
 log = logging.getLogger(__name__)
 

@@ -64,35 +64,6 @@ STREAM_LAYOUT: dict[str, dict[str, Any]] = {
 }
 
 
-LSL_CONFIG_ENV = "LSLAPICFG"
-
-
-def quiet_liblsl() -> None:
-    """Keep liblsl's INFO lines off the terminal when the user has no LSL configuration of their own.
-
-    liblsl logs at INFO level to stderr by default. When neither ``$LSLAPICFG`` nor one of liblsl's standard
-    config files (``./lsl_api.cfg``, ``~/lsl_api/lsl_api.cfg``, ``/etc/lsl_api/lsl_api.cfg``) exists, point
-    ``$LSLAPICFG`` at a config that only lowers the log level; a lab's own configuration always wins. Must run
-    before the first pylsl call of the process (liblsl reads its configuration once).
-    """
-    import os
-    import tempfile
-    from pathlib import Path
-
-    if os.environ.get(LSL_CONFIG_ENV):
-        return
-    standard = (Path("lsl_api.cfg"), Path.home() / "lsl_api" / "lsl_api.cfg", Path("/etc/lsl_api/lsl_api.cfg"))
-    if any(p.is_file() for p in standard):
-        return
-    cfg = Path(tempfile.gettempdir()) / f"biotrainer-lsl-{os.getuid() if hasattr(os, 'getuid') else 0}.cfg"
-    try:
-        if not cfg.is_file():
-            cfg.write_text("[log]\nlevel = -3\n", encoding="ascii")
-    except OSError:
-        return
-    os.environ[LSL_CONFIG_ENV] = str(cfg)
-
-
 def marker_text(event: Event) -> str:
     """The JSON string a marker stream carries for ``event``: its kind, participant and fields.
 
@@ -170,6 +141,8 @@ class LslOutlets:
     def __init__(self, *, now_s: Callable[[], float] | None = None, lsl_offset_s: float | None = None,
                  serials: Mapping[str, str] | None = None, session_id: str = "",
                  name_prefix: str = "biotrainer") -> None:
+        from biotrainer.sources.lsl_inlet import quiet_liblsl
+
         quiet_liblsl()
         import pylsl
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from biotrainer.core.errors import ProtocolError, UsageError
 from biotrainer.core.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
 from biotrainer.core.pacer import Pacer, PacerPoint
+from biotrainer.core.source import ScheduledSource
 from biotrainer.protocols.model import CueSpec, PhaseSpec, Protocol, check_pacer_fits, format_number
 from biotrainer.protocols.schema import RATE_MAX_PER_MIN, RATE_MIN_PER_MIN
-from biotrainer.sources.base import ScheduledSource
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,6 @@ Sub-packages and modules, imported on demand (so importing this package stays ch
   heart stream.
 """
 
-from biotrainer.sources.base import EventQueue, PushSource, ScheduledSource
+from biotrainer.core.source import EventQueue, PushSource, ScheduledSource
 
 __all__ = ["EventQueue", "PushSource", "ScheduledSource"]

@@ -41,7 +41,7 @@ from biotrainer.core.events import (
     from_record,
     rr_ms_to_1024,
 )
-from biotrainer.sources.base import PushSource
+from biotrainer.core.source import PushSource
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,35 @@ def _channel_units(info: Any) -> list[str]:
         units.append(ch.child_value("unit").strip().lower())
         ch = ch.next_sibling()
     return units
+
+
+LSL_CONFIG_ENV = "LSLAPICFG"
+
+
+def quiet_liblsl() -> None:
+    """Keep liblsl's INFO lines off the terminal when the user has no LSL configuration of their own.
+
+    liblsl logs at INFO level to stderr by default. When neither ``$LSLAPICFG`` nor one of liblsl's standard
+    config files (``./lsl_api.cfg``, ``~/lsl_api/lsl_api.cfg``, ``/etc/lsl_api/lsl_api.cfg``) exists, point
+    ``$LSLAPICFG`` at a config that only lowers the log level; a lab's own configuration always wins. Must run
+    before the first pylsl call of the process (liblsl reads its configuration once).
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if os.environ.get(LSL_CONFIG_ENV):
+        return
+    standard = (Path("lsl_api.cfg"), Path.home() / "lsl_api" / "lsl_api.cfg", Path("/etc/lsl_api/lsl_api.cfg"))
+    if any(p.is_file() for p in standard):
+        return
+    cfg = Path(tempfile.gettempdir()) / f"biotrainer-lsl-{os.getuid() if hasattr(os, 'getuid') else 0}.cfg"
+    try:
+        if not cfg.is_file():
+            cfg.write_text("[log]\nlevel = -3\n", encoding="ascii")
+    except OSError:
+        return
+    os.environ[LSL_CONFIG_ENV] = str(cfg)
 
 
 class LslInletSource(PushSource):
@@ -95,7 +124,6 @@ class LslInletSource(PushSource):
 
     def connect(self) -> list[str]:
         """Resolve and open the streams; returns their LSL types. Raises DeviceError when none is found."""
-        from biotrainer.exchange.lsl_outlet import quiet_liblsl
 
         quiet_liblsl()
         import pylsl

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from biotrainer.core.clock import Clock
 from biotrainer.core.events import Event, SessionState
-from biotrainer.sources.base import ScheduledSource
+from biotrainer.core.source import ScheduledSource
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from biotrainer.core.bus import Bus, Listener
 from biotrainer.core.clock import Clock, RealClock, VirtualClock
 from biotrainer.core.errors import UsageError
 from biotrainer.core.session_runner import SessionResult, SessionRunner
-from biotrainer.sources.base import PushSource, ScheduledSource
+from biotrainer.core.source import PushSource, ScheduledSource
 from biotrainer.wiring.parts import attach_metrics, load_protocol, new_bus, protocol_runner
 from biotrainer.wiring.plan import DeviceSpec, SessionPlan, check_plan, plan_participants
 

@@ -29,7 +29,7 @@ from biotrainer.core.events import (
     to_record,
 )
 from biotrainer.core.session_runner import SessionRunner
-from biotrainer.sources.base import PushSource, ScheduledSource
+from biotrainer.core.source import PushSource, ScheduledSource
 
 ALL_KINDS = [
     HrPacket(t_s=1.5, raw=b"\x10\x48\x00\x04", device="AA"),

@@ -2,7 +2,7 @@
 
 - :func:`scan` / :func:`scan_async`: straps advertising the Heart Rate Service (0x180D), with name, address,
   RSSI, battery where readable and the matching device profile (:mod:`biotrainer.sources.ble.profiles`).
-- :class:`BleStrapSource`: one strap as a :class:`~biotrainer.sources.base.PushSource` on its own asyncio loop
+- :class:`BleStrapSource`: one strap as a :class:`~biotrainer.core.source.PushSource` on its own asyncio loop
   thread, with reconnect (:class:`ReconnectPolicy`), PMD ECG/ACC for straps that offer it, battery and
   connection events.
 - :func:`open_device_source`: what ``biotrainer record --device auto|ADDRESS|NAME`` and the GUI's device picker

@@ -1,4 +1,4 @@
-"""One BLE heart-rate strap as a :class:`~biotrainer.sources.base.PushSource`, on its own asyncio loop thread.
+"""One BLE heart-rate strap as a :class:`~biotrainer.core.source.PushSource`, on its own asyncio loop thread.
 
 Per Heart Rate Measurement notification it emits the raw :class:`~biotrainer.core.events.HrPacket` and the decoded
 events of :class:`~biotrainer.sources.codecs.hrs.HrsDecoder`; per PMD notification a
@@ -34,7 +34,7 @@ from typing import Any
 
 from biotrainer.core.errors import DeviceError, DeviceErrorReason
 from biotrainer.core.events import SELF, Battery, Connection, Event, HrPacket, PmdPacket
-from biotrainer.sources.base import PushSource
+from biotrainer.core.source import PushSource
 from biotrainer.sources.ble.common import (
     BleBackends,
     backends_from,

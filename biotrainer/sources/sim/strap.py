@@ -20,7 +20,7 @@ settings in :mod:`biotrainer.sources.sim.config`.
 
 How it runs
 -----------
-A :class:`~biotrainer.sources.base.ScheduledSource`. Internally it simulates fixed 1-s blocks in order, with one
+A :class:`~biotrainer.core.source.ScheduledSource`. Internally it simulates fixed 1-s blocks in order, with one
 seeded random stream per part (breathing, heart, faults, notifications, ECG, ACC; so switching ECG on does not
 change the beats), and builds a packet or frame once everything it depends on is final (≈ 2.5 s after the fact,
 so a premature beat can still move earlier). ``events_until(t_s)`` simulates as many blocks as needed and returns
@@ -51,7 +51,7 @@ import numpy as np
 
 from biotrainer.core.events import Battery, Connection, Event, HrPacket, PmdPacket
 from biotrainer.core.pacer import PacerPoint
-from biotrainer.sources.base import ScheduledSource
+from biotrainer.core.source import ScheduledSource
 from biotrainer.sources.codecs.hrs import HrsDecoder, encode_heart_rate_measurement
 from biotrainer.sources.codecs.pmd import (
     ACC_FS_HZ,

@@ -24,7 +24,7 @@ from biotrainer.core.events import (
     PhaseMarker,
     PmdPacket,
 )
-from biotrainer.sources.base import ScheduledSource
+from biotrainer.core.source import ScheduledSource
 from biotrainer.sources.codecs.hrs import HrsDecoder, encode_heart_rate_measurement
 from biotrainer.sources.codecs.pmd import ACC_FS_HZ, ECG_FS_HZ, PmdDecoder, encode_acc_frame, encode_ecg_frame
 
