@@ -32,7 +32,8 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.core.events import rr_1024_to_ms, to_record
 from biotrainer.exchange.csv_export import marker_label
-from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
+from biotrainer.exchange.model import ExchangeSession, Segment
+from biotrainer.store.paths import make_private_dirs, open_private
 
 log = logging.getLogger(__name__)
 

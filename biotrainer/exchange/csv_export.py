@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from biotrainer.core.events import to_record
-from biotrainer.exchange.model import ExchangeSession, Segment, make_private_dirs, open_private
+from biotrainer.exchange.model import ExchangeSession, Segment
+from biotrainer.store.paths import make_private_dirs, open_private
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.core.errors import ExportError
 from biotrainer.core.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
-from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment, make_private, make_private_dirs
+from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment
+from biotrainer.store.paths import make_private, make_private_dirs
 
 log = logging.getLogger(__name__)
 

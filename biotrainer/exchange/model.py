@@ -37,7 +37,6 @@ from biotrainer.core.events import (
     SessionState,
     rr_1024_to_ms,
 )
-from biotrainer.store.paths import make_private, make_private_dirs, open_private  # noqa: F401 - moved there
 
 MARKER_TYPES = (PhaseMarker, PacerMarker, Cue, Annotation, SessionState)
 DEFAULT_GAP_S = 0.25

@@ -43,6 +43,7 @@ from biotrainer.core.events import (
 )
 from biotrainer.core.pacer import PacerPoint, segment_volume
 from biotrainer.gui.ring import Ring
+from biotrainer.metrics.catalogue import metric
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
 STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
 
 # Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from.
-METRICS: Final[dict[str, tuple[str, str]]] = {
-    "hr_bpm": ("Heart rate", "bpm"),
-    "rsa_p2t_ms": ("RSA peak–trough", "ms"),
-    "ln_rmssd": ("lnRMSSD", "ln ms"),
-    "coherence_ratio": ("Coherence ratio", ""),
-    "breathing_rate_per_min": ("Breathing rate", "/min"),
-}
 FEEDBACK_KEY: Final = "feedback_0_1"
 SOURCE_KEYS: Final[dict[str, str]] = {
     "hr_bpm": "hrv.hr_bpm",
@@ -69,6 +63,9 @@ SOURCE_KEYS: Final[dict[str, str]] = {
     "breathing_rate_per_min": "breathing.rate_per_min",
     FEEDBACK_KEY: "feedback.value",
 }
+#: The live tiles and plots: key → (label, unit) as the catalogue says the live screen shows them.
+METRICS: Final[dict[str, tuple[str, str]]] = {k: metric(v).on_screen for k, v in SOURCE_KEYS.items()
+                                              if k != FEEDBACK_KEY}
 FLAG_KEY: Final = "artifacts.end_beat_flag"
 QUALITY_KEYS: Final = ("quality.n_beats", "quality.corrected_pct", "quality.missing_pct", "quality.ok")
 

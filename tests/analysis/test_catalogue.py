@@ -120,5 +120,8 @@ def test_live_screen_names_and_tile_decimals_are_in_the_catalogue() -> None:
 
     for key, shown in METRICS.items():
         assert CATALOGUE[SOURCE_KEYS[key]].on_screen == shown, key
+    assert METRICS == {"hr_bpm": ("Heart rate", "bpm"), "rsa_p2t_ms": ("RSA peak–trough", "ms"),
+                       "ln_rmssd": ("lnRMSSD", "ln ms"), "coherence_ratio": ("Coherence ratio", ""),
+                       "breathing_rate_per_min": ("Breathing rate", "/min")}  # the live screen's words, in order
     assert {k: decimals(k) for k in METRICS} == {"hr_bpm": 0, "rsa_p2t_ms": 0, "ln_rmssd": 2, "coherence_ratio": 2,
                                                  "breathing_rate_per_min": 1}
