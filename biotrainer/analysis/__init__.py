@@ -17,6 +17,8 @@ Use cases (one module each):
   and reports (:func:`beat_series`, :func:`window_trend`, …).
 - **Select sessions** (:mod:`.selection`): which sessions ``compare`` and ``export`` work on.
 - **Inputs** (:mod:`.inputs`): reading RR and ECG files for analysis.
+- **Synchrony** (:mod:`.synchrony`): therapist–client heart-rate synchrony of a recorded dyad
+  (:func:`session_synchrony`, :func:`synchrony_of_events`).
 
 Labels, units and decimals of every metric are in :mod:`biotrainer.metrics.catalogue`.
 
@@ -27,8 +29,7 @@ The names below are imported on first use (``biotrainer --help`` stays fast)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from biotrainer.core.lazy import lazy_face
 
 #: public name → module of this package that defines it (no name equals a module's: ``compare`` and ``assess``
 #: are the modules)
@@ -44,18 +45,10 @@ _WHERE = {
     "resonance_assessment": "series",
     "sessions_to_compare": "selection", "sessions_to_export": "selection",
     "read_rr_file": "inputs", "read_ecg_file": "inputs",
+    "SynchronyOptions": "synchrony", "session_synchrony": "synchrony", "synchrony_of_events": "synchrony",
 }
 
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _WHERE, globals())

@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "synchrony",
 )
 
+__all__ = ["COMMAND_MODULES", "build_parser", "entry", "main"]
+
 log = logging.getLogger("biotrainer")
 
 

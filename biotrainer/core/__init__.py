@@ -7,6 +7,10 @@
 - :mod:`.pacer` — the breathing pacer and the one breath-volume curve.
 - :mod:`.phases` — protocol phases as run (:class:`~.phases.PhaseSpan`), built from phase markers one way.
 - :mod:`.errors` — the one exception root, with one-line messages and reason enums.
+- :mod:`.source` — what a source is: scheduled (asked for events up to a time) or pushing into a queue.
+- :mod:`.lazy` — package faces whose names are imported on first use.
 
 Nothing here imports any other biotrainer package.
 """
+
+__all__ = ["bus", "clock", "errors", "events", "lazy", "pacer", "phases", "session_runner", "source"]

@@ -17,8 +17,7 @@ pyedflib, pyxdf, pandas and pylsl load when a file of theirs is read or written)
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from biotrainer.core.lazy import lazy_face
 
 EXPORT_FORMATS = ("csv", "bids", "edf")
 
@@ -42,17 +41,7 @@ _LAZY = {
 __all__ = ["EXPORT_FORMATS", "import_file", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _LAZY, globals())
 
 
 def import_file(path, library=None, participant=None) -> str:  # noqa: ANN001 - called by the GUI with plain values

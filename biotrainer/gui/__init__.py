@@ -12,3 +12,8 @@ Layout of the package, one reason to change per module:
 
 Importing this package imports nothing from Qt; the modules below do.
 """
+
+from biotrainer.core.lazy import lazy_face
+
+__all__ = ["run_app"]
+__getattr__, __dir__ = lazy_face(__name__, {"run_app": "app"}, globals())
