@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from biotrainer.analysis.analyze import KINDS
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 from biotrainer.core.errors import UsageError
 from biotrainer.metrics.catalogue import CATALOGUE, MISSING_EM, format_value
 
@@ -45,9 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--participant", metavar="P",
                    help="whose beats, as role or pseudonym (sessions: default the client, else the first with "
                         "beats; files with a participant column: required when there are several)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def check_options(args: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 from biotrainer.metrics.catalogue import MISSING_EM
 
 
@@ -26,9 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "beats)")
     p.add_argument("--save", action="store_true",
                    help="store the pick as the participant's personal resonance rate")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def run(args: argparse.Namespace) -> int:

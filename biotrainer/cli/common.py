@@ -17,6 +17,15 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def finish_command(parser: argparse.ArgumentParser, func: Any, *, library: bool = True, json: bool = True) -> None:
+    """The options most commands share (``--library``, ``--json``) and the function that runs the command."""
+    if library:
+        add_library_option(parser)
+    if json:
+        add_json_option(parser)
+    parser.set_defaults(func=func)
+
+
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, default=_default, allow_nan=False)
     sys.stdout.write("\n")

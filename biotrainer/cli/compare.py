@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 from biotrainer.metrics.catalogue import format_value
 
 
@@ -25,9 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="without IDs: every session of this participant (pseudonym), oldest first; with IDs: "
                         "whose data to compare in sessions with several participants (role or pseudonym)")
     p.add_argument("--protocol", metavar="NAME", help="without IDs: only sessions of this protocol")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def run(args: argparse.Namespace) -> int:

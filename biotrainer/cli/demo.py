@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from biotrainer.cli.common import add_json_option, add_library_option
+from biotrainer.cli.common import finish_command
 
 DEMO_PROTOCOL = "reset"
 DEMO_DEVICE = "sim:ecg,acc"
@@ -23,9 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", default="1", metavar="X|max", help="run X times faster than real time, or 'max'")
     p.add_argument("--seed", type=int, default=None, help="random seed for the simulated strap")
     p.add_argument("--quiet", action="store_true", help="no live status line (terminal mode)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def display_available() -> bool:

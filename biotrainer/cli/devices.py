@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli.common import add_json_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -12,8 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="List the device profiles in devices/*.toml. Any device advertising the "
                                           "Heart Rate Service works; the profile only adds what the model offers.")
     p.add_argument("--dir", metavar="DIR", help="profile folder (default: $BIOTRAINER_DEVICES_DIR or devices/)")
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run, library=False)
 
 
 def run(args: argparse.Namespace) -> int:

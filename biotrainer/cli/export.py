@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--edf-plus-d", action="store_true",
                    help="write recordings with gaps as EDF+D (pyedflib and MNE cannot read EDF+D correctly; by "
                         "default gaps are zero-filled and marked with 'gap' annotations)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def _progress(done: int, total: int, what: str = "sessions") -> None:

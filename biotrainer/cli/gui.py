@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from biotrainer.cli.common import add_library_option
+from biotrainer.cli.common import finish_command
 from biotrainer.core.errors import UsageError
 
 SCREENS = ("live", "client", "library", "replay", "compare")
@@ -25,8 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", default="1", metavar="X", help="session clock speed for the demo (default: 1)")
     p.add_argument("--ble-backend", metavar="MODULE:FACTORY",
                    help="bleak backend to use instead of the system's (emulated straps, tests)")
-    add_library_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run, json=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,9 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "one session (aligned by the files' start times when both have one, else both at 0 s)")
     p.add_argument("--offset-s", metavar="ROLE=SECONDS", action="append",
                    help="with --role: shift that person's data by SECONDS (positive: later)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def run(args: argparse.Namespace) -> int:

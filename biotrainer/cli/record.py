@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import add_library_option, finish_command, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notes", default="", help="session notes")
     p.add_argument("--lsl", action="store_true", help="stream HR, RR, ECG, ACC and markers over Lab Streaming Layer")
     p.add_argument("--quiet", action="store_true", help="no live status line")
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run, library=False)
 
 
 def add_session_options(p: argparse.ArgumentParser, *, default_protocol: str | None = None) -> None:

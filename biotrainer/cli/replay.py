@@ -12,7 +12,7 @@ import sys
 import time
 from collections import Counter
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 from biotrainer.core.errors import UsageError
 
 
@@ -24,9 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="speed factor (default 1 = real time), or 'max' for as fast as possible")
     p.add_argument("--from", dest="start_s", type=float, default=0.0, metavar="S",
                    help="start at this session time (seconds)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 class _Counter:

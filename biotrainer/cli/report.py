@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli.common import add_library_option
+from biotrainer.cli.common import finish_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,8 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="report file (.html or .pdf)")
     p.add_argument("--format", choices=("html", "pdf"), help="override the format given by the file name")
     p.add_argument("--participant", metavar="P", help="whose data, in sessions with several participants")
-    add_library_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run, json=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biotrainer.cli.common import add_json_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 
 
 def add_ble_backend_option(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-battery", action="store_true",
                    help="do not connect to straps to read their battery level")
     add_ble_backend_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run, library=False)
 
 
 def run(args: argparse.Namespace) -> int:

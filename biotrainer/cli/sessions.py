@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 from biotrainer.core.errors import UsageError
 
 
@@ -21,22 +21,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sessions", help="list recorded sessions",
                               description="List the sessions in the library, oldest first.")
     p.add_argument("--participant", metavar="P", help="only sessions of this participant (pseudonym or role)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run_list)
+    finish_command(p, run_list)
 
     p = subparsers.add_parser("show", help="show one session: header, event counts, phases",
                               description="Show a session's header, events per kind, phases and annotations.")
     p.add_argument("session", metavar="ID", help="session id, unique id prefix, or path to a session file")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run_show)
+    finish_command(p, run_show)
 
     p = subparsers.add_parser("rename", help="set a session's title")
     p.add_argument("session", metavar="ID", help="session id, unique id prefix, or path")
     p.add_argument("title", metavar="TITLE")
-    add_library_option(p)
-    p.set_defaults(func=run_rename)
+    finish_command(p, run_rename, json=False)
 
     p = subparsers.add_parser("annotate", help="add an annotation at a session time, or set the notes",
                               description="Append an annotation at session time --at (seconds), and/or replace "
@@ -47,15 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="session time of the annotation in seconds, optionally followed by the text")
     p.add_argument("--author", default="", help="who annotates (optional)")
     p.add_argument("--notes", metavar="TEXT", help="replace the session notes")
-    add_library_option(p)
-    p.set_defaults(func=run_annotate)
+    finish_command(p, run_annotate, json=False)
 
     p = subparsers.add_parser("delete", help="delete a session",
                               description="Delete a session file. Asks for confirmation unless --yes.")
     p.add_argument("session", metavar="ID", help="session id, unique id prefix, or path")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    add_library_option(p)
-    p.set_defaults(func=run_delete)
+    finish_command(p, run_delete, json=False)
 
 
 def _library(args: argparse.Namespace) -> Any:

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from biotrainer.cli.common import add_json_option, add_library_option, print_json
+from biotrainer.cli.common import finish_command, print_json
 from biotrainer.core.errors import UsageError
 from biotrainer.metrics import synchrony as sync
 
@@ -27,9 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"surrogates for the chance test (default {sync.N_SURROGATES}, at least "
                         f"{sync.MIN_SURROGATES})")
     p.add_argument("--seed", type=int, default=0, help="seed of the surrogate draw (default 0)")
-    add_library_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    finish_command(p, run)
 
 
 def run(args: argparse.Namespace) -> int:
