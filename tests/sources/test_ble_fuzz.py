@@ -96,10 +96,12 @@ class Tally:
     escaped: list = field(default_factory=list)  # (packet, exception) for any exception out of decode()
 
 
-def fed(tally: Tally, decoder, packets, rng: random.Random, max_gap_s: float):
-    """Hand each packet to ``decoder`` at increasing arrival times; yield ``(t_s, raw, events)``.
+def fed(tally: Tally, decoder, packets, rng: random.Random, max_gap_s: float, stream: str):
+    """Hand each packet to ``decoder`` at increasing arrival times; yield ``(t_s, raw, events)`` of the decoded ones.
 
-    A packet whose decoding raises is counted in ``tally.escaped`` instead of yielded.
+    A packet whose decoding raises is counted in ``tally.escaped``; one that gives a DecodeError (which must be its
+    only event, of ``stream``, with a reason) in ``tally.errors``; at the end ``tally.malformed`` is the decoder's
+    own count.
     """
     t_s = 0.0
     for raw in packets:
@@ -110,21 +112,22 @@ def fed(tally: Tally, decoder, packets, rng: random.Random, max_gap_s: float):
         except Exception as exc:  # noqa: BLE001 - counted: none may escape
             tally.escaped.append((raw, exc))
             continue
+        decode_errors = [e for e in events if isinstance(e, DecodeError)]
+        if decode_errors:
+            assert len(events) == 1 and decode_errors[0].stream == stream and decode_errors[0].reason
+            tally.errors += 1
+            continue
+        tally.decoded += 1
         yield t_s, raw, events
+    tally.malformed = decoder.malformed
 
 
 @pytest.fixture(scope="module")
 def hrs_tally() -> Tally:
     rng = random.Random(20260101)
-    dec = HrsDecoder("self", "F0:00:00:00:00:01")
     tally = Tally()
-    for t_s, raw, events in fed(tally, dec, hr_packets(rng, N_HRS), rng, 2.0):
-        decode_errors = [e for e in events if isinstance(e, DecodeError)]
-        if decode_errors:
-            assert len(events) == 1 and decode_errors[0].stream == "hr" and decode_errors[0].reason
-            tally.errors += 1
-            continue
-        tally.decoded += 1
+    for t_s, raw, events in fed(tally, HrsDecoder("self", "F0:00:00:00:00:01"), hr_packets(rng, N_HRS), rng, 2.0,
+                                "hr"):
         m = parse_heart_rate_measurement(raw)  # the decoder accepted it: the parser must too
         assert isinstance(events[0], HeartRate) and events[0].hr_bpm == m.hr_bpm
         got_beats = [e for e in events if isinstance(e, Beat)]
@@ -132,29 +135,22 @@ def hrs_tally() -> Tally:
         assert all(b.beat_t_s <= t_s + 0.05 + 1e-9 for b in got_beats)
         assert all(isinstance(e, (HeartRate, Beat, Contact)) for e in events)
         tally.beats += len(got_beats)
-    tally.malformed = dec.malformed
     return tally
 
 
 @pytest.fixture(scope="module")
 def pmd_tally() -> Tally:
     rng = random.Random(20260102)
-    dec = PmdDecoder("self", "F0:00:00:00:00:01")
     tally = Tally()
-    for t_s, raw, events in fed(tally, dec, pmd_packets(rng, N_PMD), rng, 0.6):
+    for t_s, raw, events in fed(tally, PmdDecoder("self", "F0:00:00:00:00:01"), pmd_packets(rng, N_PMD), rng, 0.6,
+                                "pmd"):
         assert len(events) == 1
         e = events[0]
-        if isinstance(e, DecodeError):
-            assert e.stream == "pmd" and e.reason
-            tally.errors += 1
-            continue
-        tally.decoded += 1
         f = parse_pmd_frame(raw)
         assert isinstance(e, (EcgFrame, AccFrame)) and e.sensor_ts_ns == f.sensor_ts_ns
         samples = e.samples_uv if isinstance(e, EcgFrame) else e.samples_mg
         assert np.array_equal(samples, f.samples)
         assert e.last_sample_t_s <= t_s + 1e-6  # the offset is a running minimum: never after arrival
-    tally.malformed = dec.malformed
     return tally
 
 
