@@ -14,11 +14,12 @@ the real :class:`~biotrainer.store.SessionWriter` into a temporary library.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_common import bench_strap, minutes_and_strap_args
 
 from biotrainer.core.bus import Bus
 from biotrainer.core.clock import VirtualClock
@@ -27,14 +28,7 @@ from biotrainer.store import Library
 
 
 def record(library: Library, duration_s: float, synthetic: bool) -> str:
-    if synthetic:
-        from biotrainer.sources.sim.synthetic import SyntheticStrap
-
-        source = SyntheticStrap(duration_s, seed=7)
-    else:
-        from biotrainer.sources.sim.strap import SimConfig, SimulatedStrap
-
-        source = SimulatedStrap(SimConfig.from_spec("sim:ecg,acc", seed=7, participant="self", device="sim-0001"))
+    source = bench_strap(duration_s, synthetic)
     clock = VirtualClock(anchor_unix_s=1_790_000_000.0)
     writer = library.new_session(participants={"self": "P01"}, clock=clock, synthetic=True, title="bench")
     bus = Bus()
@@ -44,10 +38,7 @@ def record(library: Library, duration_s: float, synthetic: bool) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--synthetic", action="store_true", help="use the cheap synthetic strap")
-    args = parser.parse_args()
+    args = minutes_and_strap_args(__doc__)
     duration_s = args.minutes * 60.0
 
     from biotrainer.exchange.bids import export_bids

@@ -18,7 +18,6 @@ with the same counts instead.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import tempfile
@@ -27,8 +26,9 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+from bench_common import bench_strap, minutes_and_strap_args
+
 from biotrainer.core.clock import VirtualClock
-from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library
 from biotrainer.wiring import build_replay
 
@@ -36,21 +36,12 @@ TICK_S = 0.05
 
 
 def build_events(duration_s: float, synthetic: bool) -> list:
-    if synthetic:
-        src = SyntheticStrap(duration_s, seed=7)
-        events = []
-        t = 0.0
-        while not src.finished:
-            events.extend(src.events_until(t))
-            t += 1.0
-        return events
-    from biotrainer.sources.sim.strap import SimConfig, SimulatedStrap
-
-    strap = SimulatedStrap(SimConfig.from_spec("sim:ecg,acc", seed=7, participant="self", device="sim-0001"))
+    strap = bench_strap(duration_s, synthetic)
     events = []
     t = 0.0
-    while t < duration_s:
-        t = min(t + 10.0, duration_s)
+    step = 1.0 if synthetic else 10.0  # the synthetic strap ends by itself; the simulator at duration_s
+    while not (strap.finished if synthetic else t >= duration_s):
+        t = t + step if synthetic else min(t + step, duration_s)
         events.extend(strap.events_until(t))
     return events
 
@@ -87,10 +78,7 @@ def bench_replay(lib: Library, sid: str) -> tuple[float, Counter, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=60.0)
-    ap.add_argument("--synthetic", action="store_true", help="use the store's cheap synthetic strap, not the simulator")
-    args = ap.parse_args()
+    args = minutes_and_strap_args(__doc__)
     duration_s = args.minutes * 60
     t0 = time.perf_counter()
     events = build_events(duration_s, args.synthetic)
