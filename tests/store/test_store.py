@@ -17,28 +17,10 @@ import pytest
 
 import biotrainer.cli as cli
 from biotrainer import __version__
+from biotrainer.core import events as ev
 from biotrainer.core.bus import Bus
 from biotrainer.core.clock import VirtualClock
 from biotrainer.core.errors import RecordingError, SessionNotFoundError, UsageError
-from biotrainer.core.events import (
-    SESSION,
-    AccFrame,
-    Annotation,
-    Battery,
-    Beat,
-    Connection,
-    Contact,
-    Cue,
-    DecodeError,
-    EcgFrame,
-    HeartRate,
-    HrPacket,
-    MetricUpdate,
-    PacerMarker,
-    PhaseMarker,
-    PmdPacket,
-    SessionState,
-)
 from biotrainer.core.session_runner import SessionRunner
 from biotrainer.sources.sim.synthetic import SyntheticStrap
 from biotrainer.store import Library, ParticipantNotFoundError, SessionReader
@@ -54,29 +36,29 @@ def every_kind() -> list:
     acc = RNG.integers(-32768, 32767, size=(36, 3)).astype(np.int16)
     acc[0] = [-32768, 32767, 0]
     return [
-        SessionState(t_s=0.0, participant=SESSION, state="start"),
-        Connection(t_s=0.01, state="connected", device="AA:BB", reason=""),
-        HrPacket(t_s=0.5, raw=bytes(range(256)), device="AA:BB"),
-        HrPacket(t_s=0.6, raw=b"", device="AA:BB"),
-        PmdPacket(t_s=0.7, raw=b"\x00" * 10 + bytes([255, 0, 128]), device="AA:BB"),
-        Beat(t_s=1.0, rr_1024=853, beat_t_s=0.93, participant="client", device="AA:BB"),
-        Beat(t_s=1.0, rr_1024=65535, beat_t_s=1.0, source="ecg"),
-        HeartRate(t_s=1.0, hr_bpm=72, contact=None, energy_kj=12),
-        HeartRate(t_s=1.1, hr_bpm=300, contact=True),
-        Contact(t_s=1.2, contact=False),
-        Battery(t_s=1.3, percent=87),
-        DecodeError(t_s=1.4, stream="hr", reason="RR field has odd length (3 bytes)"),
-        EcgFrame(t_s=1.5, fs_hz=130.0, samples_uv=ecg, last_sample_t_s=1.49, sensor_ts_ns=2**62 + 7),
-        EcgFrame(t_s=1.6, fs_hz=130.0, samples_uv=np.zeros(0, np.int32), last_sample_t_s=1.6),
-        AccFrame(t_s=1.7, fs_hz=200.0, samples_mg=acc, last_sample_t_s=1.69, sensor_ts_ns=None),
-        PacerMarker(t_s=2.0, participant=SESSION, segment="inhale", rate_per_min=5.5, breath_index=3,
+        ev.SessionState(t_s=0.0, participant=ev.SESSION, state="start"),
+        ev.Connection(t_s=0.01, state="connected", device="AA:BB", reason=""),
+        ev.HrPacket(t_s=0.5, raw=bytes(range(256)), device="AA:BB"),
+        ev.HrPacket(t_s=0.6, raw=b"", device="AA:BB"),
+        ev.PmdPacket(t_s=0.7, raw=b"\x00" * 10 + bytes([255, 0, 128]), device="AA:BB"),
+        ev.Beat(t_s=1.0, rr_1024=853, beat_t_s=0.93, participant="client", device="AA:BB"),
+        ev.Beat(t_s=1.0, rr_1024=65535, beat_t_s=1.0, source="ecg"),
+        ev.HeartRate(t_s=1.0, hr_bpm=72, contact=None, energy_kj=12),
+        ev.HeartRate(t_s=1.1, hr_bpm=300, contact=True),
+        ev.Contact(t_s=1.2, contact=False),
+        ev.Battery(t_s=1.3, percent=87),
+        ev.DecodeError(t_s=1.4, stream="hr", reason="RR field has odd length (3 bytes)"),
+        ev.EcgFrame(t_s=1.5, fs_hz=130.0, samples_uv=ecg, last_sample_t_s=1.49, sensor_ts_ns=2**62 + 7),
+        ev.EcgFrame(t_s=1.6, fs_hz=130.0, samples_uv=np.zeros(0, np.int32), last_sample_t_s=1.6),
+        ev.AccFrame(t_s=1.7, fs_hz=200.0, samples_mg=acc, last_sample_t_s=1.69, sensor_ts_ns=None),
+        ev.PacerMarker(t_s=2.0, participant=ev.SESSION, segment="inhale", rate_per_min=5.5, breath_index=3,
                     duration_s=4.3636),
-        PhaseMarker(t_s=2.1, participant=SESSION, name="paced", index=1, state="start", duration_s=300,
+        ev.PhaseMarker(t_s=2.1, participant=ev.SESSION, name="paced", index=1, state="start", duration_s=300,
                     paced=True, rate_per_min=None, feedback=False),
-        Cue(t_s=2.2, participant=SESSION, text="Atme ruhig · 呼吸 \u2014 \"quoted\"\n2nd line"),
-        Annotation(t_s=2.3, participant=SESSION, text="", author="T1"),
-        SessionState(t_s=2.4, participant=SESSION, state="pause"),
-        SessionState(t_s=2.5, participant=SESSION, state="stop", reason="stopped"),
+        ev.Cue(t_s=2.2, participant=ev.SESSION, text="Atme ruhig · 呼吸 \u2014 \"quoted\"\n2nd line"),
+        ev.Annotation(t_s=2.3, participant=ev.SESSION, text="", author="T1"),
+        ev.SessionState(t_s=2.4, participant=ev.SESSION, state="pause"),
+        ev.SessionState(t_s=2.5, participant=ev.SESSION, state="stop", reason="stopped"),
     ]
 
 
@@ -116,7 +98,7 @@ def test_every_event_kind_round_trips_exactly_and_metrics_are_skipped(lib):
     w = lib.new_session(participants={"client": "P07"}, anchor_unix_s=1_795_000_000.0)
     for e in events[:5]:
         w(e)
-    w(MetricUpdate(t_s=0.8, participant="client", values={"hr_bpm": 70.0}))
+    w(ev.MetricUpdate(t_s=0.8, participant="client", values={"hr_bpm": 70.0}))
     for e in events[5:]:
         w(e)
     w.close()
@@ -126,11 +108,11 @@ def test_every_event_kind_round_trips_exactly_and_metrics_are_skipped(lib):
     assert len(back) == len(events)
     for a, b in zip(back, events, strict=True):
         assert type(a) is type(b)
-        if isinstance(a, (HrPacket, PmdPacket)):
+        if isinstance(a, (ev.HrPacket, ev.PmdPacket)):
             assert a.raw == b.raw and isinstance(a.raw, bytes)
-        if isinstance(a, EcgFrame):
+        if isinstance(a, ev.EcgFrame):
             assert a.samples_uv.dtype == np.int32 and np.array_equal(a.samples_uv, b.samples_uv)
-        if isinstance(a, AccFrame):
+        if isinstance(a, ev.AccFrame):
             assert a.samples_mg.dtype == np.int16 and a.samples_mg.shape == b.samples_mg.shape
             assert np.array_equal(a.samples_mg, b.samples_mg)
 
@@ -159,7 +141,7 @@ def test_session_run_records_every_published_event_and_header(lib):
 def test_bulk_accessors_equal_the_events(lib):
     sid, published = record(lib, duration_s=15)
     with lib.open(sid) as r:
-        beats = [e for e in published if isinstance(e, Beat)]
+        beats = [e for e in published if isinstance(e, ev.Beat)]
         b = r.beats()
         assert len(b) == len(beats) > 10
         assert np.array_equal(b.rr_1024, [e.rr_1024 for e in beats])
@@ -167,15 +149,15 @@ def test_bulk_accessors_equal_the_events(lib):
         assert np.array_equal(b.beat_t_s, [e.beat_t_s for e in beats])
         assert np.array_equal(b.arrival_t_s, [e.t_s for e in beats])
         assert len(r.beats(participant="client")) == 0
-        hrs = [e for e in published if isinstance(e, HeartRate)]
+        hrs = [e for e in published if isinstance(e, ev.HeartRate)]
         assert np.array_equal(r.hr().hr_bpm, [e.hr_bpm for e in hrs])
-        frames = [e for e in published if isinstance(e, EcgFrame)]
+        frames = [e for e in published if isinstance(e, ev.EcgFrame)]
         ecg = r.ecg()
         assert np.array_equal(ecg.samples, np.concatenate([f.samples_uv for f in frames]))
         assert np.allclose(ecg.t_s, np.concatenate([f.sample_times_s() for f in frames]), rtol=0, atol=1e-9)
         assert ecg.fs_hz == 130.0 and ecg.samples.dtype == np.int32
         assert np.array_equal(ecg.frame_start, np.arange(len(frames)) * 73)
-        acc_frames = [e for e in published if isinstance(e, AccFrame)]
+        acc_frames = [e for e in published if isinstance(e, ev.AccFrame)]
         acc = r.acc()
         assert acc.samples.shape == (36 * len(acc_frames), 3) and acc.samples.dtype == np.int16
         assert np.array_equal(acc.samples, np.concatenate([f.samples_mg for f in acc_frames]))
@@ -192,22 +174,22 @@ def test_sql_views_give_the_same_numbers_without_biotrainer(lib):
     path = lib.session_path(sid)
     con = sqlite3.connect(path)
     rows = con.execute("SELECT t_s, beat_t_s, rr_1024, rr_ms, source, participant FROM beats ORDER BY seq").fetchall()
-    beats = [e for e in published if isinstance(e, Beat)]
+    beats = [e for e in published if isinstance(e, ev.Beat)]
     assert [(r[2], r[3], r[4]) for r in rows] == [(e.rr_1024, e.rr_ms, e.source) for e in beats]
     blob, n, last_t, fs = con.execute(
         "SELECT samples_uv_int32le, n_samples, last_sample_t_s, fs_hz FROM ecg_frames ORDER BY seq").fetchone()
-    first = next(e for e in published if isinstance(e, EcgFrame))
+    first = next(e for e in published if isinstance(e, ev.EcgFrame))
     assert np.array_equal(np.frombuffer(blob, "<i4"), first.samples_uv) and n == 73
     assert (last_t, fs) == (first.last_sample_t_s, 130.0)
     acc_blob = con.execute("SELECT samples_mg_int16le_xyz FROM acc_frames ORDER BY seq").fetchone()[0]
-    first_acc = next(e for e in published if isinstance(e, AccFrame))
+    first_acc = next(e for e in published if isinstance(e, ev.AccFrame))
     assert np.array_equal(np.frombuffer(acc_blob, "<i2").reshape(-1, 3), first_acc.samples_mg)
     raw = con.execute("SELECT raw FROM packets WHERE kind = 'hr_packet' ORDER BY seq").fetchone()[0]
-    assert raw == next(e for e in published if isinstance(e, HrPacket)).raw
+    assert raw == next(e for e in published if isinstance(e, ev.HrPacket)).raw
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     assert json.loads(meta["id"]) == sid and "completed" in meta
     hr_n = con.execute("SELECT count(*) FROM hr").fetchone()[0]
-    assert hr_n == sum(isinstance(e, HeartRate) for e in published)
+    assert hr_n == sum(isinstance(e, ev.HeartRate) for e in published)
     con.close()
 
 
@@ -278,7 +260,7 @@ def test_full_disk_keeps_events_in_memory_flags_it_and_recovers(lib):
     w = lib.new_session(anchor_unix_s=1_795_000_000.0)
     bus = Bus()
     bus.subscribe(w)
-    events = [HrPacket(t_s=i * 0.1, raw=bytes([i % 256]) * 64) for i in range(400)]
+    events = [ev.HrPacket(t_s=i * 0.1, raw=bytes([i % 256]) * 64) for i in range(400)]
     bus.publish_all(events[:100])
     bus.tick(10.0)
     assert w.healthy and w.pending_events == 0
@@ -305,7 +287,7 @@ def test_full_disk_keeps_events_in_memory_flags_it_and_recovers(lib):
 @pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
 def test_library_files_are_private(lib):
     w = lib.new_session()
-    w(HrPacket(t_s=0.1, raw=b"\x00\x40"))
+    w(ev.HrPacket(t_s=0.1, raw=b"\x00\x40"))
     w.tick(1.0)
     wal = w.path.with_name(w.path.name + "-wal")
     assert wal.exists() and stat.S_IMODE(wal.stat().st_mode) == 0o600
@@ -405,14 +387,14 @@ def test_rename_annotate_notes_delete(lib):
 
 def test_devices_known_later_are_written_into_the_header(lib):
     w = lib.new_session(participants={"self": "P1"})
-    w(SessionState(t_s=0.0, participant=SESSION, state="start"))
+    w(ev.SessionState(t_s=0.0, participant=ev.SESSION, state="start"))
     w.set_meta(devices=[{"id": "AA", "name": "Polar H10 1", "model": "H10", "participant": "self"}],
                custom_key=3)
     w.tick(1.0)
     with SessionReader(w.path) as r:
         assert r.meta.devices[0]["model"] == "H10" and r.meta.extra == {"custom_key": 3}
         assert not r.complete
-    w(SessionState(t_s=2.0, participant=SESSION, state="stop", reason="stopped"))
+    w(ev.SessionState(t_s=2.0, participant=ev.SESSION, state="stop", reason="stopped"))
     w.close()
     with SessionReader(w.path) as r:
         assert r.complete and r.meta.end_reason == "stopped" and r.duration_s == 2.0
@@ -461,7 +443,7 @@ def test_cli_sessions_show_rename_annotate_delete(lib, monkeypatch, capsys):
     assert sid in out and "complete" in out
     code, out, _ = run_cli(["show", sid[:10], "--json", *L], monkeypatch, capsys)
     info = json.loads(out)
-    assert info["counts"]["beat"] == sum(isinstance(e, Beat) for e in published)
+    assert info["counts"]["beat"] == sum(isinstance(e, ev.Beat) for e in published)
     assert info["phases"][0]["name"] == "paced"
     assert run_cli(["rename", sid, "New title", *L], monkeypatch, capsys)[0] == 0
     assert run_cli(["annotate", sid, "--at", "2.5", "a", "note", *L], monkeypatch, capsys)[0] == 0
