@@ -108,23 +108,29 @@ def combine_dyad(paths: Mapping[str, Path], *, pseudonyms: Mapping[str, str] | N
     participants: dict[str, str] = {}
     devices: list[dict[str, Any]] = []
     for role, session in parts.items():
-        path = Path(paths[role])
-        person = _person_of(session, path)
+        person = _person_of(session, Path(paths[role]))
         own = session.pseudonym(person)
         participants[role] = (pseudonyms or {}).get(role) or (own if own != person else role)
-        for e in session.events:
-            if isinstance(e, SessionState):
-                continue
-            events.append(_moved(e, role if e.participant == person else None, shifts[role]))
+        events += [_moved(e, role if e.participant == person else None, shifts[role]) for e in session.events
+                   if not isinstance(e, SessionState)]
         devices += [{**d, "participant": role} for d in session.meta.get("devices") or []
                     if d.get("participant", person) == person]
     events.sort(key=lambda e: e.t_s)
     first = min((e.t_s for e in events), default=0.0)
+    if first < 0:  # an offset moved data before the start: the session starts there
+        events = [_moved(e, None, -first) for e in events]
+        anchor += first
+    meta = _dyad_meta(paths, parts, participants, devices, anchor, how, shifts)
+    return ExchangeSession(meta, events)
+
+
+def _dyad_meta(paths: Mapping[str, Path], parts: Mapping[str, ExchangeSession], participants: dict[str, str],
+               devices: list[dict[str, Any]], anchor: float, how: str, shifts: dict[str, float]) -> dict[str, Any]:
     from datetime import datetime, timezone
 
-    started = datetime.fromtimestamp(anchor, tz=timezone.utc).astimezone().isoformat()
-    meta = {
-        "started_at": started, "anchor_unix_s": float(anchor), "participants": participants, "devices": devices,
+    return {
+        "started_at": datetime.fromtimestamp(anchor, tz=timezone.utc).astimezone().isoformat(),
+        "anchor_unix_s": float(anchor), "participants": participants, "devices": devices,
         "title": "imported dyad: " + ", ".join(f"{r} {Path(p).name}" for r, p in paths.items()),
         "synthetic": any(bool(s.meta.get("synthetic")) for s in parts.values()),
         "protocol_name": next((str(s.meta.get("protocol_name")) for s in parts.values()
@@ -134,7 +140,3 @@ def combine_dyad(paths: Mapping[str, Path], *, pseudonyms: Mapping[str, str] | N
                                         "format": (parts[r].meta.get("imported_from") or {}).get("format", "")}
                                     for r in parts}},
     }
-    if first < 0:  # an offset moved data before the start: the session starts there
-        events = [_moved(e, None, -first) for e in events]
-        meta["anchor_unix_s"] = float(anchor + first)
-    return ExchangeSession(meta, events)

@@ -269,7 +269,6 @@ class Heart:
         self._phase = float(rng.uniform(0.0, 1.0))  # beats accumulated since the last beat
         self._next_threshold = 1.0 + self._sigma_rel * float(rng.standard_normal())
         self.previous_beat_t_s = -self._phase * self._rr0_s  # virtual beat before the session (first RR)
-        self._t_s = 0.0
         self._primed = False
         self.drives: list[Callable[[np.ndarray], np.ndarray]] = []
 
@@ -317,7 +316,6 @@ class Heart:
             beats = np.empty(0)
             self._phase = end
             self._next_threshold = thr
-        self._t_s = edges[-1]
         return hr, beats
 
 

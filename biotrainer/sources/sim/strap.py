@@ -244,7 +244,6 @@ class SimulatedStrap(ScheduledSource):
         self._heap: list[tuple[float, int, Event]] = []
         self._seq = 0
         self._grid_n = 0  # grid samples simulated
-        self._sim_t_s = 0.0
         self._final_t_s = -math.inf
         # true beats
         self._beat_t = _Buffer()
@@ -352,7 +351,6 @@ class SimulatedStrap(ScheduledSource):
         self._g_vol.extend(volume)
         self._g_hr.extend(hr)
         self._add_beats(beats)
-        self._sim_t_s = t1
         self._final_t_s = t1 - FINAL_MARGIN_S
         self._detect_until(self._final_t_s)
         self._packets_until(self._final_t_s)

@@ -58,7 +58,6 @@ class SyntheticStrap(ScheduledSource):
         self._hrs = HrsDecoder(participant, device)
         self._pmd = PmdDecoder(participant, device)
         self._who = {"participant": participant, "device": device}
-        self._t_done = -1.0
         self._next_beat_s = 0.0
         self._pending_rr: list[tuple[float, int]] = []
         self._held: list[Event] = []
