@@ -30,6 +30,8 @@ class SynchronyOptions:
     lag_s: float = sync.LAG_S
     n_surrogates: int = sync.N_SURROGATES
     seed: int = 0
+    #: How many of the therapist's other sessions (newest first) to pair with for the pseudo-dyad test.
+    max_pseudo_dyads: int = 40
 
 
 def _nn_of(events: list[Any], role: str) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +45,15 @@ def _nn_of(events: list[Any], role: str) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(t, kind="stable")
     corr = correct_rr(rr[order], t[order])
     return np.asarray(corr.beat_t_corrected_s, dtype=float), np.asarray(corr.rr_corrected_ms, dtype=float)
+
+
+def dyad_heart_rates(events: list[Any]) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Therapist's and client's heart rate on one 4 Hz grid over the time both have beats: ``(x, y, start_s,
+    end_s)``."""
+    tx, nnx = _nn_of(events, LEADER_ROLE)
+    ty, nny = _nn_of(events, FOLLOWER_ROLE)
+    start, end = max(tx[0], ty[0]), min(tx[-1], ty[-1])
+    return sync.hr_on_grid(tx, nnx, None, start, end), sync.hr_on_grid(ty, nny, None, start, end), start, end
 
 
 def pacer_phase_on_grid(events: list[Any], grid_t_s: np.ndarray) -> np.ndarray:
@@ -82,12 +93,7 @@ def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, st
     from biotrainer.core.phases import phase_spans
 
     _check_roles(session_id, people, events)
-    tx, nnx = _nn_of(events, LEADER_ROLE)
-    ty, nny = _nn_of(events, FOLLOWER_ROLE)
-    start = max(tx[0], ty[0])
-    end = min(tx[-1], ty[-1])
-    x = sync.hr_on_grid(tx, nnx, None, start, end)
-    y = sync.hr_on_grid(ty, nny, None, start, end)
+    x, y, start, end = dyad_heart_rates(events)
     grid = start + np.arange(x.size) / sync.FS_HZ
     spans = phase_spans(events, open_end_s=end)
     phases = [sync.PhaseSpanInput(p.label, p.start_s - start, p.end_s - start, p.paced) for p in spans
@@ -106,10 +112,41 @@ def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, st
     return out
 
 
+def _client_hr(reader: Any) -> np.ndarray | None:
+    """The client's heart rate on the 4 Hz grid from the client's first beat, or None without a client."""
+    events = [e for e in reader.events() if isinstance(e, Beat) and e.participant == FOLLOWER_ROLE]
+    t, nn = _nn_of(events, FOLLOWER_ROLE)
+    if t.size < 3:
+        return None
+    return sync.hr_on_grid(t, nn, None, t[0], t[-1])
+
+
+def pseudo_dyads(library: Any, session_id: str, therapist: str, opts: SynchronyOptions) -> list[np.ndarray]:
+    """Clients' heart rates from the library's *other* sessions with the same therapist pseudonym (newest first)."""
+    others = [s for s in library.list_sessions() if s.id != session_id and not s.error
+              and (s.participants or {}).get(LEADER_ROLE) == therapist and FOLLOWER_ROLE in (s.participants or {})]
+    out = []
+    for summary in sorted(others, key=lambda s: s.started_at, reverse=True)[:opts.max_pseudo_dyads]:
+        with library.open(summary.path) as reader:
+            hr = _client_hr(reader)
+        if hr is not None:
+            out.append(hr)
+    return out
+
+
 def session_synchrony(library: Any, ref: str, opts: SynchronyOptions) -> dict[str, Any]:
-    """Synchrony of the session ``ref`` (id, unique prefix or path) in ``library``."""
+    """Synchrony of the session ``ref`` (id, unique prefix or path) in ``library``, with the pseudo-dyad test
+    against the same therapist's other sessions in the library."""
     with library.open(ref) as reader:
         events = list(reader.events())
         session_id = reader.id
         people = dict(reader.meta.participants)
-    return synchrony_of_events(session_id, events, people, opts)
+    out = synchrony_of_events(session_id, events, people, opts)
+    x, y, _, _ = dyad_heart_rates(events)
+    therapist = people.get(LEADER_ROLE) or LEADER_ROLE
+    test = sync.pseudo_dyad_test(x, y, pseudo_dyads(library, session_id, therapist, opts), window_s=opts.window_s,
+                                 lag_s=opts.lag_s)
+    out["pseudo_dyads"] = {**sync.chance_test_dict(test),
+                           "method": f"the therapist ({therapist}) with the clients of their other sessions in the "
+                                     f"library, from the start of each"}
+    return out

@@ -66,6 +66,8 @@ SLOPE_S = 5.0
 #: A paced phase whose segments' mean in-phase peak r reaches this, without beating pacer-kept surrogates, is
 #: reported as driven by the shared pacer (with lags up to ±5 s and a 10-s breath, any two paced segments align).
 HIGH_RAW_R = 0.5
+#: Fewest pseudo-dyads (the therapist with other sessions' clients) for that test.
+MIN_PSEUDO_DYADS = 5
 _R_CLIP = 1.0 - 1e-12
 
 
@@ -425,6 +427,39 @@ def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: i
                       float(np.percentile(null_pairs, 95)), kept)
 
 
+def pseudo_dyad_test(x: np.ndarray, y: np.ndarray, others: list[np.ndarray], *, fs_hz: float = FS_HZ,
+                     window_s: float = WINDOW_S, lag_s: float = LAG_S,
+                     max_missing: float = MAX_MISSING) -> ChanceTest:
+    """Test the dyad against pseudo-dyads: the therapist (``x``) with clients of *other* sessions (``others``).
+
+    The more conservative test (rMEA; SCIENCE.md §11): a pseudo-dyad shares everything a therapist brings to every
+    session (their own rhythms, the room, the time of day) but not the meeting. Each pseudo-dyad's statistic is the
+    mean co-occurring segment peak z over the time both series cover (from their starts); the real one is the same
+    over the dyad. ``effect_size = (real − mean) / SD`` over the pseudo-dyads, ``p_value = (1 + #{pseudo ≥ real}) /
+    (1 + n)``; with fewer than :data:`MIN_PSEUDO_DYADS` the test has no value and says why.
+    """
+    def statistic(a: np.ndarray, b: np.ndarray) -> float:
+        n = min(a.size, b.size)
+        z, _ = segment_pair_peaks(a[:n], b[:n], fs_hz=fs_hz, window_s=window_s, lag_s=lag_s,
+                                  max_missing=max_missing)
+        d = np.diag(z) if z.size else np.empty(0)
+        d = d[np.isfinite(d)]
+        return float(d.mean()) if d.size >= MIN_WINDOWS else float("nan")
+
+    real = statistic(np.asarray(x, float), np.asarray(y, float))
+    pseudo = np.array([statistic(np.asarray(x, float), np.asarray(o, float)) for o in others])
+    pseudo = pseudo[np.isfinite(pseudo)]
+    if pseudo.size < MIN_PSEUDO_DYADS or not np.isfinite(real):
+        why = (f"only {pseudo.size} other sessions of this therapist with a client long enough to pair (need "
+               f"{MIN_PSEUDO_DYADS})") if np.isfinite(real) else "the dyad has fewer than three segments with data"
+        return _untestable(why, int(pseudo.size))
+    sd = float(pseudo.std(ddof=1))
+    es = (real - float(pseudo.mean())) / sd if sd > 0 else float("nan")
+    p = (1 + int(np.sum(pseudo >= real))) / (1 + pseudo.size)
+    return ChanceTest(real, float(pseudo.mean()), sd, es, p, int(pseudo.size), int(pseudo.size),
+                      float(np.percentile(pseudo, 95)))
+
+
 # --- the whole analysis --------------------------------------------------------------------------------------------
 
 
@@ -493,12 +528,12 @@ class SynchronyResult:
             "fs_hz": w.fs_hz, "n_windows": int(np.isfinite(self.z).sum()),
             "sign_convention": "positive lag: the client follows the therapist",
             "session": {"mean_z": _num(self.mean_z), "mean_abs_z": _num(self.mean_abs_z),
-                        **_test_dict(self.session),
+                        **chance_test_dict(self.session),
                         "method": "windowed lagged cross-correlation of heart rate (4 Hz, detrended windows, "
                                   "Fisher z of the in-phase peak), segment-shuffle surrogates within the dyad"},
             "lead_lag": {"median_lag_s": _num(self.median_lag_s), "curve_lag_s": _num(self.curve_lag_s),
                          "leader": self.leader, "basis": self.lag_basis},
-            "slope_concordance": _test_dict(self.slope) if self.slope is not None else None,
+            "slope_concordance": chance_test_dict(self.slope) if self.slope is not None else None,
             "phases": [{**p, "start_s": p["start_s"] + offset_s, "end_s": p["end_s"] + offset_s,
                         **{k: _num(p[k]) for k in ("mean_z", "effect_size", "p_value")}} for p in self.phases],
             "windows": [{"start_s": float(s + offset_s), "end_s": float(s + offset_s + w.window_s),
@@ -513,7 +548,8 @@ def _num(v: float) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
 
-def _test_dict(t: ChanceTest) -> dict:
+def chance_test_dict(t: ChanceTest) -> dict:
+    """A chance test as JSON-ready numbers (NaN → None)."""
     return {"effect_size": _num(t.effect_size), "p_value": _num(t.p_value), "n_surrogates": t.n_surrogates,
             "n_segments": t.n_segments, "real_z": _num(t.real), "surrogate_mean_z": _num(t.surrogate_mean),
             "surrogate_sd_z": _num(t.surrogate_sd), "z_threshold": _num(t.z_threshold), "pacer_kept": t.pacer_kept,

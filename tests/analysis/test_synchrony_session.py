@@ -139,3 +139,16 @@ def test_therapy_session_records_a_dyad_and_refuses_a_single_strap(tmp_path, cap
     out = json.loads(capsys.readouterr().out)
     assert [p["name"] for p in out["phases"]] == ["arrival", "session"]
     assert not any(p["paced"] for p in out["phases"])
+
+
+@pytest.mark.slow
+def test_the_command_tests_against_the_same_therapists_other_sessions(tmp_path, capsys):
+    for seed in range(1, 7):
+        _record(tmp_path, "therapist=sim:hr=62", "client=sim:hr=75,follow=therapist,coupling=0.6", duration="400",
+                seed=str(seed))
+    newest = sorted((tmp_path / "sessions").glob("*.sqlite"))[-1]
+    capsys.readouterr()
+    assert main(["synchrony", str(newest), "--library", str(tmp_path), "--json", "--surrogates", "100"]) == 0
+    pseudo = json.loads(capsys.readouterr().out)["pseudo_dyads"]
+    assert pseudo["n_surrogates"] == 5 and pseudo["p_value"] == pytest.approx(1 / 6) and pseudo["effect_size"] > 0
+    assert "other sessions" in pseudo["method"]

@@ -233,3 +233,16 @@ def test_a_recording_shorter_than_three_windows_is_refused():
     x, y = _dyad(1, minutes=1.5)
     with pytest.raises(sy.SynchronyInputError, match="shorter than three 30-s windows"):
         sy.dyad_synchrony(x, y)
+
+
+def test_pseudo_dyads_pair_the_therapist_with_other_sessions_clients():
+    x, y = _dyad(21, minutes=10, coupling=0.6)
+    others = [_dyad(100 + k, minutes=8 + k % 3, coupling=0.6)[1] for k in range(8)]  # other people, other lengths
+    test = sy.pseudo_dyad_test(x, y, others)
+    assert test.n_surrogates == 8 and not test.reason
+    assert test.real > test.surrogate_mean and test.p_value == pytest.approx(1 / 9)  # beats every pseudo-dyad
+    assert test.effect_size == pytest.approx((test.real - test.surrogate_mean) / test.surrogate_sd)
+    unrelated = sy.pseudo_dyad_test(x, others[0], others[1:])
+    assert unrelated.p_value > 0.1
+    few = sy.pseudo_dyad_test(x, y, others[:3])
+    assert np.isnan(few.p_value) and "only 3 other sessions" in few.reason
