@@ -26,6 +26,13 @@ def is_above_chance(out: dict[str, Any]) -> bool | None:
     return None if p is None else p < 0.05
 
 
+def headline(out: dict[str, Any]) -> str:
+    """``Heart-rate synchrony above chance`` (or ``not above chance``, or ``not testable against chance``)."""
+    above = is_above_chance(out)
+    words = "not testable against chance" if above is None else "above chance" if above else "not above chance"
+    return f"Heart-rate synchrony {words}"
+
+
 def measure_line(out: dict[str, Any]) -> str:
     """``heart-rate synchrony: mean z 0.69 over 72 windows of 30 s (step 5 s, lags ±5 s)``."""
     return (f"heart-rate synchrony: mean z {_num(out['session']['mean_z'], '.2f')} over {out['n_windows']} windows "
