@@ -25,12 +25,13 @@ from biotrainer.analysis.synchrony_words import (
     window_lag_words,
 )
 from biotrainer.gui.live_screen import format_clock
+from biotrainer.gui.plots import TICK_STEPS_S
 from biotrainer.gui.session_axis import SessionAxisWidget
 from biotrainer.gui.theme import DARK, Palette
 from biotrainer.metrics.synchrony import LEAD_DEADBAND_S
 
 MARK_ROW_PX: Final = 14  # the row of lead/follow marks above the bars
-AXIS_ROW_PX: Final = 14  # the row of phase names below the bars
+AXIS_ROW_PX: Final = 16  # the row of phase names and session times below the bars
 
 
 def legend_html(p: Palette) -> str:
@@ -135,9 +136,31 @@ class AttunementStrip(SessionAxisWidget):
             p.setPen(QPen(QColor(pal.text), 1, Qt.DashLine))
             y = y_of(self.z_threshold)
             p.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+        self._paint_ticks(p, area)
         self.paint_annotations(p, 4, h - AXIS_ROW_PX)
         self.paint_head(p, MARK_ROW_PX - 4, h - AXIS_ROW_PX + 2)
         p.end()
+
+    def _paint_ticks(self, p: QPainter, area: QRectF) -> None:
+        """Session time (m:ss) under the bars, about one label per 110 px, where no phase name is."""
+        if self.duration_s <= 0:
+            return
+        target = self.duration_s / max(2.0, area.width() / 110.0)
+        step = next((s for s in TICK_STEPS_S if s >= target), TICK_STEPS_S[-1])
+        metrics = p.fontMetrics()
+        taken = [QRectF(self._x(ph.start_s) + 4, area.bottom(), metrics.horizontalAdvance(ph.name) + 8,
+                        AXIS_ROW_PX) for ph in self.phases]
+        p.setPen(QColor(self.palette_.muted))
+        t = step
+        while t < self.duration_s:
+            text = format_clock(t)
+            width = metrics.horizontalAdvance(text)
+            x = self._x(t)
+            rect = QRectF(x - width / 2, area.bottom(), width, AXIS_ROW_PX)
+            if not any(rect.intersects(r) for r in taken) and rect.right() < area.right():
+                p.drawLine(QPointF(x, area.bottom()), QPointF(x, area.bottom() + 3))
+                p.drawText(rect.adjusted(-2, 0, 2, 0), Qt.AlignHCenter | Qt.AlignBottom, text)
+            t += step
 
     def _paint_bars(self, p: QPainter, y_of) -> None:  # noqa: ANN001 - z → y
         zero = y_of(0.0)
