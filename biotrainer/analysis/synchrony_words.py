@@ -89,12 +89,18 @@ def result_lines(out: dict[str, Any]) -> list[str]:
     return lines + phase_lines(out) + [f"note: {r}" for r in out["reasons"]]
 
 
+def window_follower(lag_s: float | None) -> str | None:
+    """Who follows in a window with this peak lag: ``client`` (positive lag), ``therapist`` (negative), or None
+    (in step, within ±0.5 s, or no value)."""
+    if lag_s is None or abs(lag_s) <= LEAD_DEADBAND_S:
+        return None
+    return "client" if lag_s > 0 else "therapist"
+
+
 def window_lag_words(lag_s: float | None) -> str:
     """One window's lag: ``client follows by 2.8 s``, ``therapist follows by 1.0 s``, ``in step`` (within
     ±0.5 s) or ``no lag`` (no value)."""
     if lag_s is None:
         return "no lag"
-    if abs(lag_s) <= LEAD_DEADBAND_S:
-        return "in step"
-    who = "client" if lag_s > 0 else "therapist"
-    return f"{who} follows by {abs(lag_s):.1f} s"
+    who = window_follower(lag_s)
+    return "in step" if who is None else f"{who} follows by {abs(lag_s):.1f} s"

@@ -22,13 +22,13 @@ from biotrainer.analysis.synchrony_words import (
     headline,
     lead_line,
     phase_lines,
+    window_follower,
     window_lag_words,
 )
 from biotrainer.gui.live_screen import format_clock
 from biotrainer.gui.plots import TICK_STEPS_S
 from biotrainer.gui.session_axis import SessionAxisWidget
 from biotrainer.gui.theme import DARK, Palette
-from biotrainer.metrics.synchrony import LEAD_DEADBAND_S
 
 MARK_ROW_PX: Final = 14  # the row of lead/follow marks above the bars
 AXIS_ROW_PX: Final = 16  # the row of phase names and session times below the bars
@@ -80,10 +80,8 @@ class AttunementStrip(SessionAxisWidget):
     @staticmethod
     def lead_mark(w: dict[str, Any]) -> str:
         """``▲`` (the client follows), ``▼`` (the therapist follows) or ``""`` (in step, or not above chance)."""
-        lag = w["peak_lag_s"]
-        if not w["above_chance"] or lag is None or abs(lag) <= LEAD_DEADBAND_S:
-            return ""
-        return "▲" if lag > 0 else "▼"
+        who = window_follower(w["peak_lag_s"]) if w["above_chance"] else None
+        return {"client": "▲", "therapist": "▼"}.get(who or "", "")
 
     def window_at(self, t_s: float) -> dict[str, Any] | None:
         """The window whose bar (its centre ± half a step) holds ``t_s``."""

@@ -72,12 +72,13 @@ def test_cli_and_card_say_the_result_in_the_same_words(qtbot, dyad_json):
 
 
 def test_window_lag_words_follow_the_sign_convention():
-    from biotrainer.analysis.synchrony_words import window_lag_words
+    from biotrainer.analysis.synchrony_words import window_follower, window_lag_words
 
     assert window_lag_words(2.75) == "client follows by 2.8 s"  # positive lag: the client follows the therapist
     assert window_lag_words(-1.0) == "therapist follows by 1.0 s"
     assert window_lag_words(0.25) == "in step"
     assert window_lag_words(None) == "no lag"
+    assert [window_follower(lag) for lag in (3.0, -3.0, 0.5, None)] == ["client", "therapist", None, None]
 
 
 def test_dyad_shows_its_synchrony_windows_styled_by_chance(qtbot, library, dyad_json):
