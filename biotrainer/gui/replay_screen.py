@@ -75,6 +75,7 @@ class ReplayScreen(QWidget):
         self.model = SessionModel()
         self.controller = ReplayController(self.model, self)
         self.controller.problem.connect(lambda t: self.notice.emit(t))
+        self.controller.attunement_changed.connect(self._show_attunement)
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
         bar = QHBoxLayout()
@@ -213,3 +214,4 @@ class ReplayScreen(QWidget):
     def shutdown(self) -> None:
         self.timer.stop()
         self.controller.close_run()
+        self.controller.wait_attunement()

@@ -52,6 +52,7 @@ def _screen(qtbot, root: str, ref: str):
     screen = ReplayScreen(library=root)
     qtbot.addWidget(screen)
     assert screen.open_session(ref)
+    qtbot.waitUntil(lambda: not screen.controller.synchrony_pending, timeout=WAIT_MS)  # computed off the GUI thread
     return screen
 
 
@@ -168,5 +169,22 @@ def test_opening_one_person_after_a_dyad_hides_the_attunement(qtbot, library):
     screen = _screen(qtbot, root, ids["dyad"])
     assert not screen.attunement.isHidden()
     assert screen.open_session(ids["alone"])
+    assert screen.attunement.isHidden() and screen.attunement_card.isHidden()
+    screen.shutdown()
+
+
+def test_a_dyad_result_arriving_after_another_session_was_opened_is_dropped(qtbot, library):
+    from biotrainer.gui.replay_screen import ReplayScreen
+
+    root, ids = library
+    screen = ReplayScreen(library=root)
+    qtbot.addWidget(screen)
+    assert screen.open_session(ids["dyad"])
+    first = screen.controller._attunement_thread
+    assert screen.open_session(ids["alone"])  # before the dyad's synchrony is there
+    first.join(WAIT_MS / 1000)
+    qtbot.waitUntil(lambda: not screen.controller.synchrony_pending, timeout=WAIT_MS)
+    qtbot.wait(50)  # deliver the dyad's (stale) result too
+    assert not screen.controller.dyad and screen.controller.synchrony is None
     assert screen.attunement.isHidden() and screen.attunement_card.isHidden()
     screen.shutdown()
