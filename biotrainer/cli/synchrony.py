@@ -51,38 +51,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _num(v: float | None, fmt: str) -> str:
-    return "–" if v is None else format(v, fmt)
-
-
 def text_lines(out: dict[str, Any]) -> list[str]:
-    """The synchrony result in words: the session verdict, lead/lag, phases, and the caveats."""
-    s, lead = out["session"], out["lead_lag"]
+    """The synchrony result in words (:mod:`biotrainer.analysis.synchrony_words`): the session header, the
+    verdict, lead/lag, phases, and the caveat."""
+    from biotrainer.analysis.synchrony_words import CAVEAT, result_lines
+
     who = ", ".join(r if p == r else f"{r} {p}" for r, p in out["participants"].items())
-    lines = [f"Session {out['session_id']}  ({who})",
-             f"  heart-rate synchrony: mean z {_num(s['mean_z'], '.2f')} over {out['n_windows']} windows of "
-             f"{out['window_s']:g} s (step {out['step_s']:g} s, lags ±{out['lag_s']:g} s)"]
-    if s["p_value"] is None:
-        lines.append(f"  chance test: not possible ({s['reason']})")
-    else:
-        above = "above chance" if s["p_value"] < 0.05 else "not above chance"
-        lines.append(f"  against {s['n_surrogates']} surrogates: effect size {s['effect_size']:+.2f}, "
-                     f"p = {s['p_value']:.3f} → {above}")
-    lag = f"{_num(lead['curve_lag_s'], '+.2f')} s at the peak of the mean lag curve, median over windows " \
-          f"{_num(lead['median_lag_s'], '+.2f')} s"
-    if lead["leader"] == "none":
-        lines.append(f"  lead/lag: nobody leads ({lag}; {lead['basis']})")
-    else:
-        follower = "client" if lead["leader"] == "therapist" else "therapist"
-        lines.append(f"  lead/lag: the {follower} follows the {lead['leader']} ({lag}; {lead['basis']})")
-    slope = out.get("slope_concordance")
-    if slope and slope["p_value"] is not None:
-        lines.append(f"  slope concordance: effect size {slope['effect_size']:+.2f}, p = {slope['p_value']:.3f}")
-    for p in out["phases"]:
-        paced = " (paced)" if p["paced"] else ""
-        lines.append(f"  phase {p['name']}{paced}: mean z {_num(p['mean_z'], '.2f')}, effect size "
-                     f"{_num(p['effect_size'], '+.2f')}, p {_num(p['p_value'], '.3f')} → {p['verdict']}")
-    lines += [f"  note: {r}" for r in out["reasons"]]
-    lines.append("Positive lag: the client follows the therapist. Synchrony effects in the literature are small and "
-                 "vary between dyads: an awareness aid for reflection and supervision, not a score to optimise.")
-    return lines
+    return [f"Session {out['session_id']}  ({who})", *(f"  {line}" for line in result_lines(out)), CAVEAT]

@@ -6,6 +6,12 @@ and speed are the :class:`~biotrainer.sources.replay.ReplayClock`'s own thread-s
 run a little before the target (:data:`SEEK_CONTEXT_S`) and fast-forwards the clock to the target
 (:meth:`ReplayClock.fast_forward_to`), so the plots and the metric windows have their context; there the clock
 continues at the chosen speed, or stays paused.
+
+Opening a session also asks the analysis layer, on a worker thread, for the therapist–client synchrony of a session
+with beats of two people (:func:`biotrainer.analysis.synchrony.synchrony_of_events`, the dict ``biotrainer synchrony
+--json`` prints; about 0.3 s for a 50-min dyad). :attr:`~ReplayController.attunement_changed` says when it is there
+(or :attr:`~ReplayController.synchrony_reason` says in one line why it cannot be computed); a result that arrives
+after another session was opened is dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
@@ -30,6 +36,8 @@ class ReplayController(QObject):
     """Replays one session file into a model; all controls from the GUI thread."""
 
     problem = pyqtSignal(str)
+    attunement_changed = pyqtSignal()  # dyad, synchrony and synchrony_reason are those of the open session
+    _attunement_done = pyqtSignal(int, object)  # (generation, (dyad, synchrony, reason)) from the worker
 
     def __init__(self, model: SessionModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +49,13 @@ class ReplayController(QObject):
         self.markers: list = []
         self.title = ""
         self.anchor_unix_s: float | None = None
+        self.dyad = False  # beats of two or more people: the screen shows attunement
+        self.synchrony: dict[str, Any] | None = None
+        self.synchrony_reason = ""
+        self.synchrony_pending = False
+        self._attunement_generation = 0
+        self._attunement_thread: threading.Thread | None = None
+        self._attunement_done.connect(self._set_attunement)
         self.speed: float | None = 1.0
         self.playing = False
         self.clock = None
@@ -66,8 +81,45 @@ class ReplayController(QObject):
             self.title = f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}"
             self.anchor_unix_s = meta.anchor_unix_s
         self.path = path
+        self._start_attunement(path)
         self.playing = False
         self.seek(0.0)
+
+    def _start_attunement(self, path: Path) -> None:
+        """Compute the attunement of ``path`` on a worker thread; :meth:`_set_attunement` takes the result."""
+        self._attunement_generation += 1
+        generation = self._attunement_generation
+        self.dyad, self.synchrony, self.synchrony_reason = False, None, ""
+        self.synchrony_pending = True
+
+        def work() -> None:
+            from biotrainer.store import SessionReader
+
+            try:
+                with SessionReader(path) as reader:
+                    result = attunement_of(reader.id, list(reader.events()), dict(reader.meta.participants))
+            except Exception as exc:  # noqa: BLE001 - say it on the screen, keep the replay
+                log.exception("synchrony of %s failed", path)
+                result = (True, None, f"synchrony could not be computed: {exc}")
+            try:
+                self._attunement_done.emit(generation, result)
+            except RuntimeError:  # the controller was deleted meanwhile
+                pass
+
+        self._attunement_thread = threading.Thread(target=work, name="biotrainer-synchrony", daemon=True)
+        self._attunement_thread.start()
+
+    def _set_attunement(self, generation: int, result: tuple) -> None:
+        if generation != self._attunement_generation:  # another session was opened since
+            return
+        self.dyad, self.synchrony, self.synchrony_reason = result
+        self.synchrony_pending = False
+        self.attunement_changed.emit()
+
+    def wait_attunement(self, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) for the synchrony worker to finish (shutdown, tests)."""
+        if self._attunement_thread is not None:
+            self._attunement_thread.join(timeout_s)
 
     # --- running ------------------------------------------------------------------------------------------------
 
@@ -155,3 +207,18 @@ class ReplayController(QObject):
         self.speed = speed
         if self.clock is not None:
             self.clock.set_speed(speed)
+
+
+def attunement_of(session_id: str, events: list, people: dict[str, str]) -> tuple[bool, dict[str, Any] | None, str]:
+    """``(dyad, synchrony, reason)`` of a session's events: whether two or more people have beats, the synchrony
+    dict from the analysis layer for a dyad, and the one-line reason when it cannot be computed."""
+    from biotrainer.analysis.participants import roles_with_beats
+    from biotrainer.analysis.synchrony import SynchronyOptions, synchrony_of_events
+    from biotrainer.core.errors import BiotrainerError
+
+    if len(roles_with_beats(events)) < 2:
+        return False, None, ""
+    try:
+        return True, synchrony_of_events(session_id, events, people, SynchronyOptions()), ""
+    except BiotrainerError as exc:
+        return True, None, str(exc).removeprefix(f"session {session_id}: ")

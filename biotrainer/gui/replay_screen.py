@@ -1,7 +1,8 @@
 """The replay screen: a recorded session through the same bus, metrics and plots as live.
 
 The widgets only: :class:`ReplayScreen` (pacer, metric tiles, plots, play/pause, speed) and its :class:`Timeline`
-(protocol phases and annotations; click or drag to seek). Running the replay is the job of
+(protocol phases and annotations; click or drag to seek); for a dyad, the attunement strip and summary card
+(:mod:`biotrainer.gui.attunement`) under the plots. Running the replay is the job of
 :class:`~biotrainer.gui.replay_controller.ReplayController`, which wires each run with
 :func:`biotrainer.wiring.build_replay`.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from PyQt5.QtCore import QRectF, Qt, QTimer, pyqtSignal
-from PyQt5.QtGui import QColor, QPainter, QPen
+from PyQt5.QtGui import QColor, QPainter
 from PyQt5.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -24,12 +25,14 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.gui.attunement import AttunementCard, AttunementStrip, legend_html
 from biotrainer.gui.live_screen import PLOT_EVERY_FRAMES, REDRAW_HZ, format_clock
 from biotrainer.gui.metric_tiles import MetricTiles
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.plots import SessionPlots
 from biotrainer.gui.replay_controller import SEEK_CONTEXT_S, SPEEDS, ReplayController
+from biotrainer.gui.session_axis import SessionAxisWidget
 from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
@@ -37,36 +40,13 @@ log = logging.getLogger(__name__)
 __all__ = ["SEEK_CONTEXT_S", "SPEEDS", "ReplayController", "ReplayScreen", "Timeline"]
 
 
-class Timeline(QWidget):
+class Timeline(SessionAxisWidget):
     """Phases as bands, annotations as marks, the play head; click or drag to seek."""
 
-    seek_requested = pyqtSignal(float)
-
     def __init__(self, palette: Palette = DARK, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.palette_ = palette
-        self.duration_s = 0.0
-        self.phases: list = []
-        self.annotations: list[tuple[float, str]] = []
-        self.position_s = 0.0
+        super().__init__(palette, parent)
         self.setMinimumHeight(46)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.setMouseTracking(True)
-
-    def set_session(self, duration_s: float, phases: list, annotations: list[tuple[float, str]]) -> None:
-        self.duration_s, self.phases, self.annotations = duration_s, phases, annotations
-        self.update()
-
-    def set_position(self, t_s: float) -> None:
-        if abs(t_s - self.position_s) > 1e-3:
-            self.position_s = t_s
-            self.update()
-
-    def _x(self, t_s: float) -> float:
-        return 8 + (self.width() - 16) * (t_s / self.duration_s if self.duration_s > 0 else 0.0)
-
-    def time_at(self, x: float) -> float:
-        return max(0.0, min(self.duration_s, (x - 8) / max(1.0, self.width() - 16) * self.duration_s))
 
     def paintEvent(self, _event) -> None:  # noqa: ANN001, N802 - Qt override
         pal = self.palette_
@@ -77,35 +57,10 @@ class Timeline(QWidget):
         p.setPen(Qt.NoPen)
         p.setBrush(QColor(pal.panel_alt))
         p.drawRoundedRect(band, 4, 4)
-        for i, ph in enumerate(self.phases):
-            colour = QColor(pal.inhale if ph.paced else pal.muted)
-            colour.setAlphaF(0.35 if i % 2 == 0 else 0.22)
-            p.setBrush(colour)
-            x0, x1 = self._x(ph.start_s), self._x(ph.end_s)
-            p.drawRect(QRectF(x0, band.top(), max(1.0, x1 - x0), band.height()))
-            p.setPen(QColor(pal.text))
-            p.drawText(QRectF(x0 + 4, band.top(), max(1.0, x1 - x0 - 8), band.height()),
-                       Qt.AlignVCenter | Qt.AlignLeft, ph.name.replace("_", " "))
-            p.setPen(Qt.NoPen)
-        p.setPen(QPen(QColor(pal.annotation), 2))
-        for t_s, _text in self.annotations:
-            x = self._x(t_s)
-            p.drawLine(int(x), 4, int(x), h - 6)
-            p.drawEllipse(QRectF(x - 3, 2, 6, 6))
-        x = self._x(self.position_s)
-        p.setPen(QPen(QColor(pal.accent), 3))
-        p.drawLine(int(x), 10, int(x), h - 4)
+        self.paint_phases(p, band, (0.35, 0.22), Qt.AlignVCenter | Qt.AlignLeft, pal.text)
+        self.paint_annotations(p, 4, h - 6)
+        self.paint_head(p, 10, h - 4)
         p.end()
-
-    def mousePressEvent(self, event) -> None:  # noqa: ANN001, N802
-        self.seek_requested.emit(self.time_at(event.x()))
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: ANN001, N802
-        t = self.time_at(event.x())
-        near = [text for t_s, text in self.annotations if abs(self._x(t_s) - event.x()) < 6]
-        self.setToolTip(f"{format_clock(t)}" + (f" — {'; '.join(near)}" if near else ""))
-        if event.buttons() & Qt.LeftButton:
-            self.seek_requested.emit(t)
 
 
 class ReplayScreen(QWidget):
@@ -120,6 +75,7 @@ class ReplayScreen(QWidget):
         self.model = SessionModel()
         self.controller = ReplayController(self.model, self)
         self.controller.problem.connect(lambda t: self.notice.emit(t))
+        self.controller.attunement_changed.connect(self._show_attunement)
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
         bar = QHBoxLayout()
@@ -162,6 +118,9 @@ class ReplayScreen(QWidget):
         sl.addWidget(self.phase_label)
         sl.addWidget(self.pacer, 1)
         sl.addWidget(self.cue_label)
+        self.attunement_card = AttunementCard()
+        sl.addWidget(self.attunement_card)
+        sl.addStretch(0)
         body.addWidget(side)
         right = QVBoxLayout()
         self.tiles = MetricTiles(self.model, palette)
@@ -170,6 +129,15 @@ class ReplayScreen(QWidget):
         right.addWidget(self.plots, 1)
         body.addLayout(right, 1)
         root.addLayout(body, 1)
+        # under the plots, on the timeline's axis (same width, same margins)
+        self.attunement_title = QLabel(legend_html(palette))
+        self.attunement_reason = QLabel("")
+        self.attunement_reason.setObjectName("reason")
+        self.attunement = AttunementStrip(palette)
+        self.attunement.seek_requested.connect(self.seek)
+        for w in (self.attunement_title, self.attunement, self.attunement_reason):
+            root.addWidget(w)
+        self._show_attunement()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
         self.timer.timeout.connect(self.tick)
@@ -187,9 +155,26 @@ class ReplayScreen(QWidget):
         c = self.controller
         self.title_label.setText(c.title)
         self.timeline.set_session(c.duration_s, c.phases, c.annotations)
+        self._show_attunement()
         self.play_button.setText("Play")
         self.timer.start()
         return True
+
+    def _show_attunement(self) -> None:
+        """The attunement strip and card for a dyad with a synchrony result; the reason line for a dyad without
+        one; nothing for one person."""
+        c = self.controller
+        result = c.synchrony
+        if result is not None:
+            self.attunement.set_session(c.duration_s, c.phases, c.annotations)
+            self.attunement.set_result(result)
+            self.attunement_card.set_result(result)
+        self.attunement_reason.setText(f"Attunement: {c.synchrony_reason}" if c.synchrony_reason else "")
+        for w in (self.attunement_title, self.attunement, self.attunement_card):
+            w.setVisible(result is not None)
+        # a dyad without a pacer (a therapy session) has the pacer's room for the card
+        self.pacer.setVisible(result is None or any(ph.paced for ph in c.phases))
+        self.attunement_reason.setVisible(c.dyad and result is None)
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "biotrainer sessions (*.sqlite)")
@@ -210,6 +195,7 @@ class ReplayScreen(QWidget):
         self.play_button.setText("Pause" if c.playing else "Play")
         pos = c.position_s()
         self.timeline.set_position(pos)
+        self.attunement.set_position(pos)
         text = f"{format_clock(pos)} / {format_clock(c.duration_s)}" + ("  seeking…" if c.seeking else "")
         if self.time_label.text() != text:
             self.time_label.setText(text)
@@ -228,3 +214,4 @@ class ReplayScreen(QWidget):
     def shutdown(self) -> None:
         self.timer.stop()
         self.controller.close_run()
+        self.controller.wait_attunement()

@@ -79,6 +79,9 @@ def stylesheet(p: Palette, scale: float = 1.0) -> str:
     QLabel#timeLeft {{ font-size: {round(pt * 1.5)}pt; color: {p.muted}; }}
     QLabel#tileValue {{ font-size: {round(pt * 2.0)}pt; font-weight: 600; }}
     QLabel#tileTitle {{ color: {p.muted}; }}
+    QLabel#cardTitle {{ font-size: {round(pt * 1.2)}pt; font-weight: 600; }}
+    QLabel#cardBody {{ font-size: {round(pt * 0.9)}pt; }}
+    QLabel#cardNote {{ font-size: {round(pt * 0.9)}pt; color: {p.muted}; }}
     QLabel#banner {{ background: {p.panel_alt}; border: 1px solid {p.warning}; border-radius: 6px;
                      padding: 6px 10px; color: {p.text}; }}
     QPushButton {{ background: {p.panel_alt}; border: 1px solid {p.border}; border-radius: 6px;
