@@ -69,6 +69,20 @@ def slope_line(out: dict[str, Any]) -> str | None:
     return None
 
 
+def pseudo_line(out: dict[str, Any]) -> str | None:
+    """The pseudo-dyad test (the therapist with other sessions' clients), or None when it was not asked for."""
+    pseudo = out.get("pseudo_dyads")
+    if not pseudo:
+        return None
+    if pseudo["p_value"] is None:
+        return f"against pseudo-dyads: not possible ({pseudo['reason']})"
+    n = pseudo["n_surrogates"]
+    verdict = "above" if pseudo["p_value"] < 0.05 else "not above"
+    floor = f"; with {n} p cannot be below {1 / (n + 1):.3f}" if 1 / (n + 1) >= 0.05 else ""
+    return (f"against {n} pseudo-dyads (the therapist with other sessions' clients): effect size "
+            f"{pseudo['effect_size']:+.2f}, p = {pseudo['p_value']:.3f} → {verdict} them{floor}")
+
+
 def phase_lines(out: dict[str, Any]) -> list[str]:
     """One line per phase with its verdict (``above chance``, ``driven by the shared pacer``, ...)."""
     lines = []
@@ -82,7 +96,9 @@ def phase_lines(out: dict[str, Any]) -> list[str]:
 def result_lines(out: dict[str, Any]) -> list[str]:
     """The result in words, without the session header and the caveat: measure, chance test, lead/lag, slope
     concordance, phases and notes (the body of ``biotrainer synchrony`` and of the replay screen's card)."""
-    lines = [measure_line(out), chance_line(out), lead_line(out)]
+    lines = [measure_line(out), chance_line(out)]
+    lines += [x for x in (pseudo_line(out),) if x]
+    lines.append(lead_line(out))
     slope = slope_line(out)
     if slope:
         lines.append(slope)
