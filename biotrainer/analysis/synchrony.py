@@ -32,6 +32,14 @@ class SynchronyOptions:
     seed: int = 0
     #: How many of the therapist's other sessions (newest first) to pair with for the pseudo-dyad test.
     max_pseudo_dyads: int = 40
+    #: Per-window RSA and breathing-rate concordance (each person's window metrics every :data:`METRIC_WINDOW_S`).
+    concordance: bool = True
+
+
+#: Window (and step) of the per-window metrics whose concordance is reported (SCIENCE.md §11: "per-60-s RSA").
+METRIC_WINDOW_S = 60.0
+#: The window metrics related between the two people: key in the metrics engine → name in the JSON.
+CONCORDANCE_KEYS = {"rsa.p2t_ms": "rsa", "breathing.rate_per_min": "breathing_rate"}
 
 
 def _nn_of(events: list[Any], role: str) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +62,31 @@ def dyad_heart_rates(events: list[Any]) -> tuple[np.ndarray, np.ndarray, float, 
     ty, nny = _nn_of(events, FOLLOWER_ROLE)
     start, end = max(tx[0], ty[0]), min(tx[-1], ty[-1])
     return sync.hr_on_grid(tx, nnx, None, start, end), sync.hr_on_grid(ty, nny, None, start, end), start, end
+
+
+def metric_concordance(events: list[Any], start_s: float, end_s: float, seed: int) -> dict[str, Any]:
+    """Per-60-s RSA (peak–trough) and breathing rate of each person over the time both have beats, and their
+    concordance (:func:`biotrainer.metrics.synchrony.series_concordance`); the window metrics are the ones every
+    other analysis computes (:func:`biotrainer.metrics.offline.analyze_window`)."""
+    from biotrainer.metrics.offline import analyze_window
+    from biotrainer.metrics.streams import streams_from_events
+
+    starts = np.arange(start_s, end_s - METRIC_WINDOW_S + 1e-9, METRIC_WINDOW_S)
+    values: dict[str, dict[str, list[float]]] = {}
+    for role in (LEADER_ROLE, FOLLOWER_ROLE):
+        streams = streams_from_events(events, role)
+        per_key: dict[str, list[float]] = {k: [] for k in CONCORDANCE_KEYS}
+        for a in starts:
+            got = analyze_window(streams, float(a), float(a) + METRIC_WINDOW_S).values
+            for k in CONCORDANCE_KEYS:
+                v = got.get(k)
+                per_key[k].append(float(v) if isinstance(v, int | float) and np.isfinite(v) else np.nan)
+        values[role] = per_key
+    out: dict[str, Any] = {"window_s": METRIC_WINDOW_S}
+    for k, name in CONCORDANCE_KEYS.items():
+        out[name] = sync.series_concordance(np.array(values[LEADER_ROLE][k]), np.array(values[FOLLOWER_ROLE][k]),
+                                            seed=seed)
+    return out
 
 
 def pacer_phase_on_grid(events: list[Any], grid_t_s: np.ndarray) -> np.ndarray:
@@ -106,6 +139,8 @@ def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, st
     except sync.SynchronyInputError as exc:
         raise UsageError(f"session {session_id}: {exc}") from None
     out = result.to_dict(offset_s=float(start))
+    if opts.concordance:
+        out["concordance"] = metric_concordance(events, float(start), float(end), opts.seed)
     out["session_id"] = session_id
     out["participants"] = {r: people.get(r) or r for r in (LEADER_ROLE, FOLLOWER_ROLE)}
     out["seed"] = opts.seed

@@ -83,6 +83,22 @@ def pseudo_line(out: dict[str, Any]) -> str | None:
             f"{pseudo['effect_size']:+.2f}, p = {pseudo['p_value']:.3f} → {verdict} them{floor}")
 
 
+def concordance_lines(out: dict[str, Any]) -> list[str]:
+    """Per-60-s RSA and breathing-rate concordance: r and permutation p, or why there is none."""
+    conc = out.get("concordance")
+    if not conc:
+        return []
+    lines = []
+    for name, words in (("rsa", "RSA"), ("breathing_rate", "breathing rate")):
+        c = conc[name]
+        if c["r"] is None:
+            lines.append(f"{words} per {conc['window_s']:g} s: no concordance ({c['reason']})")
+        else:
+            lines.append(f"{words} per {conc['window_s']:g} s: r = {c['r']:+.2f} over {c['n_windows']} windows, "
+                         f"p = {c['p_value']:.3f} (permutations)")
+    return lines
+
+
 def phase_lines(out: dict[str, Any]) -> list[str]:
     """One line per phase with its verdict (``above chance``, ``driven by the shared pacer``, ...)."""
     lines = []
@@ -102,6 +118,7 @@ def result_lines(out: dict[str, Any]) -> list[str]:
     slope = slope_line(out)
     if slope:
         lines.append(slope)
+    lines += concordance_lines(out)
     return lines + phase_lines(out) + [f"note: {r}" for r in out["reasons"]]
 
 

@@ -460,6 +460,40 @@ def pseudo_dyad_test(x: np.ndarray, y: np.ndarray, others: list[np.ndarray], *, 
                       float(np.percentile(pseudo, 95)))
 
 
+#: Fewest windows both people have a value in for a concordance of window metrics (RSA, breathing rate).
+MIN_CONCORDANCE_WINDOWS = 6
+N_PERMUTATIONS = 2000
+
+
+def series_concordance(a: np.ndarray, b: np.ndarray, *, n_permutations: int = N_PERMUTATIONS,
+                       seed: int = 0) -> dict:
+    """Concordance of two people's per-window values (e.g. RSA or breathing rate per 60 s): Pearson r over the
+    windows both have, and a one-sided permutation p (one person's windows shuffled ``n_permutations`` times).
+
+    Returns
+    -------
+    dict
+        ``r``, ``p_value`` (``(1 + #{r_perm ≥ r}) / (1 + n)``), ``n_windows``, ``n_permutations`` and ``reason``
+        ("" when there is a value); r and p are None with fewer than :data:`MIN_CONCORDANCE_WINDOWS` windows or
+        when a series does not vary.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    out = {"r": None, "p_value": None, "n_windows": int(a.size), "n_permutations": 0, "reason": ""}
+    if a.size < MIN_CONCORDANCE_WINDOWS:
+        out["reason"] = f"only {a.size} windows with a value for both (need {MIN_CONCORDANCE_WINDOWS})"
+        return out
+    if np.std(a) == 0 or np.std(b) == 0:
+        out["reason"] = "one person's values do not vary"
+        return out
+    r = float(np.corrcoef(a, b)[0, 1])
+    rng = np.random.default_rng(seed)
+    perm = np.array([np.corrcoef(a, rng.permutation(b))[0, 1] for _ in range(n_permutations)])
+    out.update(r=r, p_value=(1 + int(np.sum(perm >= r))) / (1 + n_permutations), n_permutations=n_permutations)
+    return out
+
+
 # --- the whole analysis --------------------------------------------------------------------------------------------
 
 

@@ -77,6 +77,9 @@ def test_synchrony_command_json_has_the_documented_fields(tmp_path, capsys):
     assert {"start_s", "end_s", "peak_r", "peak_lag_s", "z", "above_chance"} <= set(w)
     assert w["end_s"] - w["start_s"] == 30.0
     assert out["session"]["n_surrogates"] == 200
+    conc = out["concordance"]  # per-60-s RSA and breathing rate of both people
+    assert conc["window_s"] == 60.0 and {"r", "p_value", "n_windows"} <= set(conc["rsa"])
+    assert conc["rsa"]["n_windows"] >= 4 and conc["breathing_rate"]["n_windows"] >= 4
     assert main(["synchrony", str(path), "--library", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "Positive lag: the client follows the therapist" in text and "surrogates" in text

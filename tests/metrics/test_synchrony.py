@@ -246,3 +246,19 @@ def test_pseudo_dyads_pair_the_therapist_with_other_sessions_clients():
     assert unrelated.p_value > 0.1
     few = sy.pseudo_dyad_test(x, y, others[:3])
     assert np.isnan(few.p_value) and "only 3 other sessions" in few.reason
+
+
+def test_series_concordance_is_pearson_r_with_a_permutation_p():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=30)
+    b = 0.8 * a + 0.3 * rng.normal(size=30)
+    b[4] = np.nan  # a window one person has no value in is left out
+    got = sy.series_concordance(a, b, n_permutations=500, seed=1)
+    ok = np.isfinite(b)
+    assert got["r"] == pytest.approx(np.corrcoef(a[ok], b[ok])[0, 1]) and got["n_windows"] == 29
+    assert got["p_value"] == pytest.approx(1 / 501)
+    assert sy.series_concordance(a, rng.normal(size=30), seed=1)["p_value"] > 0.05
+    few = sy.series_concordance(a[:4], b[:4])
+    assert few["r"] is None and "only 4 windows" in few["reason"]
+    flat = sy.series_concordance(a, np.ones(30))
+    assert flat["r"] is None and "do not vary" in flat["reason"]
