@@ -185,3 +185,48 @@ def session_synchrony(library: Any, ref: str, opts: SynchronyOptions) -> dict[st
                            "method": f"the therapist ({therapist}) with the clients of their other sessions in the "
                                      f"library, from the start of each"}
     return out
+
+
+#: A slope per week needs sessions spread over at least this many days (closer ones give absurd slopes).
+MIN_TREND_SPAN_DAYS = 14.0
+
+
+def synchrony_trend(library: Any, refs: list[str], opts: SynchronyOptions) -> dict[str, Any]:
+    """The same dyad over several sessions (week 1 vs week 8): one row per session, oldest first, and the change.
+
+    Rows hold the session's date, pseudonyms, mean z, effect size and p against surrogates, leader and lag. The
+    change is last − first effect size; a least-squares slope of the effect size per week is given only when the
+    sessions span at least :data:`MIN_TREND_SPAN_DAYS` days. Sessions of different dyads are refused: a trend
+    compares a dyad with itself.
+    """
+    from datetime import datetime
+
+    rows = []
+    for ref in refs:
+        out = session_synchrony(library, ref, opts)
+        with library.open(ref) as reader:
+            started = reader.meta.started_at
+        rows.append({"session_id": out["session_id"], "started_at": started, "participants": out["participants"],
+                     "mean_z": out["session"]["mean_z"], "effect_size": out["session"]["effect_size"],
+                     "p_value": out["session"]["p_value"], "leader": out["lead_lag"]["leader"],
+                     "curve_lag_s": out["lead_lag"]["curve_lag_s"], "n_windows": out["n_windows"]})
+    dyads = {tuple(sorted(r["participants"].items())) for r in rows}
+    if len(dyads) > 1:
+        names = "; ".join(", ".join(f"{k} {v}" for k, v in d) for d in sorted(dyads))
+        raise UsageError(f"these sessions are of different dyads ({names}): a synchrony trend compares one dyad "
+                         f"with itself")
+    rows.sort(key=lambda r: r["started_at"])
+    days = [datetime.fromisoformat(r["started_at"]).timestamp() / 86400 for r in rows]
+    have = [(d, r["effect_size"]) for d, r in zip(days, rows, strict=True) if r["effect_size"] is not None]
+    trend: dict[str, Any] = {"n_sessions": len(rows), "span_days": days[-1] - days[0] if days else 0.0,
+                             "change_effect_size": None, "slope_effect_size_per_week": None, "reason": ""}
+    if len(have) >= 2:
+        trend["change_effect_size"] = have[-1][1] - have[0][1]
+    if len(have) >= 3 and have[-1][0] - have[0][0] >= MIN_TREND_SPAN_DAYS:
+        d = np.array([h[0] for h in have])
+        e = np.array([h[1] for h in have])
+        trend["slope_effect_size_per_week"] = float(np.polyfit(d / 7.0, e, 1)[0])
+    else:
+        trend["reason"] = (f"a slope per week needs 3 sessions with a value over at least {MIN_TREND_SPAN_DAYS:g} "
+                           f"days")
+    return {"sessions": rows, "trend": trend}
