@@ -31,9 +31,9 @@ Definitions
   the 95th percentile of all non-co-occurring segment pairs' peak z.
 - *Shared pacer*: when both people follow one pacer, any two segments at the same pacer phase correlate, so the
   ordinary surrogates understate chance. With ``pacer_phase`` given (cycle position 0..1 of the pacer on the grid,
-  NaN where there is none), surrogate pairs for paced segments are restricted to segments that start at the same
-  pacer phase (within 0.1 cycle): the pacer is kept in the surrogates, and what remains above them is synchrony
-  beyond the pacer.
+  NaN where there is none), surrogate partners of a paced phase's segments come from the same phase (the same pacer
+  rate and pattern) and start at the same pacer phase (within 0.1 cycle): the pacer is kept in the surrogates, and
+  what remains above them is synchrony beyond the pacer.
 - *Slope concordance* (SUCO-style; Tschacher & Meier 2020): the same windowed lagged correlation and chance test on
   each person's local heart-rate slope (least-squares slope over ``slope_s``), which is insensitive to level
   differences and slow drifts.
@@ -66,6 +66,9 @@ SLOPE_S = 5.0
 #: A paced phase whose segments' mean in-phase peak r reaches this, without beating pacer-kept surrogates, is
 #: reported as driven by the shared pacer (with lags up to ±5 s and a 10-s breath, any two paced segments align).
 HIGH_RAW_R = 0.5
+#: Fewest distinct (segment, surrogate partner) pairs a chance test draws from: with fewer, every surrogate mean is
+#: nearly the same and the test would call anything above chance (short paced phases, very short recordings).
+MIN_SURROGATE_PAIRS = 20
 #: Fewest pseudo-dyads (the therapist with other sessions' clients) for that test.
 MIN_PSEUDO_DYADS = 5
 _R_CLIP = 1.0 - 1e-12
@@ -366,7 +369,7 @@ def segment_pair_peaks(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, wi
 
 def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: int = 0,
                 segments: np.ndarray | None = None, pacer_phase: np.ndarray | None = None,
-                min_distance: int = 2) -> ChanceTest:
+                partners: np.ndarray | None = None, min_distance: int = 2) -> ChanceTest:
     """Test the mean co-occurring peak z against segment-shuffle surrogates.
 
     Parameters
@@ -382,6 +385,9 @@ def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: i
     pacer_phase : ndarray, optional
         Pacer cycle position (0..1) at each segment's start, NaN where unpaced: paced segments then only pair with
         segments at the same pacer phase (the pacer is kept in the surrogates).
+    partners : ndarray of bool, optional
+        The segments surrogate partners may come from (default all); a paced phase takes its own, so partners
+        follow the same pacer pattern and rate.
     min_distance : int
         Surrogate partners are at least this many segments away (2: lagged windows never overlap).
 
@@ -400,6 +406,8 @@ def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: i
     test = chosen & np.isfinite(diag)
     far = np.abs(idx[:, None] - idx[None, :]) >= min_distance
     allowed = far & np.isfinite(z)
+    if partners is not None:
+        allowed &= np.asarray(partners, dtype=bool)[None, :]
     kept = pacer_phase is not None and bool(np.isfinite(np.asarray(pacer_phase, dtype=float)[test]).any())
     if kept:
         ph = np.asarray(pacer_phase, dtype=float)
@@ -411,6 +419,11 @@ def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: i
     if test.sum() < MIN_WINDOWS:
         return _untestable(f"only {int(test.sum())} segments with data and a surrogate partner (need "
                            f"{MIN_WINDOWS})", int(test.sum()), kept)
+    n_pairs = int(allowed[test].sum())
+    if n_pairs < MIN_SURROGATE_PAIRS:
+        what = "pacer-matched " if kept else ""
+        return _untestable(f"only {n_pairs} {what}segment pairs to draw surrogates from (need "
+                           f"{MIN_SURROGATE_PAIRS})", int(test.sum()), kept)
     null_pairs = z[allowed & chosen[:, None]]
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero(test)
@@ -622,7 +635,8 @@ def _phase_results(pair_z: np.ndarray, seg_start_s: np.ndarray, window_s: float,
     for k, ph in enumerate(phases):
         inside = (seg_start_s >= ph.start_s) & (seg_start_s + window_s <= ph.end_s)
         pacer = seg_pacer if ph.paced else None
-        test = chance_test(pair_z, n_surrogates=n_surrogates, seed=seed + 1 + k, segments=inside, pacer_phase=pacer)
+        test = chance_test(pair_z, n_surrogates=n_surrogates, seed=seed + 1 + k, segments=inside, pacer_phase=pacer,
+                           partners=inside if ph.paced else None)
         wins = (win_start_s >= ph.start_s) & (win_start_s + window_s <= ph.end_s) & np.isfinite(z)
         verdict = _verdict(test, pair_z, inside, n_surrogates, seed + 1 + k) if ph.paced else _plain_verdict(test)
         out.append({"name": ph.name, "start_s": ph.start_s, "end_s": ph.end_s, "paced": ph.paced,
@@ -641,17 +655,18 @@ def _plain_verdict(test: ChanceTest) -> str:
 def _verdict(kept: ChanceTest, pair_z: np.ndarray, inside: np.ndarray, n_surrogates: int, seed: int) -> str:
     """For a paced phase: above chance only if it beats surrogates that keep the pacer.
 
-    Otherwise the phase is "driven by the shared pacer" when its raw correlation is high (mean in-phase peak r of
-    its segments ≥ :data:`HIGH_RAW_R`) or the ordinary surrogates call it above chance; else "not above chance".
+    Otherwise (including when too few pacer-matched segments exist to test it) the phase is "driven by the shared
+    pacer" when its raw correlation is high (mean in-phase peak r of its segments ≥ :data:`HIGH_RAW_R`) or the
+    ordinary surrogates call it above chance; else "not above chance" (or "not testable").
     """
-    if not np.isfinite(kept.p_value):
-        return "not testable"
-    if kept.p_value < 0.05:
+    if np.isfinite(kept.p_value) and kept.p_value < 0.05:
         return "above chance beyond the shared pacer"
     naive = chance_test(pair_z, n_surrogates=n_surrogates, seed=seed, segments=inside)
-    if np.tanh(kept.real) >= HIGH_RAW_R or (np.isfinite(naive.p_value) and naive.p_value < 0.05):
-        return "driven by the shared pacer"
-    return "not above chance"
+    raw = naive.real if np.isfinite(naive.real) else float(np.nanmean(np.diag(pair_z)[inside])) if inside.any() \
+        else float("nan")
+    if (np.isfinite(raw) and np.tanh(raw) >= HIGH_RAW_R) or (np.isfinite(naive.p_value) and naive.p_value < 0.05):
+        return "driven by the shared pacer"  # high, and not shown to be beyond what the pacer alone gives
+    return "not above chance" if np.isfinite(kept.p_value) else "not testable"
 
 
 def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window_s: float = WINDOW_S,

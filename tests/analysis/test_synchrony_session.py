@@ -155,3 +155,14 @@ def test_the_command_tests_against_the_same_therapists_other_sessions(tmp_path, 
     pseudo = json.loads(capsys.readouterr().out)["pseudo_dyads"]
     assert pseudo["n_surrogates"] == 5 and pseudo["p_value"] == pytest.approx(1 / 6) and pseudo["effect_size"] > 0
     assert "other sessions" in pseudo["method"]
+
+
+@pytest.mark.slow
+def test_an_uncoupled_pair_on_short_paced_phases_is_never_called_attuned():
+    """extended-exhale: two 3-min paced phases at 6 and 5/min; too short to test beyond the pacer, so high
+    correlation there is reported as the pacer's (seeds 4-7 once came out 'above chance beyond the shared pacer')."""
+    for seed in (4, 5, 6, 7):
+        out = synchrony_of_events("s", _dyad_events(seed, 0.0, protocol="extended-exhale"), PEOPLE,
+                                  SynchronyOptions(seed=seed))
+        paced = [p for p in out["phases"] if p["paced"]]
+        assert len(paced) == 2 and all(p["verdict"] == "driven by the shared pacer" for p in paced), paced
