@@ -32,8 +32,9 @@ Definitions
 - *Shared pacer*: when both people follow one pacer, any two segments at the same pacer phase correlate, so the
   ordinary surrogates understate chance. With ``pacer_phase`` given (cycle position 0..1 of the pacer on the grid,
   NaN where there is none), surrogate partners of a paced phase's segments come from the same phase (the same pacer
-  rate and pattern) and start at the same pacer phase (within 0.1 cycle): the pacer is kept in the surrogates, and
-  what remains above them is synchrony beyond the pacer.
+  rate and pattern) and start at the same pacer phase (within 0.1 cycle), and the test runs on both heart rates with
+  the pacer's rhythm (its first three harmonics, :func:`remove_pacer_rhythm`) removed: what remains above those
+  surrogates is synchrony beyond the pacer. Unpaced phases draw their partners from unpaced segments only.
 - *Slope concordance* (SUCO-style; Tschacher & Meier 2020): the same windowed lagged correlation and chance test on
   each person's local heart-rate slope (least-squares slope over ``slope_s``), which is insensitive to level
   differences and slow drifts.
@@ -628,17 +629,53 @@ def _lead(r: np.ndarray, lags_s: np.ndarray, peak_lag_s: np.ndarray, z: np.ndarr
     return med, curve_lag, leader, basis
 
 
+def remove_pacer_rhythm(x: np.ndarray, pacer_phase: np.ndarray, spans: list[tuple[int, int]],
+                        harmonics: int = 3) -> np.ndarray:
+    """``x`` with, inside each span (grid indices), its least-squares fit on the pacer's rhythm removed.
+
+    The regressors are cos and sin of 2πkφ (k = 1..``harmonics``; φ the pacer's cycle position) plus a constant:
+    what heart rate does because the person breathes with the pacer. Two people on one pacer share that part by
+    construction; what remains (slower waves, breath-to-breath deviations) is what they could share by attunement.
+    """
+    out = np.array(x, dtype=float)
+    for a, b in spans:
+        ph = pacer_phase[a:b]
+        ok = np.isfinite(out[a:b]) & np.isfinite(ph)
+        if ok.sum() < 4 * harmonics + 2:
+            continue
+        cols = [np.ones(int(ok.sum()))]
+        for k in range(1, harmonics + 1):
+            cols += [np.cos(2 * np.pi * k * ph[ok]), np.sin(2 * np.pi * k * ph[ok])]
+        design = np.column_stack(cols)
+        coef, *_ = np.linalg.lstsq(design, out[a:b][ok], rcond=None)
+        seg = out[a:b]
+        seg[ok] = seg[ok] - design @ coef + coef[0]  # keep the level, remove the rhythm
+    return out
+
+
 def _phase_results(pair_z: np.ndarray, seg_start_s: np.ndarray, window_s: float, z: np.ndarray,
                    win_start_s: np.ndarray, phases: list[PhaseSpanInput], seg_pacer: np.ndarray | None,
-                   n_surrogates: int, seed: int) -> list[dict]:
+                   n_surrogates: int, seed: int, paced_pair_z: np.ndarray | None = None) -> list[dict]:
+    """Per phase: its own chance test. Unpaced phases draw surrogate partners from the unpaced segments (a paced
+    segment's heart rate is another condition); paced ones test ``paced_pair_z`` (the series with the pacer's
+    rhythm removed) against partners from the same phase at the same pacer phase."""
+    paced_seg = np.zeros(seg_start_s.size, dtype=bool)
+    for ph in phases:
+        if ph.paced:
+            paced_seg |= (seg_start_s + window_s > ph.start_s) & (seg_start_s < ph.end_s)
     out = []
     for k, ph in enumerate(phases):
         inside = (seg_start_s >= ph.start_s) & (seg_start_s + window_s <= ph.end_s)
-        pacer = seg_pacer if ph.paced else None
-        test = chance_test(pair_z, n_surrogates=n_surrogates, seed=seed + 1 + k, segments=inside, pacer_phase=pacer,
-                           partners=inside if ph.paced else None)
+        if ph.paced:
+            tested = paced_pair_z if paced_pair_z is not None else pair_z
+            test = chance_test(tested, n_surrogates=n_surrogates, seed=seed + 1 + k, segments=inside,
+                               pacer_phase=seg_pacer, partners=inside)
+            verdict = _verdict(test, pair_z, inside, n_surrogates, seed + 1 + k)
+        else:
+            test = chance_test(pair_z, n_surrogates=n_surrogates, seed=seed + 1 + k, segments=inside,
+                               partners=~paced_seg)
+            verdict = _plain_verdict(test)
         wins = (win_start_s >= ph.start_s) & (win_start_s + window_s <= ph.end_s) & np.isfinite(z)
-        verdict = _verdict(test, pair_z, inside, n_surrogates, seed + 1 + k) if ph.paced else _plain_verdict(test)
         out.append({"name": ph.name, "start_s": ph.start_s, "end_s": ph.end_s, "paced": ph.paced,
                     "mean_z": float(z[wins].mean()) if wins.any() else float("nan"),
                     "effect_size": test.effect_size, "p_value": test.p_value, "verdict": verdict,
@@ -731,8 +768,14 @@ def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window
     if session.reason:
         reasons.append(f"session chance test: {session.reason}")
     med, curve_lag, leader, basis = _lead(wcc.r, wcc.lags_s, peak_lag, z, above, session.p_value)
+    paced_pair_z = None
+    if pacer_phase is not None and any(p.paced for p in phases or []):
+        spans = [(max(0, int(p.start_s * fs_hz)), min(x.size, int(p.end_s * fs_hz))) for p in phases if p.paced]
+        pp = np.asarray(pacer_phase, dtype=float)
+        paced_pair_z, _ = segment_pair_peaks(remove_pacer_rhythm(x, pp, spans), remove_pacer_rhythm(y, pp, spans),
+                                             fs_hz=fs_hz, window_s=window_s, lag_s=lag_s, max_missing=max_missing)
     phase_rows = _phase_results(pair_z, seg_start, window_s, z, wcc.start_s, phases or [], seg_pacer,
-                                n_surrogates, seed)
+                                n_surrogates, seed, paced_pair_z)
     slope = None
     if slope_s is not None:
         sz, _ = segment_pair_peaks(local_slopes(x, fs_hz, slope_s), local_slopes(y, fs_hz, slope_s), fs_hz=fs_hz,

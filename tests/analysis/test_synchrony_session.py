@@ -166,3 +166,16 @@ def test_an_uncoupled_pair_on_short_paced_phases_is_never_called_attuned():
                                   SynchronyOptions(seed=seed))
         paced = [p for p in out["phases"] if p["paced"]]
         assert len(paced) == 2 and all(p["verdict"] == "driven by the shared pacer" for p in paced), paced
+
+
+@pytest.mark.slow
+def test_a_long_paced_phase_tells_the_pacer_from_attunement():
+    """resonance-training (15 min at 6/min): an uncoupled pair is driven by the pacer, a coupled one (0.8) is above
+    chance beyond it (the pacer's rhythm is removed before the pacer-kept surrogate test)."""
+    for seed in (3, 7):
+        verdicts = {}
+        for coupling in (0.0, 0.8):
+            out = synchrony_of_events("s", _dyad_events(seed, coupling, protocol="resonance-training"), PEOPLE,
+                                      SynchronyOptions(seed=1))
+            verdicts[coupling] = next(p["verdict"] for p in out["phases"] if p["paced"])
+        assert verdicts == {0.0: "driven by the shared pacer", 0.8: "above chance beyond the shared pacer"}

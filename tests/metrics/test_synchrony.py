@@ -262,3 +262,15 @@ def test_series_concordance_is_pearson_r_with_a_permutation_p():
     assert few["r"] is None and "only 4 windows" in few["reason"]
     flat = sy.series_concordance(a, np.ones(30))
     assert flat["r"] is None and "do not vary" in flat["reason"]
+
+
+def test_removing_the_pacer_rhythm_leaves_the_rest():
+    t = np.arange(4 * 300) / FS
+    phase = (0.1 * t) % 1.0
+    slow = np.sin(2 * np.pi * 0.01 * t)
+    x = 70 + 6 * np.cos(2 * np.pi * phase) + 2 * np.sin(4 * np.pi * phase) + slow
+    out = sy.remove_pacer_rhythm(x, phase, [(0, t.size)])
+    assert np.allclose(out - out.mean(), slow - slow.mean(), atol=0.05)  # the pacer's harmonics are gone
+    assert out.mean() == pytest.approx(x.mean())  # the level stays
+    untouched = sy.remove_pacer_rhythm(x, phase, [(0, 400)])
+    assert np.array_equal(untouched[400:], x[400:])
