@@ -92,5 +92,10 @@ def summary_lines(att: Attunement) -> list[str]:
     """The verdict paragraphs: session, lead/lag, notes; or why synchrony could not be computed."""
     if att.result is None:
         return [f"Synchrony could not be computed: {att.reason}"]
-    return [session_verdict(att.result), lead_lag_words(att.result),
-            *(f"Note: {r}" for r in att.result["reasons"])]
+    result = att.result
+    paced = [p["name"] for p in result["phases"] if p["paced"]]
+    lines = [session_verdict(result), lead_lag_words(result)]
+    if paced and not result["session"]["pacer_kept"]:
+        lines.append(f"Both followed one pacer in {', '.join(paced)}: the whole-session test does not allow for "
+                     "that, the phase verdicts below do.")
+    return lines + [f"Note: {r}" for r in result["reasons"]]

@@ -23,6 +23,7 @@ from biotrainer.store.paths import make_private
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 ROWS_PER_PAGE = 26
+MAX_CELL_CHARS = 46
 
 
 def _table_page(title: str, subtitle: str, tables: list[tuple[str, Table]], footer: str = "") -> Any:
@@ -45,13 +46,15 @@ def _footer(fig: Any, text: str) -> None:
     fig.text(0.04, 0.03, "\n".join(textwrap.wrap(text, 170)), fontsize=7, color="#5d6d7e", va="bottom")
 
 
-def _draw_table(fig: Any, top: float, caption: str, table: Table, height: float) -> None:
-    """``caption`` at ``top`` (figure fraction) and the table under it, ``height`` tall."""
+def _draw_table(fig: Any, top: float, caption: str, table: Table, height: float,
+                max_chars: int = MAX_CELL_CHARS) -> None:
+    """``caption`` at ``top`` (figure fraction) and the table under it, ``height`` tall; cells cut at
+    ``max_chars``."""
     header, rows = table
     fig.text(0.04, top, caption, fontsize=11, weight="bold", va="top")
     ax = fig.add_axes((0.04, top - 0.025 - height, 0.92, height))
     ax.axis("off")
-    rows = [[_short(c) for c in r] for r in rows]
+    rows = [[_short(c, max_chars) for c in r] for r in rows]
     text_cols = {i for i in range(len(header)) if any(_is_text(r[i]) for r in rows)} | {0}
     widths = _column_widths(header, rows)
     tab = ax.table(cellText=rows or [["–"] * len(header)], colLabels=header, loc="upper left",
@@ -80,14 +83,14 @@ def _attunement_page(d: ReportData) -> Any:
     if result is not None:
         figures.draw_attunement(fig.add_axes((0.07, 0.53, 0.89, 0.28)), d)
         top = 0.45
-    lines = [w for line in attunement.summary_lines(d.attunement) for w in textwrap.wrap(line, 150)]
+    lines = [w for line in attunement.summary_lines(d.attunement) for w in textwrap.wrap(line, 165)]
     fig.text(0.04, top, "\n".join(lines), fontsize=9, va="top", linespacing=1.5)
-    top -= 0.035 * len(lines) + 0.03
+    top -= 0.024 * len(lines) + 0.04
     if result is not None:
         if result["phases"]:
             table = attunement.phase_rows(result)
             height = min(0.025 * (len(table[1]) + 1), top - 0.2)
-            _draw_table(fig, top, "Phases", table, height)
+            _draw_table(fig, top, "Phases", table, height, max_chars=100)
             top -= height + 0.06
         chance = "\n".join(textwrap.wrap(attunement.chance_words(result), 170))
         fig.text(0.04, top, chance, fontsize=8, color="#23303b", va="top", linespacing=1.4)
@@ -95,12 +98,9 @@ def _attunement_page(d: ReportData) -> Any:
     return fig
 
 
-MAX_CELL_CHARS = 46
-
-
-def _short(text: str) -> str:
+def _short(text: str, max_chars: int = MAX_CELL_CHARS) -> str:
     """Cells of a printed table stay on one line: long verdicts and reasons are cut with an ellipsis."""
-    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def _is_text(cell: str) -> bool:

@@ -22,7 +22,7 @@ class Recorded:
     single: str
 
 
-def _record(library: Path, args: tuple[str, ...]) -> str:
+def record(library: Path, args: tuple[str, ...]) -> str:
     from biotrainer.cli import main
 
     before = {p.stem for p in (library / "sessions").glob("*.sqlite")}
@@ -34,7 +34,7 @@ def _record(library: Path, args: tuple[str, ...]) -> str:
 
 def record_dyad_and_single(folder: Path) -> Recorded:
     library = folder / "lib"
-    return Recorded(library, _record(library, DYAD_ARGS), _record(library, SINGLE_ARGS))
+    return Recorded(library, record(library, DYAD_ARGS), record(library, SINGLE_ARGS))
 
 
 def cli_json(*args: str) -> Any:

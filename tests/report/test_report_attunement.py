@@ -17,10 +17,10 @@ def recorded(tmp_path_factory):
     return record_dyad_and_single(tmp_path_factory.mktemp("dyad"))
 
 
-def _report(recorded, ref: str, out) -> str:
+def _report(library, ref: str, out):
     from biotrainer.cli import main
 
-    assert main(["report", "--library", str(recorded.library), ref, "--out", str(out)]) == 0
+    assert main(["report", "--library", str(library), ref, "--out", str(out)]) == 0
     return out
 
 
@@ -41,7 +41,7 @@ def test_dyad_report_data_is_the_synchrony_command_json(recorded):
 
 @pytest.mark.slow
 def test_dyad_html_has_the_attunement_section_with_the_command_numbers(recorded, tmp_path, capsys):
-    html = _report(recorded, recorded.dyad, tmp_path / "r.html").read_text(encoding="utf-8")
+    html = _report(recorded.library, recorded.dyad, tmp_path / "r.html").read_text(encoding="utf-8")
     capsys.readouterr()
     sync = synchrony_json(recorded)
     s, lead = sync["session"], sync["lead_lag"]
@@ -59,15 +59,15 @@ def test_dyad_html_has_the_attunement_section_with_the_command_numbers(recorded,
 
 @pytest.mark.slow
 def test_dyad_pdf_has_an_attunement_page(recorded, tmp_path):
-    assert _pdf_pages(_report(recorded, recorded.dyad, tmp_path / "r.pdf")) == 4
+    assert _pdf_pages(_report(recorded.library, recorded.dyad, tmp_path / "r.pdf")) == 4
 
 
 @pytest.mark.slow
 def test_one_person_report_has_no_attunement(recorded, tmp_path):
-    html = _report(recorded, recorded.single, tmp_path / "r.html").read_text(encoding="utf-8")
+    html = _report(recorded.library, recorded.single, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Attunement" not in html and "synchrony" not in html
     assert len(re.findall(r"data:image/png;base64,", html)) == 3
-    assert _pdf_pages(_report(recorded, recorded.single, tmp_path / "r.pdf")) == 3
+    assert _pdf_pages(_report(recorded.library, recorded.single, tmp_path / "r.pdf")) == 3
 
 
 def test_phase_verdicts_and_chance_words_in_plain_words():
@@ -90,5 +90,27 @@ def test_phase_verdicts_and_chance_words_in_plain_words():
     words = chance_words(result)
     assert "500 times at random (seed 0)" in words and "driven by the shared pacer" in words
     assert words.count(". ") == 2  # two sentences, a third for the paced phase
+    from biotrainer.report.attunement import summary_lines
+    from biotrainer.report.data import Attunement
+
+    result["session"]["pacer_kept"] = False
+    assert summary_lines(Attunement(result))[2].startswith("Both followed one pacer in paced: the whole-session")
+    assert summary_lines(Attunement(None, "session x: too short")) == [
+        "Synchrony could not be computed: session x: too short"]
     result["lead_lag"] = {**result["lead_lag"], "leader": "client", "curve_lag_s": -2.5}
     assert lead_lag_words(result).startswith("The therapist's heart rate follows the client's by about 2.5 s")
+
+
+@pytest.mark.slow
+def test_a_dyad_too_short_for_synchrony_says_why_in_report_and_export(tmp_path, capsys):
+    from biotrainer.cli import main
+    from tests.report.dyad import record
+
+    library = tmp_path / "lib"
+    sid = record(library, ("--device", "therapist=sim", "--device", "client=sim", "--duration", "50", "--seed", "4"))
+    html = _report(library, sid, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<h2>Attunement</h2>" in html and "Synchrony could not be computed" in html
+    assert "shorter than three 30-s windows" in html and "not a score" in html
+    assert main(["export", "--library", str(library), "--format", "csv", "--out", str(tmp_path / "csv"), sid]) == 0
+    assert "warning: no synchrony exported" in capsys.readouterr().err
+    assert not list((tmp_path / "csv").rglob("*synchrony*"))
