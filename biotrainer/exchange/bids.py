@@ -76,6 +76,15 @@ def _write_tsv_gz(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def _dataset_header(root: Path, description: dict[str, Any], readme: str) -> list[Path]:
+    """``root`` (created) with its ``dataset_description.json`` and ``README``; the two files."""
+    make_private_dirs(root)
+    path = root / "README"
+    with open_private(path, "w", encoding="utf-8") as fh:
+        fh.write(readme)
+    return [_write_json(root / "dataset_description.json", description), path]
+
+
 def _signal_lines(segments: Sequence[Segment]) -> tuple[list[str], float]:
     """Rows of one recording (segments of one sensor and rate), ``n/a`` rows over gaps; returns (rows, t0)."""
     fs = segments[0].fs_hz
@@ -164,17 +173,12 @@ def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
     """
     out_dir = Path(out_dir)
     make_private_dirs(out_dir)
-    written: list[Path] = [
-        _write_json(out_dir / "dataset_description.json", {
-            "Name": "biotrainer breath practice recordings", "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
-            "GeneratedBy": [{"Name": "biotrainer", "Version": __version__}]}),
-    ]
-    readme = out_dir / "README"
-    with open_private(readme, "w", encoding="utf-8") as fh:
-        fh.write(f"Exported by biotrainer {__version__}. Subjects are pseudonyms. Physio: ECG in uV, "
-                 "accelerometer in milli-g; physioevents hold heartbeats (RR in ms and raw 1/1024 s) and protocol "
-                 "markers. Times are seconds since each session's start (acq_time in the sessions file).\n")
-    written.append(readme)
+    written = _dataset_header(
+        out_dir, {"Name": "biotrainer breath practice recordings", "BIDSVersion": BIDS_VERSION,
+                  "DatasetType": "raw", "GeneratedBy": [{"Name": "biotrainer", "Version": __version__}]},
+        f"Exported by biotrainer {__version__}. Subjects are pseudonyms. Physio: ECG in uV, "
+        "accelerometer in milli-g; physioevents hold heartbeats (RR in ms and raw 1/1024 s) and protocol "
+        "markers. Times are seconds since each session's start (acq_time in the sessions file).\n")
     subjects: dict[str, list[tuple[str, str, str]]] = {}
     for done, session in enumerate(sessions, 1):
         written.extend(_export_session(session, out_dir, subjects))
@@ -209,19 +213,15 @@ SYNCHRONY_PIPELINE = "biotrainer-synchrony"
 
 def _export_synchrony(dyads: list[tuple[ExchangeSession, dict[str, Any]]], root: Path) -> list[Path]:
     """The synchrony derivative dataset: its description and README, then one timeseries + sidecar per dyad."""
-    make_private_dirs(root)
-    written = [_write_json(root / "dataset_description.json", {
-        "Name": "biotrainer therapist–client heart-rate synchrony", "BIDSVersion": BIDS_VERSION,
-        "DatasetType": "derivative",
-        "GeneratedBy": [{"Name": "biotrainer", "Version": __version__,
-                         "Description": "biotrainer synchrony: windowed lagged cross-correlation of the two heart "
-                                        "rates, tested against segment-shuffle surrogates"}]})]
-    readme = root / "README"
-    with open_private(readme, "w", encoding="utf-8") as fh:
-        fh.write(f"Therapist–client heart-rate synchrony by biotrainer {__version__}, one timeseries per dyad "
-                 "session, filed under the client. One row per window; a positive lag means the client follows "
-                 "the therapist. An awareness aid for reflection and supervision, not a score.\n")
-    written.append(readme)
+    written = _dataset_header(
+        root, {"Name": "biotrainer therapist–client heart-rate synchrony", "BIDSVersion": BIDS_VERSION,
+               "DatasetType": "derivative",
+               "GeneratedBy": [{"Name": "biotrainer", "Version": __version__,
+                                "Description": "biotrainer synchrony: windowed lagged cross-correlation of the "
+                                               "two heart rates, tested against segment-shuffle surrogates"}]},
+        f"Therapist–client heart-rate synchrony by biotrainer {__version__}, one timeseries per dyad session, "
+        "filed under the client. One row per window; a positive lag means the client follows the therapist. "
+        "An awareness aid for reflection and supervision, not a score.\n")
     for session, result in dyads:
         written.extend(_write_synchrony_timeseries(session, result, root))
     return written
