@@ -81,11 +81,12 @@ def phase_rows(result: dict[str, Any]) -> Table:
 
 
 def dyad_names(d: ReportData) -> str:
-    """``therapist T01, client C01``: the two people the section relates."""
+    """``therapist T01 and client C01``: the two people the section relates."""
     from biotrainer.analysis.participants import describe
     from biotrainer.analysis.synchrony import FOLLOWER_ROLE, LEADER_ROLE
 
-    return describe(d.session.meta.get("participants") or {}, (LEADER_ROLE, FOLLOWER_ROLE))
+    people = d.session.meta.get("participants") or {}
+    return " and ".join(describe(people, [role]) for role in (LEADER_ROLE, FOLLOWER_ROLE))
 
 
 def summary_lines(att: Attunement) -> list[str]:

@@ -51,7 +51,7 @@ def test_dyad_html_has_the_attunement_section_with_the_command_numbers(recorded,
     assert s["p_value"] < 0.05 and lead["leader"] == "therapist"  # coupling 0.6: the client follows
     assert f"follows the therapist&#x27;s by about {abs(lead['curve_lag_s']):.1f} s" in section
     assert "surrogates" in section and "not a score" in section and "small and vary" in section
-    assert "therapist, client" in section  # the two people related
+    assert "Heart-rate synchrony of therapist and client." in section  # the two people related
     pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(pngs) == 4 and base64.b64decode(pngs[-1]).startswith(b"\x89PNG")  # + the timeline
     assert html.index("<h2>Attunement</h2>") > html.index("<h2>Artifacts</h2>")
@@ -114,3 +114,20 @@ def test_a_dyad_too_short_for_synchrony_says_why_in_report_and_export(tmp_path, 
     assert main(["export", "--library", str(library), "--format", "csv", "--out", str(tmp_path / "csv"), sid]) == 0
     assert "warning: no synchrony exported" in capsys.readouterr().err
     assert not list((tmp_path / "csv").rglob("*synchrony*"))
+
+
+@pytest.mark.slow
+def test_the_attunement_section_is_only_an_insertion(recorded):
+    import dataclasses
+
+    from biotrainer.exchange.library import load_session
+    from biotrainer.report.data import build_report_data
+    from biotrainer.report.html import render_html
+    from biotrainer.store import Library
+
+    d = build_report_data(load_session(Library(recorded.library), recorded.dyad))
+    with_section = render_html([d], None)
+    without = render_html([dataclasses.replace(d, attunement=None)], None)
+    start = with_section.index("<h2>Attunement</h2>")
+    end = with_section.index("\n", with_section.index("not a score to optimise", start)) + 1
+    assert with_section[:start] + with_section[end:] == without
