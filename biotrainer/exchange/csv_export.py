@@ -13,7 +13,8 @@ as the event's JSON in ``data``, so :mod:`biotrainer.exchange.import_csv` rebuil
 A therapist–client session exported with its synchrony (the JSON of ``biotrainer synchrony --json``, computed by
 the caller: exchange sits below the analysis layer) also gets ``<id>_synchrony.csv``, one row per window
 (:data:`SYNCHRONY_COLUMNS`; empty cells where a window has no value, ``above_chance`` true/false), and the
-session-level numbers and settings under ``synchrony`` in ``_meta.json``. **A positive lag means the client follows
+session-level numbers, settings and the columns with their units under ``synchrony`` in ``_meta.json``. That file
+has no ``#`` line, so a plain ``pandas.read_csv(path)`` reads it (as does ``comment="#"``). **A positive lag means the client follows
 the therapist.**
 """
 
@@ -88,7 +89,7 @@ def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any
             written.append(_write_signal(session, segs, cols, Path(f"{base}_{kind}.csv")))
     meta = export_meta(session)
     if synchrony is not None:
-        sync_path = _write_synchrony(session, synchrony["windows"], Path(f"{base}_synchrony.csv"))
+        sync_path = _write_synchrony(synchrony["windows"], Path(f"{base}_synchrony.csv"))
         written.append(sync_path)
         meta["synchrony"] = synchrony_header(synchrony, sync_path.name)
     meta_path = Path(f"{base}_meta.json")
@@ -127,9 +128,10 @@ def synchrony_cell(value: Any) -> str:
     return repr(float(value))
 
 
-def _write_synchrony(session: ExchangeSession, windows: list[dict[str, Any]], path: Path) -> Path:
-    fh, w = _writer(path, session, tuple(SYNCHRONY_COLUMNS))
-    with fh:
+def _write_synchrony(windows: list[dict[str, Any]], path: Path) -> Path:
+    with open_private(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(SYNCHRONY_COLUMNS)
         for win in windows:
             w.writerow([synchrony_cell(win[c]) for c in SYNCHRONY_COLUMNS])
     return path
