@@ -50,6 +50,16 @@ def _prepare_out(out) -> None:
         raise ExportError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
 
 
+def _synchrony(session) -> dict | None:  # noqa: ANN001
+    """The therapist–client synchrony JSON of a dyad session for the CSV and BIDS exports (None otherwise)."""
+    from biotrainer.report.data import attunement_of
+
+    att = attunement_of(session)
+    if att is not None and att.result is None:
+        sys.stderr.write(f"biotrainer: warning: no synchrony exported: {att.reason}\n")
+    return att.result if att is not None else None
+
+
 def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  # noqa: ANN001
     """Export ``refs`` as ``fmt`` into ``out``; the files written."""
     from biotrainer.exchange.library import load_session
@@ -61,14 +71,15 @@ def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  
         for i, ref in enumerate(refs, 1):
             sessions.append(load_session(library, ref))
             _progress(i, len(refs), "sessions read")
-        return export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"))
+        dyads = {s.id: r for s in sessions if (r := _synchrony(s)) is not None}
+        return export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"), synchrony=dyads)
     written = []
     for i, ref in enumerate(refs, 1):
         session = load_session(library, ref)
         if fmt == "csv":
             from biotrainer.exchange.csv_export import export_csv
 
-            written.extend(export_csv(session, out / session.id))
+            written.extend(export_csv(session, out / session.id, synchrony=_synchrony(session)))
         else:
             from biotrainer.exchange.edf import export_edf
 

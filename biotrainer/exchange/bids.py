@@ -15,6 +15,19 @@ on the nominal sample grid. Beats (irregular) and markers go to ``*_physioevents
 time), ``duration``, ``trial_type`` (``beat`` or the marker kind), ``value`` (RR in ms for beats, the marker label
 otherwise), ``rr_1024`` (raw 1/1024 s), ``source``, ``data`` (the marker's JSON fields). No resampled RR is
 written (it would be a derivative).
+
+Therapist–client sessions exported with their synchrony (the JSON of ``biotrainer synchrony --json``, computed by
+the caller) also get a BIDS-derivatives dataset (``DatasetType`` ``derivative``, ``GeneratedBy`` biotrainer)::
+
+    OUT/derivatives/biotrainer-synchrony/dataset_description.json, README
+    OUT/derivatives/biotrainer-synchrony/sub-<client>/ses-<id>/beh/
+        sub-<client>_ses-<id>_task-<protocol>_desc-synchrony_timeseries.tsv (+ .json)
+
+filed under the client (the person the default analysis is about; the sidecar names both), one row per window
+with a header row (columns of :data:`biotrainer.exchange.csv_export.SYNCHRONY_COLUMNS`, ``n/a`` where a window has
+no value); the sidecar describes every column with its units, the sign convention (**positive lag: the client
+follows the therapist**), the method, the settings (window, step, lag, surrogates, seed) and the session-level
+results. Exports without a dyad write no ``derivatives`` folder.
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +44,7 @@ import numpy as np
 
 from biotrainer import __version__
 from biotrainer.core.events import rr_1024_to_ms, to_record
-from biotrainer.exchange.csv_export import marker_label
+from biotrainer.exchange.csv_export import SYNCHRONY_COLUMNS, marker_label, synchrony_cell
 from biotrainer.exchange.model import ExchangeSession, Segment
 from biotrainer.store.paths import make_private_dirs, open_private
 
@@ -61,6 +74,15 @@ def _write_tsv_gz(path: Path, lines: list[str]) -> Path:
         if lines:
             gz.write(("\n".join(lines) + "\n").encode("utf-8"))
     return path
+
+
+def _dataset_header(root: Path, description: dict[str, Any], readme: str) -> list[Path]:
+    """``root`` (created) with its ``dataset_description.json`` and ``README``; the two files."""
+    make_private_dirs(root)
+    path = root / "README"
+    with open_private(path, "w", encoding="utf-8") as fh:
+        fh.write(readme)
+    return [_write_json(root / "dataset_description.json", description), path]
 
 
 def _signal_lines(segments: Sequence[Segment]) -> tuple[list[str], float]:
@@ -134,7 +156,8 @@ EVENTS_SIDECAR = {
 
 
 def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
-                progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                progress: Callable[[int, int], None] | None = None,
+                synchrony: Mapping[str, dict[str, Any]] | None = None) -> list[Path]:
     """Write ``sessions`` as one BIDS dataset in ``out_dir``; returns the written files.
 
     Parameters
@@ -144,20 +167,18 @@ def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
         Dataset root (created; existing subjects are kept, files of the same session overwritten).
     progress : callable, optional
         Called with ``(done, total)`` after each session.
+    synchrony : mapping, optional
+        Session id → that dyad session's synchrony JSON (:func:`biotrainer.analysis.synchrony.synchrony_of_events`):
+        written to ``derivatives/biotrainer-synchrony``.
     """
     out_dir = Path(out_dir)
     make_private_dirs(out_dir)
-    written: list[Path] = [
-        _write_json(out_dir / "dataset_description.json", {
-            "Name": "biotrainer breath practice recordings", "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
-            "GeneratedBy": [{"Name": "biotrainer", "Version": __version__}]}),
-    ]
-    readme = out_dir / "README"
-    with open_private(readme, "w", encoding="utf-8") as fh:
-        fh.write(f"Exported by biotrainer {__version__}. Subjects are pseudonyms. Physio: ECG in uV, "
-                 "accelerometer in milli-g; physioevents hold heartbeats (RR in ms and raw 1/1024 s) and protocol "
-                 "markers. Times are seconds since each session's start (acq_time in the sessions file).\n")
-    written.append(readme)
+    written = _dataset_header(
+        out_dir, {"Name": "biotrainer breath practice recordings", "BIDSVersion": BIDS_VERSION,
+                  "DatasetType": "raw", "GeneratedBy": [{"Name": "biotrainer", "Version": __version__}]},
+        f"Exported by biotrainer {__version__}. Subjects are pseudonyms. Physio: ECG in uV, "
+        "accelerometer in milli-g; physioevents hold heartbeats (RR in ms and raw 1/1024 s) and protocol "
+        "markers. Times are seconds since each session's start (acq_time in the sessions file).\n")
     subjects: dict[str, list[tuple[str, str, str]]] = {}
     for done, session in enumerate(sessions, 1):
         written.extend(_export_session(session, out_dir, subjects))
@@ -181,7 +202,66 @@ def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
             for row in sorted(rows):
                 fh.write("\t".join(row) + "\n")
         written.append(path)
+    dyads = [(s, synchrony[s.id]) for s in sessions if synchrony and s.id in synchrony]
+    if dyads:
+        written.extend(_export_synchrony(dyads, out_dir / "derivatives" / SYNCHRONY_PIPELINE))
     return written
+
+
+SYNCHRONY_PIPELINE = "biotrainer-synchrony"
+
+
+def _export_synchrony(dyads: list[tuple[ExchangeSession, dict[str, Any]]], root: Path) -> list[Path]:
+    """The synchrony derivative dataset: its description and README, then one timeseries + sidecar per dyad."""
+    written = _dataset_header(
+        root, {"Name": "biotrainer therapist–client heart-rate synchrony", "BIDSVersion": BIDS_VERSION,
+               "DatasetType": "derivative",
+               "GeneratedBy": [{"Name": "biotrainer", "Version": __version__,
+                                "Description": "biotrainer synchrony: windowed lagged cross-correlation of the "
+                                               "two heart rates, tested against segment-shuffle surrogates"}]},
+        f"Therapist–client heart-rate synchrony by biotrainer {__version__}, one timeseries per dyad session, "
+        "filed under the client. One row per window; a positive lag means the client follows the therapist. "
+        "An awareness aid for reflection and supervision, not a score.\n")
+    for session, result in dyads:
+        written.extend(_write_synchrony_timeseries(session, result, root))
+    return written
+
+
+def _write_synchrony_timeseries(session: ExchangeSession, result: dict[str, Any], root: Path) -> list[Path]:
+    sub = bids_label(session.pseudonym("client"))
+    ses = bids_label(session.id)
+    task = bids_label(str(session.meta.get("protocol_name") or "practice"))
+    folder = root / f"sub-{sub}" / f"ses-{ses}" / "beh"
+    make_private_dirs(folder)
+    stem = folder / f"sub-{sub}_ses-{ses}_task-{task}_desc-synchrony_timeseries"
+    tsv = Path(f"{stem}.tsv")
+    with open_private(tsv, "w", encoding="utf-8") as fh:
+        fh.write("\t".join(SYNCHRONY_COLUMNS) + "\n")
+        for win in result["windows"]:
+            fh.write("\t".join(synchrony_cell(win[c]) or "n/a" for c in SYNCHRONY_COLUMNS) + "\n")
+    return [tsv, _write_json(Path(f"{stem}.json"), synchrony_sidecar(session, result))]
+
+
+def synchrony_sidecar(session: ExchangeSession, result: dict[str, Any]) -> dict[str, Any]:
+    """The timeseries' sidecar: every column with its units, the sign convention, method, settings, results."""
+    columns = {c: {"Description": d, "Units": u} for c, (d, u) in SYNCHRONY_COLUMNS.items()}
+    columns["above_chance"] = {"Description": SYNCHRONY_COLUMNS["above_chance"][0],
+                               "Levels": {"true": "above chance", "false": "not above chance (or no value)"}}
+    return {
+        "Description": "Therapist–client heart-rate synchrony per window (biotrainer synchrony).",
+        "Columns": list(SYNCHRONY_COLUMNS), **columns,
+        "SignConvention": result["sign_convention"],
+        "Method": result["session"]["method"],
+        "Participants": {"therapist": session.pseudonym("therapist"), "client": session.pseudonym("client")},
+        "Settings": {"WindowLength": result["window_s"], "WindowStep": result["step_s"], "MaxLag": result["lag_s"],
+                     "HeartRateSamplingFrequency": result["fs_hz"], "Surrogates": result["session"]["n_surrogates"],
+                     "Seed": result.get("seed", 0), "Units": "s (WindowLength, WindowStep, MaxLag), Hz "
+                                                            "(HeartRateSamplingFrequency)"},
+        "Session": result["session"], "LeadLag": result["lead_lag"],
+        "SlopeConcordance": result["slope_concordance"], "Phases": result["phases"], "Reasons": result["reasons"],
+        "TimeReference": f"seconds since session start ({session.started_at})",
+        "SoftwareVersions": f"biotrainer {__version__}",
+    }
 
 
 def _export_session(session: ExchangeSession, out_dir: Path, subjects: dict[str, list[tuple[str, str, str]]]

@@ -9,6 +9,13 @@ Beats are lossless: ``rr_1024`` is the raw value in 1/1024 s as the strap sent i
 ``flag`` is the artifact class (0 normal, 1 ectopic, 2 missed, 3 extra, 4 long/short) and ``rr_corrected_ms`` the
 corrected interval ending at that beat (empty where correction removed or moved the beat). Markers keep every field
 as the event's JSON in ``data``, so :mod:`biotrainer.exchange.import_csv` rebuilds them exactly.
+
+A therapist–client session exported with its synchrony (the JSON of ``biotrainer synchrony --json``, computed by
+the caller: exchange sits below the analysis layer) also gets ``<id>_synchrony.csv``, one row per window
+(:data:`SYNCHRONY_COLUMNS`; empty cells where a window has no value, ``above_chance`` true/false), and the
+session-level numbers, settings and the columns with their units under ``synchrony`` in ``_meta.json``. That file
+has no ``#`` line, so a plain ``pandas.read_csv(path)`` reads it (as does ``comment="#"``). **A positive lag means the client follows
+the therapist.**
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import csv
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +41,17 @@ HR_COLUMNS = ("t_s", "participant", "device", "hr_bpm", "contact")
 ECG_COLUMNS = ("t_s", "participant", "device", "fs_hz", "ecg_uv")
 ACC_COLUMNS = ("t_s", "participant", "device", "fs_hz", "acc_x_mg", "acc_y_mg", "acc_z_mg")
 
+#: The synchrony windows' columns: (description, unit), for the CSV export's header and the BIDS sidecar.
+SYNCHRONY_COLUMNS: dict[str, tuple[str, str]] = {
+    "start_s": ("window start, seconds since session start", "s"),
+    "end_s": ("window end, seconds since session start", "s"),
+    "peak_r": ("largest in-phase (positive) correlation of the two detrended heart rates over the lags tried", "1"),
+    "peak_lag_s": ("lag of that peak; positive: the client follows the therapist, negative: the therapist "
+                   "follows the client", "s"),
+    "z": ("Fisher z of peak_r (artanh); empty / n/a when more than half of the window's data is missing", "1"),
+    "above_chance": ("z above the 95th percentile of the surrogate (non-matching segment) pairs", "true/false"),
+}
+
 
 def marker_label(event: object) -> str:
     for attr in ("segment", "name", "text", "state"):
@@ -42,7 +61,7 @@ def marker_label(event: object) -> str:
     return ""
 
 
-def export_csv(session: ExchangeSession, out_dir: Path) -> list[Path]:
+def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any] | None = None) -> list[Path]:
     """Write the CSV files of ``session`` into ``out_dir`` (created); returns the written paths.
 
     Parameters
@@ -51,6 +70,9 @@ def export_csv(session: ExchangeSession, out_dir: Path) -> list[Path]:
         The session (participants are written as their pseudonyms).
     out_dir : Path
         Destination folder.
+    synchrony : dict, optional
+        The session's synchrony JSON (:func:`biotrainer.analysis.synchrony.synchrony_of_events`); adds
+        ``<id>_synchrony.csv`` and the ``synchrony`` block of ``_meta.json``.
 
     Returns
     -------
@@ -65,9 +87,14 @@ def export_csv(session: ExchangeSession, out_dir: Path) -> list[Path]:
         segs = session.segments(kind)
         if segs:
             written.append(_write_signal(session, segs, cols, Path(f"{base}_{kind}.csv")))
+    meta = export_meta(session)
+    if synchrony is not None:
+        sync_path = _write_synchrony(synchrony["windows"], Path(f"{base}_synchrony.csv"))
+        written.append(sync_path)
+        meta["synchrony"] = synchrony_header(synchrony, sync_path.name)
     meta_path = Path(f"{base}_meta.json")
     with open_private(meta_path, "w", encoding="utf-8") as fh:
-        json.dump(export_meta(session), fh, indent=2, default=str)
+        json.dump(meta, fh, indent=2, default=str)
     written.append(meta_path)
     log.info("CSV export of %s: %d files in %s", session.id, len(written), out_dir)
     return written
@@ -82,6 +109,32 @@ def export_meta(session: ExchangeSession) -> dict:
             "time_reference": "t_s = seconds since session start; started_at is its wall clock (ISO-8601)",
             "units": {"rr_1024": "1/1024 s", "rr_ms": "ms", "hr_bpm": "beats/min", "ecg_uv": "microvolts",
                       "acc_mg": "milli-g", "t_s": "s"}}
+
+
+def synchrony_header(synchrony: dict[str, Any], file_name: str) -> dict[str, Any]:
+    """The session-level synchrony numbers and settings (everything but the windows), the windows' file and
+    its columns with their units."""
+    return {"file": file_name,
+            "columns": {c: {"description": d, "unit": u} for c, (d, u) in SYNCHRONY_COLUMNS.items()},
+            **{k: v for k, v in synchrony.items() if k != "windows"}}
+
+
+def synchrony_cell(value: Any) -> str:
+    """A window value as text: ``repr`` of floats (lossless), ``true``/``false``, empty for a missing value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(float(value))
+
+
+def _write_synchrony(windows: list[dict[str, Any]], path: Path) -> Path:
+    with open_private(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(SYNCHRONY_COLUMNS)
+        for win in windows:
+            w.writerow([synchrony_cell(win[c]) for c in SYNCHRONY_COLUMNS])
+    return path
 
 
 def _writer(path: Path, session: ExchangeSession, columns: tuple[str, ...]):

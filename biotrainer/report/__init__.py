@@ -5,7 +5,8 @@ Public API::
     write_report(sessions, out_path, fmt=None, participant=None) -> Path
 
 One session gives a session report (HR with the pacer, RSA per breath, lnRMSSD/coherence/breathing rate over time,
-phase table, artifacts, resonance assessment table when present, annotations); two or more give a comparison
+phase table, artifacts, resonance assessment table when present, the therapist–client attunement of a dyad
+session, annotations); two or more give a comparison
 report (:func:`biotrainer.analysis.compare.compare` table and bar charts, trend, then each session's phase table).
 ``fmt`` is ``html`` or ``pdf`` (default: from the file suffix). Files are written 0600 (health data).
 """
@@ -52,7 +53,7 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
         raise ExportError(f"{out_path}: {out_path.parent} is not a folder")
     from biotrainer.report.data import build_report_data
 
-    datas = [build_report_data(s, participant) for s in sessions]
+    datas = [build_report_data(s, participant, attunement=len(sessions) == 1) for s in sessions]
     result = None
     if len(sessions) > 1:
         from biotrainer.analysis.compare import compare

@@ -4,7 +4,9 @@ Time series for the plots (:mod:`biotrainer.analysis.series`): instantaneous HR 
 pacer's lung volume in paced phases; peak-to-trough RSA per breath (Grossman, from corrected NN); lnRMSSD, coherence
 ratio and breathing rate of sliding 60-s windows (the live engine's window function); the phase table
 (:func:`biotrainer.analysis.compare.session_stats`); artifact counts; and the resonance assessment table
-(:func:`biotrainer.metrics.resonance.assess_session`) when the protocol has assessment steps.
+(:func:`biotrainer.metrics.resonance.assess_session`) when the protocol has assessment steps. For a session with
+beats of a therapist and a client: their heart-rate synchrony (:func:`attunement_of`, the numbers of
+``biotrainer synchrony --json`` with its defaults).
 """
 
 from __future__ import annotations
@@ -20,6 +22,44 @@ from biotrainer.exchange.model import ExchangeSession
 
 #: The metrics plotted over time (sliding windows).
 TREND_KEYS = ("hrv.ln_rmssd", "coherence.ratio", "breathing.rate_per_min")
+
+
+@dataclass(frozen=True)
+class Attunement:
+    """Therapist–client heart-rate synchrony of a dyad session.
+
+    Attributes
+    ----------
+    result : dict or None
+        The documented synchrony JSON (:func:`biotrainer.analysis.synchrony.synchrony_of_events`, default options
+        and seed: the numbers of ``biotrainer synchrony ID --json``); None when it could not be computed.
+    reason : str
+        Why not (e.g. a session shorter than three windows); empty with a result.
+    """
+
+    result: dict[str, Any] | None
+    reason: str = ""
+
+
+def attunement_of(session: ExchangeSession) -> Attunement | None:
+    """The synchrony of ``session`` when it has beats of a therapist and a client, else None (one person)."""
+    from biotrainer.analysis.participants import roles_with_beats
+    from biotrainer.analysis.synchrony import (
+        FOLLOWER_ROLE,
+        LEADER_ROLE,
+        SynchronyOptions,
+        synchrony_of_events,
+    )
+    from biotrainer.core.errors import UsageError
+
+    roles = roles_with_beats(session.events)
+    if LEADER_ROLE not in roles or FOLLOWER_ROLE not in roles:
+        return None
+    people = dict(session.meta.get("participants") or {})
+    try:
+        return Attunement(synchrony_of_events(session.id, session.events, people, SynchronyOptions()))
+    except UsageError as exc:
+        return Attunement(None, str(exc))
 
 
 @dataclass
@@ -44,6 +84,7 @@ class ReportData:
     breathing_rate: np.ndarray
     artifacts: dict[str, int] = field(default_factory=dict)
     resonance: Any = None  # biotrainer.metrics.resonance.Assessment or None
+    attunement: Attunement | None = None  # dyad sessions only
 
     @property
     def duration_s(self) -> float:
@@ -54,9 +95,10 @@ class ReportData:
         return self.session.pseudonym(self.role)
 
 
-def build_report_data(session: ExchangeSession, participant: str | None = None) -> ReportData:
+def build_report_data(session: ExchangeSession, participant: str | None = None,
+                      attunement: bool = True) -> ReportData:
     """The plots' series and the tables of ``session`` for ``participant`` (role or pseudonym; the rule of
-    :mod:`biotrainer.analysis.participants`)."""
+    :mod:`biotrainer.analysis.participants`), and the dyad's synchrony when ``attunement``."""
     from biotrainer.analysis import series
     from biotrainer.metrics.streams import streams_from_events
 
@@ -71,7 +113,8 @@ def build_report_data(session: ExchangeSession, participant: str | None = None) 
         flags=beats.flags, nn_t_s=beats.nn_t_s, nn_ms=beats.nn_ms, pacer_t_s=grid, pacer_volume=volume,
         breath_t_s=breath_t, breath_p2t_ms=breath_p2t, trend_t_s=trend_t, ln_rmssd=trend["hrv.ln_rmssd"],
         coherence=trend["coherence.ratio"], breathing_rate=trend["breathing.rate_per_min"],
-        artifacts=beats.artifacts, resonance=series.resonance_assessment(session, streams))
+        artifacts=beats.artifacts, resonance=series.resonance_assessment(session, streams),
+        attunement=attunement_of(session) if attunement else None)
 
 
 def fmt_duration(seconds: float) -> str:

@@ -108,6 +108,65 @@ def draw_trends(axes: Sequence[Any], data: ReportData) -> None:
     axes[0].set_title("lnRMSSD, coherence and breathing rate (60-s windows)", loc="left", fontsize=11, pad=14)
 
 
+ABOVE_COLOUR = "#1e8449"
+
+
+def _lead_note(lead: dict[str, Any]) -> str:
+    lag = lead["curve_lag_s"]
+    if lead["leader"] == "therapist":
+        return f"client follows therapist by ≈{abs(lag):.1f} s"
+    if lead["leader"] == "client":
+        return f"therapist follows client by ≈{abs(lag):.1f} s"
+    return "nobody said to lead" + ("" if lag is None else f" (lag curve peak {lag:+.2f} s)")
+
+
+def _headroom(ax: Any, z: np.ndarray, threshold: float | None) -> None:
+    """y limits from 0 (or below) to the highest z or threshold, with room for the legend above the curve."""
+    finite = z[np.isfinite(z)]
+    if finite.size:
+        lo, hi = min(0.0, float(finite.min())), max(float(finite.max()), threshold or 0.0)
+        ax.set_ylim(lo - 0.05 * (hi - lo + 0.1), hi + 0.35 * (hi - lo + 0.1))
+
+
+def draw_attunement(ax: Any, data: ReportData) -> None:
+    """Fisher z of each window's in-phase peak over session time (window centres), above-chance windows
+    coloured, the chance threshold dashed, phases shaded; who follows whom in the legend."""
+    result = data.attunement.result if data.attunement else None
+    _phase_bands(ax, data)
+    ax.set_xlim(0, max(data.duration_s, 1.0) / 60.0)
+    ax.set_xlabel("time (min)")
+    ax.set_title("Attunement: heart-rate synchrony per window (Fisher z of the peak correlation)", loc="left",
+                 fontsize=11, pad=14)
+    if not result or not result["windows"]:
+        ax.text(0.5, 0.5, "no synchrony windows", transform=ax.transAxes, ha="center", va="center", color="grey")
+        ax.set_yticks([])
+        return
+    wins = result["windows"]
+    mid = np.array([(w["start_s"] + w["end_s"]) / 120.0 for w in wins])
+    z = np.array([np.nan if w["z"] is None else w["z"] for w in wins], dtype=float)
+    above = np.array([w["above_chance"] for w in wins], dtype=bool)
+    half = result["step_s"] / 120.0  # each window's step around its centre: runs of windows form one band
+    for m in mid[above]:
+        ax.axvspan(m - half, m + half, color=ABOVE_COLOUR, alpha=0.12, lw=0, zorder=1)
+    ax.plot(mid, z, color=ACCENT, lw=1.0, zorder=2, label="z per window")
+    ax.plot(mid[above], z[above], "o", color=ABOVE_COLOUR, ms=4, zorder=3,
+            label=f"above chance ({int(above.sum())} of {int(np.isfinite(z).sum())})")
+    threshold = result["session"]["z_threshold"]
+    if threshold is not None:
+        ax.axhline(threshold, color=ABOVE_COLOUR, lw=0.9, ls="--", zorder=2, label="chance threshold (95 %)")
+    ax.axhline(0.0, color="grey", lw=0.6, zorder=1)
+    ax.set_ylabel("z (peak r, Fisher)")
+    ax.plot([], [], " ", label=_lead_note(result["lead_lag"]))
+    _headroom(ax, z, threshold)
+    ax.legend(loc="upper center", ncol=4, fontsize=8, framealpha=0.85)
+
+
+def attunement_timeline(data: ReportData) -> Any:
+    fig = new_figure(10, 3.2)
+    draw_attunement(fig.add_subplot(), data)
+    return fig
+
+
 def hr_with_pacer(data: ReportData) -> Any:
     fig = new_figure(10, 3.4)
     draw_hr(fig.add_subplot(), data)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from biotrainer import __version__
-from biotrainer.report import figures
+from biotrainer.report import attunement, figures
 from biotrainer.report.data import ReportData, fmt_duration
 from biotrainer.report.tables import (
     Table,
@@ -83,6 +83,20 @@ def _annotations(d: ReportData) -> str:
     return "<h2>Annotations</h2>" + _table((["time", "author", "text"], rows))
 
 
+def _attunement(d: ReportData) -> str:
+    """The dyad's synchrony: verdict in words, the timeline, the phase verdicts, the chance test, the caveat."""
+    parts = ["<h2>Attunement</h2>", f'<p class="meta">Heart-rate synchrony of {_e(attunement.dyad_names(d))}.</p>',
+             '<p class="card">' + "<br>".join(_e(line) for line in attunement.summary_lines(d.attunement)) + "</p>"]
+    result = d.attunement.result
+    if result is not None:
+        parts.append(_img(figures.attunement_timeline(d), "attunement timeline"))
+        if result["phases"]:
+            parts.append(_table(attunement.phase_rows(result)))
+        parts.append(f'<p class="meta">{_e(attunement.chance_words(result))}</p>')
+    parts.append(f'<p class="meta">{_e(attunement.CAVEAT)}</p>')
+    return "\n".join(parts)
+
+
 def _session_section(d: ReportData, full: bool = True) -> str:
     parts = [_session_meta(d)]
     if full:
@@ -104,6 +118,8 @@ def _session_section(d: ReportData, full: bool = True) -> str:
                   "(Lehrer 2013; Shaffer &amp; Meehan 2020); compare the pattern across rates.</p>",
                   _table(res)]
     if full:
+        if d.attunement is not None:
+            parts.append(_attunement(d))
         parts.append(_annotations(d))
     return "\n".join(parts)
 
