@@ -48,5 +48,8 @@ def cli_json(*args: str) -> Any:
 
 
 def synchrony_json(rec: Recorded) -> dict[str, Any]:
-    """``biotrainer synchrony DYAD --json`` (default window, step, lag, surrogates and seed)."""
-    return cli_json("synchrony", "--library", str(rec.library), rec.dyad)
+    """``biotrainer synchrony DYAD --json`` (default window, step, lag, surrogates and seed) without its
+    ``pseudo_dyads`` test, which needs the rest of the library: reports and exports are of one session."""
+    out = cli_json("synchrony", "--library", str(rec.library), rec.dyad)
+    out.pop("pseudo_dyads")
+    return out
