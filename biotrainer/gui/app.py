@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 HEAVY_MODULES = ("scipy.signal", "neurokit2", "biotrainer.metrics.engine")
 PROCESS_START_PERF_S = time.perf_counter()
+DEMO_NOTE = ("Demo with a simulated strap. Not a medical device: HRV metrics are invalid with atrial fibrillation, "
+             "a pacemaker or frequent ectopy; stop if dizzy or tingling and keep breaths small "
+             "(Help ▸ Safety notes).")
+DYAD_DEMO_NOTE = ("Demo with two simulated straps, therapist and client. A research and practice tool, not a "
+                  "medical device: record a real client only with their informed consent.")
 
 
 def warm_up_heavy_modules(done: Callable[[float], None] | None = None) -> threading.Thread:
@@ -120,9 +125,7 @@ def run_app(demo: bool = False, exit_after_s: float | None = None, screenshot: s
             return
         if not live.start(config):
             return
-        live.banner.setText("Demo with a simulated strap. Not a medical device: HRV metrics are invalid with "
-                            "atrial fibrillation, a pacemaker or frequent ectopy; stop if dizzy or tingling "
-                            "and keep breaths small (Help ▸ Safety notes).")
+        live.banner.setText(DYAD_DEMO_NOTE if config.wearers else DEMO_NOTE)
         live.banner.show()
 
     window.first_painted.connect(after_first_paint)
@@ -164,13 +167,11 @@ def _fill_pickers(window) -> None:  # noqa: ANN001
     try:
         from biotrainer.protocols import list_protocols
 
-        found = list_protocols()
-        protocols = [(p.name, f"{p.title or p.name} ({round(p.duration_s / 60)} min)") for p in found]
-        roles = {p.name: tuple(p.roles) for p in found}
+        protocols = [(p.name, f"{p.title or p.name} ({round(p.duration_s / 60)} min)") for p in list_protocols()]
     except Exception as exc:  # noqa: BLE001 - the app opens without protocols and says why
         log.warning("no protocols: %s", exc)
-        protocols, roles = [], {}
-    window.live.set_protocols(protocols, str(window.settings.value("protocol", "reset")), roles)
+        protocols = []
+    window.live.set_protocols(protocols, str(window.settings.value("protocol", "reset")))
     try:
         from biotrainer.store import Library
 

@@ -52,6 +52,7 @@ DYAD_ROLES: Final = ("therapist", "client")
 PEOPLE = ("One person", "Therapist and client")
 #: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
 SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
+SETUP_WIDTH: Final = {False: 290, True: 380}  # the setup panel, with one person / two (a strap line each)
 
 
 def phase_title(m: SessionModel) -> str:
@@ -131,8 +132,8 @@ class LiveScreen(QWidget):
         root.addLayout(right, 1)
 
     def _build_setup_panel(self) -> QWidget:
-        panel = QWidget()
-        panel.setFixedWidth(290)
+        panel = self.setup_panel = QWidget()
+        panel.setFixedWidth(SETUP_WIDTH[False])
         lay = QVBoxLayout(panel)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(10)
@@ -201,7 +202,7 @@ class LiveScreen(QWidget):
         sf.addRow("", self.record_box)
         lay.addWidget(ses)
 
-        aud = QGroupBox("Tones")
+        aud = self.tones_group = QGroupBox("Tones")
         al = QHBoxLayout(aud)
         self.tones_box = QCheckBox("Pacer tones")
         self.tones_box.toggled.connect(self.tones.set_enabled)
@@ -223,7 +224,7 @@ class LiveScreen(QWidget):
         return panel
 
     def _build_pacer_column(self) -> QWidget:
-        col = QFrame()
+        col = self.pacer_column = QFrame()
         col.setObjectName("panel")
         col.setFixedWidth(400)
         lay = QVBoxLayout(col)
@@ -256,20 +257,22 @@ class LiveScreen(QWidget):
         self.stop_button.clicked.connect(self.stop)
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
-        lay.addLayout(buttons)
         self.annotate_button = QPushButton("Mark moment (A)")
         self.annotate_button.setToolTip("Mark this moment in the recording, with an optional note (A)")
         self.annotate_button.clicked.connect(lambda: self.annotate(ask_text=True))
-        lay.addWidget(self.annotate_button)
+        self.controls = QWidget()  # the session buttons: here, or under the quiet panel
+        cl = QVBoxLayout(self.controls)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(buttons)
+        cl.addWidget(self.annotate_button)
+        self._pacer_layout = lay
+        lay.addWidget(self.controls)
         return col
 
     # --- pickers ------------------------------------------------------------------------------------------------
 
-    def set_protocols(self, names: list[tuple[str, str]], selected: str | None = None,
-                      roles: dict[str, tuple[str, ...]] | None = None) -> None:
-        """Fill the protocol picker with ``(name, label)`` pairs; ``roles`` are the participants each protocol is
-        for (when missing, the protocol file is read on selection)."""
-        self._protocol_roles.update(roles or {})
+    def set_protocols(self, names: list[tuple[str, str]], selected: str | None = None) -> None:
+        """Fill the protocol picker with ``(name, label)`` pairs."""
         self.protocol_box.clear()
         for name, label in names:
             self.protocol_box.addItem(label, name)
@@ -292,7 +295,8 @@ class LiveScreen(QWidget):
             box.setCurrentText(keep)
 
     def protocol_roles(self, name: str) -> tuple[str, ...]:
-        """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too)."""
+        """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too); the file is
+        read once, on first selection."""
         if name not in self._protocol_roles:
             from biotrainer.protocols import load_protocol
 
@@ -312,6 +316,7 @@ class LiveScreen(QWidget):
             self.people_box.setCurrentIndex(int(two))  # calls back here
             return
         self.strap_title.setText("Therapist's strap" if two else "Strap")
+        self.setup_panel.setFixedWidth(SETUP_WIDTH[two])
         for w in (self.client_strap_title, self.client_device_box, self.dyad_status_label):
             w.setVisible(two)
         self.one_status.setVisible(not two)
@@ -372,8 +377,7 @@ class LiveScreen(QWidget):
             self._show_problem(str(exc))
             return False
         self.banner.hide()
-        self._set_people(bool(cfg.wearers))
-        self._dyad_roles = tuple(w.role for w in cfg.wearers)
+        self._show_config(cfg)
         self._set_quiet(len(self.protocol_roles(cfg.protocol)) > 1)
         self.model.participant = "client" if cfg.wearers else None  # a dyad's tiles (if any) show the client
         self.model.reset()
@@ -384,6 +388,21 @@ class LiveScreen(QWidget):
             self.notice.emit(f"Session started: {cfg.protocol} with {cfg.people}")
         self._sync_buttons()
         return ok
+
+    def _show_config(self, cfg: LiveConfig) -> None:
+        """The pickers show the session being started (the demo and tests start configs of their own)."""
+        i = self.protocol_box.findData(cfg.protocol)
+        if i >= 0:
+            blocked = self.protocol_box.blockSignals(True)
+            self.protocol_box.setCurrentIndex(i)
+            self.protocol_box.blockSignals(blocked)
+        self._set_people(bool(cfg.wearers))
+        self._dyad_roles = tuple(w.role for w in cfg.wearers)
+        boxes = {"therapist": self.therapist_box, "client": self.client_box}
+        for w in cfg.wearers:
+            if w.role in boxes:
+                boxes[w.role].setCurrentText(w.pseudonym)
+        self.quiet_panel.set_people({w.role: w.pseudonym for w in cfg.wearers})
 
     def stop(self) -> None:
         self.controller.stop()
@@ -536,12 +555,14 @@ class LiveScreen(QWidget):
     def _set_quiet(self, quiet: bool) -> None:
         """The quiet panel instead of tiles, plots and pacer (a protocol made for two people); no client view."""
         self.quiet = quiet
-        for w in (self.tiles, self.quality_label, self.plots, self.pacer, self.phase_label, self.time_left_label,
-                  self.cue_label):
+        for w in (self.tiles, self.quality_label, self.plots, self.pacer_column, self.tones_group,
+                  self.client_button):
             w.setVisible(not quiet)
         self.quiet_panel.setVisible(quiet)
-        self.client_button.setEnabled(not quiet)
-        self.client_button.setToolTip("Not offered for a session between therapist and client" if quiet else "")
+        self._pacer_layout.removeWidget(self.controls)
+        self.quiet_panel.take_controls(self.controls if quiet else None)
+        if not quiet:
+            self._pacer_layout.addWidget(self.controls)
         if quiet and self.client_window is not None and self.client_window.isVisible():
             self.toggle_client_view()
 

@@ -9,13 +9,14 @@ box.
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QFrame, QLabel, QVBoxLayout
+from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from biotrainer.gui.model import DeviceState, SessionModel
 from biotrainer.gui.theme import Palette
 
 ROLE_TITLES = {"therapist": "Therapist", "client": "Client", "self": "Participant"}
-CONTACT_WORDS = {None: "contact not reported", True: "contact good", False: "no contact"}
+CONTACT_WORDS = {None: "contact n/a", True: "contact good", False: "no contact"}
+NBSP = "\u00a0"
 
 
 def role_title(role: str) -> str:
@@ -29,13 +30,13 @@ def device_of(model: SessionModel, role: str) -> DeviceState | None:
 
 
 def strap_line(role: str, dev: DeviceState | None) -> str:
-    """``Therapist: connected · battery 87 % · contact good`` (plain text)."""
+    """``Therapist: connected · 87 % · contact good`` (plain text; the battery as a percentage)."""
     if dev is None:
         return f"{role_title(role)}: not connected"
     parts = [dev.state + (f" ({dev.reason})" if dev.reason and dev.state != "connected" else "")]
     if dev.battery_percent is not None:
-        parts.append(f"battery {dev.battery_percent} %")
-    parts.append(CONTACT_WORDS[dev.contact])
+        parts.append(f"{dev.battery_percent}{NBSP}%")
+    parts.append(CONTACT_WORDS[dev.contact].replace(" ", NBSP))
     return f"{role_title(role)}: " + " · ".join(parts)
 
 
@@ -54,8 +55,8 @@ def strap_word(model: SessionModel, dev: DeviceState | None) -> tuple[str, str]:
 class QuietPanel(QFrame):
     """Phase, time left, both straps' status and the synchrony note; refreshed by the live screen's timer."""
 
-    SYNCHRONY_NOTE = ("Synchrony between you is computed afterwards: open the session in Replay, "
-                      "or run biotrainer synchrony {ref}.")
+    SYNCHRONY_NOTE = (f"Synchrony between you is computed afterwards: open the session in Replay, "
+                      f"or run biotrainer{NBSP}synchrony{NBSP}{{ref}}.")
 
     def __init__(self, model: SessionModel, palette: Palette, roles: tuple[str, ...] = ("therapist", "client"),
                  parent=None) -> None:  # noqa: ANN001
@@ -64,6 +65,7 @@ class QuietPanel(QFrame):
         self.model = model
         self.palette_ = palette
         self.roles = roles
+        self.people: dict[str, str] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(40, 40, 40, 40)
         lay.setSpacing(18)
@@ -81,6 +83,25 @@ class QuietPanel(QFrame):
         self.note_label.setWordWrap(True)
         lay.addWidget(self.note_label)
         lay.addStretch(3)
+        self.controls_slot = QHBoxLayout()  # the session buttons while the panel shows
+        self.controls_slot.addStretch(1)
+        self.controls_slot.addStretch(1)
+        lay.addLayout(self.controls_slot)
+        self._controls: QWidget | None = None
+
+    def take_controls(self, controls: QWidget | None) -> None:
+        """Hold the session buttons under the panel (None: give them back)."""
+        if self._controls is not None:
+            self.controls_slot.removeWidget(self._controls)
+            self._controls.setMaximumWidth(16_777_215)
+        self._controls = controls
+        if controls is not None:
+            controls.setMaximumWidth(460)
+            self.controls_slot.insertWidget(1, controls, 2)
+
+    def set_people(self, people: dict[str, str]) -> None:
+        """Role → pseudonym of the session, named on the strap lines."""
+        self.people = dict(people)
 
     def _label(self, text: str, name: str) -> QLabel:
         label = QLabel(text)
@@ -98,7 +119,8 @@ class QuietPanel(QFrame):
         for role, label in self.strap_labels.items():
             level, word = strap_word(self.model, device_of(self.model, role))
             colour = {"good": self.palette_.good, "warning": self.palette_.warning}.get(level, self.palette_.error)
-            html = f"<span style='color:{colour}'>●</span> {role_title(role)}'s strap: {word}"
+            who = f" ({self.people[role]})" if self.people.get(role) else ""
+            html = f"<span style='color:{colour}'>●</span> {role_title(role)}{who}: strap {word}"
             if label.text() != html:
                 label.setText(html)
 

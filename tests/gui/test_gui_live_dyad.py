@@ -47,7 +47,7 @@ def test_a_protocol_for_two_people_switches_to_therapist_and_client(live):
     assert live.therapist_box.isVisible() and live.client_box.isVisible() and not live.participant_box.isVisible()
     assert live.client_device_box.isVisible() and live.strap_title.text() == "Therapist's strap"
     assert live.quiet_panel.isVisible() and not live.tiles.isVisible() and not live.plots.isVisible()
-    assert not live.client_button.isEnabled()
+    assert not live.client_button.isVisible() and not live.tones_group.isVisible()
     live.therapist_box.setCurrentText("T01")
     live.client_box.setCurrentText("C07")
     cfg = live.config()
@@ -100,9 +100,9 @@ def test_a_dyad_records_both_roles_with_their_pseudonyms_behind_a_quiet_screen(l
     panel = live.quiet_panel
     assert panel.phase_label.text() in ("Session", "Arrival")
     assert panel.time_label.text().endswith(" left of the session")
-    assert all("strap: receiving" in label.text() for label in panel.strap_labels.values())
-    assert "biotrainer synchrony" in panel.note_label.text()
-    lines = live.dyad_status_label.text().splitlines()
+    assert all("strap receiving" in label.text() for label in panel.strap_labels.values())
+    assert "biotrainer\u00a0synchrony" in panel.note_label.text()
+    lines = live.dyad_status_label.text().replace("\u00a0", " ").splitlines()
     assert [line.split(":")[0] for line in lines] == ["Therapist", "Client"]
     assert all("connected" in line and "contact good" in line for line in lines)
     live.toggle_client_view()
