@@ -193,9 +193,9 @@ class LiveScreen(QWidget):
         self.client_box.addItem("client")
         self.protocol_box = QComboBox()
         sf.addRow("People", self.people_box)
-        sf.addRow("Participant", self.participant_box)
-        sf.addRow("Therapist", self.therapist_box)
-        sf.addRow("Client", self.client_box)
+        sf.addRow("Participant", self.participant_box)  # or Therapist and Client (see _set_name_rows)
+        self._name_rows = {self.participant_box: sf.labelForField(self.participant_box),
+                           self.therapist_box: QLabel("Therapist"), self.client_box: QLabel("Client")}
         sf.addRow("Protocol", self.protocol_box)
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
@@ -320,10 +320,21 @@ class LiveScreen(QWidget):
         for w in (self.client_strap_title, self.client_device_box, self.dyad_status_label):
             w.setVisible(two)
         self.one_status.setVisible(not two)
-        for field, visible in ((self.participant_box, not two), (self.therapist_box, two), (self.client_box, two)):
-            self.session_form.labelForField(field).setVisible(visible)
-            field.setVisible(visible)
+        self._set_name_rows((self.therapist_box, self.client_box) if two else (self.participant_box,))
         self._dyad_roles = DYAD_ROLES if two else ()
+
+    def _set_name_rows(self, fields: tuple[QComboBox, ...]) -> None:
+        """The pseudonym rows under People: taken out of the form when hidden (a hidden row still takes space)."""
+        form = self.session_form
+        for field, label in self._name_rows.items():
+            if form.indexOf(field) >= 0:
+                form.takeRow(field)
+            label.hide()
+            field.hide()
+        for i, field in enumerate(fields):
+            form.insertRow(1 + i, self._name_rows[field], field)
+            self._name_rows[field].show()
+            field.show()
 
     def _on_protocol_changed(self, _index: int) -> None:
         """A protocol made for two people switches to two people and to the quiet panel."""
