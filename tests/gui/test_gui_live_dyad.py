@@ -15,16 +15,10 @@ STRAP = ("AA:BB:CC:DD:EE:01", "Polar H10 AA:BB:CC:DD:EE:01")
 
 
 @pytest.fixture
-def live(qtbot, library_dir):
-    from biotrainer.gui.live_screen import LiveScreen
-
-    screen = LiveScreen(library=library_dir)
-    qtbot.addWidget(screen)
-    screen.resize(1400, 900)
-    screen.show()
-    screen.set_protocols(PROTOCOLS, "reset")
-    yield screen
-    screen.shutdown()
+def live(live):
+    """The live screen (conftest) with a protocol for anyone and one for therapist and client."""
+    live.set_protocols(PROTOCOLS, "reset")
+    return live
 
 
 def _choose(live, protocol: str) -> None:
