@@ -114,3 +114,16 @@ def test_a_dyad_records_both_roles_with_their_pseudonyms_behind_a_quiet_screen(l
         assert set(reader.participants()) == {"client", "therapist"}
         n_therapist, n_client = len(reader.beats("therapist")), len(reader.beats("client"))
     assert n_therapist > 150 and n_client > 150
+
+
+def test_the_therapist_pseudonym_is_remembered(qtbot, settings, library_dir):
+    from biotrainer.gui.main_window import MainWindow
+
+    window = MainWindow(settings, library=library_dir)
+    qtbot.addWidget(window)
+    window.live.therapist_box.setCurrentText("T01")
+    window.close()
+    again = MainWindow(settings, library=library_dir)
+    qtbot.addWidget(again)
+    assert again.live.therapist_box.currentText() == "T01"
+    again.close()
