@@ -21,7 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window just before --exit-after ends")
     p.add_argument("--screen", choices=SCREENS, help="screen to show first")
     p.add_argument("--protocol", default="reset", help="protocol the demo runs (default: reset)")
-    p.add_argument("--device", default="sim", help="device spec the demo uses (default: sim)")
+    p.add_argument("--device", action="append", metavar="[ROLE=]SPEC",
+                   help="device spec the demo uses (default: sim); repeat with roles for two people, e.g. "
+                        "--device therapist=sim --device client=sim:follow=therapist")
+    p.add_argument("--participant", action="append", metavar="[ROLE=]PSEUDONYM",
+                   help="pseudonym of the demo's participant (ROLE=PSEUDONYM, one per --device)")
     p.add_argument("--speed", default="1", metavar="X", help="session clock speed for the demo (default: 1)")
     p.add_argument("--ble-backend", metavar="MODULE:FACTORY",
                    help="bleak backend to use instead of the system's (emulated straps, tests)")
@@ -44,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.gui.app import run_app
 
     return run_app(demo=args.demo, exit_after_s=args.exit_after, screenshot=args.screenshot, library=args.library,
-                   ble_backend=args.ble_backend, protocol=args.protocol, device=args.device, speed=speed,
-                   screen=args.screen)
+                   ble_backend=args.ble_backend, protocol=args.protocol, device=args.device or ["sim"], speed=speed,
+                   participants=args.participant, screen=args.screen)

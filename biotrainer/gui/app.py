@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 HEAVY_MODULES = ("scipy.signal", "neurokit2", "biotrainer.metrics.engine")
 PROCESS_START_PERF_S = time.perf_counter()
+DEMO_NOTE = ("Demo with a simulated strap. Not a medical device: HRV metrics are invalid with atrial fibrillation, "
+             "a pacemaker or frequent ectopy; stop if dizzy or tingling and keep breaths small "
+             "(Help ▸ Safety notes).")
+DYAD_DEMO_NOTE = ("Demo with two simulated straps, therapist and client. A research and practice tool, not a "
+                  "medical device: record a real client only with their informed consent.")
 
 
 def warm_up_heavy_modules(done: Callable[[float], None] | None = None) -> threading.Thread:
@@ -44,7 +49,7 @@ def warm_up_heavy_modules(done: Callable[[float], None] | None = None) -> thread
 
 def run_app(demo: bool = False, exit_after_s: float | None = None, screenshot: str | None = None,
             library: str | None = None, ble_backend: str | None = None, *, protocol: str = "reset",
-            device: str = "sim", speed: float = 1.0, screen: str | None = None, settings_path: str | None = None,
+            device: str | list[str] = "sim", speed: float = 1.0, participants: list[str] | None = None, screen: str | None = None, settings_path: str | None = None,
             on_first_paint: Callable[[float], None] | None = None, argv: list[str] | None = None) -> int:
     """Open the app and run its event loop until the window closes (or ``exit_after_s`` passes).
 
@@ -61,8 +66,11 @@ def run_app(demo: bool = False, exit_after_s: float | None = None, screenshot: s
         Session library folder (default: ``$BIOTRAINER_LIBRARY`` or the per-user folder).
     ble_backend : str or None
         ``MODULE:FACTORY`` of a bleak backend to use instead of the system's (tests, emulated straps).
-    protocol, device, speed : str, str, float
-        What the demo runs: protocol name, device spec, session clock speed.
+    protocol, device, speed : str, str or list of str, float
+        What the demo runs: protocol name, device spec (or ``ROLE=SPEC`` specs, one per person, e.g.
+        ``therapist=sim`` and ``client=sim:follow=therapist``), session clock speed.
+    participants : list of str or None
+        Pseudonyms of the demo's people (``ROLE=PSEUDONYM`` with several devices).
     screen : str or None
         Tab to show: ``live``, ``client``, ``library``, ``replay``, ``compare``.
     settings_path : str or None
@@ -106,14 +114,18 @@ def run_app(demo: bool = False, exit_after_s: float | None = None, screenshot: s
         live = window.live
         live.speed = speed
         live.before_start = None
-        from biotrainer.gui.controller import LiveConfig
+        from biotrainer.core.errors import BiotrainerError
 
-        if not live.start(LiveConfig(protocol=protocol, source=device, participant="demo", library=library,
-                                     ble_backend=ble_backend, speed=speed, record=True)):
+        try:
+            config = demo_config(protocol, device, participants, library=library, ble_backend=ble_backend,
+                                 speed=speed)
+        except BiotrainerError as exc:
+            live.banner.setText(str(exc))
+            live.banner.show()
             return
-        live.banner.setText("Demo with a simulated strap. Not a medical device: HRV metrics are invalid with "
-                            "atrial fibrillation, a pacemaker or frequent ectopy; stop if dizzy or tingling "
-                            "and keep breaths small (Help ▸ Safety notes).")
+        if not live.start(config):
+            return
+        live.banner.setText(DYAD_DEMO_NOTE if config.wearers else DEMO_NOTE)
         live.banner.show()
 
     window.first_painted.connect(after_first_paint)
@@ -132,6 +144,23 @@ def run_app(demo: bool = False, exit_after_s: float | None = None, screenshot: s
     code = app.exec_()
     window.live.shutdown()
     return int(code)
+
+
+def demo_config(protocol: str, device: str | list[str], participants: list[str] | None = None,
+                **options: object):  # noqa: ANN201 - LiveConfig (Qt-free module, imported lazily)
+    """The demo's :class:`~biotrainer.gui.controller.LiveConfig`: one person (``demo``) on one device, or one
+    person per ``ROLE=SPEC`` device with the pseudonyms of ``participants``."""
+    from biotrainer.gui.controller import LiveConfig, Wearer
+    from biotrainer.wiring import parse_device_specs, parse_participants
+
+    specs = [device] if isinstance(device, str) else list(device)
+    devices = parse_device_specs(specs)
+    if len(devices) == 1 and not participants:
+        return LiveConfig(protocol=protocol, source=devices[0].spec, participant="demo", role=devices[0].role,
+                          record=True, **options)
+    names = parse_participants(participants, [d.role for d in devices])
+    wearers = tuple(Wearer(d.role, d.spec, names.get(d.role, d.role)) for d in devices)
+    return LiveConfig(protocol=protocol, wearers=wearers, record=True, **options)
 
 
 def _fill_pickers(window) -> None:  # noqa: ANN001

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from biotrainer.core.errors import BiotrainerError
+from biotrainer.core.errors import BiotrainerError, UsageError
 from biotrainer.gui.model import SessionModel
 
 if TYPE_CHECKING:
@@ -28,12 +28,23 @@ log = logging.getLogger(__name__)
 STOP_WAIT_S = 5.0
 
 
+@dataclass(frozen=True)
+class Wearer:
+    """One person of a session and the strap they wear: participant role, device spec, pseudonym."""
+
+    role: str
+    spec: str
+    pseudonym: str
+
+
 @dataclass
 class LiveConfig:
     """What the live screen asks for.
 
     ``source`` is a device spec: ``sim`` / ``sim:key=value,...`` for the simulated strap, otherwise a BLE address or
     name. ``speed`` speeds the session clock up (demos, tests); ``virtual`` runs it as fast as the CPU allows.
+    ``wearers`` (two people, e.g. therapist and client) replaces ``participant``/``role``/``source``: one strap per
+    role, each with its pseudonym.
     """
 
     protocol: str = "reset"
@@ -46,6 +57,26 @@ class LiveConfig:
     speed: float = 1.0
     virtual: bool = False
     seed: int = 0
+    wearers: tuple[Wearer, ...] = field(default_factory=tuple)
+
+    @property
+    def people(self) -> str:
+        """Who the session is with: ``P01``, or ``T01 and C07``."""
+        return " and ".join(w.pseudonym for w in self.wearers) if self.wearers else self.participant
+
+    def device_args(self) -> tuple[list[str], dict[str, str]]:
+        """The ``--device [ROLE=]SPEC`` values and the role → pseudonym participants of this config."""
+        if not self.wearers:
+            return [self.source], {self.role: self.participant}
+        return [f"{w.role}={w.spec}" for w in self.wearers], {w.role: w.pseudonym for w in self.wearers}
+
+
+def check_live_config(config: LiveConfig) -> None:
+    """Refuse two people on the same real strap (two simulated straps are two simulations). Raises UsageError."""
+    real = [w for w in config.wearers if w.spec != "sim" and not w.spec.startswith("sim:")]
+    specs = [w.spec for w in real]
+    if len(set(specs)) != len(specs):
+        raise UsageError("Therapist and client need two different straps: pick another strap for one of them.")
 
 
 def build_live_session(config: LiveConfig, listeners: list) -> LiveSession:
@@ -53,8 +84,10 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveSession:
     (the same assembly as ``biotrainer record``)."""
     from biotrainer.wiring import SessionPlan, build_session, parse_device_specs
 
-    plan = SessionPlan(devices=parse_device_specs([config.source], default_role=config.role),
-                       protocol=config.protocol, participants={config.role: config.participant}, seed=config.seed,
+    check_live_config(config)
+    specs, participants = config.device_args()
+    plan = SessionPlan(devices=parse_device_specs(specs, default_role=config.role),
+                       protocol=config.protocol, participants=participants, seed=config.seed,
                        speed=None if config.virtual else config.speed, library=config.library,
                        record=config.record, ble_backend=config.ble_backend)
     return build_session(plan, listeners=listeners)

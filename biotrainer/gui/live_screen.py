@@ -1,5 +1,10 @@
 """The live session screen: device and session pickers, the pacer, phase/cue/time left, metric tiles, live plots.
 
+With two people (therapist and client) each wears a strap: the strap list is the therapist's, a second picker the
+client's, each with a pseudonym. A protocol made for two people (``roles`` in its TOML, e.g. ``therapy-session``)
+keeps the therapist's screen quiet: a :class:`~biotrainer.gui.quiet_panel.QuietPanel` instead of tiles and plots,
+and no client view.
+
 A view: it reads a :class:`~biotrainer.gui.model.SessionModel` on a 25 Hz timer and forwards button presses to a
 :class:`~biotrainer.gui.controller.LiveController`. The timer only runs while a session runs (or a client view is
 open), so an idle window costs nothing.
@@ -27,13 +32,15 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.core.errors import BiotrainerError
 from biotrainer.gui.audio import TonePlayer
 from biotrainer.gui.client_view import ClientWindow
-from biotrainer.gui.controller import LiveConfig, LiveController
+from biotrainer.gui.controller import LiveConfig, LiveController, Wearer, check_live_config
 from biotrainer.gui.metric_tiles import MetricTiles
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.plots import SessionPlots
+from biotrainer.gui.quiet_panel import QuietPanel, device_of, role_title, strap_line
 from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,11 @@ log = logging.getLogger(__name__)
 REDRAW_HZ: Final = 25  # pacer, labels, client view
 PLOT_EVERY_FRAMES: Final = 5  # plots at 5 Hz: at a 180-s window one frame scrolls them by about half a pixel
 SIMULATED = "Simulated strap"
+DYAD_ROLES: Final = ("therapist", "client")
+PEOPLE = ("One person", "Therapist and client")
+#: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
+SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
+SETUP_WIDTH: Final = {False: 290, True: 380}  # the setup panel, with one person / two (a strap line each)
 
 
 def phase_title(m: SessionModel) -> str:
@@ -82,6 +94,9 @@ class LiveScreen(QWidget):
         self.speed = 1.0  # session clock speed (tests and demos run faster)
         self.before_start = None  # callable -> bool (safety notes before the first session)
         self._frames = 0
+        self._protocol_roles: dict[str, tuple[str, ...]] = {}
+        self._dyad_roles: tuple[str, ...] = ()  # roles shown in the Sensor box (two people)
+        self.quiet = False
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -111,11 +126,14 @@ class LiveScreen(QWidget):
         right.addWidget(self.quality_label)
         self.plots = SessionPlots(self.model, self.palette_)
         right.addWidget(self.plots, 1)
+        self.quiet_panel = QuietPanel(self.model, self.palette_, DYAD_ROLES)
+        self.quiet_panel.hide()
+        right.addWidget(self.quiet_panel, 1)
         root.addLayout(right, 1)
 
     def _build_setup_panel(self) -> QWidget:
-        panel = QWidget()
-        panel.setFixedWidth(290)
+        panel = self.setup_panel = QWidget()
+        panel.setFixedWidth(SETUP_WIDTH[False])
         lay = QVBoxLayout(panel)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(10)
@@ -126,7 +144,8 @@ class LiveScreen(QWidget):
         self.scan_button = QPushButton("Scan")
         self.scan_button.setToolTip("Look for Bluetooth heart-rate straps")
         self.scan_button.clicked.connect(self.scan)
-        row.addWidget(QLabel("Strap"))
+        self.strap_title = QLabel("Strap")
+        row.addWidget(self.strap_title)
         row.addStretch(1)
         row.addWidget(self.scan_button)
         dl.addLayout(row)
@@ -135,7 +154,17 @@ class LiveScreen(QWidget):
         self.device_list.setCurrentRow(0)
         self.device_list.setMaximumHeight(96)
         dl.addWidget(self.device_list)
-        form = QFormLayout()
+        self.client_strap_title = QLabel("Client's strap")
+        self.client_device_box = QComboBox()
+        self.client_device_box.addItem(SIMULATED, "")
+        dl.addWidget(self.client_strap_title)
+        dl.addWidget(self.client_device_box)
+        self.dyad_status_label = QLabel("")
+        self.dyad_status_label.setWordWrap(True)
+        dl.addWidget(self.dyad_status_label)
+        self.one_status = QWidget()
+        form = QFormLayout(self.one_status)
+        form.setContentsMargins(0, 0, 0, 0)
         form.setLabelAlignment(Qt.AlignLeft)
         self.connection_label = QLabel("not connected")
         self.battery_label = QLabel("—")
@@ -146,23 +175,34 @@ class LiveScreen(QWidget):
         form.addRow("Battery", self.battery_label)
         form.addRow("Contact", self.contact_label)
         form.addRow("Signal", self.signal_label)
-        dl.addLayout(form)
+        dl.addWidget(self.one_status)
         lay.addWidget(dev)
 
         ses = QGroupBox("Session")
-        sf = QFormLayout(ses)
+        sf = self.session_form = QFormLayout(ses)
+        self.people_box = QComboBox()
+        self.people_box.addItems(PEOPLE)
         self.participant_box = QComboBox()
         self.participant_box.setEditable(True)
         self.participant_box.addItem("me")
+        self.therapist_box = QComboBox()
+        self.therapist_box.setEditable(True)
+        self.therapist_box.addItem("therapist")
+        self.client_box = QComboBox()
+        self.client_box.setEditable(True)
+        self.client_box.addItem("client")
         self.protocol_box = QComboBox()
-        sf.addRow("Participant", self.participant_box)
+        sf.addRow("People", self.people_box)
+        sf.addRow("Participant", self.participant_box)  # or Therapist and Client (see _set_name_rows)
+        self._name_rows = {self.participant_box: sf.labelForField(self.participant_box),
+                           self.therapist_box: QLabel("Therapist"), self.client_box: QLabel("Client")}
         sf.addRow("Protocol", self.protocol_box)
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
         sf.addRow("", self.record_box)
         lay.addWidget(ses)
 
-        aud = QGroupBox("Tones")
+        aud = self.tones_group = QGroupBox("Tones")
         al = QHBoxLayout(aud)
         self.tones_box = QCheckBox("Pacer tones")
         self.tones_box.toggled.connect(self.tones.set_enabled)
@@ -178,10 +218,13 @@ class LiveScreen(QWidget):
         self.client_button.clicked.connect(self.toggle_client_view)
         lay.addWidget(self.client_button)
         lay.addStretch(1)
+        self.people_box.currentIndexChanged.connect(lambda i: self._set_people(i == 1))
+        self.protocol_box.currentIndexChanged.connect(self._on_protocol_changed)
+        self._set_people(False)
         return panel
 
     def _build_pacer_column(self) -> QWidget:
-        col = QFrame()
+        col = self.pacer_column = QFrame()
         col.setObjectName("panel")
         col.setFixedWidth(400)
         lay = QVBoxLayout(col)
@@ -214,11 +257,16 @@ class LiveScreen(QWidget):
         self.stop_button.clicked.connect(self.stop)
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
-        lay.addLayout(buttons)
         self.annotate_button = QPushButton("Mark moment (A)")
         self.annotate_button.setToolTip("Mark this moment in the recording, with an optional note (A)")
         self.annotate_button.clicked.connect(lambda: self.annotate(ask_text=True))
-        lay.addWidget(self.annotate_button)
+        self.controls = QWidget()  # the session buttons: here, or under the quiet panel
+        cl = QVBoxLayout(self.controls)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(buttons)
+        cl.addWidget(self.annotate_button)
+        self._pacer_layout = lay
+        lay.addWidget(self.controls)
         return col
 
     # --- pickers ------------------------------------------------------------------------------------------------
@@ -240,6 +288,62 @@ class LiveScreen(QWidget):
             self.participant_box.addItem(n)
         if current:
             self.participant_box.setCurrentText(current)
+        for box in (self.therapist_box, self.client_box):
+            keep = box.currentText()
+            box.clear()
+            box.addItems(names or [keep])
+            box.setCurrentText(keep)
+
+    def protocol_roles(self, name: str) -> tuple[str, ...]:
+        """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too); the file is
+        read once, on first selection."""
+        if name not in self._protocol_roles:
+            from biotrainer.protocols import load_protocol
+
+            try:
+                self._protocol_roles[name] = tuple(load_protocol(name).roles)
+            except BiotrainerError:
+                self._protocol_roles[name] = ()
+        return self._protocol_roles[name]
+
+    @property
+    def two_people(self) -> bool:
+        return self.people_box.currentIndex() == 1
+
+    def _set_people(self, two: bool) -> None:
+        """Show the pickers of one person, or of therapist and client (a strap and a pseudonym each)."""
+        if self.people_box.currentIndex() != int(two):
+            self.people_box.setCurrentIndex(int(two))  # calls back here
+            return
+        self.strap_title.setText("Therapist's strap" if two else "Strap")
+        self.setup_panel.setFixedWidth(SETUP_WIDTH[two])
+        for w in (self.client_strap_title, self.client_device_box, self.dyad_status_label):
+            w.setVisible(two)
+        self.one_status.setVisible(not two)
+        self._set_name_rows((self.therapist_box, self.client_box) if two else (self.participant_box,))
+        self._dyad_roles = DYAD_ROLES if two else ()
+
+    def _set_name_rows(self, fields: tuple[QComboBox, ...]) -> None:
+        """The pseudonym rows under People: taken out of the form when hidden (a hidden row still takes space)."""
+        form = self.session_form
+        for field, label in self._name_rows.items():
+            if form.indexOf(field) >= 0:
+                form.takeRow(field)
+            label.hide()
+            field.hide()
+        for i, field in enumerate(fields):
+            form.insertRow(1 + i, self._name_rows[field], field)
+            self._name_rows[field].show()
+            field.show()
+
+    def _on_protocol_changed(self, _index: int) -> None:
+        """A protocol made for two people switches to two people and to the quiet panel."""
+        if self.controller.running:
+            return
+        roles = self.protocol_roles(self.selected_protocol())
+        if len(roles) > 1:
+            self._set_people(True)
+        self._set_quiet(len(roles) > 1)
 
     def selected_protocol(self) -> str:
         return self.protocol_box.currentData() or self.protocol_box.currentText() or "reset"
@@ -250,12 +354,26 @@ class LiveScreen(QWidget):
             return "sim"
         return item.data(Qt.UserRole) or item.text()
 
+    def selected_client_source(self) -> str:
+        """The client's strap; a simulated client follows a simulated therapist (see :data:`SIMULATED_CLIENT`)."""
+        address = self.client_device_box.currentData()
+        if address:
+            return address
+        return SIMULATED_CLIENT if self.selected_source() == "sim" else "sim"
+
+    def wearers(self) -> tuple[Wearer, ...]:
+        """Therapist and client with their straps and pseudonyms (``()`` with one person)."""
+        if not self.two_people:
+            return ()
+        return (Wearer("therapist", self.selected_source(), self.therapist_box.currentText().strip() or "therapist"),
+                Wearer("client", self.selected_client_source(), self.client_box.currentText().strip() or "client"))
+
     # --- actions ------------------------------------------------------------------------------------------------
 
     def config(self) -> LiveConfig:
         return LiveConfig(protocol=self.selected_protocol(), participant=self.participant_box.currentText() or "me",
                           source=self.selected_source(), ble_backend=self.ble_backend, library=self.library,
-                          record=self.record_box.isChecked(), speed=self.speed)
+                          record=self.record_box.isChecked(), speed=self.speed, wearers=self.wearers())
 
     def start(self, config: LiveConfig | None = None) -> bool:
         """Start a session (from the Start button or the demo). Returns False when it could not start."""
@@ -264,15 +382,38 @@ class LiveScreen(QWidget):
         if self.before_start is not None and not self.before_start():
             return False
         cfg = config or self.config()
+        try:
+            check_live_config(cfg)
+        except BiotrainerError as exc:
+            self._show_problem(str(exc))
+            return False
         self.banner.hide()
+        self._show_config(cfg)
+        self._set_quiet(len(self.protocol_roles(cfg.protocol)) > 1)
+        self.model.participant = "client" if cfg.wearers else None  # a dyad's tiles (if any) show the client
         self.model.reset()
         self.plots.redraw()
         ok = self.controller.start(cfg)
         if ok:
             self.timer.start()
-            self.notice.emit(f"Session started: {cfg.protocol} with {cfg.participant}")
+            self.notice.emit(f"Session started: {cfg.protocol} with {cfg.people}")
         self._sync_buttons()
         return ok
+
+    def _show_config(self, cfg: LiveConfig) -> None:
+        """The pickers show the session being started (the demo and tests start configs of their own)."""
+        i = self.protocol_box.findData(cfg.protocol)
+        if i >= 0:
+            blocked = self.protocol_box.blockSignals(True)
+            self.protocol_box.setCurrentIndex(i)
+            self.protocol_box.blockSignals(blocked)
+        self._set_people(bool(cfg.wearers))
+        self._dyad_roles = tuple(w.role for w in cfg.wearers)
+        boxes = {"therapist": self.therapist_box, "client": self.client_box}
+        for w in cfg.wearers:
+            if w.role in boxes:
+                boxes[w.role].setCurrentText(w.pseudonym)
+        self.quiet_panel.set_people({w.role: w.pseudonym for w in cfg.wearers})
 
     def stop(self) -> None:
         self.controller.stop()
@@ -308,6 +449,11 @@ class LiveScreen(QWidget):
             item = self.device_list.item(self.device_list.count() - 1)
             item.setData(Qt.UserRole, address)
         self.device_list.setCurrentRow(1 if devices else 0)
+        self.client_device_box.clear()
+        self.client_device_box.addItem(SIMULATED, "")
+        for address, label in devices:
+            self.client_device_box.addItem(label, address)
+        self.client_device_box.setCurrentIndex(2 if len(devices) > 1 else 0)
         if error:
             self._show_problem(error)
         else:
@@ -317,6 +463,10 @@ class LiveScreen(QWidget):
         if self.client_window is not None and self.client_window.isVisible():
             self.client_window.close()
             self.client_button.setText("Open client view")
+            return
+        if self.quiet:
+            self.notice.emit("No client view for a session between therapist and client: nothing is shown to "
+                             "chase.")
             return
         if self.client_window is None:
             self.client_window = ClientWindow(self.model, self.palette_)
@@ -335,13 +485,20 @@ class LiveScreen(QWidget):
         if point is not None:
             self.tones.on_segment(point.breath_index, point.segment)
         self._refresh_labels()
-        self.tiles.refresh()
         self._frames += 1
+        if self.quiet:
+            left = self.controller.time_left_s()
+            self.quiet_panel.refresh(phase_title(m), left, format_clock(left))
+        else:
+            self.tiles.refresh()
+            if self._frames % PLOT_EVERY_FRAMES == 0 or m.state != "running":
+                self.plots.redraw()
         if self._frames % REDRAW_HZ == 0:
             self._refresh_status()
-        if self._frames % PLOT_EVERY_FRAMES == 0 or m.state != "running":
-            self.plots.redraw()
-        self._refresh_device()
+        if self._dyad_roles:
+            self._refresh_dyad_devices()
+        else:
+            self._refresh_device()
         if self.client_window is not None and self.client_window.isVisible():
             self.client_window.refresh(point)
         elif not self.controller.running and m.state != "running":
@@ -385,8 +542,40 @@ class LiveScreen(QWidget):
         self.battery_label.setText("—" if dev.battery_percent is None else f"{dev.battery_percent} %")
         self.contact_label.setText({None: "not reported", True: "good", False: "no contact"}[dev.contact])
         if level == "error" and self.controller.running:
-            self._show_problem(f"Strap {dev.device}: {text}. The recording so far is safe; "
-                               "the session keeps running and resumes when the strap returns.")
+            self._show_strap_problem(f"Strap {dev.device}", text)
+
+    def _refresh_dyad_devices(self) -> None:
+        """One line per person's strap in the Sensor box; a lost strap raises the banner."""
+        m = self.model
+        lines = []
+        for role in self._dyad_roles:
+            dev = device_of(m, role)
+            lines.append(strap_line(role, dev))
+            if dev is not None and self.controller.running:
+                level, text = m.signal_status(dev)
+                if level == "error":
+                    self._show_strap_problem(f"{role_title(role)}'s strap {dev.device}", text)
+        text = "\n".join(lines)
+        if self.dyad_status_label.text() != text:
+            self.dyad_status_label.setText(text)
+
+    def _show_strap_problem(self, which: str, text: str) -> None:
+        self._show_problem(f"{which}: {text}. The recording so far is safe; "
+                           "the session keeps running and resumes when the strap returns.")
+
+    def _set_quiet(self, quiet: bool) -> None:
+        """The quiet panel instead of tiles, plots and pacer (a protocol made for two people); no client view."""
+        self.quiet = quiet
+        for w in (self.tiles, self.quality_label, self.plots, self.pacer_column, self.tones_group,
+                  self.client_button):
+            w.setVisible(not quiet)
+        self.quiet_panel.setVisible(quiet)
+        self._pacer_layout.removeWidget(self.controls)
+        self.quiet_panel.take_controls(self.controls if quiet else None)
+        if not quiet:
+            self._pacer_layout.addWidget(self.controls)
+        if quiet and self.client_window is not None and self.client_window.isVisible():
+            self.toggle_client_view()
 
     # --- state ------------------------------------------------------------------------------------------------
 
@@ -400,7 +589,8 @@ class LiveScreen(QWidget):
         self.stop_button.setEnabled(running)
         self.annotate_button.setEnabled(running)
         self.pause_button.setText("Resume" if self.model.state == "paused" else "Pause")
-        for w in (self.protocol_box, self.participant_box, self.device_list, self.scan_button, self.record_box):
+        for w in (self.protocol_box, self.participant_box, self.device_list, self.scan_button, self.record_box,
+                  self.people_box, self.therapist_box, self.client_box, self.client_device_box):
             w.setEnabled(not running)
 
     def _on_finished(self, reason: str, saved: str) -> None:
@@ -410,6 +600,7 @@ class LiveScreen(QWidget):
             self._sync_buttons()
             return
         self._sync_buttons()
+        self.quiet_panel.set_saved(saved)
         self.notice.emit(f"Session ended ({reason})" + (f"; saved as {saved}" if saved else ""))
         if saved:
             self.session_saved.emit(saved)
@@ -427,6 +618,7 @@ class LiveScreen(QWidget):
         self.palette_ = palette
         self.pacer.set_palette(palette)
         self.tiles.palette_ = palette
+        self.quiet_panel.palette_ = palette
         if self.client_window is not None:
             self.client_window.set_palette(palette)
 

@@ -2,7 +2,7 @@
 
 Menus: File (open session, import, quit), View (client view, full screen F11, theme, text size), Session (start,
 pause/resume Space, stop, mark moment A), Help (safety notes, about). Settings (theme, text size, geometry, tones,
-last protocol and participant, whether the safety notes were confirmed) live in ``QSettings``.
+last protocol, participant and therapist, whether the safety notes were confirmed) live in ``QSettings``.
 """
 
 from __future__ import annotations
@@ -239,12 +239,16 @@ class MainWindow(QMainWindow):
         participant = self.settings.value("participant", "")
         if participant:
             self.live.participant_box.setCurrentText(str(participant))
+        therapist = self.settings.value("therapist", "")
+        if therapist:
+            self.live.therapist_box.setCurrentText(str(therapist))
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tones", self.live.tones_box.isChecked())
         self.settings.setValue("volume", self.live.volume_slider.value())
         self.settings.setValue("participant", self.live.participant_box.currentText())
+        self.settings.setValue("therapist", self.live.therapist_box.currentText())
         self.settings.setValue("protocol", self.live.selected_protocol())
         self.settings.sync()
 

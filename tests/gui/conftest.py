@@ -25,3 +25,16 @@ def settings(tmp_path):
     s = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     s.setValue("safety_confirmed", True)
     return s
+
+
+@pytest.fixture
+def live(qtbot, library_dir):
+    """A shown live screen recording to the test's library; its session is stopped at the end."""
+    from biotrainer.gui.live_screen import LiveScreen
+
+    screen = LiveScreen(library=library_dir)
+    qtbot.addWidget(screen)
+    screen.resize(1400, 900)
+    screen.show()
+    yield screen
+    screen.shutdown()

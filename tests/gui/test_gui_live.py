@@ -10,18 +10,6 @@ SPEED = 60.0  # the 3-minute reset protocol takes 3 s
 WAIT_MS = 60_000
 
 
-@pytest.fixture
-def live(qtbot, library_dir):
-    from biotrainer.gui.live_screen import LiveScreen
-
-    screen = LiveScreen(library=library_dir)
-    qtbot.addWidget(screen)
-    screen.resize(1400, 900)
-    screen.show()
-    yield screen
-    screen.shutdown()
-
-
 def _run(live, qtbot, speed=SPEED, **config):
     cfg = LiveConfig(protocol="reset", participant="P01", source="sim:seed=3", library=live.library, speed=speed,
                      **config)
