@@ -7,6 +7,9 @@ Layout of the package, one reason to change per module:
 - :mod:`model` — :class:`~biotrainer.gui.model.SessionModel`, a bus listener that hands events to the GUI thread
   and keeps the state the screens render (buffers, phase, cue, metrics with reasons, device state).
 - :mod:`pacer_widget`, :mod:`plots`, :mod:`metric_tiles` — views: they render a model, they hold no logic.
+- :mod:`session_axis`, :mod:`attunement` — the replay's session-time axis and its attunement timeline and card
+  (they draw :mod:`biotrainer.analysis.synchrony` results); :mod:`quiet_panel` — the calm live screen of a
+  therapy session (no numbers to chase).
 - :mod:`controller` — runs a live session on a worker thread; :mod:`replay_controller` replays a recording.
 - :mod:`main_window`, :mod:`app` — menus, settings, start-up; :func:`biotrainer.gui.app.run_app` is the entry point.
 
