@@ -624,6 +624,7 @@ class LiveScreen(QWidget):
 
     def shutdown(self) -> None:
         """Stop any running session and wait briefly for it to save (window closing)."""
+        self.timer.stop()
         self.controller.shutdown()
         if self.client_window is not None:
             self.client_window.close()

@@ -117,6 +117,7 @@ def test_session_without_phases_is_one_whole_session_phase(tmp_path):
     assert result["comparisons"] == []
 
 
+@pytest.mark.slow
 def test_compare_command_reads_the_library_and_prints_json(tmp_path, capsys):
     from biotrainer.cli import main
     from tests.helpers import synthetic_session, tmp_library

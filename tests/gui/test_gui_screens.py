@@ -25,6 +25,7 @@ def recorded(tmp_path_factory):
     return root, ids
 
 
+@pytest.mark.slow
 def test_replay_plays_every_recorded_beat_and_shows_the_annotation(qtbot, recorded):
     from biotrainer.gui.replay_screen import ReplayScreen
     from biotrainer.store import Library

@@ -41,6 +41,7 @@ def _pngs(html: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)]
 
 
+@pytest.mark.slow
 def test_session_report_html_is_self_contained_with_plots_tables_and_resonance(assessment, tmp_path):
     from biotrainer.report import write_report
 
@@ -58,6 +59,7 @@ def test_session_report_html_is_self_contained_with_plots_tables_and_resonance(a
     assert "P07" in html and "biotrainer 0.1.0" in html and "not a medical device" in html
 
 
+@pytest.mark.slow
 def test_session_report_pdf_has_table_page_and_plot_pages(assessment, tmp_path):
     from biotrainer.report import write_report
 
@@ -84,6 +86,7 @@ def test_resonance_table_picks_a_rate_from_the_steps(assessment):
         assert np.count_nonzero(inside) >= 0.7 * ph.duration_s / 60.0 * rate - 1, ph.name
 
 
+@pytest.mark.slow
 def test_comparison_report_html_and_pdf(tmp_path):
     from biotrainer.report import write_report
 
