@@ -58,6 +58,7 @@ class LiveConfig:
     virtual: bool = False
     seed: int = 0
     wearers: tuple[Wearer, ...] = field(default_factory=tuple)
+    attunement: bool = False  # the therapist's opt-in live synchrony indicator (two people only)
 
     @property
     def people(self) -> str:
@@ -89,7 +90,8 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveSession:
     plan = SessionPlan(devices=parse_device_specs(specs, default_role=config.role),
                        protocol=config.protocol, participants=participants, seed=config.seed,
                        speed=None if config.virtual else config.speed, library=config.library,
-                       record=config.record, ble_backend=config.ble_backend)
+                       record=config.record, ble_backend=config.ble_backend,
+                       attunement=config.attunement and len(config.wearers) > 1)
     return build_session(plan, listeners=listeners)
 
 

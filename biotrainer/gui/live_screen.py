@@ -200,6 +200,12 @@ class LiveScreen(QWidget):
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
         sf.addRow("", self.record_box)
+        self.attunement_box = QCheckBox("Attunement indicator")
+        self.attunement_box.setToolTip("Therapist's screen only, never the client's: a dot coloured only when your "
+                                       "heart rates were in synchrony above chance over the last minutes. Off by "
+                                       "default; an awareness aid, not a score to chase.")
+        self.attunement_box.setVisible(False)
+        sf.addRow("", self.attunement_box)
         lay.addWidget(ses)
 
         aud = self.tones_group = QGroupBox("Tones")
@@ -320,6 +326,7 @@ class LiveScreen(QWidget):
         for w in (self.client_strap_title, self.client_device_box, self.dyad_status_label):
             w.setVisible(two)
         self.one_status.setVisible(not two)
+        self.attunement_box.setVisible(two)
         self._set_name_rows((self.therapist_box, self.client_box) if two else (self.participant_box,))
         self._dyad_roles = DYAD_ROLES if two else ()
 
@@ -373,7 +380,8 @@ class LiveScreen(QWidget):
     def config(self) -> LiveConfig:
         return LiveConfig(protocol=self.selected_protocol(), participant=self.participant_box.currentText() or "me",
                           source=self.selected_source(), ble_backend=self.ble_backend, library=self.library,
-                          record=self.record_box.isChecked(), speed=self.speed, wearers=self.wearers())
+                          record=self.record_box.isChecked(), speed=self.speed, wearers=self.wearers(),
+                          attunement=self.two_people and self.attunement_box.isChecked())
 
     def start(self, config: LiveConfig | None = None) -> bool:
         """Start a session (from the Start button or the demo). Returns False when it could not start."""
@@ -414,6 +422,7 @@ class LiveScreen(QWidget):
             if w.role in boxes:
                 boxes[w.role].setCurrentText(w.pseudonym)
         self.quiet_panel.set_people({w.role: w.pseudonym for w in cfg.wearers})
+        self.quiet_panel.show_attunement(cfg.attunement and bool(cfg.wearers))
 
     def stop(self) -> None:
         self.controller.stop()
@@ -590,7 +599,7 @@ class LiveScreen(QWidget):
         self.annotate_button.setEnabled(running)
         self.pause_button.setText("Resume" if self.model.state == "paused" else "Pause")
         for w in (self.protocol_box, self.participant_box, self.device_list, self.scan_button, self.record_box,
-                  self.people_box, self.therapist_box, self.client_box, self.client_device_box):
+                  self.people_box, self.therapist_box, self.client_box, self.client_device_box, self.attunement_box):
             w.setEnabled(not running)
 
     def _on_finished(self, reason: str, saved: str) -> None:

@@ -171,6 +171,7 @@ class SessionModel(QObject):
         self.artifacts = Ring(BEAT_CAPACITY)  # rr_ms of the beats the metrics engine flagged
         self.pacer_curve = Ring(PACER_CURVE_CAPACITY)
         self.pacer_rate = Ring(SERIES_CAPACITY)
+        self.attunement: dict[str, float | None] | None = None  # latest live synchrony of a dyad (opt-in)
         self.series: dict[str, Ring] = {k: Ring(SERIES_CAPACITY) for k in (*METRICS, FEEDBACK_KEY)}
         self.metrics: dict[str, MetricState] = {k: MetricState() for k in (*METRICS, FEEDBACK_KEY)}
         self.devices: dict[str, DeviceState] = {}
@@ -340,6 +341,9 @@ class SessionModel(QObject):
 
 
     def _on_metrics(self, e: MetricUpdate) -> None:
+        if e.participant == SESSION and "synchrony.above_chance" in e.values:
+            self.attunement = dict(e.values)  # the dyad's recent synchrony (metrics/live_synchrony.py)
+            return
         if e.participant != self.participant:
             return
         self.counts.metric_updates += 1

@@ -78,6 +78,9 @@ class QuietPanel(QFrame):
         self.strap_labels = {role: self._label("", "cue") for role in roles}
         for label in self.strap_labels.values():
             lay.addWidget(label)
+        self.attunement_label = self._label("", "muted")  # the opt-in indicator: hidden unless switched on
+        self.attunement_label.setVisible(False)
+        lay.addWidget(self.attunement_label)
         lay.addSpacing(24)
         self.note_label = self._label(self.SYNCHRONY_NOTE.format(ref="ID"), "muted")
         self.note_label.setWordWrap(True)
@@ -123,6 +126,24 @@ class QuietPanel(QFrame):
             html = f"<span style='color:{colour}'>●</span> {role_title(role)}{who}: strap {word}"
             if label.text() != html:
                 label.setText(html)
+        if self.attunement_label.isVisibleTo(self):
+            self._refresh_attunement()
+
+    def show_attunement(self, on: bool) -> None:
+        """Switch the live attunement indicator on or off (off by default; the client view never has it)."""
+        self.attunement_label.setVisible(on)
+
+    def _refresh_attunement(self) -> None:
+        """Coloured only above the chance threshold; otherwise a muted dot and no number to chase."""
+        a = self.model.attunement
+        if a is None:
+            html = f"<span style='color:{self.palette_.muted}'>○</span> attunement: waiting for a few minutes of data"
+        elif a.get("synchrony.above_chance") == 1.0:
+            html = f"<span style='color:{self.palette_.accent}'>●</span> in synchrony over the last minutes"
+        else:
+            html = f"<span style='color:{self.palette_.muted}'>○</span> attunement"
+        if self.attunement_label.text() != html:
+            self.attunement_label.setText(html)
 
     def set_saved(self, ref: str) -> None:
         """Name the saved session in the synchrony note."""

@@ -43,6 +43,8 @@ COMPARE_SCREEN = "compare_screen"
 
 _VAGAL = ("A within-person index of cardiac vagal (parasympathetic) modulation: compare it with your own earlier "
           "values under the same posture and breathing, not with other people or norms.")
+_SYNC = ("An awareness aid for reflection and supervision, not a score to chase: effects are small and vary between "
+         "dyads.")
 _BREATH_DEPENDS = ("It changes with breathing rate even when RSA stays the same, so read it beside the breathing "
                    "rate.")
 
@@ -232,6 +234,16 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("window.end_s", "Window end", "s", 1, "Session time where the analysis window ends."),
     _m("update.full", "Full update", "", 0,
        "1 for a full metrics update (spectral, breathing, RSA, coherence, feedback), 0 for a per-beat update."),
+    # --- live attunement (metrics/live_synchrony.py; the therapist's opt-in indicator) ---
+    _m("synchrony.mean_z", "Heart-rate synchrony", "z", 2,
+       f"Mean Fisher z of the windowed, lagged correlation of the therapist's and the client's heart rate over the "
+       f"last minutes (see docs/attunement.md). {_SYNC}"),
+    _m("synchrony.p_value", "Synchrony against chance (p)", "", 3,
+       f"Share of segment-shuffled surrogates at least as synchronous as the real pair over the same minutes. {_SYNC}"),
+    _m("synchrony.above_chance", "Synchrony above chance", "", 0,
+       f"1 when the recent synchrony is above chance (p < 0.05), else 0: the only thing the indicator colours. {_SYNC}"),
+    _m("synchrony.curve_lag_s", "Synchrony lag", "s", 1,
+       f"The typical delay between the two heart rates; positive: the client follows the therapist. {_SYNC}"),
 )
 
 #: key → :class:`Metric`, in the order above.

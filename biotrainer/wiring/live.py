@@ -84,6 +84,10 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     writer = _open_recorder(plan, library, participants, device_meta, protocol, personal_rate, clock)
     bus = new_bus([writer] if writer is not None else [])
     engine = attach_metrics(bus, protocol) if plan.metrics else None
+    if plan.attunement:
+        from biotrainer.metrics.live_synchrony import LiveSynchrony
+
+        bus.subscribe(LiveSynchrony(bus, seed=plan.seed or 0))
     if plan.lsl:
         bus.subscribe(_open_outlets(plan, device_meta, clock, writer))
     for listener in listeners:

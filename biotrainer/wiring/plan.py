@@ -88,6 +88,7 @@ class SessionPlan:
     record: bool = True
     metrics: bool = True
     lsl: bool = False
+    attunement: bool = False  # live therapist–client synchrony (opt-in; needs a therapist and a client device)
     ble_backend: str | None = None
     title: str = ""
     notes: str = ""
@@ -96,6 +97,9 @@ class SessionPlan:
 
 def check_plan(plan: SessionPlan) -> None:
     """Refuse a plan that cannot run; give simulated devices a seed (recorded, so the run is reproducible)."""
+    roles = {d.role for d in plan.devices}
+    if plan.attunement and not {"therapist", "client"} <= roles:
+        raise UsageError("--attunement needs a therapist and a client: --device therapist=... --device client=...")
     if plan.speed != 1.0 and any(d.kind != "sim" for d in plan.devices):
         what = "--speed max" if plan.speed is None else "--speed"
         raise UsageError(f"{what} only works with simulated devices: a real strap streams in real time")

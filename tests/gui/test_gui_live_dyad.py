@@ -127,3 +127,38 @@ def test_the_therapist_pseudonym_is_remembered(qtbot, settings, library_dir):
     qtbot.addWidget(again)
     assert again.live.therapist_box.currentText() == "T01"
     again.close()
+
+
+def test_the_attunement_indicator_is_opt_in_and_two_people_only(live):
+    assert not live.attunement_box.isVisibleTo(live)  # one person: no such choice
+    _choose(live, "therapy-session")
+    assert live.attunement_box.isVisibleTo(live) and not live.attunement_box.isChecked()  # off by default
+    assert not live.config().attunement
+    live.attunement_box.setChecked(True)
+    assert live.config().attunement
+
+
+@pytest.mark.slow
+def test_the_attunement_indicator_lights_only_when_switched_on(live, qtbot):
+    _choose(live, "therapy-session")
+    live.attunement_box.setChecked(True)
+    cfg = dataclasses.replace(live.config(), virtual=True, seed=5)
+    cfg = dataclasses.replace(cfg, wearers=(cfg.wearers[0], dataclasses.replace(
+        cfg.wearers[1], spec="sim:follow=therapist,coupling=0.8")))
+    assert live.start(cfg)
+    qtbot.waitUntil(lambda: live.model.attunement is not None and live.model.last_t_s > 400, timeout=WAIT_MS)
+    live.tick()
+    label = live.quiet_panel.attunement_label
+    assert label.isVisibleTo(live)
+    above = live.model.attunement["synchrony.above_chance"] == 1.0
+    assert ("in synchrony" in label.text()) == above and ("#5cc8b8" in label.text()) == above  # colour only then
+    assert set(live.model.attunement) >= {"synchrony.above_chance", "synchrony.mean_z"}
+    live.stop()
+    qtbot.waitUntil(lambda: not live.controller.running, timeout=WAIT_MS)
+    live.attunement_box.setChecked(False)
+    assert live.start(dataclasses.replace(live.config(), virtual=True, seed=6))
+    qtbot.waitUntil(lambda: live.model.last_t_s > 200, timeout=WAIT_MS)
+    live.tick()
+    assert not live.quiet_panel.attunement_label.isVisibleTo(live) and live.model.attunement is None
+    live.stop()
+    qtbot.waitUntil(lambda: not live.controller.running, timeout=WAIT_MS)

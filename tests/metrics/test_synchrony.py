@@ -274,3 +274,24 @@ def test_removing_the_pacer_rhythm_leaves_the_rest():
     assert out.mean() == pytest.approx(x.mean())  # the level stays
     untouched = sy.remove_pacer_rhythm(x, phase, [(0, 400)])
     assert np.array_equal(untouched[400:], x[400:])
+
+
+def test_live_synchrony_publishes_the_recent_dyad_for_the_session_only():
+    from biotrainer.core.events import SESSION, MetricUpdate
+    from biotrainer.metrics.live_synchrony import KEYS, LiveSynchrony
+    from biotrainer.sources.sim.config import SimConfig
+    from biotrainer.wiring.simulate import run_simulated_session
+
+    def run(coupling: float, roles=("therapist", "client")):
+        out: list = []
+        configs = [SimConfig(seed=11, participant=roles[0], device="a", hr_bpm=62.0),
+                   SimConfig(seed=12, participant=roles[1], device="b", hr_bpm=76.0,
+                             follow=roles[0], coupling=coupling)]
+        run_simulated_session(configs, duration_s=600, listeners=(LiveSynchrony(out.append, seed=1),))
+        return [e for e in out if isinstance(e, MetricUpdate)]
+
+    coupled = run(0.8)
+    assert len(coupled) >= 10 and all(u.participant == SESSION and set(u.values) == set(KEYS) for u in coupled)
+    assert coupled[0].t_s >= 120  # nothing before two minutes of both people's beats
+    assert sum(u.values["synchrony.above_chance"] == 1.0 for u in coupled) > len(coupled) / 2
+    assert not run(0.8, roles=("self", "other"))  # not a therapist and a client: nothing to relate
