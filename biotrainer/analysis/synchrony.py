@@ -43,16 +43,9 @@ CONCORDANCE_KEYS = {"rsa.p2t_ms": "rsa", "breathing.rate_per_min": "breathing_ra
 
 
 def _nn_of(events: list[Any], role: str) -> tuple[np.ndarray, np.ndarray]:
-    from biotrainer.metrics.artifacts import correct_rr
-
     beats = [e for e in events if isinstance(e, Beat) and e.participant == role]
-    t = np.array([b.beat_t_s for b in beats], dtype=float)
-    rr = np.array([b.rr_ms for b in beats], dtype=float)
-    if t.size < 3:
-        return t, rr
-    order = np.argsort(t, kind="stable")
-    corr = correct_rr(rr[order], t[order])
-    return np.asarray(corr.beat_t_corrected_s, dtype=float), np.asarray(corr.rr_corrected_ms, dtype=float)
+    return sync.corrected_nn(np.array([b.beat_t_s for b in beats], dtype=float),
+                             np.array([b.rr_ms for b in beats], dtype=float))
 
 
 def dyad_heart_rates(events: list[Any]) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -123,10 +116,15 @@ def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, st
                         opts: SynchronyOptions) -> dict[str, Any]:
     """The documented synchrony JSON for a session's events (see :meth:`SynchronyResult.to_dict`), plus
     ``session`` id and ``participants`` (role → pseudonym)."""
+    _check_roles(session_id, people, events)
+    return _synchrony(session_id, events, people, opts, dyad_heart_rates(events))
+
+
+def _synchrony(session_id: str, events: list[Any], people: dict[str, str], opts: SynchronyOptions,
+               heart_rates: tuple[np.ndarray, np.ndarray, float, float]) -> dict[str, Any]:
     from biotrainer.core.phases import phase_spans
 
-    _check_roles(session_id, people, events)
-    x, y, start, end = dyad_heart_rates(events)
+    x, y, start, end = heart_rates
     grid = start + np.arange(x.size) / sync.FS_HZ
     spans = phase_spans(events, open_end_s=end)
     phases = [sync.PhaseSpanInput(p.label, p.start_s - start, p.end_s - start, p.paced) for p in spans
@@ -149,8 +147,8 @@ def synchrony_of_events(session_id: str, events: list[Any], people: dict[str, st
 
 def _client_hr(reader: Any) -> np.ndarray | None:
     """The client's heart rate on the 4 Hz grid from the client's first beat, or None without a client."""
-    events = [e for e in reader.events() if isinstance(e, Beat) and e.participant == FOLLOWER_ROLE]
-    t, nn = _nn_of(events, FOLLOWER_ROLE)
+    beats = reader.beats(FOLLOWER_ROLE)  # the beat columns only, not every event of the session
+    t, nn = sync.corrected_nn(beats.beat_t_s, beats.rr_ms)
     if t.size < 3:
         return None
     return sync.hr_on_grid(t, nn, None, t[0], t[-1])
@@ -169,22 +167,30 @@ def pseudo_dyads(library: Any, session_id: str, therapist: str, opts: SynchronyO
     return out
 
 
-def session_synchrony(library: Any, ref: str, opts: SynchronyOptions) -> dict[str, Any]:
-    """Synchrony of the session ``ref`` (id, unique prefix or path) in ``library``, with the pseudo-dyad test
-    against the same therapist's other sessions in the library."""
+def _read(library: Any, ref: str) -> tuple[str, list[Any], dict[str, str], str]:
     with library.open(ref) as reader:
-        events = list(reader.events())
-        session_id = reader.id
-        people = dict(reader.meta.participants)
-    out = synchrony_of_events(session_id, events, people, opts)
-    x, y, _, _ = dyad_heart_rates(events)
+        return reader.id, list(reader.events()), dict(reader.meta.participants), reader.meta.started_at
+
+
+def _with_pseudo_dyads(library: Any, session_id: str, events: list[Any], people: dict[str, str],
+                       opts: SynchronyOptions) -> dict[str, Any]:
+    _check_roles(session_id, people, events)
+    heart_rates = dyad_heart_rates(events)  # once, for the session's own analysis and its pseudo-dyads
+    out = _synchrony(session_id, events, people, opts, heart_rates)
     therapist = people.get(LEADER_ROLE) or LEADER_ROLE
-    test = sync.pseudo_dyad_test(x, y, pseudo_dyads(library, session_id, therapist, opts), window_s=opts.window_s,
-                                 lag_s=opts.lag_s)
+    test = sync.pseudo_dyad_test(heart_rates[0], heart_rates[1], pseudo_dyads(library, session_id, therapist, opts),
+                                 window_s=opts.window_s, lag_s=opts.lag_s)
     out["pseudo_dyads"] = {**sync.chance_test_dict(test),
                            "method": f"the therapist ({therapist}) with the clients of their other sessions in the "
                                      f"library, from the start of each"}
     return out
+
+
+def session_synchrony(library: Any, ref: str, opts: SynchronyOptions) -> dict[str, Any]:
+    """Synchrony of the session ``ref`` (id, unique prefix or path) in ``library``, with the pseudo-dyad test
+    against the same therapist's other sessions in the library."""
+    session_id, events, people, _ = _read(library, ref)
+    return _with_pseudo_dyads(library, session_id, events, people, opts)
 
 
 #: A slope per week needs sessions spread over at least this many days (closer ones give absurd slopes).
@@ -203,9 +209,8 @@ def synchrony_trend(library: Any, refs: list[str], opts: SynchronyOptions) -> di
 
     rows = []
     for ref in refs:
-        out = session_synchrony(library, ref, opts)
-        with library.open(ref) as reader:
-            started = reader.meta.started_at
+        session_id, events, people, started = _read(library, ref)
+        out = synchrony_of_events(session_id, events, people, opts)  # rows need no pseudo-dyads: no 40 reads each
         rows.append({"session_id": out["session_id"], "started_at": started, "participants": out["participants"],
                      "mean_z": out["session"]["mean_z"], "effect_size": out["session"]["effect_size"],
                      "p_value": out["session"]["p_value"], "leader": out["lead_lag"]["leader"],

@@ -62,13 +62,11 @@ def _moved(e: Event, role: str | None, shift_s: float) -> Event:
 
 def _shifts(parts: Mapping[str, ExchangeSession], offsets: Mapping[str, float]) -> tuple[dict[str, float], float,
                                                                                            str]:
-    known = all(s.meta.get("start_known", True) for s in parts.values())
-    if known:
-        anchor = min(s.anchor_unix_s for s in parts.values())
+    anchor = min(s.anchor_unix_s for s in parts.values())
+    if all(s.meta.get("start_known", True) for s in parts.values()):
         shifts = {r: s.anchor_unix_s - anchor for r, s in parts.items()}
         how = "by the files' start times"
     else:
-        anchor = min(s.anchor_unix_s for s in parts.values())
         shifts = dict.fromkeys(parts, 0.0)
         how = "both at 0 s (a file carries no start time)"
     for role, off in offsets.items():

@@ -59,14 +59,9 @@ class LiveSynchrony:
             self._update(event.t_s)
 
     def _series(self, role: str, start: float, end: float) -> np.ndarray:
-        from biotrainer.metrics.artifacts import correct_rr
-
-        t = np.array([b[0] for b in self._beats[role]])
-        rr = np.array([b[1] for b in self._beats[role]])
-        if t.size >= 3:
-            corr = correct_rr(rr, t)
-            t, rr = corr.beat_t_corrected_s, corr.rr_corrected_ms
-        return sync.hr_on_grid(t, rr, None, start, end)
+        beats = self._beats[role]
+        t, nn = sync.corrected_nn(np.array([b[0] for b in beats]), np.array([b[1] for b in beats]))
+        return sync.hr_on_grid(t, nn, None, start, end)
 
     def _update(self, t_s: float) -> None:
         lead, follow = (self._beats[r] for r in self.roles)

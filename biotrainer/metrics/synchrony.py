@@ -128,6 +128,19 @@ def hr_on_grid(beat_t_s: np.ndarray, nn_ms: np.ndarray, valid: np.ndarray | None
     return out
 
 
+def corrected_nn(beat_t_s: np.ndarray, rr_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One person's beats in time order, artifact-corrected (:func:`biotrainer.metrics.artifacts.correct_rr`, the
+    correction every analysis uses): ``(beat_t_s, nn_ms)``; fewer than three beats are returned as they are."""
+    from biotrainer.metrics.artifacts import correct_rr
+
+    t, rr = np.asarray(beat_t_s, dtype=float), np.asarray(rr_ms, dtype=float)
+    if t.size < 3:
+        return t, rr
+    order = np.argsort(t, kind="stable")
+    corr = correct_rr(rr[order], t[order])
+    return np.asarray(corr.beat_t_corrected_s, dtype=float), np.asarray(corr.rr_corrected_ms, dtype=float)
+
+
 def local_slopes(x: np.ndarray, fs_hz: float = FS_HZ, slope_s: float = SLOPE_S) -> np.ndarray:
     """Least-squares slope of ``x`` (units per second) over a centred window of ``slope_s``; NaN where incomplete."""
     x = np.asarray(x, dtype=float)

@@ -173,11 +173,9 @@ def _open_outlets(plan: SessionPlan, device_meta: list[dict[str, Any]], clock: C
 
 def _link_simulated_dyads(sources: list[Source]) -> None:
     """Simulated straps that follow another's heart-rate waves (``sim:follow=ROLE``) get them."""
-    if any(getattr(getattr(s, "config", None), "follow", "") for s in sources):
-        from biotrainer.sources.sim.dyad import link_dyads
-        from biotrainer.sources.sim.strap import SimulatedStrap
+    from biotrainer.sources.sim.dyad import link_dyads
 
-        link_dyads([s for s in sources if isinstance(s, SimulatedStrap)])
+    link_dyads(sources)
 
 
 def _make_source(dev: DeviceSpec, index: int, plan: SessionPlan,

@@ -34,6 +34,7 @@ def run_simulated_session(config: Any = None, *, protocol: str | Any | None = No
     listeners : tuple of callables
         Extra bus listeners (e.g. a :class:`~biotrainer.metrics.engine.MetricsEngine`) subscribed after the collector.
     """
+    from biotrainer.sources.sim.dyad import link_dyads
     from biotrainer.sources.sim.strap import SimConfig, SimulatedStrap
 
     runner = protocol_runner(load_protocol(protocol), personal_rate_per_min)
@@ -44,10 +45,7 @@ def run_simulated_session(config: Any = None, *, protocol: str | Any | None = No
     configs = list(config) if isinstance(config, (list, tuple)) else [config or SimConfig()]
     pacer = runner.pacer_at if runner is not None else None
     straps = [SimulatedStrap(c, pacer) for c in configs]
-    if any(c.follow for c in configs):
-        from biotrainer.sources.sim.dyad import link_dyads
-
-        link_dyads(straps)
+    link_dyads(straps)
     events: list[Event] = []
     bus = new_bus([events.append, *listeners])
     SessionRunner(bus, sources=straps, protocol=runner, clock=VirtualClock(anchor_unix_s=0.0),
