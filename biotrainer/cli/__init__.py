@@ -86,4 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before a command runs (while the command modules load): no traceback
+        print("biotrainer: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

@@ -27,40 +27,30 @@ neurokit2 is imported lazily (it takes seconds to import); nothing here imports 
 Every output that cannot be computed is ``None`` with a reason, never NaN.
 """
 
-from biotrainer.metrics.artifacts import Correction, correct_rr, find_artifacts
-from biotrainer.metrics.engine import MetricsEngine
-from biotrainer.metrics.offline import (
-    analyze_ecg,
-    analyze_rr,
-    analyze_streams,
-    analyze_window,
-    breath_series,
-    phase_summaries,
-    summarize_recording,
-    windows,
-)
-from biotrainer.metrics.streams import StreamBuffer, Streams, build_window, streams_from_events
-from biotrainer.metrics.window import Settings, WindowData, WindowResult, compute_window
+from biotrainer.core.lazy import lazy_face
 
-__all__ = [
-    "Correction",
-    "MetricsEngine",
-    "Settings",
-    "StreamBuffer",
-    "Streams",
-    "WindowData",
-    "WindowResult",
-    "analyze_ecg",
-    "analyze_rr",
-    "analyze_streams",
-    "analyze_window",
-    "breath_series",
-    "build_window",
-    "compute_window",
-    "correct_rr",
-    "find_artifacts",
-    "phase_summaries",
-    "streams_from_events",
-    "summarize_recording",
-    "windows",
-]
+#: public name → the module defining it; imported on first use, so ``biotrainer --help`` loads no metrics module.
+_WHERE = {
+    "Correction": "artifacts",
+    "MetricsEngine": "engine",
+    "Settings": "window",
+    "StreamBuffer": "streams",
+    "Streams": "streams",
+    "WindowData": "window",
+    "WindowResult": "window",
+    "analyze_ecg": "offline",
+    "analyze_rr": "offline",
+    "analyze_streams": "offline",
+    "analyze_window": "offline",
+    "breath_series": "offline",
+    "build_window": "streams",
+    "compute_window": "window",
+    "correct_rr": "artifacts",
+    "find_artifacts": "artifacts",
+    "phase_summaries": "offline",
+    "streams_from_events": "streams",
+    "summarize_recording": "offline",
+    "windows": "offline",
+}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_face(__name__, _WHERE, globals())

@@ -322,3 +322,16 @@ def test_export_all_names_the_unreadable_files_it_skips(lib, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out.startswith("exported 1 session(s)")
     assert err.count("\n") == 1 and "not exported" in err and str(broken) in err
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_130(monkeypatch, capsys):
+    import biotrainer.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    with pytest.raises(SystemExit) as info:
+        cli.entry()
+    assert info.value.code == 130
+    assert capsys.readouterr().err == "biotrainer: interrupted\n"
