@@ -400,8 +400,9 @@ def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: i
         Pacer cycle position (0..1) at each segment's start, NaN where unpaced: paced segments then only pair with
         segments at the same pacer phase (the pacer is kept in the surrogates).
     partners : ndarray of bool, optional
-        The segments surrogate partners may come from (default all); a paced phase takes its own, so partners
-        follow the same pacer pattern and rate.
+        The segments surrogate partners may come from (default all): one mask for every segment, or a matrix
+        ``[i, j]`` (segment i may pair with j). A paced phase takes its own segments, so partners follow the same
+        pacer pattern and rate.
     min_distance : int
         Surrogate partners are at least this many segments away (2: lagged windows never overlap).
 
@@ -421,7 +422,8 @@ def chance_test(pair_z: np.ndarray, *, n_surrogates: int = N_SURROGATES, seed: i
     far = np.abs(idx[:, None] - idx[None, :]) >= min_distance
     allowed = far & np.isfinite(z)
     if partners is not None:
-        allowed &= np.asarray(partners, dtype=bool)[None, :]
+        pm = np.asarray(partners, dtype=bool)
+        allowed &= pm if pm.ndim == 2 else pm[None, :]
     kept = pacer_phase is not None and bool(np.isfinite(np.asarray(pacer_phase, dtype=float)[test]).any())
     if kept:
         ph = np.asarray(pacer_phase, dtype=float)
@@ -696,6 +698,30 @@ def _phase_results(pair_z: np.ndarray, seg_start_s: np.ndarray, window_s: float,
     return out
 
 
+def _session_test(pair_z: np.ndarray, paced_pair_z: np.ndarray | None, seg_start_s: np.ndarray, window_s: float,
+                  phases: list[PhaseSpanInput], seg_pacer: np.ndarray | None, n_surrogates: int,
+                  seed: int) -> ChanceTest:
+    """The whole session's test, by the phases' rules when a pacer ran: a paced phase's segments are tested with
+    the pacer's rhythm removed and pair only within their phase at the same pacer phase; the other segments pair
+    only with unpaced ones; a segment straddling a paced phase's edge is left out. Without a pacer: every segment
+    pairs with every other."""
+    if paced_pair_z is None:
+        return chance_test(pair_z, n_surrogates=n_surrogates, seed=seed)
+    group = np.full(seg_start_s.size, -1)  # -1 unpaced, k paced phase k, -2 straddling
+    for k, ph in enumerate(phases):
+        if not ph.paced:
+            continue
+        inside = (seg_start_s >= ph.start_s) & (seg_start_s + window_s <= ph.end_s)
+        touches = (seg_start_s + window_s > ph.start_s) & (seg_start_s < ph.end_s)
+        group[inside] = k
+        group[touches & ~inside] = -2
+    paced = group >= 0
+    z = np.where(paced[:, None], paced_pair_z, pair_z)
+    partners = (group[:, None] == group[None, :]) & (group[:, None] != -2)
+    return chance_test(z, n_surrogates=n_surrogates, seed=seed, segments=group != -2,
+                       pacer_phase=np.where(paced, seg_pacer, np.nan), partners=partners)
+
+
 def _plain_verdict(test: ChanceTest) -> str:
     if not np.isfinite(test.p_value):
         return "not testable"
@@ -770,7 +796,13 @@ def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window
     seg_pacer = None
     if pacer_phase is not None:
         seg_pacer = np.asarray(pacer_phase, dtype=float)[np.round(seg_start * fs_hz).astype(int)]
-    session = chance_test(pair_z, n_surrogates=n_surrogates, seed=seed)
+    paced_pair_z = None
+    if pacer_phase is not None and any(p.paced for p in phases or []):
+        spans = [(max(0, int(p.start_s * fs_hz)), min(x.size, int(p.end_s * fs_hz))) for p in phases if p.paced]
+        pp = np.asarray(pacer_phase, dtype=float)
+        paced_pair_z, _ = segment_pair_peaks(remove_pacer_rhythm(x, pp, spans), remove_pacer_rhythm(y, pp, spans),
+                                             fs_hz=fs_hz, window_s=window_s, lag_s=lag_s, max_missing=max_missing)
+    session = _session_test(pair_z, paced_pair_z, seg_start, window_s, phases or [], seg_pacer, n_surrogates, seed)
     above = np.isfinite(z) & (z > session.z_threshold) if np.isfinite(session.z_threshold) else np.zeros(
         z.size, dtype=bool)
     reasons = []
@@ -781,12 +813,6 @@ def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window
     if session.reason:
         reasons.append(f"session chance test: {session.reason}")
     med, curve_lag, leader, basis = _lead(wcc.r, wcc.lags_s, peak_lag, z, above, session.p_value)
-    paced_pair_z = None
-    if pacer_phase is not None and any(p.paced for p in phases or []):
-        spans = [(max(0, int(p.start_s * fs_hz)), min(x.size, int(p.end_s * fs_hz))) for p in phases if p.paced]
-        pp = np.asarray(pacer_phase, dtype=float)
-        paced_pair_z, _ = segment_pair_peaks(remove_pacer_rhythm(x, pp, spans), remove_pacer_rhythm(y, pp, spans),
-                                             fs_hz=fs_hz, window_s=window_s, lag_s=lag_s, max_missing=max_missing)
     phase_rows = _phase_results(pair_z, seg_start, window_s, z, wcc.start_s, phases or [], seg_pacer,
                                 n_surrogates, seed, paced_pair_z)
     slope = None

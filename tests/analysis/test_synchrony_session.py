@@ -179,3 +179,18 @@ def test_a_long_paced_phase_tells_the_pacer_from_attunement():
                                       SynchronyOptions(seed=1))
             verdicts[coupling] = next(p["verdict"] for p in out["phases"] if p["paced"])
         assert verdicts == {0.0: "driven by the shared pacer", 0.8: "above chance beyond the shared pacer"}
+
+
+def test_the_whole_session_test_is_not_fooled_by_a_shared_pacer():
+    """The shipped two-strap recording: two independent simulated people on extended-exhale's pacer. The session
+    test uses the phases' rules (pacer rhythm removed, pacer-matched partners), so it is not above chance."""
+    from pathlib import Path
+
+    from biotrainer.store import SessionReader
+
+    path = Path(__file__).resolve().parents[2] / "recordings" / "synthetic-two-straps-extended-exhale.sqlite"
+    with SessionReader(path) as reader:
+        out = synchrony_of_events(reader.id, list(reader.events()), dict(reader.meta.participants),
+                                  SynchronyOptions(seed=0, concordance=False))
+    assert out["session"]["pacer_kept"] and out["session"]["p_value"] >= 0.05
+    assert all(p["verdict"] == "driven by the shared pacer" for p in out["phases"] if p["paced"])
