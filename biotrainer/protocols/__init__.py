@@ -1,6 +1,6 @@
 """Guided breathing protocols: TOML files, one schema, and the runner that turns them into session markers.
 
-- :func:`load_protocol` / :func:`list_protocols` find protocols by name (shipped ``protocols/`` folder or the user
+- :func:`load_protocol` / :func:`list_protocols` find protocols by name (shipped ``biotrainer/protocols/shipped/`` folder or the user
   folder ``$BIOTRAINER_PROTOCOLS`` / ``user_config_dir("biotrainer")/protocols``) or by path.
 - :class:`Protocol` is the validated, immutable file content (``text`` keeps the raw TOML for the recording).
 - :class:`ProtocolRunner` is the scheduled source given to ``SessionRunner(protocol=…)``: it emits

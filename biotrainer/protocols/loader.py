@@ -4,8 +4,8 @@ Two folders are searched by name:
 
 - the user protocol folder: ``$BIOTRAINER_PROTOCOLS`` if set, else ``platformdirs.user_config_dir("biotrainer")``
   ``/protocols``. A user file with the same name as a shipped one takes precedence (and says so in the log).
-- the shipped folder: the repository's top-level ``protocols/`` (found from this file's location, so it works in
-  an editable install).
+- the shipped folder: ``biotrainer/protocols/shipped/``, package data found with :mod:`importlib.resources`, so
+  it works the same from a checkout, a wheel, pipx or a frozen bundle.
 
 :func:`load_protocol` also accepts a path to any ``.toml`` file.
 """
@@ -28,8 +28,10 @@ USER = "user"
 
 
 def shipped_protocols_dir() -> Path:
-    """The repository's top-level ``protocols/`` folder (``biotrainer/protocols/loader.py`` → ``../../protocols``)."""
-    return Path(__file__).resolve().parents[2] / "protocols"
+    """The protocols shipped as package data: ``biotrainer/protocols/shipped/``."""
+    from importlib.resources import files
+
+    return Path(str(files("biotrainer.protocols") / "shipped"))
 
 
 def user_protocols_dir() -> Path:

@@ -131,11 +131,13 @@ class ProfileSet:
 
 
 def default_devices_dir() -> Path:
-    """``$BIOTRAINER_DEVICES_DIR`` if set, else the ``devices/`` folder next to the package."""
+    """``$BIOTRAINER_DEVICES_DIR`` if set, else the profiles shipped as package data (``biotrainer/sources/ble/devices/``)."""
     env = os.environ.get(DEVICES_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "devices"
+    from importlib.resources import files
+
+    return Path(str(files("biotrainer.sources.ble") / "devices"))
 
 
 def _check_type(path: Path, key: str, value: Any, typ: type | tuple[type, ...]) -> None:
