@@ -80,6 +80,27 @@ def test_windowed_lagged_correlation_equals_a_plain_per_window_per_lag_loop():
     assert compared > 500
 
 
+def test_window_grid_and_values_match_multisyncpy_apply_windowed():
+    """multiSyncPy (0.1.2) has no lagged cross-correlation, but its ``apply_windowed`` is the window grid of its own
+    windowed metrics: for every lag, its windows over the lag-shifted pair give the same values as ours."""
+    msp = pytest.importorskip("multiSyncPy.synchrony_metrics")
+    x, y = _dyad(11, minutes=4, coupling=0.5)
+    w, step, lag = 120, 20, 20
+    res = sy.lagged_correlation(x, y, window_s=w / FS, step_s=step / FS, lag_s=lag / FS)
+    n = x.size
+
+    def detrended_r(pair):
+        t = np.arange(pair.shape[1], dtype=float)
+        rx, ry = (v - np.polyval(np.polyfit(t, v, 1), t) for v in pair)
+        return float(np.corrcoef(rx, ry)[0, 1])
+
+    for j, tau in enumerate(range(-lag, lag + 1)):
+        pair = np.ascontiguousarray(np.vstack([x[lag:n - lag], y[lag + tau:n - lag + tau]]))
+        theirs = msp.apply_windowed(pair, detrended_r, w, step)
+        assert theirs.shape == (res.start_s.size,)
+        assert res.r[:, j] == pytest.approx(theirs, abs=1e-9)
+
+
 def test_segment_pair_diagonal_equals_the_timeline_peaks_of_the_same_windows():
     x, y = _dyad(3, minutes=6, coupling=0.5)
     pair_z, seg_start = sy.segment_pair_peaks(x, y, window_s=30.0, lag_s=5.0)
