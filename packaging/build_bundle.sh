@@ -22,6 +22,15 @@ where="$("$PYTHON" -c 'import biotrainer; print(biotrainer.__file__)')"
 case "$where" in "$ROOT/"*) ;; *) fail "biotrainer is imported from $where, not from $ROOT" ;; esac
 "$PYTHON" -c 'import importlib.metadata as m; m.version("biotrainer")' 2>/dev/null \
     || fail "biotrainer is not installed (its metadata goes into the bundle): pip install -e \".[bundle]\""
+"$PYTHON" - "$ROOT/pyproject.toml" <<'EOF' || fail "the installed biotrainer is not this checkout's version: pip install -e \".[bundle]\""
+import importlib.metadata, sys
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+wanted = tomllib.load(open(sys.argv[1], "rb"))["project"]["version"]
+sys.exit(importlib.metadata.version("biotrainer") != wanted)
+EOF
 
 start=$(date +%s)
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$ROOT/dist" \
