@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -60,10 +61,14 @@ def test_user_file_replaces_the_shipped_one_of_its_name_and_new_files_add_models
     assert ps.match("Acme Pulse 7").id == "acme_pulse" and ps.match("Polar H9 1234").model == "My H9"
 
 
-def test_a_new_user_file_is_seen_by_the_next_load(user_folder):
+def test_a_new_or_edited_user_file_is_seen_by_the_next_load(user_folder):
     assert "acme_pulse" not in {p.id for p in load_profiles().profiles}
-    (user_folder / "acme_pulse.toml").write_text(ACME, encoding="utf-8")
+    path = user_folder / "acme_pulse.toml"
+    path.write_text(ACME, encoding="utf-8")
     assert load_profiles().get("acme_pulse").origin == "user"
+    path.write_text(ACME.replace('model = "Acme Pulse"', 'model = "Acme Pulse 2"'), encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))  # a later edit
+    assert load_profiles().get("acme_pulse").model == "Acme Pulse 2"
 
 
 def test_an_invalid_user_file_is_one_line_naming_it(user_folder):

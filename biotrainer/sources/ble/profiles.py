@@ -222,7 +222,7 @@ def load_profile_file(path: Path, origin: str = SHIPPED) -> DeviceProfile:
     return dataclasses.replace(parse_profile(path, data), origin=origin)
 
 
-_CACHE: dict[tuple[tuple[str, Path], ...], ProfileSet] = {}
+_CACHE: dict[tuple[tuple[str, Path, int], ...], ProfileSet] = {}
 
 
 def _profile_files(devices_dir: str | Path | None) -> dict[str, tuple[str, Path]]:
@@ -247,7 +247,7 @@ def load_profiles(devices_dir: str | Path | None = None, *, use_cache: bool = Tr
     the folder is missing, a file is invalid (its id must be its file name), or there is no ``generic`` profile.
     """
     files = _profile_files(devices_dir)
-    key = tuple((origin, path.resolve()) for origin, path in files.values())
+    key = tuple((origin, path.resolve(), path.stat().st_mtime_ns) for origin, path in files.values())  # edits too
     if use_cache and key in _CACHE:
         return _CACHE[key]
     profiles = [load_profile_file(path, origin) for origin, path in files.values()]  # id == file name: unique
