@@ -43,3 +43,12 @@ def private_library(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "library"
     monkeypatch.setenv("BIOTRAINER_LIBRARY", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_user_data_folders(tmp_path_factory, monkeypatch):
+    """The user protocol and device folders are empty folders of the test run, never the developer's own."""
+    empty = tmp_path_factory.getbasetemp() / "empty-user-folder"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("BIOTRAINER_PROTOCOLS", str(empty))
+    monkeypatch.setenv("BIOTRAINER_DEVICES", str(empty))

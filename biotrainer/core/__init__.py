@@ -9,8 +9,9 @@
 - :mod:`.errors` — the one exception root, with one-line messages and reason enums.
 - :mod:`.source` — what a source is: scheduled (asked for events up to a time) or pushing into a queue.
 - :mod:`.lazy` — package faces whose names are imported on first use.
+- :mod:`.data_files` — shipped data files (package data) and the user's folder beside them, one override rule.
 
 Nothing here imports any other biotrainer package.
 """
 
-__all__ = ["bus", "clock", "errors", "events", "lazy", "pacer", "phases", "session_runner", "source"]
+__all__ = ["bus", "clock", "data_files", "errors", "events", "lazy", "pacer", "phases", "session_runner", "source"]

@@ -1,6 +1,6 @@
 """Finding and loading protocol files.
 
-Two folders are searched by name:
+Two folders are searched by name (the one rule of :mod:`biotrainer.core.data_files`):
 
 - the user protocol folder: ``$BIOTRAINER_PROTOCOLS`` if set, else ``platformdirs.user_config_dir("biotrainer")``
   ``/protocols``. A user file with the same name as a shipped one takes precedence (and says so in the log).
@@ -17,31 +17,26 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from biotrainer.core.data_files import SHIPPED, USER, data_files, shipped_dir, user_dir
 from biotrainer.core.errors import ProtocolError
-from biotrainer.protocols.model import Protocol, display_path, read_protocol_file
+from biotrainer.protocols.model import Protocol, read_protocol_file
 
 log = logging.getLogger(__name__)
 
 ENV_USER_PROTOCOLS = "BIOTRAINER_PROTOCOLS"
-SHIPPED = "shipped"
-USER = "user"
+
+__all__ = ["ENV_USER_PROTOCOLS", "SHIPPED", "USER", "ProtocolSummary", "list_protocols", "load_protocol",
+           "protocol_files", "shipped_protocols_dir", "user_protocols_dir"]
 
 
 def shipped_protocols_dir() -> Path:
     """The protocols shipped as package data: ``biotrainer/protocols/shipped/``."""
-    from importlib.resources import files
-
-    return Path(str(files("biotrainer.protocols") / "shipped"))
+    return shipped_dir("biotrainer.protocols", "shipped")
 
 
 def user_protocols_dir() -> Path:
     """``$BIOTRAINER_PROTOCOLS``, else the per-user config folder's ``protocols`` (may not exist)."""
-    env = os.environ.get(ENV_USER_PROTOCOLS)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("biotrainer")) / "protocols"
+    return user_dir("protocols", ENV_USER_PROTOCOLS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +61,7 @@ class ProtocolSummary:
 
 def protocol_files() -> dict[str, tuple[str, Path]]:
     """Every protocol file by name: ``{name: (origin, path)}``, user files overriding shipped ones."""
-    found: dict[str, tuple[str, Path]] = {}
-    for origin, folder in ((SHIPPED, shipped_protocols_dir()), (USER, user_protocols_dir())):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.toml")):
-            if path.stem in found:
-                log.info("user protocol %s overrides the shipped one", display_path(path))
-            found[path.stem] = (origin, path)
-    return found
+    return data_files(shipped_protocols_dir(), user_protocols_dir())
 
 
 def load_protocol(name_or_path: str | os.PathLike[str]) -> Protocol:

@@ -53,7 +53,7 @@ def test_load_backend_checks_the_spec():
     with pytest.raises(UsageError, match="no callable 'nope'"):
         load_backend("tests.emulated.backend:nope")
     with pytest.raises(UsageError, match="factory must return"):
-        load_backend("biotrainer.sources.ble.profiles:default_devices_dir")
+        load_backend("biotrainer.sources.ble.profiles:shipped_devices_dir")
 
 
 def test_reconnect_backoff_grows_and_is_capped():

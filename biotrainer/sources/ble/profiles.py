@@ -1,5 +1,10 @@
 """Device profiles: what a strap model offers and its quirks, as data in ``devices/*.toml``.
 
+Profiles are shipped as package data (``biotrainer/sources/ble/devices/``, found with :mod:`importlib.resources`);
+the user device folder (``$BIOTRAINER_DEVICES`` if set, else ``platformdirs.user_config_dir("biotrainer")/devices``)
+sits beside it: a user file with a shipped file's name replaces that profile, other user files add models
+(the one rule of :mod:`biotrainer.core.data_files`, as for protocols).
+
 A profile is picked for a strap found by its Heart Rate Service (0x180D): the advertised name is matched against
 each profile's ``name_patterns`` (case-insensitive regular expressions, ``re.search``); a strap no pattern matches
 gets the ``generic`` profile. Names are used only to pick a profile, never to decide whether a device is a strap.
@@ -24,13 +29,14 @@ Adding a model is adding a file::
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from biotrainer.core.data_files import SHIPPED, USER, data_files, shipped_dir, user_dir
 from biotrainer.core.errors import DeviceError, DeviceErrorReason
 
 if sys.version_info >= (3, 11):
@@ -50,7 +56,7 @@ CAPABILITIES = ("hr", "rr", "ecg", "acc", "battery")
 PMD_STREAMS = ("ecg", "acc")
 KINDS = ("chest strap", "arm band", "generic")
 GENERIC_ID = "generic"
-DEVICES_DIR_ENV = "BIOTRAINER_DEVICES_DIR"
+ENV_USER_DEVICES = "BIOTRAINER_DEVICES"
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "id": str, "model": str, "vendor": str, "kind": str, "name_patterns": list, "capabilities": list,
@@ -82,6 +88,7 @@ class DeviceProfile:
     notes: tuple[str, ...] = ()
     description: str = ""
     path: str = ""
+    origin: str = SHIPPED  # "shipped" (package data) or "user" (the user device folder, or a folder given)
 
     def has(self, capability: str) -> bool:
         """True when the model offers ``capability`` (one of :data:`CAPABILITIES`)."""
@@ -100,7 +107,7 @@ class DeviceProfile:
             "pmd_streams": list(self.pmd_streams), "verified_with_hardware": self.verified_with_hardware,
             "quirks": {"min_mtu": self.min_mtu, "rr_missing": self.rr_missing,
                        "max_connections": self.max_connections, "notes": list(self.notes)},
-            "description": self.description, "path": self.path,
+            "description": self.description, "path": self.path, "origin": self.origin,
         }
 
 
@@ -130,14 +137,14 @@ class ProfileSet:
         return self.generic
 
 
-def default_devices_dir() -> Path:
-    """``$BIOTRAINER_DEVICES_DIR`` if set, else the profiles shipped as package data (``biotrainer/sources/ble/devices/``)."""
-    env = os.environ.get(DEVICES_DIR_ENV)
-    if env:
-        return Path(env)
-    from importlib.resources import files
+def shipped_devices_dir() -> Path:
+    """The profiles shipped as package data: ``biotrainer/sources/ble/devices/``."""
+    return shipped_dir("biotrainer.sources.ble", "devices")
 
-    return Path(str(files("biotrainer.sources.ble") / "devices"))
+
+def user_devices_dir() -> Path:
+    """``$BIOTRAINER_DEVICES``, else the per-user config folder's ``devices`` (may not exist)."""
+    return user_dir("devices", ENV_USER_DEVICES)
 
 
 def _check_type(path: Path, key: str, value: Any, typ: type | tuple[type, ...]) -> None:
@@ -203,7 +210,7 @@ def parse_profile(path: Path, data: dict[str, Any]) -> DeviceProfile:
     )
 
 
-def load_profile_file(path: Path) -> DeviceProfile:
+def load_profile_file(path: Path, origin: str = SHIPPED) -> DeviceProfile:
     """Read and check one ``devices/*.toml`` file."""
     try:
         with open(path, "rb") as fh:
@@ -212,35 +219,42 @@ def load_profile_file(path: Path) -> DeviceProfile:
         raise ProfileError(f"{path}: cannot read device profile: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from None
-    return parse_profile(path, data)
+    return dataclasses.replace(parse_profile(path, data), origin=origin)
 
 
-_CACHE: dict[Path, ProfileSet] = {}
+_CACHE: dict[tuple[tuple[str, Path, int], ...], ProfileSet] = {}
+
+
+def _profile_files(devices_dir: str | Path | None) -> dict[str, tuple[str, Path]]:
+    """``{name: (origin, path)}``: one explicit folder, else the shipped folder with the user folder beside it."""
+    if devices_dir is not None:
+        folder = Path(devices_dir).expanduser()
+        if not folder.is_dir():
+            raise ProfileError(f"{folder}: device profile folder not found")
+        origin = SHIPPED if folder.resolve() == shipped_devices_dir().resolve() else USER
+        return {p.stem: (origin, p) for p in sorted(folder.glob("*.toml"))}
+    shipped = shipped_devices_dir()
+    if not shipped.is_dir():
+        raise ProfileError(f"{shipped}: shipped device profile folder not found (a broken installation: "
+                           "reinstall biotrainer)")
+    return data_files(shipped, user_devices_dir())
 
 
 def load_profiles(devices_dir: str | Path | None = None, *, use_cache: bool = True) -> ProfileSet:
-    """Load every ``*.toml`` profile in ``devices_dir`` (default :func:`default_devices_dir`).
+    """Load every ``*.toml`` profile: of ``devices_dir`` alone if given, else the shipped and the user ones.
 
-    Raises DeviceError if the folder is missing, a file is invalid, two files share an id, or there is no
-    ``generic`` profile.
+    A user file named like a shipped one replaces it (:mod:`biotrainer.core.data_files`). Raises DeviceError if
+    the folder is missing, a file is invalid (its id must be its file name), or there is no ``generic`` profile.
     """
-    folder = Path(devices_dir) if devices_dir is not None else default_devices_dir()
-    key = folder.resolve()
+    files = _profile_files(devices_dir)
+    key = tuple((origin, path.resolve(), path.stat().st_mtime_ns) for origin, path in files.values())  # edits too
     if use_cache and key in _CACHE:
         return _CACHE[key]
-    if not folder.is_dir():
-        raise ProfileError(f"{folder}: device profile folder not found (set ${DEVICES_DIR_ENV})")
-    profiles: list[DeviceProfile] = []
-    seen: dict[str, str] = {}
-    for path in sorted(folder.glob("*.toml")):
-        p = load_profile_file(path)
-        if p.id in seen:
-            raise ProfileError(f"{path}: duplicate profile id {p.id!r} (also in {seen[p.id]})")
-        seen[p.id] = str(path)
-        profiles.append(p)
-    if GENERIC_ID not in seen:
-        raise ProfileError(f"{folder}: no '{GENERIC_ID}.toml' profile (needed for unknown straps)")
-    profiles.sort(key=lambda p: p.id == GENERIC_ID)
+    profiles = [load_profile_file(path, origin) for origin, path in files.values()]  # id == file name: unique
+    if GENERIC_ID not in files:
+        where = devices_dir if devices_dir is not None else shipped_devices_dir()
+        raise ProfileError(f"{where}: no '{GENERIC_ID}.toml' profile (needed for unknown straps)")
+    profiles.sort(key=lambda p: (p.id == GENERIC_ID, p.id))
     result = ProfileSet(profiles)
     _CACHE[key] = result
     return result
