@@ -28,6 +28,7 @@ from biotrainer.core.events import (
     AccFrame,
     Annotation,
     Beat,
+    Connection,
     Cue,
     EcgFrame,
     Event,
@@ -182,6 +183,62 @@ class ExchangeSession:
 
     def heart_rates(self) -> list[HeartRate]:
         return [e for e in self.events if isinstance(e, HeartRate)]
+
+    def connections(self) -> list[Connection]:
+        """Sensor connection events (connecting, connected, disconnected, reconnecting, failed) in time order."""
+        return sorted((e for e in self.events if isinstance(e, Connection)), key=lambda e: e.t_s)
+
+    def gaps(self) -> list[Gap]:
+        """Stretches without data, per participant, device and stream (``beats``, ``ecg``, ``acc``), in time order.
+
+        A signal gap lies between two segments of one sensor (the first sample of the next one is more than
+        ``gap_s`` later than the previous one predicts); a beat gap lies before a beat whose interval starts more
+        than :data:`BEAT_GAP_S` after the previous beat (beats were lost, e.g. while the strap was disconnected).
+        """
+        out: list[Gap] = []
+        for kind in ("ecg", "acc"):
+            segs = self.segments(kind)
+            for prev, cur in zip(segs[:-1], segs[1:], strict=True):
+                if (prev.participant, prev.device) == (cur.participant, cur.device) and \
+                        cur.t0_s - prev.end_s > self.gap_s:
+                    out.append(Gap(prev.participant, prev.device, kind, prev.end_s, cur.t0_s))
+        beats = self.beats(correct=False)
+        for p, d in dict.fromkeys(zip(beats.participant.tolist(), beats.device.tolist(), strict=True)):
+            idx = np.flatnonzero((beats.participant == p) & (beats.device == d))
+            t = beats.beat_t_s[idx]
+            starts = t[1:] - beats.rr_ms[idx][1:] / 1000.0
+            for i in np.flatnonzero(starts - t[:-1] > BEAT_GAP_S).tolist():
+                out.append(Gap(p, d, "beats", float(t[i]), float(starts[i])))
+        out.sort(key=lambda g: (g.start_s, g.stream))
+        return out
+
+    def beat_gap_before_s(self, beats: BeatTable) -> np.ndarray:
+        """For each row of ``beats``: the seconds of lost beats before it (0 where the beats are contiguous)."""
+        out = np.zeros(len(beats))
+        for g in self.gaps():
+            if g.stream == "beats":
+                hit = (beats.participant == g.participant) & (beats.device == g.device) & \
+                    (np.abs(beats.beat_t_s - beats.rr_ms / 1000.0 - g.end_s) < 1e-9)
+                out[hit] = g.end_s - g.start_s
+        return out
+
+
+BEAT_GAP_S = 1.0  # more than this between a beat and the start of the next interval: beats were lost
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch without data of one sensor stream (``beats``, ``ecg`` or ``acc``), session times in s."""
+
+    participant: str
+    device: str
+    stream: str
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
 
 
 def _samples_of(frame: Any) -> np.ndarray:

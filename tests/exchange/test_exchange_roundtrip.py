@@ -108,7 +108,8 @@ def test_bids_tree_sidecars_and_headerless_files(recorded, tmp_path):
     root = tmp_path / "bids"
     desc = json.loads((root / "dataset_description.json").read_text())
     assert desc["BIDSVersion"] and desc["GeneratedBy"][0] == {"Name": "biotrainer", "Version": "0.1.0"}
-    assert (root / "participants.tsv").read_text().splitlines() == ["participant_id", "sub-P01", "sub-P02"]
+    assert (root / "participants.tsv").read_text().splitlines() == ["participant_id\tpseudonym", "sub-P01\tP01",
+                                                                      "sub-P02\tP02"]
     ses = sid.replace("-", "")
     stem = root / "sub-P01" / f"ses-{ses}" / "beh" / f"sub-P01_ses-{ses}_task-practice"
     ecg_file = stem.parent / (stem.name + "_recording-ecg_physio.tsv.gz")
@@ -123,14 +124,17 @@ def test_bids_tree_sidecars_and_headerless_files(recorded, tmp_path):
         first_line = fh.readline()
     float(first_line.split("\t")[0])  # no header row: the first line is data
     assert np.array_equal(ecg[:, 0], ecg_concat(sessions[0].events))
-    ev_file = stem.parent / (stem.name + "_physioevents.tsv.gz")
-    ev_sidecar = json.loads(ev_file.with_name(ev_file.name.replace(".tsv.gz", ".json")).read_text())
-    assert ev_sidecar["Columns"][:2] == ["onset", "duration"]
-    with gzip.open(ev_file, "rt") as fh:
-        rows = [ln.rstrip("\n").split("\t") for ln in fh]
-    beat_rows = [r for r in rows if r[2] == "beat"]
-    assert [int(r[4]) for r in beat_rows] == [r for _, r in _beats(sessions[0].events)]
-    assert any(r[2] == "annotation" and r[3] == "client coughed" for r in rows)
+    import pandas as pd
+
+    ev_file = stem.parent / (stem.name + "_events.tsv")
+    ev_sidecar = json.loads(ev_file.with_suffix(".json").read_text())
+    table = pd.read_csv(ev_file, sep="\t", na_values="n/a", keep_default_na=False)
+    assert list(table.columns[:3]) == ["onset", "duration", "trial_type"]
+    beat_rows = table[table.trial_type == "beat"]
+    assert beat_rows.rr_1024.astype(int).tolist() == [r for _, r in _beats(sessions[0].events)]
+    assert np.allclose(beat_rows.rr_ms, beat_rows.rr_1024 * 1000 / 1024)
+    assert ev_sidecar["rr_ms"]["Units"] == "ms" and "Units" not in ev_sidecar["value"]  # value holds text
+    assert ((table.trial_type == "annotation") & (table.value == "client coughed")).sum() == 1
     assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in files)
 
     # gaps stay gaps: n/a rows keep later samples on the nominal grid
