@@ -35,7 +35,7 @@ the caller) also get a BIDS-derivatives dataset (``DatasetType`` ``derivative``,
 
     OUT/derivatives/biotrainer-synchrony/dataset_description.json, README
     OUT/derivatives/biotrainer-synchrony/sub-<client>/ses-<id>/beh/
-        sub-<client>_ses-<id>_task-<protocol>_desc-synchrony_timeseries.tsv (+ .json)
+        sub-<client>_ses-<id>_task-<protocol>_desc-synchrony_beh.tsv (+ .json)
 
 filed under the client (the person the default analysis is about; the sidecar names both), one row per window
 with a header row (columns of :data:`biotrainer.exchange.csv_export.SYNCHRONY_COLUMNS`, ``n/a`` where a window has
@@ -349,7 +349,7 @@ def _write_synchrony_timeseries(out: AtomicWrites, session: ExchangeSession, res
     ses = bids_label(session.id)
     task = _task(session)
     folder = out.mkdirs(root / f"sub-{sub}" / f"ses-{ses}" / "beh")
-    stem = folder / f"sub-{sub}_ses-{ses}_task-{task}_desc-synchrony_timeseries"
+    stem = folder / f"sub-{sub}_ses-{ses}_task-{task}_desc-synchrony_beh"
     lines = ["\t".join(SYNCHRONY_COLUMNS)] + [
         "\t".join(synchrony_cell(win[c]) or "n/a" for c in SYNCHRONY_COLUMNS) for win in result["windows"]]
     return [_write_text(out, Path(f"{stem}.tsv"), "\n".join(lines) + "\n"),
