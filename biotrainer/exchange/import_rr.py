@@ -265,59 +265,75 @@ def _export_meta(meta_path: Path) -> dict[str, Any]:
 
 
 def _export_table(base: str, suffix: str, **kw: Any) -> Any:
-    """One CSV file of the export as a pandas table (None when the export has no such file)."""
+    """One CSV file of the export as a pandas table (None when the export has no such file); the ``#`` line of
+    exports before version 0.2 is skipped."""
     import pandas as pd
 
     p = Path(base + suffix)
     if not p.exists():
         return None
     try:
-        return pd.read_csv(p, comment="#", keep_default_na=False, **kw)
-    except (ValueError, pd.errors.ParserError) as exc:
+        with open(p, encoding="utf-8") as fh:
+            legacy = fh.readline().startswith("# biotrainer")
+        return pd.read_csv(p, skiprows=1 if legacy else 0, keep_default_na=False, **kw)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ImportFormatError(f"{p}: not a biotrainer CSV ({str(exc).splitlines()[0]})") from None
 
 
+def _role(row: Any, role_of: dict[str, str]) -> str:
+    """A row's role: its ``role`` column, else the role of its pseudonym (exports before the role column)."""
+    role = getattr(row, "role", "")
+    return role if role else role_of.get(row.participant, row.participant)
+
+
 def _export_events(base: str, beats_file: Path, role_of: dict[str, str]) -> list[Event]:
-    """Beats, markers, heart rate and ECG/ACC frames of an export, participants as roles (publish order lost)."""
+    """Beats, markers, connection events, heart rate and ECG/ACC frames of an export, participants as roles
+    (publish order lost; gap rows are derived and skipped)."""
     from biotrainer.core.events import HeartRate
 
     events: list[Event] = []
-    beats = _export_table(base, "_beats.csv", dtype={"participant": str, "device": str, "source": str})
+    text = {"participant": str, "device": str, "source": str, "role": str}
+    beats = _export_table(base, "_beats.csv", dtype=text)
     for col in ("rr_1024", "beat_t_s", "arrival_t_s"):
         if col not in beats.columns:
             raise ImportFormatError(f"{beats_file}: column {col!r} missing")
     for row in beats.itertuples(index=False):
-        events.append(Beat(t_s=float(row.arrival_t_s), participant=role_of.get(row.participant, row.participant),
-                           device=str(row.device), rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s),
-                           source=str(row.source)))
-    markers = _export_table(base, "_markers.csv", dtype={"data": str, "kind": str, "participant": str})
+        events.append(Beat(t_s=float(row.arrival_t_s), participant=_role(row, role_of), device=str(row.device),
+                           rr_1024=int(row.rr_1024), beat_t_s=float(row.beat_t_s), source=str(row.source)))
+    markers = _export_table(base, "_markers.csv", dtype={**text, "data": str, "kind": str})
     if markers is not None:
         for row in markers.itertuples(index=False):
-            events.append(from_record(row.kind, float(row.t_s), row.participant, "", row.data, None))
-    hr = _export_table(base, "_hr.csv", dtype={"participant": str, "device": str})
+            if row.kind == "gap":
+                continue
+            who = "session" if row.participant == "session" else _role(row, role_of)
+            events.append(from_record(row.kind, float(row.t_s), who, str(getattr(row, "device", "")), row.data,
+                                      None))
+    hr = _export_table(base, "_hr.csv", dtype=text)
     if hr is not None:
         for row in hr.itertuples(index=False):
             contact = None if row.contact == "" else bool(int(row.contact))
-            events.append(HeartRate(t_s=float(row.t_s), participant=role_of.get(row.participant, row.participant),
-                                    device=str(row.device), hr_bpm=int(row.hr_bpm), contact=contact))
+            events.append(HeartRate(t_s=float(row.t_s), participant=_role(row, role_of), device=str(row.device),
+                                    hr_bpm=int(row.hr_bpm), contact=contact))
     for kind in ("ecg", "acc"):
-        sig = _export_table(base, f"_{kind}.csv", dtype={"participant": str, "device": str})
+        sig = _export_table(base, f"_{kind}.csv", dtype=text)
         if sig is not None:
-            events.extend(_export_frames(kind, sig, role_of))
+            if "role" not in sig.columns:
+                sig["role"] = [role_of.get(p, p) for p in sig["participant"]]
+            events.extend(_export_frames(kind, sig))
     return events
 
 
-def _export_frames(kind: str, sig: Any, role_of: dict[str, str]) -> list[Event]:
+def _export_frames(kind: str, sig: Any) -> list[Event]:
     """ECG/ACC frames from an export's signal table, one run per gap-free segment (the export wrote them so)."""
     events: list[Event] = []
     cols = ["ecg_uv"] if kind == "ecg" else ["acc_x_mg", "acc_y_mg", "acc_z_mg"]
-    for (p, d, fs), grp in sig.groupby(["participant", "device", "fs_hz"], sort=False):
+    for (role, d, fs), grp in sig.groupby(["role", "device", "fs_hz"], sort=False):
         t = grp["t_s"].to_numpy(float)
         # split where the sample clock jumps (the export wrote one run per gap-free segment)
         breaks = np.flatnonzero(np.abs(np.diff(t) - 1.0 / fs) > 0.5 / fs) + 1
         for chunk in np.split(np.arange(len(t)), breaks):
             samples = grp[cols].to_numpy(np.int64)[chunk]
-            events.extend(frames_from_samples(kind, participant=role_of.get(p, p), device=d, fs_hz=float(fs),
+            events.extend(frames_from_samples(kind, participant=role, device=d, fs_hz=float(fs),
                                               t0_s=float(t[chunk[0]]),
                                               samples=samples[:, 0] if kind == "ecg" else samples))
     return events

@@ -58,9 +58,9 @@ def test_csv_export_then_import_gives_identical_beats_markers_and_ecg(recorded, 
     files = export_csv(session, tmp_path / "csv")
     assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in files)
     beats_csv = next(f for f in files if f.name.endswith("_beats.csv"))
-    first = beats_csv.read_text().splitlines()[:3]
-    assert first[0].startswith("# biotrainer 0.1.0 export") and "rr_1024" in first[1] and "rr_ms" in first[1]
-    assert ",P01," in first[2] or first[2].startswith("P01,")  # pseudonym, never the role or a name
+    first = beats_csv.read_text().splitlines()[:2]
+    assert first[0].startswith("participant,role,") and "rr_1024" in first[0] and "rr_ms" in first[0]
+    assert first[1].startswith("P01,self,")  # pseudonym and role, never a name
 
     back = import_path(tmp_path / "csv")
     assert _beats(back.events) == _beats(session.events)  # exact to the raw 1/1024 s unit and beat time
@@ -85,9 +85,9 @@ def test_beats_csv_has_flags_and_corrected_values(recorded, tmp_path):
     lib, sid, _ = recorded
     session = _load(lib, sid)
     export_csv(session, tmp_path)
-    df = pd.read_csv(tmp_path / f"{sid}_beats.csv", comment="#")
-    assert list(df.columns) == ["participant", "device", "source", "arrival_t_s", "beat_t_s", "rr_1024", "rr_ms",
-                                "flag", "rr_corrected_ms"]
+    df = pd.read_csv(tmp_path / f"{sid}_beats.csv")  # plain: no comment line
+    assert list(df.columns) == ["participant", "role", "device", "source", "arrival_t_s", "beat_t_s", "rr_1024",
+                                "rr_ms", "flag", "rr_corrected_ms", "gap_before_s"]
     np.testing.assert_allclose(df.rr_ms, df.rr_1024 * 1000 / 1024)
     normal = df.flag == 0
     assert normal.mean() > 0.9
@@ -317,7 +317,10 @@ def test_two_participants_keep_their_roles_and_pseudonyms_in_every_format(tmp_pa
     back_csv = import_path(tmp_path / "csv")
     assert beats(back_csv.events) == beats(session.events)
     assert back_csv.meta["participants"] == {"client": "C12", "therapist": "T3"}
-    assert "client" not in (tmp_path / "csv" / f"{sid}_beats.csv").read_text()  # pseudonyms, not roles
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "csv" / f"{sid}_beats.csv")  # one session, both people, pseudonym + role
+    assert sorted(set(zip(table.participant, table.role, strict=True))) == [("C12", "client"), ("T3", "therapist")]
     export_bids([session], tmp_path / "bids")
     assert sorted(p.name for p in (tmp_path / "bids").glob("sub-*")) == ["sub-C12", "sub-T3"]
 
