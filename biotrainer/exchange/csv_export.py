@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from biotrainer.core.events import to_record
-from biotrainer.exchange.model import ExchangeSession, Segment
 from biotrainer.exchange.atomic import AtomicWrites
+from biotrainer.exchange.model import ExchangeSession, Segment
 
 log = logging.getLogger(__name__)
 
