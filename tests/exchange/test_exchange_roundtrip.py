@@ -159,7 +159,7 @@ def test_edf_opens_in_pyedflib_and_mne_with_rates_units_and_annotations(recorded
     ecg = ecg_concat(session.events)
     with pyedflib.EdfReader(str(path)) as r:
         labels = r.getSignalLabels()
-        assert labels == ["ECG", "ACC X", "ACC Y", "ACC Z"]
+        assert labels == ["ECG chest", "MISC X chest", "MISC Y chest", "MISC Z chest"]
         assert r.getSampleFrequency(0) == 130 and r.getSampleFrequency(1) == 200
         assert r.getPhysicalDimension(0) == "uV" and r.getPhysicalDimension(1) == "mg"
         assert "biotrainer" in r.getEquipment()
@@ -171,11 +171,15 @@ def test_edf_opens_in_pyedflib_and_mne_with_rates_units_and_annotations(recorded
     beat_texts = [t for t in texts if t.startswith("beat ")]
     assert len(beat_texts) == sum(isinstance(e, Beat) for e in session.events)
     assert "note client coughed" in list(texts)
-    raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+    raw = mne.io.read_raw_edf(path, preload=True, verbose="error", infer_types=True)
     assert raw.info["sfreq"] == 200.0  # MNE brings every channel to the highest rate
-    assert raw.ch_names[:1] == ["ECG"]
-    ecg_v = raw.get_data(picks=["ECG"])[0]
-    assert raw._orig_units["ECG"] in ("uV", "µV")
+    assert raw.ch_names == ["chest", "X chest", "Y chest", "Z chest"]
+    assert raw.get_channel_types() == ["ecg", "misc", "misc", "misc"]  # was: eeg for every channel
+    ecg_v = raw.get_data(picks=["chest"])[0]
+    assert raw._orig_units["chest"] in ("uV", "µV")
+    acc = np.concatenate([e.samples_mg for e in session.events if e.KIND == "acc"])
+    # the accelerometer stays in milli-g (scale 1, not read as µV→V); MNE has no acceleration unit for misc
+    assert np.max(np.abs(raw.get_data(picks=["X chest"])[0])) == pytest.approx(np.max(np.abs(acc[:, 0])), rel=0.05)
     # 1 µV per digital step: MNE's volts times 1e6 are the integer µV values (resampled 130→200 Hz)
     assert np.max(np.abs(ecg_v)) * 1e6 == pytest.approx(np.max(np.abs(ecg)), rel=0.05)
     assert any(d.startswith("phase start") for d in raw.annotations.description)
