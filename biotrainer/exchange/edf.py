@@ -44,8 +44,8 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.core.errors import ExportError
 from biotrainer.core.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
-from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment
 from biotrainer.exchange.atomic import AtomicWrites
+from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment
 
 log = logging.getLogger(__name__)
 
