@@ -12,7 +12,8 @@ temporary file is removed, the folders the export created are removed again when
             fh.write(...)
         writer = pyedflib.EdfWriter(str(out.path(folder / "b.edf")), ...)  # a library that opens the file itself
 
-:func:`atomic_open` is the one-file shorthand.
+:func:`atomic_open` is the one-file shorthand; exporters take ``writes=`` (an :class:`AtomicWrites` of the caller,
+see :func:`joined`) so that ``biotrainer export`` of many sessions is all or nothing too.
 """
 
 from __future__ import annotations
@@ -187,3 +188,14 @@ def atomic_open(target: Path, mode: str = "w", **kwargs: Any) -> Iterator[Any]:
     """Write one file atomically: ``with atomic_open(path, "w", encoding="utf-8") as fh: ...``."""
     with AtomicWrites() as out, out.open(target, mode, **kwargs) as fh:
         yield fh
+
+
+@contextlib.contextmanager
+def joined(writes: AtomicWrites | None) -> Iterator[AtomicWrites]:
+    """``writes`` when the caller runs a larger all-or-nothing export (it commits), else a new batch committed at
+    the end of the block: how each exporter takes an optional ``writes=`` argument."""
+    if writes is not None:
+        yield writes
+        return
+    with AtomicWrites() as out:
+        yield out

@@ -62,7 +62,7 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.core.errors import ExportError
 from biotrainer.core.events import SELF, rr_1024_to_ms, to_record
-from biotrainer.exchange.atomic import AtomicWrites
+from biotrainer.exchange.atomic import AtomicWrites, joined
 from biotrainer.exchange.csv_export import SYNCHRONY_COLUMNS, marker_label, synchrony_cell
 from biotrainer.exchange.model import ExchangeSession, Segment
 
@@ -262,7 +262,8 @@ def _tsv_text(columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> str:
 
 def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
                 progress: Callable[[int, int], None] | None = None,
-                synchrony: Mapping[str, dict[str, Any]] | None = None) -> list[Path]:
+                synchrony: Mapping[str, dict[str, Any]] | None = None, *,
+                writes: AtomicWrites | None = None) -> list[Path]:
     """Write ``sessions`` as one BIDS dataset in ``out_dir``; returns the written files.
 
     Parameters
@@ -275,6 +276,8 @@ def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
     synchrony : mapping, optional
         Session id → that dyad session's synchrony JSON (:func:`biotrainer.analysis.synchrony.synchrony_of_events`):
         written to ``derivatives/biotrainer-synchrony``.
+    writes : AtomicWrites, optional
+        The caller's batch (it commits); default: this export's own.
 
     Raises
     ------
@@ -286,7 +289,7 @@ def export_bids(sessions: Sequence[ExchangeSession], out_dir: Path,
     labels = _Labels({r["participant_id"][4:]: r["pseudonym"] for r in existing
                       if r.get("pseudonym") not in (None, "", "n/a")})
     known_subjects = {r["participant_id"]: r for r in existing}
-    with AtomicWrites() as out:
+    with joined(writes) as out:
         written = _dataset_header(
             out, out_dir, {"Name": "biotrainer breath practice recordings", "BIDSVersion": BIDS_VERSION,
                            "DatasetType": "raw", "Authors": ["biotrainer users (replace with the study's authors)",

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from biotrainer.core.events import to_record
-from biotrainer.exchange.atomic import AtomicWrites
+from biotrainer.exchange.atomic import AtomicWrites, joined
 from biotrainer.exchange.model import ExchangeSession, Segment
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def marker_label(event: object) -> str:
     return ""
 
 
-def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any] | None = None) -> list[Path]:
+def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any] | None = None, *,
+               writes: AtomicWrites | None = None) -> list[Path]:
     """Write the CSV files of ``session`` into ``out_dir`` (created); returns the written paths.
 
     All files are written through :class:`~biotrainer.exchange.atomic.AtomicWrites`: all of them or none.
@@ -83,6 +84,8 @@ def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any
     synchrony : dict, optional
         The session's synchrony JSON (:func:`biotrainer.analysis.synchrony.synchrony_of_events`); adds
         ``<id>_synchrony.csv`` and the ``synchrony`` block of ``_meta.json``.
+    writes : AtomicWrites, optional
+        The caller's batch (it commits); default: this export's own.
 
     Returns
     -------
@@ -94,7 +97,7 @@ def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any
         A file could not be written (nothing is left behind).
     """
     out_dir = Path(out_dir)
-    with AtomicWrites() as out:
+    with joined(writes) as out:
         out.mkdirs(out_dir)
         base = out_dir / session.id
         written = [_write_beats(out, session, Path(f"{base}_beats.csv")),

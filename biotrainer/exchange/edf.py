@@ -44,7 +44,7 @@ import numpy as np
 from biotrainer import __version__
 from biotrainer.core.errors import ExportError
 from biotrainer.core.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
-from biotrainer.exchange.atomic import AtomicWrites
+from biotrainer.exchange.atomic import AtomicWrites, joined
 from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ def _record_duration(rates: list[float]) -> float:
     return float(_calculate_record_duration(rates))
 
 
-def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = False) -> Path:
+def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = False,
+               writes: AtomicWrites | None = None) -> Path:
     """Write ``session`` as one EDF+ file; returns the path (mode 0600).
 
     Parameters
@@ -123,6 +124,8 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
         Write recordings with gaps as EDF+D (records without data left out). Default False: EDF+C with the gaps
         filled with 0 and marked by ``gap ecg``/``gap acc`` annotations (onset, duration), because pyedflib
         refuses to open EDF+D files and MNE reads them as if continuous.
+    writes : AtomicWrites, optional
+        The caller's batch (it commits); default: this export's own.
 
     Raises
     ------
@@ -162,7 +165,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     n_annotations = len(beats) + len(markers)
     n_kept = int(keep.sum())
     annot_signals = min(64, max(1, int(math.ceil(n_annotations / max(1, n_kept))) + 1))
-    with AtomicWrites() as out:
+    with joined(writes) as out:
         tmp = out.path(path)
         _write_edf(tmp, session, headers, kept, record_s, annot_signals, t0, beats, markers)
         _check_complete(tmp, path)
