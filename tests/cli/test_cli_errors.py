@@ -267,7 +267,7 @@ def test_edf_round_trip_keeps_the_pseudonym_and_the_roles(lib, tmp_path, capsys)
     for f in sorted(out.iterdir()):
         assert main(["import", str(f), "--library", str(root2)]) == 0
     people = sorted(tuple(sorted(s.participants.items())) for s in Library(root2).list_sessions())
-    assert people == [(("client", "client"), ("therapist", "therapist")), (("self", "P02"),)]
+    assert people == [(("client", "C01"), ("therapist", "T01")), (("self", "P02"),)]  # both pseudonyms now
 
 
 def test_damaged_xdf_is_one_line_without_pyxdf_tracebacks(tmp_path, capsys, caplog):
