@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", nargs="?", help="file (or CSV export folder) to import")
     p.add_argument("--participant", metavar="P", action="append",
                    help="pseudonym of the person measured; with --role: ROLE=PSEUDONYM (repeatable)")
+    p.add_argument("--column", metavar="NAME",
+                   help="the RR column of a CSV/TSV file whose header does not name it (as 'analyze --column')")
     p.add_argument("--role", metavar="ROLE=FILE", action="append",
                    help="a dyad: one file per person, e.g. --role therapist=t.edf --role client=c.txt, imported as "
                         "one session (aligned by the files' start times when both have one, else both at 0 s)")
@@ -35,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.exchange.library import import_path, import_session_file, is_session_file, save_session
     from biotrainer.store import Library
 
+    if args.role and args.column is not None:
+        raise UsageError("--column is for one RR text table, not a dyad import")
     if args.role:
         return _run_dyad(args)
     if args.path is None:
@@ -53,12 +57,24 @@ def run(args: argparse.Namespace) -> int:
         counts = info["counts"]
         _report(args, sid, "biotrainer-session", "biotrainer session", sum(counts.values()), counts.get("beat", 0))
         return 0
-    session = import_path(path, participant=args.participant)
+    if args.column is not None and (path.is_dir() or path.suffix.lower() in (".xdf", ".xdfz", ".edf", ".bdf")):
+        raise UsageError(f"--column is for RR text tables (CSV/TSV), not {path.name}")
+    session = import_path(path, participant=args.participant, column=args.column)
+    _warn(session)
+    args.import_warnings = session.meta.get("imported_from", {}).get("warnings", [])
     new_id = save_session(library, session)
     n_beats = sum(isinstance(e, Beat) for e in session.events)
     fmt = session.meta.get("imported_from", {}).get("format", "")
     _report(args, new_id, fmt, fmt, len(session.events), n_beats)
     return 0
+
+
+def _warn(session) -> None:  # noqa: ANN001 - an ExchangeSession
+    """Print what an importer found missing (a truncated XDF…), one line each."""
+    import sys
+
+    for line in session.meta.get("imported_from", {}).get("warnings", []):
+        print(f"biotrainer: warning: {line}", file=sys.stderr)
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -123,6 +139,7 @@ def _run_dyad(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, sid: str, fmt: str, label: str, n_events: int, n_beats: int) -> None:
     """Print what was imported: JSON (``fmt``) or one line (``label``)."""
     if args.json:
-        print_json({"id": sid, "format": fmt, "events": n_events, "beats": n_beats, "source": str(args.path)})
+        print_json({"id": sid, "format": fmt, "events": n_events, "beats": n_beats, "source": str(args.path),
+                    "warnings": list(getattr(args, "import_warnings", []))})
     else:
         print(f"imported {args.path} ({label}, {n_beats} beats, {n_events} events) as session {sid}")

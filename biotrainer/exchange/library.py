@@ -33,8 +33,9 @@ def load_session(library: Any, ref: str) -> ExchangeSession:
     return ExchangeSession(meta, events)
 
 
-def import_path(path: Path, *, participant: str | None = None) -> ExchangeSession:
-    """Read ``path`` with the importer its name calls for. Raises ImportFormatError naming the file."""
+def import_path(path: Path, *, participant: str | None = None, column: str | None = None) -> ExchangeSession:
+    """Read ``path`` with the importer its name calls for (``column``: the RR column of a text table, as
+    ``import --column`` names it). Raises ImportFormatError naming the file."""
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(f"{path}: file not found")
@@ -67,7 +68,7 @@ def import_path(path: Path, *, participant: str | None = None) -> ExchangeSessio
         return import_edf(path, participant=participant)
     from biotrainer.exchange.import_rr import import_rr
 
-    return import_rr(path, participant=participant)
+    return import_rr(path, participant=participant, column=column)
 
 
 def save_session(library: Any, session: ExchangeSession) -> str:
