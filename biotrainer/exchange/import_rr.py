@@ -244,14 +244,15 @@ def wall_times(table: TextTable, i: int) -> np.ndarray | None:
     return out if len(out) and np.all(np.isfinite(out)) else None
 
 
-BEAT_CLOCK_GAP_S = 1.0  # the wall clock runs ahead of the summed intervals by more than this: beats were lost
+BEAT_CLOCK_GAP_S = 2.0  # the wall clock runs ahead of the summed intervals by more than this: beats were lost
 
 
 def _dated_beats(table: TextTable, i: int, rr_ms: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Beat times (s since the start of the first interval) and that start's wall clock from a date column.
 
-    The intervals are exact, the phone's clock is not (it stamps arrival, in bursts): beat times are the summed
-    intervals, placed on the wall clock by the median offset between the two; where the clock jumps ahead by more
+    The intervals are exact, the phone's clock is not (it stamps arrival, late and in bursts): beat times are the
+    summed intervals, placed on the wall clock by the smallest offset between the two (the 2nd percentile: the
+    beats that arrived soonest); where the clock jumps ahead by more
     than :data:`BEAT_CLOCK_GAP_S` (beats lost, e.g. the strap was out of range) the following beats move with it,
     so the gap stays a gap."""
     wall = wall_times(table, i)
@@ -262,7 +263,7 @@ def _dated_beats(table: TextTable, i: int, rr_ms: np.ndarray) -> tuple[np.ndarra
     starts = np.flatnonzero(np.diff(offset) > BEAT_CLOCK_GAP_S) + 1
     placed = np.empty_like(summed)
     for run in np.split(np.arange(len(summed)), starts):
-        placed[run] = summed[run] + np.median(offset[run])
+        placed[run] = summed[run] + np.percentile(offset[run], 2)
     anchor = float(placed[0] - rr_ms[0] / 1000.0)
     return placed - anchor, anchor
 
@@ -339,7 +340,7 @@ def import_ecg_table(path: Path, table: TextTable, *, participant: str | None = 
     if not np.all(dt > 0):
         raise ImportFormatError(f"{path}: line {table.linenos[int(np.argmin(dt)) + 1]}: the sample clock goes "
                                 "backwards")
-    fs = float(np.round(1.0 / np.median(dt), 3))
+    fs = float(np.round((len(t) - 1) / (t[-1] - t[0]), 3))  # over the whole file: the column is rounded
     device = f"import:{path.name}"
     events: list[Event] = []
     for run in np.split(np.arange(len(t)), np.flatnonzero(dt > 1.5 / fs) + 1):
