@@ -17,7 +17,9 @@ the header); ``t0_s`` lets the importer restore the session's own time base:
 
 - ``beat rr_1024=<n>`` (and `` p=<role>`` for a non-``self`` participant): one per beat, at the beat time;
 - ``phase start|end <name>`` (duration = planned phase length), ``pacer <segment> <rate>/min`` (duration = segment
-  length), ``cue <text>``, ``note <text>`` (annotations), ``session <state>``.
+  length), ``cue <text>``, ``note <text>`` (annotations), ``session <state>``;
+- ``connection <state>`` (a sensor's connection change) and ``gap ecg|acc|beats`` (a stretch without data, with its
+  duration), with `` p=<role>`` for a non-``self`` participant.
 
 Gaps: when the recording has gaps (a run of ≥1 whole data record without any sample, inside the recording) those
 records are left out and the file is written as **EDF+D**: pyedflib writes the kept records as EDF+C, then
@@ -43,7 +45,7 @@ import numpy as np
 
 from biotrainer import __version__
 from biotrainer.core.errors import ExportError
-from biotrainer.core.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.core.events import SELF, Annotation, Connection, Cue, PacerMarker, PhaseMarker, SessionState
 from biotrainer.exchange.atomic import AtomicWrites, joined
 from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment
 
@@ -66,6 +68,8 @@ def annotation_text(event: Any) -> str | None:
         text = f"note {event.text}" if event.text else "note"
     elif isinstance(event, SessionState):
         text = f"session {event.state}"
+    elif isinstance(event, Connection):
+        text = f"connection {event.state}" + ("" if event.participant == SELF else f" p={event.participant}")
     else:
         return None
     return text.replace("\x14", " ").replace("\x15", " ").replace("\x00", " ")[:MAX_ANNOTATION_CHARS]
@@ -135,7 +139,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     path = Path(path)
     channels = _channels(session)
     beats = session.beats(correct=False)
-    markers = [(e, annotation_text(e)) for e in session.markers()]
+    markers = [(e, annotation_text(e)) for e in [*session.markers(), *session.connections()]]
     markers = [(e, t) for e, t in markers if t]
     t0, t_end, last_annot = _file_span(session, path, channels, beats, markers)
     hr_signal = None if channels else _derived_hr(beats, t0, t_end)
@@ -153,7 +157,9 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     data, has_data = _record_grid(channels, per_record, placements, n_records, hr_signal)
     keep = _records_to_keep(has_data) if discontinuous else np.ones(n_records, dtype=bool)
     discontinuous = not keep.all()
-    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s)
+    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s) + [
+        (_Gap(g.start_s, g.duration_s), "gap beats" + ("" if g.participant == SELF else f" p={g.participant}"))
+        for g in session.gaps() if g.stream == "beats"]
 
     headers = []
     for c, arr in zip(channels, data, strict=False):

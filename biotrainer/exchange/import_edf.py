@@ -27,6 +27,7 @@ from biotrainer.core.events import (
     AccFrame,
     Annotation,
     Beat,
+    Connection,
     Cue,
     EcgFrame,
     Event,
@@ -38,7 +39,8 @@ from biotrainer.core.events import (
 from biotrainer.exchange.edf import record_layout
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
 
-GAP_RE = re.compile(r"^gap (ecg|acc)(?: p=(\w+))?$")
+GAP_RE = re.compile(r"^gap (ecg|acc|beats)(?: p=(\w+))?$")
+CONNECTION_RE = re.compile(r"^connection (\w+)(?: p=(\w+))?$")
 BEAT_RE = re.compile(r"^beat rr_1024=(\d+)(?: p=(\w+))?$")
 PHASE_RE = re.compile(r"^phase (start|end) (.+)$")
 PACER_RE = re.compile(r"^pacer (inhale|hold_in|exhale|hold_out) ([0-9.]+)/min$")
@@ -205,6 +207,8 @@ def marker_from_text(text: str, onset_s: float, duration_s: float, counters: dic
             counters["breath"] = counters.get("breath", -1) + 1
         return PacerMarker(t_s=onset_s, participant=SESSION, segment=segment, rate_per_min=float(rate),
                            breath_index=max(0, counters.get("breath", 0)), duration_s=max(0.0, duration_s))
+    if m := CONNECTION_RE.match(text):
+        return Connection(t_s=onset_s, participant=m.group(2) or SELF, state=m.group(1))
     if text.startswith("cue "):
         return Cue(t_s=onset_s, participant=SESSION, text=text[4:])
     if text == "note" or text.startswith("note "):

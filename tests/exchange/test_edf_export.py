@@ -138,3 +138,25 @@ def test_reimport_keeps_pseudonyms_and_adds_no_zero_samples(tmp_path, plus_d):
                                   np.concatenate([s.samples for s in want]))
             for g, w in zip(got, want, strict=True):
                 assert abs(g.t0_s - w.t0_s) <= 0.5 / w.fs_hz + 1e-6
+
+
+def test_connection_events_and_beat_gaps_are_annotations(tmp_path):
+    import pyedflib
+
+    from biotrainer.exchange.edf import export_edf
+    from biotrainer.exchange.library import import_path, load_session
+    from biotrainer.store import Library
+    from tests.report.dyad import record
+
+    library = tmp_path / "lib"
+    sid = record(library, ("--device", "sim:ecg,acc,disconnect=20-30", "--duration", "60", "--seed", "3"))
+    session = load_session(Library(library), sid)
+    path = export_edf(session, tmp_path / "s.edf")
+    with pyedflib.EdfReader(str(path)) as r:
+        onsets, durations, texts = r.readAnnotations()
+    texts = list(texts)
+    assert "connection disconnected" in texts and "connection connected" in texts
+    i = texts.index("gap beats")
+    assert 8.0 < durations[i] < 12.0 and 19.0 < onsets[i] < 23.0
+    back = import_path(path)
+    assert [e.state for e in back.events if e.KIND == "connection"] == [e.state for e in session.connections()]
