@@ -11,9 +11,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import", help="import RR, XDF, EDF+ or biotrainer session files as a session",
         description="Import data from other tools as a normal session (replay, analyse, compare): plain RR lists "
-                    "(one interval per line, ms), CSV with an RR column, LabRecorder XDF (RR/HR/ECG/marker "
-                    "streams), EDF/EDF+ (ECG, accelerometer, annotations), a biotrainer CSV export folder, or one session of a "
-                    "biotrainer BIDS export (its *_physioevents.tsv.gz or the folder holding it), or a biotrainer session "
+                    "(one interval per line, ms; Kubios time+RR text; Elite HRV comma lists), CSV with an RR column "
+                    "(HRV Logger, Polar Sensor Logger RR and ECG files, dated by their time column), LabRecorder "
+                    "XDF (RR/HR/ECG/marker streams), EDF/EDF+ (ECG, accelerometer, annotations), a biotrainer CSV "
+                    "export folder, or one session of a biotrainer BIDS export (a person's *_events.tsv or the "
+                    "folder holding it: a therapist-client session comes back whole), or a biotrainer session "
                     "file (.sqlite, e.g. from another computer or recordings/), which is copied unchanged under "
                     "its own id (a session already in the library is not imported twice).")
     p.add_argument("path", metavar="PATH", nargs="?", help="file (or CSV export folder) to import")
