@@ -160,3 +160,14 @@ def test_connection_events_and_beat_gaps_are_annotations(tmp_path):
     assert 8.0 < durations[i] < 12.0 and 19.0 < onsets[i] < 23.0
     back = import_path(path)
     assert [e.state for e in back.events if e.KIND == "connection"] == [e.state for e in session.connections()]
+
+
+def test_a_damaged_event_time_is_refused_without_allocating_the_span(tmp_path):
+    from biotrainer.core.errors import ExportError
+    from biotrainer.exchange.edf import export_edf
+
+    dyad = make_dyad()
+    dyad.events.append(Beat(t_s=1e12, participant="client", device="AA", rr_1024=800, beat_t_s=1e12, source="strap"))
+    with pytest.raises(ExportError, match="damaged event time") as err:  # was: a 931 GiB allocation
+        export_edf(dyad, tmp_path / "d.edf")
+    assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
