@@ -135,9 +135,6 @@ class RawEdfReader:
     def getPatientCode(self) -> str:  # noqa: N802
         return self._patient.split(" ")[0] if self._patient.strip() else ""
 
-    def getTransducer(self, i: int) -> str:  # noqa: N802
-        return ""
-
     def readAnnotations(self) -> tuple[np.ndarray, np.ndarray, list[str]]:  # noqa: N802
         a = sorted(self._annotations, key=lambda x: x[0])
         return (np.array([x[0] for x in a]), np.array([x[1] for x in a]), [x[2] for x in a])
