@@ -42,7 +42,15 @@ from biotrainer.core.events import (
     rr_ms_to_1024,
 )
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
-from biotrainer.exchange.table import TextTable, choose_column, number, read_table, read_text
+from biotrainer.exchange.table import (
+    TextTable,
+    choose_column,
+    ecg_name,
+    ecg_scale_to_uv,
+    number,
+    read_table,
+    read_text,
+)
 
 RR_NAME = re.compile(r"^\s*(rr|ibi|nn|rri|rr[-_ ]?interval|interval)s?\s*[_ (\[]*\s*(ms|s|sec|msec)?\s*[)\]]?\s*$",
                      re.IGNORECASE)
@@ -313,13 +321,9 @@ def import_rr(path: Path, *, participant: str | None = None, column: str | None 
                                          anchor_unix_s=rr.start_unix_s), events)
 
 
-ECG_NAME = re.compile(r"^\s*ecg\s*[_ (\[]*\s*(uv|µv|mv|v)?\s*[)\]]?\s*$", re.IGNORECASE)
-ECG_SCALE_TO_UV = {"": 1.0, "uv": 1.0, "µv": 1.0, "mv": 1000.0, "v": 1e6}
-
-
 def _is_ecg_table(table: TextTable) -> bool:
     """An ECG text file (Polar Sensor Logger ``…;ecg [uV]``): an ECG column and no RR column."""
-    return any(ECG_NAME.match(h) for h in table.header) and not any(
+    return any(ecg_name(h) for h in table.header) and not any(
         rule(h) for rule in RR_COLUMN_RULES for h in table.header)
 
 
@@ -329,9 +333,8 @@ def import_ecg_table(path: Path, table: TextTable, *, participant: str | None = 
     the start from the first ``Phone timestamp``. Runs split where the sample clock jumps (lost samples)."""
     from biotrainer.exchange.import_edf import beats_from_ecg
 
-    i = next(j for j, h in enumerate(table.header) if ECG_NAME.match(h))
-    unit = (ECG_NAME.match(table.header[i]).group(1) or "").lower()
-    uv = np.rint(table.values(i) * ECG_SCALE_TO_UV[unit]).astype(np.int64)
+    i = next(j for j, h in enumerate(table.header) if ecg_name(h))
+    uv = np.rint(table.values(i) * ecg_scale_to_uv(table.header[i])).astype(np.int64)
     t = _sample_clock_s(table)
     if t is None or len(t) < 2:
         raise ImportFormatError(f"{path}: ECG file without a sample clock column (timestamp [ms] or sensor "
