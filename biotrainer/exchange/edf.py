@@ -3,10 +3,10 @@
 Channels: ``ECG chest`` (µV) and ``MISC X chest``/``Y``/``Z`` (accelerometer, milli-g) per sensor; with several
 people the role replaces ``chest`` (``ECG therapist``, ``MISC X client``). The labels follow the EDF+ "type
 name" rule, so ``mne.io.read_raw_edf(path, infer_types=True)`` types ECG as ``ecg`` and the accelerometer as
-``misc`` (MNE keeps the unit ``mg`` in ``raw._orig_units`` and the values in milli-g; ECG in V). 16-bit samples with physical = digital scaling 1:1 when the data fit
-(-32768…32767 µV / mg: lossless), else the physical range is the data range (quantised to 1/65535 of it). Data
-records last 1 s when every rate is a whole number of Hz. A session with only beats gets one ``HR`` channel
-(1 Hz, bpm, derived from the beats, labelled as derived) because EDF needs at least one signal.
+``misc`` (ECG in V; the accelerometer keeps its values in milli-g: MNE has no unit for acceleration and shows
+``n/a`` in ``raw._orig_units``, the EDF header says ``mg``). 16-bit samples with physical = digital scaling 1:1
+(-32768…32767 µV / mg: lossless; larger values are an :class:`ExportError`). Data records last 1 s when every rate is a whole number of Hz. A session with only beats gets one ``MISC HR derived`` channel
+(1 Hz, bpm, derived from the beats; MNE types it ``misc``) because EDF needs at least one signal.
 
 Header: the patient field is ``<code> X X X`` (+ `` synthetic`` for simulated data), the code naming every
 participant by pseudonym (``P07``, or ``client=C12,therapist=T3`` for several people; no names); the recording
@@ -165,7 +165,7 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     for c, arr in zip(channels, data, strict=False):
         headers.append(_signal_header(c.label, c.unit, c.fs_hz, c.transducer, arr))
     if hr_signal is not None:
-        headers.append(_signal_header("HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
+        headers.append(_signal_header("MISC HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
     spr_all = per_record if hr_signal is None else per_record[: len(channels)] + [1]
     kept = [_kept_samples(arr, spr, keep) for arr, spr in zip(data, spr_all, strict=True)]
     n_annotations = len(beats) + len(markers)
