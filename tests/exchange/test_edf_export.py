@@ -171,3 +171,14 @@ def test_a_damaged_event_time_is_refused_without_allocating_the_span(tmp_path):
     with pytest.raises(ExportError, match="damaged event time") as err:  # was: a 931 GiB allocation
         export_edf(dyad, tmp_path / "d.edf")
     assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
+
+
+def test_a_beats_only_session_has_a_misc_heart_rate_channel_in_mne(tmp_path):
+    import mne
+
+    from biotrainer.exchange.edf import export_edf
+
+    dyad = make_dyad()
+    beats_only = ExchangeSession(dyad.meta, [e for e in dyad.events if isinstance(e, Beat)])
+    raw = mne.io.read_raw_edf(export_edf(beats_only, tmp_path / "b.edf"), infer_types=True, verbose="error")
+    assert raw.ch_names == ["HR derived"] and raw.get_channel_types() == ["misc"]  # was: eeg
