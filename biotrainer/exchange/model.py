@@ -7,7 +7,9 @@ the arrays the formats need: a beat table, contiguous ECG/ACC segments (split at
 
 Design choice (gaps and clock drift): consecutive frames of one sensor belong to one segment when the first sample
 of the next frame is within ``gap_s`` (default 0.25 s) of where the segment's nominal rate predicts it; samples
-inside a segment are timed from the segment's first sample at the nominal rate. A larger difference starts a new
+inside a segment are timed at the nominal rate from the segment's ``t0_s``, the median over its frames of where
+each frame puts the segment's first sample (not the first frame's time alone: a strap's first frames are timed
+before its clock offset has settled, which left whole channels 1–2 samples late). A larger difference starts a new
 segment at the frame's own (sensor-clock) time: after lost frames (a real gap: EDF zero fill + ``gap``
 annotation or EDF+D, ``n/a`` rows in BIDS) or when a strap's true rate differs from the nominal one (a 130.2 Hz
 "130 Hz" ECG drifts 0.25 s in about 3 minutes). Exported sample times therefore stay within ``gap_s`` of the
@@ -248,8 +250,15 @@ def _samples_of(frame: Any) -> np.ndarray:
 def _segments_of(kind: str, participant: str, device: str, frames: Sequence[Any], gap_s: float) -> list[Segment]:
     out: list[Segment] = []
     parts: list[np.ndarray] = []
+    starts: list[float] = []  # each frame's first-sample time minus the samples before it: its view of t0
     fs = t0 = 0.0
     n = 0
+
+    def close() -> None:
+        # the segment's t0 is the median of its frames' views (the first frames' times are the least settled:
+        # a strap's clock offset is still being learnt; a rate error spreads evenly instead of accumulating)
+        out.append(Segment(kind, participant, device, fs, float(np.median(starts)), np.concatenate(parts)))
+
     for f in frames:
         samples = _samples_of(f)
         if len(samples) == 0:
@@ -257,13 +266,14 @@ def _segments_of(kind: str, participant: str, device: str, frames: Sequence[Any]
         first_t = f.last_sample_t_s - (len(samples) - 1) / f.fs_hz
         if parts and f.fs_hz == fs and abs(first_t - (t0 + n / fs)) <= gap_s:
             parts.append(samples)
+            starts.append(first_t - n / fs)
             n += len(samples)
             continue
         if parts:
-            out.append(Segment(kind, participant, device, fs, t0, np.concatenate(parts)))
-        parts, fs, t0, n = [samples], float(f.fs_hz), float(first_t), len(samples)
+            close()
+        parts, starts, fs, t0, n = [samples], [float(first_t)], float(f.fs_hz), float(first_t), len(samples)
     if parts:
-        out.append(Segment(kind, participant, device, fs, t0, np.concatenate(parts)))
+        close()
     return out
 
 

@@ -11,6 +11,7 @@ from biotrainer.core.events import AccFrame, Beat, EcgFrame
 from biotrainer.exchange.model import ExchangeSession
 
 ANCHOR = 1_790_000_000.52
+FS_ECG = 130.0
 
 
 def _frames(cls, role, device, t0, fs, n_frames, per_frame, seed, skip=()):
@@ -182,3 +183,24 @@ def test_a_beats_only_session_has_a_misc_heart_rate_channel_in_mne(tmp_path):
     beats_only = ExchangeSession(dyad.meta, [e for e in dyad.events if isinstance(e, Beat)])
     raw = mne.io.read_raw_edf(export_edf(beats_only, tmp_path / "b.edf"), infer_types=True, verbose="error")
     assert raw.ch_names == ["HR derived"] and raw.get_channel_types() == ["misc"]  # was: eeg
+
+
+def test_a_strap_whose_first_frames_are_timed_late_is_placed_by_its_settled_frames(tmp_path):
+    """Was: the channel was anchored at the first frame, stamped before the strap's clock offset had settled, and
+    every later sample sat ~2 samples late (the reported 'client ECG 2 samples late')."""
+    import dataclasses
+
+    import pyedflib
+
+    from biotrainer.exchange.edf import export_edf
+
+    frames = _frames(EcgFrame, "self", "AA", 0.2, FS_ECG, 100, 73, 7)
+    frames[:3] = [dataclasses.replace(f, last_sample_t_s=f.last_sample_t_s + 2 / FS_ECG) for f in frames[:3]]
+    session = ExchangeSession({"id": "s", "anchor_unix_s": ANCHOR, "participants": {"self": "P1"}}, frames)
+    path = export_edf(session, tmp_path / "s.edf")
+    with pyedflib.EdfReader(str(path)) as r:
+        start = r.getStartdatetime().timestamp() - ANCHOR
+        sig = r.readSignal(0, digital=True)
+    for f in (frames[10], frames[50], frames[99]):
+        first_t = f.last_sample_t_s - (len(f.samples_uv) - 1) / FS_ECG
+        assert abs(_placed_at(sig, f.samples_uv, start, FS_ECG) - first_t) * FS_ECG <= 0.5 + 1e-6
