@@ -1,4 +1,8 @@
-"""``biotrainer export``: sessions to CSV, BIDS physio or EDF+ files for researchers (pseudonyms only)."""
+"""``biotrainer export``: sessions to CSV, BIDS physio or EDF+ files for researchers (pseudonyms only).
+
+One export is all or nothing: every file goes to a temporary name first and is renamed when all are complete
+(:class:`biotrainer.exchange.atomic.AtomicWrites`); a failure (a full disk…) leaves no file and exits non-zero
+with one line."""
 
 from __future__ import annotations
 
@@ -50,6 +54,14 @@ def _prepare_out(out) -> None:
         raise ExportError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
 
 
+def _remove_if_new_and_empty(out, existed: bool) -> None:  # noqa: ANN001
+    if not existed:
+        try:
+            out.rmdir()
+        except OSError:
+            pass
+
+
 def _synchrony(session) -> dict | None:  # noqa: ANN001
     """The therapist–client synchrony JSON of a dyad session for the CSV and BIDS exports (None otherwise)."""
     from biotrainer.report.data import attunement_of
@@ -61,31 +73,35 @@ def _synchrony(session) -> dict | None:  # noqa: ANN001
 
 
 def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  # noqa: ANN001
-    """Export ``refs`` as ``fmt`` into ``out``; the files written."""
+    """Export ``refs`` as ``fmt`` into ``out``, all sessions or none (one atomic batch); the files written."""
+    from biotrainer.exchange.atomic import AtomicWrites
     from biotrainer.exchange.library import load_session
 
-    if fmt == "bids":
-        from biotrainer.exchange.bids import export_bids
+    with AtomicWrites() as writes:
+        if fmt == "bids":
+            from biotrainer.exchange.bids import export_bids
 
-        sessions = []
+            sessions = []
+            for i, ref in enumerate(refs, 1):
+                sessions.append(load_session(library, ref))
+                _progress(i, len(refs), "sessions read")
+            dyads = {s.id: r for s in sessions if (r := _synchrony(s)) is not None}
+            return export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"),
+                               synchrony=dyads, writes=writes)
+        written = []
         for i, ref in enumerate(refs, 1):
-            sessions.append(load_session(library, ref))
-            _progress(i, len(refs), "sessions read")
-        dyads = {s.id: r for s in sessions if (r := _synchrony(s)) is not None}
-        return export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"), synchrony=dyads)
-    written = []
-    for i, ref in enumerate(refs, 1):
-        session = load_session(library, ref)
-        if fmt == "csv":
-            from biotrainer.exchange.csv_export import export_csv
+            session = load_session(library, ref)
+            if fmt == "csv":
+                from biotrainer.exchange.csv_export import export_csv
 
-            written.extend(export_csv(session, out / session.id, synchrony=_synchrony(session)))
-        else:
-            from biotrainer.exchange.edf import export_edf
+                written.extend(export_csv(session, out / session.id, synchrony=_synchrony(session), writes=writes))
+            else:
+                from biotrainer.exchange.edf import export_edf
 
-            written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=edf_plus_d))
-        _progress(i, len(refs))
-    return written
+                written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=edf_plus_d,
+                                          writes=writes))
+            _progress(i, len(refs))
+        return written
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,12 +115,17 @@ def run(args: argparse.Namespace) -> int:
     refs = sessions_to_export(library, list(args.sessions), args.participant, args.all,
                               skipped=lambda why: sys.stderr.write(f"biotrainer: warning: not exported: {why}\n"))
     out = Path(args.out).expanduser()
+    existed = out.exists()
     _prepare_out(out)
     try:
         written = _write(library, refs, args.format, out, args.edf_plus_d)
     except OSError as exc:
+        _remove_if_new_and_empty(out, existed)
         where = exc.filename or out
         raise ExportError(f"{where}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        _remove_if_new_and_empty(out, existed)  # a failed export leaves nothing behind, its folder neither
+        raise
     if args.json:
         print_json({"format": args.format, "sessions": refs, "files": [str(p) for p in written]})
     else:

@@ -11,14 +11,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import", help="import RR, XDF, EDF+ or biotrainer session files as a session",
         description="Import data from other tools as a normal session (replay, analyse, compare): plain RR lists "
-                    "(one interval per line, ms), CSV with an RR column, LabRecorder XDF (RR/HR/ECG/marker "
-                    "streams), EDF/EDF+ (ECG, accelerometer, annotations), a biotrainer CSV export folder, or one session of a "
-                    "biotrainer BIDS export (its *_physioevents.tsv.gz or the folder holding it), or a biotrainer session "
+                    "(one interval per line, ms; Kubios time+RR text; Elite HRV comma lists), CSV with an RR column "
+                    "(HRV Logger, Polar Sensor Logger RR and ECG files, dated by their time column), LabRecorder "
+                    "XDF (RR/HR/ECG/marker streams), EDF/EDF+ (ECG, accelerometer, annotations), a biotrainer CSV "
+                    "export folder, or one session of a biotrainer BIDS export (a person's *_events.tsv or the "
+                    "folder holding it: a therapist-client session comes back whole), or a biotrainer session "
                     "file (.sqlite, e.g. from another computer or recordings/), which is copied unchanged under "
                     "its own id (a session already in the library is not imported twice).")
     p.add_argument("path", metavar="PATH", nargs="?", help="file (or CSV export folder) to import")
     p.add_argument("--participant", metavar="P", action="append",
                    help="pseudonym of the person measured; with --role: ROLE=PSEUDONYM (repeatable)")
+    p.add_argument("--column", metavar="NAME",
+                   help="the RR column of a CSV/TSV file whose header does not name it (as 'analyze --column')")
     p.add_argument("--role", metavar="ROLE=FILE", action="append",
                    help="a dyad: one file per person, e.g. --role therapist=t.edf --role client=c.txt, imported as "
                         "one session (aligned by the files' start times when both have one, else both at 0 s)")
@@ -35,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from biotrainer.exchange.library import import_path, import_session_file, is_session_file, save_session
     from biotrainer.store import Library
 
+    if args.role and args.column is not None:
+        raise UsageError("--column is for one RR text table, not a dyad import")
     if args.role:
         return _run_dyad(args)
     if args.path is None:
@@ -53,12 +59,24 @@ def run(args: argparse.Namespace) -> int:
         counts = info["counts"]
         _report(args, sid, "biotrainer-session", "biotrainer session", sum(counts.values()), counts.get("beat", 0))
         return 0
-    session = import_path(path, participant=args.participant)
+    if args.column is not None and (path.is_dir() or path.suffix.lower() in (".xdf", ".xdfz", ".edf", ".bdf")):
+        raise UsageError(f"--column is for RR text tables (CSV/TSV), not {path.name}")
+    session = import_path(path, participant=args.participant, column=args.column)
+    _warn(session)
+    args.import_warnings = session.meta.get("imported_from", {}).get("warnings", [])
     new_id = save_session(library, session)
     n_beats = sum(isinstance(e, Beat) for e in session.events)
     fmt = session.meta.get("imported_from", {}).get("format", "")
     _report(args, new_id, fmt, fmt, len(session.events), n_beats)
     return 0
+
+
+def _warn(session) -> None:  # noqa: ANN001 - an ExchangeSession
+    """Print what an importer found missing (a truncated XDF…), one line each."""
+    import sys
+
+    for line in session.meta.get("imported_from", {}).get("warnings", []):
+        print(f"biotrainer: warning: {line}", file=sys.stderr)
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -123,6 +141,7 @@ def _run_dyad(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, sid: str, fmt: str, label: str, n_events: int, n_beats: int) -> None:
     """Print what was imported: JSON (``fmt``) or one line (``label``)."""
     if args.json:
-        print_json({"id": sid, "format": fmt, "events": n_events, "beats": n_beats, "source": str(args.path)})
+        print_json({"id": sid, "format": fmt, "events": n_events, "beats": n_beats, "source": str(args.path),
+                    "warnings": list(getattr(args, "import_warnings", []))})
     else:
         print(f"imported {args.path} ({label}, {n_beats} beats, {n_events} events) as session {sid}")

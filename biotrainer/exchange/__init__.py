@@ -8,6 +8,8 @@ are read by :mod:`biotrainer.exchange.table` with one column rule.
 - imports: :func:`import_path` (any supported file, by its kind), :func:`import_file` (straight into a library),
   :func:`read_rr` (an RR file's intervals, as ``analyze`` reads them);
 - the store: :func:`load_session`, :func:`save_session`;
+- writing: :class:`AtomicWrites` (:mod:`biotrainer.exchange.atomic`), the one way exports and reports write files:
+  complete files or none;
 - live: :class:`LslOutlets` (Lab Streaming Layer outlets for a running session).
 
 The per-format importers stay in their modules (``biotrainer.exchange.import_rr.import_rr``…: a package name
@@ -22,6 +24,7 @@ from biotrainer.core.lazy import lazy_face
 EXPORT_FORMATS = ("csv", "bids", "edf")
 
 _LAZY = {
+    "AtomicWrites": "atomic",
     "BeatTable": "model",
     "ExchangeSession": "model",
     "Segment": "model",

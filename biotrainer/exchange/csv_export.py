@@ -1,21 +1,29 @@
 """CSV export: beats, heart rate, markers, ECG and accelerometer of one session (SCIENCE.md §8).
 
-One folder per session, files ``<id>_beats.csv``, ``_hr.csv``, ``_markers.csv``, ``_ecg.csv``, ``_acc.csv`` and
-``_meta.json``. Every CSV starts with one ``#`` comment line naming biotrainer, its version and the session (read
-with ``pandas.read_csv(path, comment="#")``); units are in the column names; times are seconds since session start
-(``started_at`` in the comment and in ``_meta.json`` is the ISO-8601 wall clock of time 0). Files are 0600.
+One folder per session, files ``<id>_beats.csv``, ``_hr.csv``, ``_markers.csv``, ``_ecg.csv``, ``_acc.csv`` and the
+JSON sidecar ``_meta.json`` (software, version, the session header with ``started_at``, ``anchor_unix_s``,
+``synthetic`` and role → pseudonym, units, what each file holds). Every CSV starts with its header row, so a plain
+``pandas.read_csv(path)`` reads it; units are in the column names; times are seconds since session start
+(``started_at`` in ``_meta.json`` is the ISO-8601 wall clock of time 0). Files are 0600, written all or none
+(:class:`~biotrainer.exchange.atomic.AtomicWrites`). Each row names the person twice: ``participant`` (the
+pseudonym) and ``role`` (``self``, ``therapist``, ``client``), so both people of a therapist–client session are
+in the same files of one session.
 
 Beats are lossless: ``rr_1024`` is the raw value in 1/1024 s as the strap sent it; ``rr_ms`` = rr_1024·1000/1024;
 ``flag`` is the artifact class (0 normal, 1 ectopic, 2 missed, 3 extra, 4 long/short) and ``rr_corrected_ms`` the
-corrected interval ending at that beat (empty where correction removed or moved the beat). Markers keep every field
-as the event's JSON in ``data``, so :mod:`biotrainer.exchange.import_csv` rebuilds them exactly.
+corrected interval ending at that beat (empty where correction removed or moved the beat); ``gap_before_s`` is the
+time without beats before this beat's interval (empty when the beats are contiguous: lost beats, e.g. while the
+strap was disconnected, are visible here). ``_markers.csv`` holds the protocol markers, the annotations, the
+sensors' connection changes (``kind`` ``connection``, ``label`` the state) and the data gaps (``kind`` ``gap``,
+``label`` the stream ``beats``/``ecg``/``acc``, ``duration_s`` its length); markers keep every field as the event's
+JSON in ``data``, so :func:`biotrainer.exchange.import_rr.import_csv_export` rebuilds them exactly. Exports of
+earlier versions (a ``#`` comment line first) are still imported.
 
 A therapist–client session exported with its synchrony (the JSON of ``biotrainer synchrony --json``, computed by
 the caller: exchange sits below the analysis layer) also gets ``<id>_synchrony.csv``, one row per window
 (:data:`SYNCHRONY_COLUMNS`; empty cells where a window has no value, ``above_chance`` true/false), and the
-session-level numbers, settings and the columns with their units under ``synchrony`` in ``_meta.json``. That file
-has no ``#`` line, so a plain ``pandas.read_csv(path)`` reads it (as does ``comment="#"``). **A positive lag means the client follows
-the therapist.**
+session-level numbers, settings and the columns with their units under ``synchrony`` in ``_meta.json``. **A positive lag means
+the client follows the therapist.**
 """
 
 from __future__ import annotations
@@ -29,17 +37,17 @@ from typing import Any
 import numpy as np
 
 from biotrainer.core.events import to_record
+from biotrainer.exchange.atomic import AtomicWrites, joined
 from biotrainer.exchange.model import ExchangeSession, Segment
-from biotrainer.store.paths import make_private_dirs, open_private
 
 log = logging.getLogger(__name__)
 
-BEAT_COLUMNS = ("participant", "device", "source", "arrival_t_s", "beat_t_s", "rr_1024", "rr_ms", "flag",
-                "rr_corrected_ms")
-MARKER_COLUMNS = ("t_s", "kind", "participant", "label", "data")
-HR_COLUMNS = ("t_s", "participant", "device", "hr_bpm", "contact")
-ECG_COLUMNS = ("t_s", "participant", "device", "fs_hz", "ecg_uv")
-ACC_COLUMNS = ("t_s", "participant", "device", "fs_hz", "acc_x_mg", "acc_y_mg", "acc_z_mg")
+BEAT_COLUMNS = ("participant", "role", "device", "source", "arrival_t_s", "beat_t_s", "rr_1024", "rr_ms", "flag",
+                "rr_corrected_ms", "gap_before_s")
+MARKER_COLUMNS = ("t_s", "kind", "participant", "role", "device", "label", "duration_s", "data")
+HR_COLUMNS = ("t_s", "participant", "role", "device", "hr_bpm", "contact")
+ECG_COLUMNS = ("t_s", "participant", "role", "device", "fs_hz", "ecg_uv")
+ACC_COLUMNS = ("t_s", "participant", "role", "device", "fs_hz", "acc_x_mg", "acc_y_mg", "acc_z_mg")
 
 #: The synchrony windows' columns: (description, unit), for the CSV export's header and the BIDS sidecar.
 SYNCHRONY_COLUMNS: dict[str, tuple[str, str]] = {
@@ -61,43 +69,60 @@ def marker_label(event: object) -> str:
     return ""
 
 
-def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any] | None = None) -> list[Path]:
+def export_csv(session: ExchangeSession, out_dir: Path, synchrony: dict[str, Any] | None = None, *,
+               writes: AtomicWrites | None = None) -> list[Path]:
     """Write the CSV files of ``session`` into ``out_dir`` (created); returns the written paths.
+
+    All files are written through :class:`~biotrainer.exchange.atomic.AtomicWrites`: all of them or none.
 
     Parameters
     ----------
     session : ExchangeSession
-        The session (participants are written as their pseudonyms).
+        The session (participants are written as their pseudonyms, with their role).
     out_dir : Path
         Destination folder.
     synchrony : dict, optional
         The session's synchrony JSON (:func:`biotrainer.analysis.synchrony.synchrony_of_events`); adds
         ``<id>_synchrony.csv`` and the ``synchrony`` block of ``_meta.json``.
+    writes : AtomicWrites, optional
+        The caller's batch (it commits); default: this export's own.
 
     Returns
     -------
     list of Path
+
+    Raises
+    ------
+    ExportError
+        A file could not be written (nothing is left behind).
     """
     out_dir = Path(out_dir)
-    make_private_dirs(out_dir)
-    base = out_dir / session.id
-    written = [_write_beats(session, Path(f"{base}_beats.csv")), _write_markers(session, Path(f"{base}_markers.csv")),
-               _write_hr(session, Path(f"{base}_hr.csv"))]
-    for kind, cols in (("ecg", ECG_COLUMNS), ("acc", ACC_COLUMNS)):
-        segs = session.segments(kind)
-        if segs:
-            written.append(_write_signal(session, segs, cols, Path(f"{base}_{kind}.csv")))
-    meta = export_meta(session)
-    if synchrony is not None:
-        sync_path = _write_synchrony(synchrony["windows"], Path(f"{base}_synchrony.csv"))
-        written.append(sync_path)
-        meta["synchrony"] = synchrony_header(synchrony, sync_path.name)
-    meta_path = Path(f"{base}_meta.json")
-    with open_private(meta_path, "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2, default=str)
-    written.append(meta_path)
+    with joined(writes) as out:
+        out.mkdirs(out_dir)
+        base = out_dir / session.id
+        written = [_write_beats(out, session, Path(f"{base}_beats.csv")),
+                   _write_markers(out, session, Path(f"{base}_markers.csv")),
+                   _write_hr(out, session, Path(f"{base}_hr.csv"))]
+        for kind, cols in (("ecg", ECG_COLUMNS), ("acc", ACC_COLUMNS)):
+            segs = session.segments(kind)
+            if segs:
+                written.append(_write_signal(out, session, segs, cols, Path(f"{base}_{kind}.csv")))
+        meta = export_meta(session)
+        meta["files"] = {p.name: "one row per " + what for p, what in zip(written, FILE_ROWS, strict=False)}
+        if synchrony is not None:
+            sync_path = _write_synchrony(out, synchrony["windows"], Path(f"{base}_synchrony.csv"))
+            written.append(sync_path)
+            meta["synchrony"] = synchrony_header(synchrony, sync_path.name)
+        meta_path = Path(f"{base}_meta.json")
+        with out.open(meta_path, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, indent=2, default=str)
+        written.append(meta_path)
     log.info("CSV export of %s: %d files in %s", session.id, len(written), out_dir)
     return written
+
+
+FILE_ROWS = ("beat", "marker, sensor connection change or data gap", "heart-rate notification of a strap",
+             "ECG sample", "accelerometer sample")
 
 
 def export_meta(session: ExchangeSession) -> dict:
@@ -128,8 +153,8 @@ def synchrony_cell(value: Any) -> str:
     return repr(float(value))
 
 
-def _write_synchrony(windows: list[dict[str, Any]], path: Path) -> Path:
-    with open_private(path, "w", encoding="utf-8", newline="") as fh:
+def _write_synchrony(out: AtomicWrites, windows: list[dict[str, Any]], path: Path) -> Path:
+    with out.open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(SYNCHRONY_COLUMNS)
         for win in windows:
@@ -137,55 +162,71 @@ def _write_synchrony(windows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def _writer(path: Path, session: ExchangeSession, columns: tuple[str, ...]):
-    fh = open_private(path, "w", encoding="utf-8", newline="")
-    fh.write(f"# {session.header_line()}\n")
+def _writer(out: AtomicWrites, path: Path, columns: tuple[str, ...]):
+    """The open file and a csv writer, the header row written (no comment line: plain ``pandas.read_csv``)."""
+    fh = out.open(path, "w", encoding="utf-8", newline="")
     w = csv.writer(fh, lineterminator="\n")
     w.writerow(columns)
     return fh, w
 
 
-def _write_beats(session: ExchangeSession, path: Path) -> Path:
+def _write_beats(out: AtomicWrites, session: ExchangeSession, path: Path) -> Path:
     beats = session.beats()
-    fh, w = _writer(path, session, BEAT_COLUMNS)
+    gap_before = session.beat_gap_before_s(beats)
+    fh, w = _writer(out, path, BEAT_COLUMNS)
     with fh:
         rr_ms = beats.rr_ms
         for i in range(len(beats)):
             corr = beats.rr_corrected_ms[i]
-            w.writerow((session.pseudonym(beats.participant[i]), beats.device[i], beats.source[i],
+            role = beats.participant[i]
+            w.writerow((session.pseudonym(role), role, beats.device[i], beats.source[i],
                         repr(float(beats.arrival_t_s[i])), repr(float(beats.beat_t_s[i])), int(beats.rr_1024[i]),
                         repr(float(rr_ms[i])), int(beats.flags[i]),
-                        "" if np.isnan(corr) else repr(float(corr))))
+                        "" if np.isnan(corr) else repr(float(corr)), repr(float(gap_before[i])) if gap_before[i]
+                        else ""))
     return path
 
 
-def _write_markers(session: ExchangeSession, path: Path) -> Path:
-    fh, w = _writer(path, session, MARKER_COLUMNS)
+def _who(session: ExchangeSession, participant: str) -> str:
+    return "session" if participant == "session" else session.pseudonym(participant)
+
+
+def _write_markers(out: AtomicWrites, session: ExchangeSession, path: Path) -> Path:
+    rows: list[tuple[float, tuple[Any, ...]]] = []
+    for e in [*session.markers(), *session.connections()]:
+        kind, t_s, participant, device, data, _blob = to_record(e)
+        duration = getattr(e, "duration_s", None) if kind in ("pacer", "phase") else None
+        rows.append((t_s, (repr(t_s), kind, _who(session, participant), participant, device, marker_label(e),
+                           "" if duration is None else repr(float(duration)), data)))
+    for g in session.gaps():
+        rows.append((g.start_s, (repr(g.start_s), "gap", _who(session, g.participant), g.participant, g.device,
+                                 g.stream, repr(g.duration_s), "")))
+    rows.sort(key=lambda r: r[0])
+    fh, w = _writer(out, path, MARKER_COLUMNS)
     with fh:
-        for e in session.markers():
-            kind, t_s, participant, _device, data, _blob = to_record(e)
-            w.writerow((repr(t_s), kind, participant, marker_label(e), data))
+        w.writerows(r for _, r in rows)
     return path
 
 
-def _write_hr(session: ExchangeSession, path: Path) -> Path:
-    fh, w = _writer(path, session, HR_COLUMNS)
+def _write_hr(out: AtomicWrites, session: ExchangeSession, path: Path) -> Path:
+    fh, w = _writer(out, path, HR_COLUMNS)
     with fh:
         for e in session.heart_rates():
-            w.writerow((repr(e.t_s), session.pseudonym(e.participant), e.device, e.hr_bpm,
+            w.writerow((repr(e.t_s), session.pseudonym(e.participant), e.participant, e.device, e.hr_bpm,
                         "" if e.contact is None else int(e.contact)))
     return path
 
 
-def _write_signal(session: ExchangeSession, segments: list[Segment], columns: tuple[str, ...], path: Path) -> Path:
-    fh, _ = _writer(path, session, columns)
+def _write_signal(out: AtomicWrites, session: ExchangeSession, segments: list[Segment], columns: tuple[str, ...],
+                  path: Path) -> Path:
+    fh, _ = _writer(out, path, columns)
     with fh:
         for seg in segments:
             t = np.round(seg.times_s(), 6)
             values = seg.samples.reshape(seg.n, -1)
             pseud = session.pseudonym(seg.participant).replace(",", "_")
             device = seg.device.replace(",", "_")
-            prefix = f"{pseud},{device},{seg.fs_hz:g}"
+            prefix = f"{pseud},{seg.participant},{device},{seg.fs_hz:g}"
             lines = [f"{ti!r},{prefix}," + ",".join(map(str, row)) for ti, row in zip(t.tolist(), values.tolist(),
                                                                                      strict=True)]
             fh.write("\n".join(lines))

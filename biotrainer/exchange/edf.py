@@ -1,25 +1,35 @@
 """EDF+ export via pyedflib: ECG and accelerometer channels, beats and markers as EDF annotations (SCIENCE.md §8).
 
-Channels: ``ECG`` (µV) and ``ACC X/Y/Z`` (milli-g) per sensor (the participant role is appended to the label
-when a session has several). 16-bit samples with physical = digital scaling 1:1 when the data fit
-(-32768…32767 µV / mg: lossless), else the physical range is the data range (quantised to 1/65535 of it). Data
-records last 1 s when every rate is a whole number of Hz. A session with only beats gets one ``HR`` channel
-(1 Hz, bpm, derived from the beats, labelled as derived) because EDF needs at least one signal.
+Channels: ``ECG chest`` (µV) and ``MISC X chest``/``Y``/``Z`` (accelerometer, milli-g) per sensor; with several
+people the role replaces ``chest`` (``ECG therapist``, ``MISC X client``). The labels follow the EDF+ "type
+name" rule, so ``mne.io.read_raw_edf(path, infer_types=True)`` types ECG as ``ecg`` and the accelerometer as
+``misc`` (ECG in V; the accelerometer keeps its values in milli-g: MNE has no unit for acceleration and shows
+``n/a`` in ``raw._orig_units``, the EDF header says ``mg``). 16-bit samples with physical = digital scaling 1:1
+(-32768…32767 µV / mg: lossless; larger values are an :class:`ExportError`). Data records last 1 s when every rate is a whole number of Hz. A session with only beats gets one ``MISC HR derived`` channel
+(1 Hz, bpm, derived from the beats; MNE types it ``misc``) because EDF needs at least one signal.
 
-Annotations (onset relative to the file start, 100 µs resolution). The file starts at session time ``t0_s``:
-the first sample or marker, moved back to a whole wall-clock second (``startdate``/``starttime`` in the header);
-``t0_s`` is written in the header's recording field (``t0_s=<t0> <session id>``) so the importer restores the
-session's own time base:
+Header: the patient field is ``<code> X X X`` (+ `` synthetic`` for simulated data), the code naming every
+participant by pseudonym (``P07``, or ``client=C12,therapist=T3`` for several people; no names); the recording
+field is ``Startdate <date> <session id> X biotrainer_<version> t0_s=<t0>``: the session id as the EDF+ admin
+code, whole. Annotations (onset relative to the file start, 100 µs resolution). The file starts at session
+time ``t0_s``: the first sample or marker, moved back to a whole wall-clock second (``startdate``/``starttime`` in
+the header); ``t0_s`` lets the importer restore the session's own time base:
 
 - ``beat rr_1024=<n>`` (and `` p=<role>`` for a non-``self`` participant): one per beat, at the beat time;
 - ``phase start|end <name>`` (duration = planned phase length), ``pacer <segment> <rate>/min`` (duration = segment
-  length), ``cue <text>``, ``note <text>`` (annotations), ``session <state>``.
+  length), ``cue <text>``, ``note <text>`` (annotations), ``session <state>``;
+- ``connection <state>`` (a sensor's connection change) and ``gap ecg|acc|beats`` (a stretch without data, with its
+  duration), with `` p=<role>`` for a non-``self`` participant.
 
 Gaps: when the recording has gaps (a run of ≥1 whole data record without any sample, inside the recording) those
 records are left out and the file is written as **EDF+D**: pyedflib writes the kept records as EDF+C, then
 :func:`_make_discontinuous` sets the header's reserved field to ``EDF+D`` and rewrites each record's time-keeping
-annotation to its true onset. Samples missing inside a kept record are 0. Note: MNE reads EDF+D as if continuous
-(it ignores record onsets); pyedflib and EDFbrowser honour them.
+annotation to its true onset. Samples missing inside a kept record are 0 and covered by ``gap`` annotations (in
+EDF+C and EDF+D alike), so the importer never takes them for data. Note: MNE reads EDF+D as if continuous (it
+ignores record onsets); pyedflib and EDFbrowser honour them.
+
+The file is written under a temporary name, checked to be complete (its length matches its header: pyedflib
+does not report a full disk) and renamed only then (:class:`~biotrainer.exchange.atomic.AtomicWrites`).
 """
 
 from __future__ import annotations
@@ -35,9 +45,9 @@ import numpy as np
 
 from biotrainer import __version__
 from biotrainer.core.errors import ExportError
-from biotrainer.core.events import SELF, Annotation, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.core.events import SELF, Annotation, Connection, Cue, PacerMarker, PhaseMarker, SessionState
+from biotrainer.exchange.atomic import AtomicWrites, joined
 from biotrainer.exchange.model import BeatTable, ExchangeSession, Segment
-from biotrainer.store.paths import make_private, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,8 @@ def annotation_text(event: Any) -> str | None:
         text = f"note {event.text}" if event.text else "note"
     elif isinstance(event, SessionState):
         text = f"session {event.state}"
+    elif isinstance(event, Connection):
+        text = f"connection {event.state}" + ("" if event.participant == SELF else f" p={event.participant}")
     else:
         return None
     return text.replace("\x14", " ").replace("\x15", " ").replace("\x00", " ")[:MAX_ANNOTATION_CHARS]
@@ -85,13 +97,14 @@ def _channels(session: ExchangeSession) -> list[_Channel]:
         for s in session.segments(kind):
             groups.setdefault((s.participant, s.device), []).append(s)
         for (role, _device), segs in groups.items():
-            suffix = "" if len(roles) <= 1 else f" {role}"
+            where = "chest" if len(roles) <= 1 else role
             if kind == "ecg":
-                channels.append(_Channel(f"ECG{suffix}", "uV", segs[0].fs_hz, segs, None, "chest strap ECG"))
+                channels.append(_Channel(f"ECG {where}", "uV", segs[0].fs_hz, segs, None,
+                                         f"chest strap ECG ({role})"))
             else:
                 for i, axis in enumerate("XYZ"):
-                    channels.append(_Channel(f"ACC {axis}{suffix}", "mg", segs[0].fs_hz, segs, i,
-                                             "chest strap accelerometer"))
+                    channels.append(_Channel(f"MISC {axis} {where}", "mg", segs[0].fs_hz, segs, i,
+                                             f"chest strap accelerometer {axis} axis ({role})"))
     return channels
 
 
@@ -103,7 +116,8 @@ def _record_duration(rates: list[float]) -> float:
     return float(_calculate_record_duration(rates))
 
 
-def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = False) -> Path:
+def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = False,
+               writes: AtomicWrites | None = None) -> Path:
     """Write ``session`` as one EDF+ file; returns the path (mode 0600).
 
     Parameters
@@ -114,6 +128,8 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
         Write recordings with gaps as EDF+D (records without data left out). Default False: EDF+C with the gaps
         filled with 0 and marked by ``gap ecg``/``gap acc`` annotations (onset, duration), because pyedflib
         refuses to open EDF+D files and MNE reads them as if continuous.
+    writes : AtomicWrites, optional
+        The caller's batch (it commits); default: this export's own.
 
     Raises
     ------
@@ -121,10 +137,9 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
         When the file cannot be written.
     """
     path = Path(path)
-    make_private_dirs(path.parent)
     channels = _channels(session)
     beats = session.beats(correct=False)
-    markers = [(e, annotation_text(e)) for e in session.markers()]
+    markers = [(e, annotation_text(e)) for e in [*session.markers(), *session.connections()]]
     markers = [(e, t) for e, t in markers if t]
     t0, t_end, last_annot = _file_span(session, path, channels, beats, markers)
     hr_signal = None if channels else _derived_hr(beats, t0, t_end)
@@ -133,30 +148,81 @@ def export_edf(session: ExchangeSession, path: Path, *, discontinuous: bool = Fa
     placements = [_placements(c, t0) for c in channels]
     data_end_s = max([t0] + [t0 + (st + n) / c.fs_hz for c, pl in zip(channels, placements, strict=True)
                              for st, n in pl])
-    n_records = max(1, int(math.ceil((max(t_end, data_end_s, last_annot + 1e-3) - t0) / record_s)))
+    span_s = max(t_end, data_end_s, last_annot + 1e-3) - t0
+    if span_s > MAX_SPAN_S:
+        raise ExportError(f"{path}: session {session.id} spans {span_s:.0f} s (more than {MAX_SPAN_S // 86400} days "
+                          "from its first to its last event): a damaged event time, not exported")
+    n_records = max(1, int(math.ceil(span_s / record_s)))
     per_record = [int(round(c.fs_hz * record_s)) for c in channels]  # (no entry for a derived HR channel)
     data, has_data = _record_grid(channels, per_record, placements, n_records, hr_signal)
     keep = _records_to_keep(has_data) if discontinuous else np.ones(n_records, dtype=bool)
     discontinuous = not keep.all()
-    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s)
+    markers = markers + _gap_annotations(channels, placements, t0, n_records * record_s) + [
+        (_Gap(g.start_s, g.duration_s), "gap beats" + ("" if g.participant == SELF else f" p={g.participant}"))
+        for g in session.gaps() if g.stream == "beats"]
 
     headers = []
     for c, arr in zip(channels, data, strict=False):
         headers.append(_signal_header(c.label, c.unit, c.fs_hz, c.transducer, arr))
     if hr_signal is not None:
-        headers.append(_signal_header("HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
+        headers.append(_signal_header("MISC HR derived", "bpm", 1.0, "derived from RR intervals", data[-1]))
     spr_all = per_record if hr_signal is None else per_record[: len(channels)] + [1]
     kept = [_kept_samples(arr, spr, keep) for arr, spr in zip(data, spr_all, strict=True)]
     n_annotations = len(beats) + len(markers)
     n_kept = int(keep.sum())
     annot_signals = min(64, max(1, int(math.ceil(n_annotations / max(1, n_kept))) + 1))
-    _write_edf(path, session, headers, kept, record_s, annot_signals, t0, beats, markers)
-    if discontinuous:
-        _make_discontinuous(path, np.flatnonzero(keep) * record_s)
-    make_private([path])
+    with joined(writes) as out:
+        tmp = out.path(path)
+        _write_edf(tmp, session, headers, kept, record_s, annot_signals, t0, beats, markers)
+        _check_complete(tmp, path)
+        _write_identification(tmp, session, t0)
+        if discontinuous:
+            _make_discontinuous(tmp, np.flatnonzero(keep) * record_s)
     log.info("EDF%s export of %s: %d channels, %d records, %d annotations", "+D" if discontinuous else "+",
              session.id, len(headers), n_kept, n_annotations)
     return path
+
+
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MAX_SPAN_S = 8 * 86400  # a week-long Holter recording fits; a damaged time far in the future does not
+
+
+def _check_complete(tmp: Path, path: Path) -> None:
+    """The file is as long as its header says (pyedflib ignores a failed write, e.g. on a full disk)."""
+    with open(tmp, "rb") as fh:
+        try:
+            layout = record_layout(fh)
+        except ValueError:
+            layout = None
+        size = fh.seek(0, 2)
+    if layout is None or size != layout.header_bytes + layout.n_records * layout.record_bytes:
+        raise ExportError(f"{path}: cannot write (the EDF file came out incomplete: {size} bytes; disk full?); "
+                          "nothing was written")
+
+
+def patient_code(session: ExchangeSession) -> str:
+    """The EDF+ patient code: the pseudonym of the one participant, or ``role=pseudonym,…`` for several."""
+    roles = [r for r in session.roles if r != "session"] or [SELF]
+    if len(roles) == 1:
+        return _ascii(session.pseudonym(roles[0]))
+    return ",".join(f"{r}={_ascii(session.pseudonym(r))}" for r in roles)
+
+
+def _write_identification(path: Path, session: ExchangeSession, t0: float) -> None:
+    """Write the patient and recording fields (80 ASCII characters each) as the EDF+ rules lay them out; pyedflib
+    (edflib) cuts the recording field short, so it is written here."""
+    start = datetime.fromtimestamp(round(session.anchor_unix_s + t0), tz=timezone.utc).astimezone()
+    patient = f"{patient_code(session)} X X X" + (" synthetic" if session.meta.get("synthetic") else "")
+    date = f"{start.day:02d}-{MONTHS[start.month - 1]}-{start.year}"  # English months, whatever the locale
+    recording = (f"Startdate {date} {_ascii(session.id)} X "
+                 f"{_ascii('biotrainer ' + __version__)} t0_s={f'{t0:.6f}'.rstrip('0').rstrip('.')}")
+    for name, text in (("patient", patient), ("recording", recording)):
+        if len(text) > 80:
+            raise ExportError(f"{path}: the EDF {name} field would be {len(text)} characters (80 at most): "
+                              f"{text[:60]!r}…; use shorter pseudonyms")
+    with open(path, "r+b") as fh:
+        fh.seek(8)
+        fh.write(patient.ljust(80).encode("ascii") + recording.ljust(80).encode("ascii"))
 
 
 def _file_span(session: ExchangeSession, path: Path, channels: list[_Channel], beats: BeatTable,
@@ -234,9 +300,7 @@ def _write_edf(path: Path, session: ExchangeSession, headers: list[dict[str, Any
     except OSError as exc:
         raise ExportError(f"{path}: cannot create EDF file ({exc})") from None
     try:
-        writer.setPatientCode(_ascii(session.pseudonym(session.roles[0] if session.roles else SELF)))
-        writer.setEquipment(_ascii(f"biotrainer {__version__}")[:30])
-        writer.setRecordingAdditional(_ascii(f"t0_s={t0:.4f} {session.id}")[:40])
+        writer.setEquipment(_ascii(f"biotrainer {__version__}")[:30])  # the identification: _write_identification
         writer.setStartdatetime(start_dt)
         writer.setSignalHeaders(headers)
         if record_s != 1.0:
@@ -293,7 +357,7 @@ def _gap_annotations(channels: list[_Channel], placements: list[list[tuple[int, 
             continue
         seen.add(key)
         role = c.segments[0].participant
-        text = f"gap {kind}" + ("" if role == SELF else f" p={role}")
+        text = f"gap {kind}" + ("" if role == SELF else f" p={role}")  # the importer cuts exactly these
         total = int(round(file_s * c.fs_hz))
         bounds = [(0, 0), *pl, (total, 0)]
         for (s0, n0), (s1, _) in zip(bounds[:-1], bounds[1:], strict=True):

@@ -1,7 +1,7 @@
 """Import EDF/EDF+ (EDF+C and EDF+D) files: ECG and accelerometer channels, beats and markers from annotations.
 
-Channels are found by label: ECG = a label containing ``ECG`` or ``EKG``; accelerometer = labels ``ACC X``/``Y``/``Z``
-(or containing ``acc`` and ending in x/y/z). ECG physical units ``uV``/``mV``/``V`` are converted to integer µV,
+Channels are found by label: ECG = a label containing ``ECG`` or ``EKG``; accelerometer = labels ``MISC X``/``Y``/``Z``
+(biotrainer's), ``ACC X`` or ``accel_x``…; a last word ``client``/``therapist`` names the person. ECG physical units ``uV``/``mV``/``V`` are converted to integer µV,
 accelerometer ``mg``/``g`` to integer milli-g. Annotations written by :mod:`biotrainer.exchange.edf`
 (``beat rr_1024=…``, ``phase start …``, ``pacer inhale 6/min``, ``cue …``, ``note …``, ``session …``) come back
 as the events they were; any other annotation text becomes an :class:`~biotrainer.core.events.Annotation`. A file with
@@ -27,6 +27,7 @@ from biotrainer.core.events import (
     AccFrame,
     Annotation,
     Beat,
+    Connection,
     Cue,
     EcgFrame,
     Event,
@@ -38,7 +39,8 @@ from biotrainer.core.events import (
 from biotrainer.exchange.edf import record_layout
 from biotrainer.exchange.model import ExchangeSession, frames_from_samples
 
-GAP_RE = re.compile(r"^gap (ecg|acc)(?: p=(\w+))?$")
+GAP_RE = re.compile(r"^gap (ecg|acc|beats)(?: p=(\w+))?$")
+CONNECTION_RE = re.compile(r"^connection (\w+)(?: p=(\w+))?$")
 BEAT_RE = re.compile(r"^beat rr_1024=(\d+)(?: p=(\w+))?$")
 PHASE_RE = re.compile(r"^phase (start|end) (.+)$")
 PACER_RE = re.compile(r"^pacer (inhale|hold_in|exhale|hold_out) ([0-9.]+)/min$")
@@ -79,6 +81,7 @@ class RawEdfReader:
             dmin = [float(v) for v in field(16 + 80 + 24, 8)]
             dmax = [float(v) for v in field(16 + 80 + 32, 8)]
             self._spr = [int(v) for v in field(16 + 80 + 40 + 80, 8)]
+            self._patient = raw[8:88].decode("latin-1")
             self._recording = raw[88:168].decode("latin-1")
             date, time_ = raw[168:176].decode("ascii"), raw[176:184].decode("ascii")
         except (ValueError, UnicodeDecodeError) as exc:
@@ -128,6 +131,9 @@ class RawEdfReader:
 
     def getRecordingAdditional(self) -> str:  # noqa: N802
         return self._recording
+
+    def getPatientCode(self) -> str:  # noqa: N802
+        return self._patient.split(" ")[0] if self._patient.strip() else ""
 
     def readAnnotations(self) -> tuple[np.ndarray, np.ndarray, list[str]]:  # noqa: N802
         a = sorted(self._annotations, key=lambda x: x[0])
@@ -198,6 +204,8 @@ def marker_from_text(text: str, onset_s: float, duration_s: float, counters: dic
             counters["breath"] = counters.get("breath", -1) + 1
         return PacerMarker(t_s=onset_s, participant=SESSION, segment=segment, rate_per_min=float(rate),
                            breath_index=max(0, counters.get("breath", 0)), duration_s=max(0.0, duration_s))
+    if m := CONNECTION_RE.match(text):
+        return Connection(t_s=onset_s, participant=m.group(2) or SELF, state=m.group(1))
     if text.startswith("cue "):
         return Cue(t_s=onset_s, participant=SESSION, text=text[4:])
     if text == "note" or text.startswith("note "):
@@ -221,10 +229,9 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
     reader = _open_edf(path)
     try:
         start = reader.getStartdatetime()
-        recording = reader.getRecordingAdditional()
+        patient, recording, synthetic = _identification(path)
         events = _edf_events(path, reader, f"import:{path.name}")
         duration_s = float(reader.getFileDuration())
-        patient = str(getattr(reader, "getPatientCode", lambda: "")() or "").strip()
     except ImportFormatError:
         raise
     except (OSError, ValueError, IndexError) as exc:
@@ -240,7 +247,20 @@ def import_edf(path: Path, *, participant: str | None = None) -> ExchangeSession
     people = _participants(events, participant, patient)
     if people:
         meta["participants"] = people
+    fields = recording.split()
+    if len(fields) >= 5 and fields[0] == "Startdate" and T0_RE.search(recording):  # written by biotrainer
+        meta["synthetic"] = synthetic
+        meta["imported_from"]["session_id"] = fields[2]
     return ExchangeSession(meta, events)
+
+
+def _identification(path: Path) -> tuple[str, str, bool]:
+    """The patient code (first subfield of the patient field), the whole recording field of the header, and
+    whether the patient field marks the data synthetic (as biotrainer writes it)."""
+    with open(path, "rb") as fh:
+        head = fh.read(168)
+    patient = head[8:88].decode("latin-1").split()
+    return (patient[0] if patient else ""), head[88:168].decode("latin-1").strip(), "synthetic" in patient[4:]
 
 
 def _open_edf(path: Path) -> Any:
@@ -272,27 +292,29 @@ def _edf_events(path: Path, reader: Any, device: str) -> list[Event]:
             raise ImportFormatError(f"{path}: ECG channel {labels[i]!r} has unit {dim!r}, expected uV, mV or V")
         uv = np.rint(reader.readSignal(i) * scale).astype(np.int64)
         fs = float(reader.getSampleFrequency(i))
-        events.extend(_frames("ecg", uv, fs, _role_of(labels[i]), device, discontinuous, gaps["ecg"]))
-    acc_idx = _acc_channels(labels)
-    if len(acc_idx) == 3:
+        role = _role_of(labels[i])
+        events.extend(_frames("ecg", uv, fs, role, device, discontinuous, gaps.get(("ecg", role), [])))
+    for acc_idx in _acc_channels(labels):
         scale = ACC_SCALE.get(reader.getPhysicalDimension(acc_idx[0]).strip().lower(), 1.0)
         mg = np.stack([np.rint(reader.readSignal(i) * scale) for i in acc_idx], axis=1).astype(np.int64)
         fs = float(reader.getSampleFrequency(acc_idx[0]))
-        events.extend(_frames("acc", mg, fs, _role_of(labels[acc_idx[0]]), device, discontinuous, gaps["acc"]))
+        role = _role_of(labels[acc_idx[0]])
+        events.extend(_frames("acc", mg, fs, role, device, discontinuous, gaps.get(("acc", role), [])))
     if not has_beats and ecg_idx:
         events.extend(beats_from_ecg(events, device))
     return events
 
 
-def _annotation_events(reader: Any, device: str) -> tuple[list[Event], dict[str, list[tuple[float, float]]]]:
+def _annotation_events(reader: Any, device: str) -> tuple[list[Event], dict[tuple[str, str],
+                                                                              list[tuple[float, float]]]]:
     """Beats and markers from the annotations, and the gaps (start, end) the exporter marked per signal."""
     onsets, durations, texts = reader.readAnnotations()
     events: list[Event] = []
     counters: dict[str, int] = {}
-    gaps: dict[str, list[tuple[float, float]]] = {"ecg": [], "acc": []}
+    gaps: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for onset, duration, text in zip(onsets.tolist(), durations.tolist(), list(texts), strict=True):
         if m := GAP_RE.match(text):
-            gaps[m.group(1)].append((float(onset), float(onset) + float(duration)))
+            gaps.setdefault((m.group(1), m.group(2) or SELF), []).append((float(onset), float(onset) + float(duration)))
         elif m := BEAT_RE.match(text):
             events.append(Beat(t_s=float(onset), participant=m.group(2) or SELF, device=device,
                                rr_1024=int(m.group(1)), beat_t_s=float(onset), source="import"))
@@ -304,12 +326,14 @@ def _annotation_events(reader: Any, device: str) -> tuple[list[Event], dict[str,
 
 
 def _participants(events: list[Event], participant: str | None, patient: str) -> dict[str, str]:
-    """Role → pseudonym for every role with data (a two-strap export has client/therapist beats, not 'self');
-    the patient code (the pseudonym a biotrainer export writes) names a single participant."""
+    """Role → pseudonym for every role with data (a two-strap export has client/therapist beats, not 'self'): from
+    the patient code (``P07``, or ``client=C12,therapist=T3`` as a biotrainer export writes it)."""
     roles = list(dict.fromkeys(e.participant for e in events if isinstance(e, (Beat, EcgFrame, AccFrame))))
-    people = {r: r for r in roles}
+    coded = dict(item.partition("=")[::2] for item in patient.split(",")) if "=" in patient else {}
+    people = {r: coded.get(r) or r for r in roles}
     if len(roles) == 1:
-        people[roles[0]] = participant or (patient if patient not in ("", "X") else roles[0])
+        people[roles[0]] = participant or coded.get(roles[0]) or (patient if patient not in ("", "X") and not coded
+                                                                  else roles[0])
     return people
 
 
@@ -337,42 +361,40 @@ def _role_of(label: str) -> str:
     return last if last in ("client", "therapist") else SELF
 
 
-def _acc_channels(labels: list[str]) -> list[int]:
-    out = []
-    for axis in "xyz":
-        idx = [i for i, lab in enumerate(labels)
-               if re.match(rf"^acc(el)?[ _]?{axis}\b", lab.strip(), re.IGNORECASE)]
-        if idx:
-            out.append(idx[0])
-    return out
+ACC_LABEL = re.compile(r"^(?:acc(?:el)?[ _]?([xyz])|misc ([xyz]))(?:\b|$)\s*(.*)$", re.IGNORECASE)
+
+
+def _acc_channels(labels: list[str]) -> list[list[int]]:
+    """The accelerometer channel triples (x, y, z) per person: ``ACC X``, ``accel_y``, ``MISC Z client``…"""
+    axes: dict[str, dict[str, int]] = {}
+    for i, lab in enumerate(labels):
+        if m := ACC_LABEL.match(lab.strip()):
+            axis = (m.group(1) or m.group(2)).lower()
+            axes.setdefault(_role_of(lab), {}).setdefault(axis, i)
+    return [[found[a] for a in "xyz"] for found in axes.values() if len(found) == 3]
 
 
 def _frames(kind: str, values: np.ndarray, fs: float, role: str, device: str,
             discontinuous: tuple[np.ndarray, float] | None, gaps: list[tuple[float, float]]) -> list[Event]:
+    """Frames of the gap-free runs of one channel: sample times from the record onsets (EDF+D) or the file start,
+    the zero-filled stretches the exporter marked with ``gap`` annotations cut out (EDF+C and EDF+D)."""
+    n = len(values)
     if discontinuous is None:
-        # EDF+C: cut out the zero-filled stretches the exporter marked with "gap" annotations
-        keep = np.ones(len(values), dtype=bool)
-        for start_s, end_s in gaps:
-            keep[max(0, int(round(start_s * fs))):max(0, int(round(end_s * fs)))] = False
-        idx = np.flatnonzero(keep)
-        out: list[Event] = []
-        if len(idx) == 0:
-            return out
-        for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
-            out.extend(frames_from_samples(kind, participant=role, device=device, fs_hz=fs, t0_s=run[0] / fs,
-                                           samples=values[run[0]:run[-1] + 1]))
+        t = np.arange(n) / fs
+    else:
+        onsets, record_s = discontinuous
+        spr = int(round(fs * record_s))
+        t = (np.repeat(onsets, spr) + np.tile(np.arange(spr) / fs, len(onsets)))[:n]
+    keep = np.ones(n, dtype=bool)
+    for start_s, end_s in gaps:
+        keep &= ~((t >= start_s - 0.5 / fs) & (t < end_s - 0.5 / fs))
+    idx = np.flatnonzero(keep)
+    out: list[Event] = []
+    if len(idx) == 0:
         return out
-    onsets, record_s = discontinuous
-    spr = int(round(fs * record_s))
-    out = []
-    # runs of records that follow each other without a gap
-    breaks = np.flatnonzero(np.abs(np.diff(onsets) - record_s) > 1e-6) + 1
-    for run in np.split(np.arange(len(onsets)), breaks):
-        if len(run) == 0:
-            continue
-        chunk = values[run[0] * spr:(run[-1] + 1) * spr]
-        out.extend(frames_from_samples(kind, participant=role, device=device, fs_hz=fs, t0_s=float(onsets[run[0]]),
-                                       samples=chunk))
+    for run in np.split(idx, np.flatnonzero(np.diff(t[idx]) > 1.5 / fs) + 1):
+        out.extend(frames_from_samples(kind, participant=role, device=device, fs_hz=fs, t0_s=float(t[run[0]]),
+                                       samples=values[run[0]:run[-1] + 1]))
     return out
 
 

@@ -5,8 +5,18 @@ Streams are recognised by their LSL type (case-insensitive), as the LSL inlet do
 unit says so; the sample timestamp is the beat time), ``HR`` → heart rate, ``ECG`` → ECG frames (unit from the
 channel metadata, µV/mV/V), ``ACC`` → accelerometer frames, ``Markers`` → biotrainer marker JSON back to events,
 other strings as annotations. Streams of other types are skipped. A file with ECG but no RR stream gets beats from
-R-peaks (``source="ecg"``). pyxdf synchronises the clocks of the streams; session time 0 is the earliest timestamp
-of the imported streams; the wall clock comes from the file header's ``datetime`` when present.
+R-peaks (``source="ecg"``). Session time 0 is the earliest timestamp of the imported streams; the wall clock comes
+from the file header's ``datetime`` when present.
+
+Times: pyxdf synchronises the streams' clocks and **dejitters** the regular streams (ECG, ACC: a linear fit of the
+sample times per gap-free stretch), so every imported ECG/ACC frame is stamped with pyxdf's dejittered time of its
+last sample and the samples inside it follow at the nominal rate (never the raw LSL arrival stamps, which jitter
+and run backwards); irregular streams (RR, HR, markers) keep their synchronised timestamps.
+
+Damaged files: a file that ends early (a stream without its footer, or with fewer samples than its footer counts)
+imports what is there and says so: ``imported_from.warnings`` in the header names each stream, the samples
+present and where it stops (the ``import`` command prints them). Timestamps that are not finite or span more than
+:data:`MAX_SPAN_S` are a one-line error.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ import numpy as np
 
 from biotrainer.core.errors import ImportFormatError
 from biotrainer.core.events import SELF, Beat, Event, HeartRate, rr_ms_to_1024
-from biotrainer.exchange.model import ExchangeSession, frames_from_samples
+from biotrainer.exchange.model import ExchangeSession
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +65,12 @@ def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession
     path = Path(path)
     streams, header = _load_xdf(path)
     usable = _usable_streams(path, streams)
-    t_zero = min(float(s["time_stamps"][0]) for s in usable)
+    t_zero = _check_times(path, usable)
     device = f"import:{path.name}"
     events: list[Event] = []
     for s in usable:
         events.extend(_stream_events(s, t_zero, device))
+    warnings = _truncation_warnings(path, streams, t_zero)
     has_rr = any(_stream_type(s) in RR_TYPES for s in usable)
     if not has_rr and any(e.KIND == "ecg" for e in events):
         from biotrainer.exchange.import_edf import beats_from_ecg
@@ -69,7 +80,56 @@ def import_xdf(path: Path, *, participant: str | None = None) -> ExchangeSession
     anchor = _header_datetime(header)
     meta = imported_meta(path, "xdf", anchor_unix_s=anchor, participant=participant,
                          duration_s=max((e.t_s for e in events), default=0.0))
+    if warnings:
+        meta["imported_from"]["warnings"] = warnings
+        for w in warnings:
+            log.info("%s", w)
     return ExchangeSession(meta, events)
+
+
+MAX_SPAN_S = 8 * 86400  # a week-long recording fits; a damaged timestamp does not
+
+
+def _check_times(path: Path, usable: list[dict[str, Any]]) -> float:
+    """The earliest timestamp (session time 0); an error for timestamps that are not finite or span too long."""
+    firsts, lasts = [], []
+    for s in usable:
+        t = np.asarray(s["time_stamps"], dtype=float)
+        if not np.all(np.isfinite(t)):
+            raise ImportFormatError(f"{path}: damaged XDF file: stream {_name(s)!r} has timestamps that are not "
+                                    "numbers")
+        firsts.append(float(t.min()))
+        lasts.append(float(t.max()))
+    span = max(lasts) - min(firsts)
+    if span > MAX_SPAN_S:
+        raise ImportFormatError(f"{path}: damaged XDF file: timestamps span {span:.3g} s (more than "
+                                f"{MAX_SPAN_S // 86400} days)")
+    return min(float(s["time_stamps"][0]) for s in usable)
+
+
+def _name(stream: dict[str, Any]) -> str:
+    return str(_first(stream["info"], "name", "?"))
+
+
+def _truncation_warnings(path: Path, streams: list[dict[str, Any]], t_zero: float) -> list[str]:
+    """What is missing from a file that ends early: streams without footer or with fewer samples than counted."""
+    out = []
+    for s in streams:
+        n = len(s.get("time_stamps", []))
+        last = f", up to {float(s['time_stamps'][-1]) - t_zero:.1f} s" if n else ""
+        footer = (s.get("footer") or {}).get("info") if isinstance(s.get("footer"), dict) else None
+        if not footer:
+            out.append(f"{path.name}: stream {_name(s)!r} ({_first(s['info'], 'type', '?')}) has no footer: the file "
+                       f"ends early (truncated); imported the {n} samples present{last}")
+            continue
+        try:
+            counted = int(float(_first(footer, "sample_count", n)))
+        except (TypeError, ValueError):
+            counted = n
+        if counted > n:
+            out.append(f"{path.name}: stream {_name(s)!r} ({_first(s['info'], 'type', '?')}): {n} of {counted} "
+                       f"samples present (damaged or truncated file){last}")
+    return out
 
 
 def _load_xdf(path: Path) -> tuple[list[dict[str, Any]], Any]:
@@ -87,7 +147,7 @@ def _load_xdf(path: Path) -> tuple[list[dict[str, Any]], Any]:
     if not log.isEnabledFor(logging.DEBUG):
         pyxdf_log.addFilter(quiet)
     try:
-        return pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False, verbose=False)
+        return pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=True, verbose=False)
     except Exception as exc:  # noqa: BLE001 - pyxdf raises many kinds on damaged files
         raise ImportFormatError(f"{path}: damaged or truncated XDF file ({type(exc).__name__}: {exc})") from None
     finally:
@@ -137,19 +197,29 @@ def _rr_events(t: np.ndarray, data: Any, unit: str, dev: str) -> list[Event]:
             for ti, r in zip(t.tolist(), rr.tolist(), strict=True) if np.isfinite(r) and r > 0]
 
 
-def _signal_events(stype: str, t: np.ndarray, data: Any, unit: str, fs: float, dev: str) -> list[Event]:
-    """ECG/ACC frames from a signal stream, scaled to µV / milli-g, split where the timestamps jump."""
+def _signal_events(stype: str, t: np.ndarray, data: Any, unit: str, fs: float, dev: str,
+                   frame_s: float = 0.5) -> list[Event]:
+    """ECG/ACC frames from a signal stream, scaled to µV / milli-g: about ``frame_s`` long, each stamped with the
+    (dejittered) time of its last sample, never across a jump of the timestamps (dropped samples)."""
+    from biotrainer.core.events import AccFrame, EcgFrame
     from biotrainer.sources.lsl_inlet import UNIT_TO_MG, UNIT_TO_UV
 
     scale = (UNIT_TO_UV if stype == "ecg" else UNIT_TO_MG).get(unit, 1.0)
     values = np.rint(np.asarray(data, dtype=float) * scale).astype(np.int64)
     values = values[:, 0] if stype == "ecg" else values[:, :3]
-    # split where the timestamps jump (dropped samples) so every frame is gap-free
-    breaks = np.flatnonzero(np.diff(t) > 1.5 / fs) + 1
+    breaks = np.flatnonzero((np.diff(t) > 1.5 / fs) | (np.diff(t) <= 0)) + 1
+    step = max(1, int(round(frame_s * fs)))
     events: list[Event] = []
     for run in np.split(np.arange(len(t)), breaks):
-        events.extend(frames_from_samples(stype, participant=SELF, device=dev, fs_hz=fs,
-                                          t0_s=float(t[run[0]]), samples=values[run[0]:run[-1] + 1]))
+        for start in range(run[0], run[-1] + 1, step):
+            stop = min(start + step, run[-1] + 1)
+            last = float(t[stop - 1])
+            if stype == "ecg":
+                events.append(EcgFrame(t_s=last, participant=SELF, device=dev, fs_hz=fs, last_sample_t_s=last,
+                                       samples_uv=np.ascontiguousarray(values[start:stop], dtype=np.int32)))
+            else:
+                events.append(AccFrame(t_s=last, participant=SELF, device=dev, fs_hz=fs, last_sample_t_s=last,
+                                       samples_mg=np.ascontiguousarray(values[start:stop], dtype=np.int16)))
     return events
 
 

@@ -3,7 +3,7 @@
 - :func:`load_session` reads a stored session (header + every event) for export.
 - :func:`save_session` writes imported data as a normal session through the store's
   :class:`~biotrainer.store.SessionWriter`, so it can be replayed, analysed and compared like a recorded one.
-- :func:`import_path` picks the importer from the path (a BIDS ``*_physioevents.tsv.gz`` or its folder; another
+- :func:`import_path` picks the importer from the path (a BIDS ``*_events.tsv`` or its folder; another
   folder = biotrainer CSV export; ``.xdf``; ``.edf``/``.bdf``; anything else = RR file).
 - :func:`import_session_file` copies a biotrainer session file (``.sqlite``, e.g. from another computer or the
   shipped ``recordings/``) into the library unchanged, under its own id (:func:`is_session_file` recognises one).
@@ -33,24 +33,25 @@ def load_session(library: Any, ref: str) -> ExchangeSession:
     return ExchangeSession(meta, events)
 
 
-def import_path(path: Path, *, participant: str | None = None) -> ExchangeSession:
-    """Read ``path`` with the importer its name calls for. Raises ImportFormatError naming the file."""
+def import_path(path: Path, *, participant: str | None = None, column: str | None = None) -> ExchangeSession:
+    """Read ``path`` with the importer its name calls for (``column``: the RR column of a text table, as
+    ``import --column`` names it). Raises ImportFormatError naming the file."""
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(f"{path}: file not found")
-    if path.name.endswith("_physioevents.tsv.gz") or (path.is_dir() and any(path.glob("*_physioevents.tsv.gz"))):
-        from biotrainer.exchange.bids import import_bids
+    from biotrainer.exchange.bids import events_files, import_bids, is_bids_events_file
 
+    if is_bids_events_file(path) or (path.is_dir() and events_files(path)):
         return import_bids(path, participant=participant)
     if path.is_dir() and (path / "dataset_description.json").is_file():  # a whole BIDS dataset
-        found = sorted(path.rglob("*_physioevents.tsv.gz"))
-        if len(found) == 1:
-            from biotrainer.exchange.bids import import_bids
-
+        found = sorted([*path.glob("sub-*/ses-*/beh/*_events.tsv"), *path.rglob("*_physioevents.tsv.gz")])
+        sessions = sorted({p.parent.parent.name for p in found})
+        if len(sessions) == 1:
             return import_bids(found[0], participant=participant)
         if not found:
-            raise ImportFormatError(f"{path}: BIDS dataset without any *_physioevents.tsv.gz (no biotrainer session)")
-        raise ImportFormatError(f"{path}: BIDS dataset with {len(found)} sessions; import one at a time, e.g. "
+            raise ImportFormatError(f"{path}: BIDS dataset without any biotrainer events file (no biotrainer "
+                                    "session)")
+        raise ImportFormatError(f"{path}: BIDS dataset with {len(sessions)} sessions; import one at a time, e.g. "
                                 f"{found[0].parent}")
     if path.is_dir():
         from biotrainer.exchange.import_rr import import_csv_export
@@ -67,7 +68,7 @@ def import_path(path: Path, *, participant: str | None = None) -> ExchangeSessio
         return import_edf(path, participant=participant)
     from biotrainer.exchange.import_rr import import_rr
 
-    return import_rr(path, participant=participant)
+    return import_rr(path, participant=participant, column=column)
 
 
 def save_session(library: Any, session: ExchangeSession) -> str:

@@ -7,7 +7,9 @@ the arrays the formats need: a beat table, contiguous ECG/ACC segments (split at
 
 Design choice (gaps and clock drift): consecutive frames of one sensor belong to one segment when the first sample
 of the next frame is within ``gap_s`` (default 0.25 s) of where the segment's nominal rate predicts it; samples
-inside a segment are timed from the segment's first sample at the nominal rate. A larger difference starts a new
+inside a segment are timed at the nominal rate from the segment's ``t0_s``, the median over its frames of where
+each frame puts the segment's first sample (not the first frame's time alone: a strap's first frames are timed
+before its clock offset has settled, which left whole channels 1–2 samples late). A larger difference starts a new
 segment at the frame's own (sensor-clock) time: after lost frames (a real gap: EDF zero fill + ``gap``
 annotation or EDF+D, ``n/a`` rows in BIDS) or when a strap's true rate differs from the nominal one (a 130.2 Hz
 "130 Hz" ECG drifts 0.25 s in about 3 minutes). Exported sample times therefore stay within ``gap_s`` of the
@@ -28,6 +30,7 @@ from biotrainer.core.events import (
     AccFrame,
     Annotation,
     Beat,
+    Connection,
     Cue,
     EcgFrame,
     Event,
@@ -183,6 +186,62 @@ class ExchangeSession:
     def heart_rates(self) -> list[HeartRate]:
         return [e for e in self.events if isinstance(e, HeartRate)]
 
+    def connections(self) -> list[Connection]:
+        """Sensor connection events (connecting, connected, disconnected, reconnecting, failed) in time order."""
+        return sorted((e for e in self.events if isinstance(e, Connection)), key=lambda e: e.t_s)
+
+    def gaps(self) -> list[Gap]:
+        """Stretches without data, per participant, device and stream (``beats``, ``ecg``, ``acc``), in time order.
+
+        A signal gap lies between two segments of one sensor (the first sample of the next one is more than
+        ``gap_s`` later than the previous one predicts); a beat gap lies before a beat whose interval starts more
+        than :data:`BEAT_GAP_S` after the previous beat (beats were lost, e.g. while the strap was disconnected).
+        """
+        out: list[Gap] = []
+        for kind in ("ecg", "acc"):
+            segs = self.segments(kind)
+            for prev, cur in zip(segs[:-1], segs[1:], strict=True):
+                if (prev.participant, prev.device) == (cur.participant, cur.device) and \
+                        cur.t0_s - prev.end_s > self.gap_s:
+                    out.append(Gap(prev.participant, prev.device, kind, prev.end_s, cur.t0_s))
+        beats = self.beats(correct=False)
+        for p, d in dict.fromkeys(zip(beats.participant.tolist(), beats.device.tolist(), strict=True)):
+            idx = np.flatnonzero((beats.participant == p) & (beats.device == d))
+            t = beats.beat_t_s[idx]
+            starts = t[1:] - beats.rr_ms[idx][1:] / 1000.0
+            for i in np.flatnonzero(starts - t[:-1] > BEAT_GAP_S).tolist():
+                out.append(Gap(p, d, "beats", float(t[i]), float(starts[i])))
+        out.sort(key=lambda g: (g.start_s, g.stream))
+        return out
+
+    def beat_gap_before_s(self, beats: BeatTable) -> np.ndarray:
+        """For each row of ``beats``: the seconds of lost beats before it (0 where the beats are contiguous)."""
+        out = np.zeros(len(beats))
+        for g in self.gaps():
+            if g.stream == "beats":
+                hit = (beats.participant == g.participant) & (beats.device == g.device) & \
+                    (np.abs(beats.beat_t_s - beats.rr_ms / 1000.0 - g.end_s) < 1e-9)
+                out[hit] = g.end_s - g.start_s
+        return out
+
+
+BEAT_GAP_S = 1.0  # more than this between a beat and the start of the next interval: beats were lost
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch without data of one sensor stream (``beats``, ``ecg`` or ``acc``), session times in s."""
+
+    participant: str
+    device: str
+    stream: str
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
 
 def _samples_of(frame: Any) -> np.ndarray:
     return frame.samples_uv if isinstance(frame, EcgFrame) else frame.samples_mg
@@ -191,8 +250,15 @@ def _samples_of(frame: Any) -> np.ndarray:
 def _segments_of(kind: str, participant: str, device: str, frames: Sequence[Any], gap_s: float) -> list[Segment]:
     out: list[Segment] = []
     parts: list[np.ndarray] = []
+    starts: list[float] = []  # each frame's first-sample time minus the samples before it: its view of t0
     fs = t0 = 0.0
     n = 0
+
+    def close() -> None:
+        # the segment's t0 is the median of its frames' views (the first frames' times are the least settled:
+        # a strap's clock offset is still being learnt; a rate error spreads evenly instead of accumulating)
+        out.append(Segment(kind, participant, device, fs, float(np.median(starts)), np.concatenate(parts)))
+
     for f in frames:
         samples = _samples_of(f)
         if len(samples) == 0:
@@ -200,13 +266,14 @@ def _segments_of(kind: str, participant: str, device: str, frames: Sequence[Any]
         first_t = f.last_sample_t_s - (len(samples) - 1) / f.fs_hz
         if parts and f.fs_hz == fs and abs(first_t - (t0 + n / fs)) <= gap_s:
             parts.append(samples)
+            starts.append(first_t - n / fs)
             n += len(samples)
             continue
         if parts:
-            out.append(Segment(kind, participant, device, fs, t0, np.concatenate(parts)))
-        parts, fs, t0, n = [samples], float(f.fs_hz), float(first_t), len(samples)
+            close()
+        parts, starts, fs, t0, n = [samples], [float(first_t)], float(f.fs_hz), float(first_t), len(samples)
     if parts:
-        out.append(Segment(kind, participant, device, fs, t0, np.concatenate(parts)))
+        close()
     return out
 
 

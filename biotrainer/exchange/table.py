@@ -30,6 +30,24 @@ from biotrainer.core.errors import ImportFormatError
 
 NameRule = Callable[[str], object]  # header (as written) → truthy when it names the data
 
+ECG_HINTS = ("ecg", "mv", "uv", "signal")
+
+
+def ecg_name(header: str) -> bool:
+    """The ECG name rule: ``ecg``, ``mv``, ``uv``, ``signal``, alone or followed by ``_``, space or ``(``
+    (``ecg_uv``, ``ECG (mV)``, ``ecg [uV]`` of Polar Sensor Logger)."""
+    h = header.lower()
+    return any(h == k or h.startswith((k + "_", k + " ", k + "(")) for k in ECG_HINTS)
+
+
+def ecg_scale_to_uv(header: str) -> float:
+    """µV per unit of an ECG column named with its unit (``mV`` → 1000, ``V`` → 1e6); 1 for µV or no unit."""
+    h = header.lower().replace("µ", "u")
+    for unit, scale in (("uv", 1.0), ("mv", 1000.0)):
+        if unit in h:
+            return scale
+    return 1e6 if h.rstrip(")]").endswith((" v", "(v", "[v", "_v")) else 1.0
+
 
 def read_text(path: Path, what: str = "a data file") -> str:
     """The file's text (UTF-8, BOM dropped); a one-line error for a missing, folder, binary or unreadable file

@@ -60,14 +60,10 @@ def write_report(sessions: Sequence[ExchangeSession], out_path: Path, fmt: str |
 
         result = compare(list(sessions), by="session", participant=participant)
     try:
-        if fmt == "html":
-            from biotrainer.report.html import render_html
+        if fmt == "html":  # both write atomically: a complete file or none
+            from biotrainer.report.html import write_html
 
-            html = render_html(datas, result)
-            from biotrainer.store.paths import open_private
-
-            with open_private(out_path, "w", encoding="utf-8") as fh:
-                fh.write(html)
+            write_html(datas, result, out_path)
         else:
             from biotrainer.report.pdf import render_pdf
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from biotrainer import __version__
@@ -148,3 +149,13 @@ def render_html(datas: Sequence[ReportData], result: dict[str, Any] | None) -> s
                 "rate bpm, RR/RMSSD/SDNN/RSA ms, lnRMSSD ln(ms), LF/HF ms², breathing rate breaths/min.</p>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_html(datas: Sequence[ReportData], result: dict[str, Any] | None, out_path: Path) -> Path:
+    """Render the report and write it to ``out_path`` (0600), atomically: a complete file or none."""
+    from biotrainer.exchange.atomic import atomic_open
+
+    html = render_html(datas, result)
+    with atomic_open(out_path, "w", encoding="utf-8") as fh:
+        fh.write(html)
+    return out_path

@@ -19,7 +19,6 @@ from biotrainer.report.tables import (
     resonance_table,
     trend_table,
 )
-from biotrainer.store.paths import make_private
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 ROWS_PER_PAGE = 26
@@ -129,13 +128,14 @@ def _session_subtitle(d: ReportData, who: str = "") -> str:
 
 
 def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_path: Path) -> Path:
-    """Write the PDF report to ``out_path`` (0600)."""
+    """Write the PDF report to ``out_path`` (0600), atomically: a complete file or none."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from biotrainer.store.paths import open_private
+    from biotrainer.exchange.atomic import AtomicWrites
 
     footer = DISCLAIMER
-    with open_private(out_path, "wb") as fh, PdfPages(fh, metadata={"Title": "biotrainer report", "Creator": f"biotrainer {__version__}"}) as pdf:
+    metadata = {"Title": "biotrainer report", "Creator": f"biotrainer {__version__}"}
+    with AtomicWrites() as out, out.open(out_path, "wb") as fh, PdfPages(fh, metadata=metadata) as pdf:
         if result is None:
             d = datas[0]
             tables = [("Phases (value ± SD over windows within the phase; breathing rate first)", phase_table(d)),
@@ -168,5 +168,4 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
             for d in datas:
                 pdf.savefig(_table_page(f"Session {d.session.id}", _session_subtitle(d),
                                         [("Phases", phase_table(d)), ("Artifacts", artifact_table(d))], footer))
-    make_private([out_path])
     return out_path

@@ -58,9 +58,9 @@ def test_csv_export_then_import_gives_identical_beats_markers_and_ecg(recorded, 
     files = export_csv(session, tmp_path / "csv")
     assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in files)
     beats_csv = next(f for f in files if f.name.endswith("_beats.csv"))
-    first = beats_csv.read_text().splitlines()[:3]
-    assert first[0].startswith("# biotrainer 0.1.0 export") and "rr_1024" in first[1] and "rr_ms" in first[1]
-    assert ",P01," in first[2] or first[2].startswith("P01,")  # pseudonym, never the role or a name
+    first = beats_csv.read_text().splitlines()[:2]
+    assert first[0].startswith("participant,role,") and "rr_1024" in first[0] and "rr_ms" in first[0]
+    assert first[1].startswith("P01,self,")  # pseudonym and role, never a name
 
     back = import_path(tmp_path / "csv")
     assert _beats(back.events) == _beats(session.events)  # exact to the raw 1/1024 s unit and beat time
@@ -85,9 +85,9 @@ def test_beats_csv_has_flags_and_corrected_values(recorded, tmp_path):
     lib, sid, _ = recorded
     session = _load(lib, sid)
     export_csv(session, tmp_path)
-    df = pd.read_csv(tmp_path / f"{sid}_beats.csv", comment="#")
-    assert list(df.columns) == ["participant", "device", "source", "arrival_t_s", "beat_t_s", "rr_1024", "rr_ms",
-                                "flag", "rr_corrected_ms"]
+    df = pd.read_csv(tmp_path / f"{sid}_beats.csv")  # plain: no comment line
+    assert list(df.columns) == ["participant", "role", "device", "source", "arrival_t_s", "beat_t_s", "rr_1024",
+                                "rr_ms", "flag", "rr_corrected_ms", "gap_before_s"]
     np.testing.assert_allclose(df.rr_ms, df.rr_1024 * 1000 / 1024)
     normal = df.flag == 0
     assert normal.mean() > 0.9
@@ -108,7 +108,8 @@ def test_bids_tree_sidecars_and_headerless_files(recorded, tmp_path):
     root = tmp_path / "bids"
     desc = json.loads((root / "dataset_description.json").read_text())
     assert desc["BIDSVersion"] and desc["GeneratedBy"][0] == {"Name": "biotrainer", "Version": "0.1.0"}
-    assert (root / "participants.tsv").read_text().splitlines() == ["participant_id", "sub-P01", "sub-P02"]
+    assert (root / "participants.tsv").read_text().splitlines() == ["participant_id\tpseudonym", "sub-P01\tP01",
+                                                                      "sub-P02\tP02"]
     ses = sid.replace("-", "")
     stem = root / "sub-P01" / f"ses-{ses}" / "beh" / f"sub-P01_ses-{ses}_task-practice"
     ecg_file = stem.parent / (stem.name + "_recording-ecg_physio.tsv.gz")
@@ -123,14 +124,17 @@ def test_bids_tree_sidecars_and_headerless_files(recorded, tmp_path):
         first_line = fh.readline()
     float(first_line.split("\t")[0])  # no header row: the first line is data
     assert np.array_equal(ecg[:, 0], ecg_concat(sessions[0].events))
-    ev_file = stem.parent / (stem.name + "_physioevents.tsv.gz")
-    ev_sidecar = json.loads(ev_file.with_name(ev_file.name.replace(".tsv.gz", ".json")).read_text())
-    assert ev_sidecar["Columns"][:2] == ["onset", "duration"]
-    with gzip.open(ev_file, "rt") as fh:
-        rows = [ln.rstrip("\n").split("\t") for ln in fh]
-    beat_rows = [r for r in rows if r[2] == "beat"]
-    assert [int(r[4]) for r in beat_rows] == [r for _, r in _beats(sessions[0].events)]
-    assert any(r[2] == "annotation" and r[3] == "client coughed" for r in rows)
+    import pandas as pd
+
+    ev_file = stem.parent / (stem.name + "_events.tsv")
+    ev_sidecar = json.loads(ev_file.with_suffix(".json").read_text())
+    table = pd.read_csv(ev_file, sep="\t", na_values="n/a", keep_default_na=False)
+    assert list(table.columns[:3]) == ["onset", "duration", "trial_type"]
+    beat_rows = table[table.trial_type == "beat"]
+    assert beat_rows.rr_1024.astype(int).tolist() == [r for _, r in _beats(sessions[0].events)]
+    assert np.allclose(beat_rows.rr_ms, beat_rows.rr_1024 * 1000 / 1024)
+    assert ev_sidecar["rr_ms"]["Units"] == "ms" and "Units" not in ev_sidecar["value"]  # value holds text
+    assert ((table.trial_type == "annotation") & (table.value == "client coughed")).sum() == 1
     assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in files)
 
     # gaps stay gaps: n/a rows keep later samples on the nominal grid
@@ -155,7 +159,7 @@ def test_edf_opens_in_pyedflib_and_mne_with_rates_units_and_annotations(recorded
     ecg = ecg_concat(session.events)
     with pyedflib.EdfReader(str(path)) as r:
         labels = r.getSignalLabels()
-        assert labels == ["ECG", "ACC X", "ACC Y", "ACC Z"]
+        assert labels == ["ECG chest", "MISC X chest", "MISC Y chest", "MISC Z chest"]
         assert r.getSampleFrequency(0) == 130 and r.getSampleFrequency(1) == 200
         assert r.getPhysicalDimension(0) == "uV" and r.getPhysicalDimension(1) == "mg"
         assert "biotrainer" in r.getEquipment()
@@ -167,11 +171,15 @@ def test_edf_opens_in_pyedflib_and_mne_with_rates_units_and_annotations(recorded
     beat_texts = [t for t in texts if t.startswith("beat ")]
     assert len(beat_texts) == sum(isinstance(e, Beat) for e in session.events)
     assert "note client coughed" in list(texts)
-    raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+    raw = mne.io.read_raw_edf(path, preload=True, verbose="error", infer_types=True)
     assert raw.info["sfreq"] == 200.0  # MNE brings every channel to the highest rate
-    assert raw.ch_names[:1] == ["ECG"]
-    ecg_v = raw.get_data(picks=["ECG"])[0]
-    assert raw._orig_units["ECG"] in ("uV", "µV")
+    assert raw.ch_names == ["chest", "X chest", "Y chest", "Z chest"]
+    assert raw.get_channel_types() == ["ecg", "misc", "misc", "misc"]  # was: eeg for every channel
+    ecg_v = raw.get_data(picks=["chest"])[0]
+    assert raw._orig_units["chest"] in ("uV", "µV")
+    acc = np.concatenate([e.samples_mg for e in session.events if e.KIND == "acc"])
+    # the accelerometer stays in milli-g (scale 1, not read as µV→V); MNE has no acceleration unit for misc
+    assert np.max(np.abs(raw.get_data(picks=["X chest"])[0])) == pytest.approx(np.max(np.abs(acc[:, 0])), rel=0.05)
     # 1 µV per digital step: MNE's volts times 1e6 are the integer µV values (resampled 130→200 Hz)
     assert np.max(np.abs(ecg_v)) * 1e6 == pytest.approx(np.max(np.abs(ecg)), rel=0.05)
     assert any(d.startswith("phase start") for d in raw.annotations.description)
@@ -313,7 +321,10 @@ def test_two_participants_keep_their_roles_and_pseudonyms_in_every_format(tmp_pa
     back_csv = import_path(tmp_path / "csv")
     assert beats(back_csv.events) == beats(session.events)
     assert back_csv.meta["participants"] == {"client": "C12", "therapist": "T3"}
-    assert "client" not in (tmp_path / "csv" / f"{sid}_beats.csv").read_text()  # pseudonyms, not roles
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "csv" / f"{sid}_beats.csv")  # one session, both people, pseudonym + role
+    assert sorted(set(zip(table.participant, table.role, strict=True))) == [("C12", "client"), ("T3", "therapist")]
     export_bids([session], tmp_path / "bids")
     assert sorted(p.name for p in (tmp_path / "bids").glob("sub-*")) == ["sub-C12", "sub-T3"]
 

@@ -65,3 +65,12 @@ def test_table_rules(tmp_path) -> None:
     empty.write_text("# nothing\n\n")
     with pytest.raises(ImportFormatError, match="e.csv: empty file"):
         read_table(empty)
+
+
+def test_the_ecg_name_rule_and_its_units() -> None:
+    from biotrainer.exchange.table import ecg_name, ecg_scale_to_uv
+
+    assert [ecg_name(h) for h in ("ecg", "ECG (mV)", "ecg_uv", "ecg [uV]", "signal", "Phone timestamp",
+                                  "timestamp [ms]")] == [True, True, True, True, True, False, False]
+    assert [ecg_scale_to_uv(h) for h in ("ecg [uV]", "ECG (mV)", "ecg_v", "ecg", "ECG (µV)")] == [
+        1.0, 1000.0, 1e6, 1.0, 1.0]
