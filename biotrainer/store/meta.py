@@ -35,7 +35,9 @@ class SessionMeta:
     ``{"id", "name", "model", "participant"}`` dicts; ``protocol_toml`` is the full protocol file text as run;
     ``started_at`` is ISO-8601 with offset and ``anchor_unix_s`` the matching Unix time of session time 0.
     ``completed`` is None until the session ends normally, then holds ``ended_at``, ``end_t_s``, ``duration_s``,
-    ``end_reason``, ``counts`` (events per kind).
+    ``end_reason``, ``counts`` (events per kind). ``heartbeat_unix_s`` is refreshed by the recording process every
+    few seconds (a stale heartbeat means the recording process is gone); ``write_failure`` is set when the recorder
+    gave up on a failing disk (``reason``, ``error``, ``saved_up_to_s``, ``events_lost``).
     """
 
     id: str
@@ -53,6 +55,8 @@ class SessionMeta:
     writer: dict[str, Any] = field(default_factory=dict)
     completed: dict[str, Any] | None = None
     format_version: int = FORMAT_VERSION
+    heartbeat_unix_s: float | None = None
+    write_failure: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,6 +91,10 @@ class SessionMeta:
         }
         if self.completed is not None:
             rows["completed"] = dict(self.completed)
+        if self.heartbeat_unix_s is not None:
+            rows["heartbeat_unix_s"] = self.heartbeat_unix_s
+        if self.write_failure is not None:
+            rows["write_failure"] = dict(self.write_failure)
         rows.update(self.extra)
         return rows
 
@@ -94,7 +102,8 @@ class SessionMeta:
     def from_rows(cls, rows: dict[str, Any]) -> SessionMeta:
         """Build from the ``meta`` table (values already JSON-decoded). Raises KeyError if a required key is missing."""
         known = {"format", "format_version", "id", "title", "notes", "participants", "devices", "protocol",
-                 "app_version", "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed"}
+                 "app_version", "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed",
+                 "heartbeat_unix_s", "write_failure"}
         protocol = rows.get("protocol") or {}
         return cls(
             id=str(rows["id"]),
@@ -112,6 +121,8 @@ class SessionMeta:
             writer=dict(rows.get("writer") or {}),
             completed=rows.get("completed"),
             format_version=int(rows.get("format_version", FORMAT_VERSION)),
+            heartbeat_unix_s=_number_or_none(rows.get("heartbeat_unix_s")),
+            write_failure=rows.get("write_failure") if isinstance(rows.get("write_failure"), dict) else None,
             extra={k: v for k, v in rows.items() if k not in known},
         )
 
@@ -135,3 +146,7 @@ def writer_identity() -> dict[str, Any]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
