@@ -139,7 +139,11 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
-    sys.stdout.write("".join(line + "\n" for line in (*_header_lines(info), *_detail_lines(info))))
+    damaged = [f"  {line}" for line in info.get("damaged") or []]
+    if damaged:
+        damaged.insert(0, f"damaged   the file has damaged rows (the first {len(damaged)} listed); analyses, "
+                          f"exports and replay refuse it")
+    sys.stdout.write("".join(line + "\n" for line in (*_header_lines(info), *damaged, *_detail_lines(info))))
     return 0
 
 

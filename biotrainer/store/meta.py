@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -100,10 +101,12 @@ class SessionMeta:
 
     @classmethod
     def from_rows(cls, rows: dict[str, Any]) -> SessionMeta:
-        """Build from the ``meta`` table (values already JSON-decoded). Raises KeyError if a required key is missing."""
+        """Build from the ``meta`` table (values already JSON-decoded). Raises KeyError if a required key is
+        missing, ValueError (naming the key) if a value has the wrong type or an impossible value."""
         known = {"format", "format_version", "id", "title", "notes", "participants", "devices", "protocol",
                  "app_version", "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed",
                  "heartbeat_unix_s", "write_failure"}
+        _check_header(rows)
         protocol = rows.get("protocol") or {}
         return cls(
             id=str(rows["id"]),
@@ -150,3 +153,60 @@ def dumps(value: Any) -> str:
 
 def _number_or_none(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+MAX_HEADER_TEXT_CHARS = 1_000_000  # the protocol TOML is the longest header text
+_HEADER_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,), "started_at": (str,), "title": (str,), "notes": (str,), "app_version": (str,),
+    "participants": (dict,), "devices": (list,), "protocol": (dict,), "settings": (dict,), "writer": (dict,),
+    "completed": (dict,), "synthetic": (bool,), "format_version": (int,), "anchor_unix_s": (int, float),
+}
+_COMPLETED_NUMBERS = ("end_t_s", "duration_s")
+
+
+def _check_header(rows: dict[str, Any]) -> None:
+    """Types and ranges of the header values (the file may be damaged or hand-edited)."""
+    for key in ("id", "started_at", "anchor_unix_s"):
+        if key not in rows:
+            raise KeyError(key)
+    for key, types in _HEADER_TYPES.items():
+        value = rows.get(key)
+        if value is None and key not in ("id", "started_at", "anchor_unix_s"):
+            continue
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise ValueError(f"header {key!r} is {_shown(value)}")
+        if isinstance(value, str) and len(value) > MAX_HEADER_TEXT_CHARS:
+            raise ValueError(f"header {key!r} is {len(value)} characters long")
+    if not rows["id"] or len(rows["id"]) > 200 or any(c in rows["id"] for c in "/\\\x00"):
+        raise ValueError(f"header 'id' {rows['id'][:40]!r} is not a session id")
+    anchor = rows["anchor_unix_s"]
+    if not (math.isfinite(anchor) and -1e11 < anchor < 1e11):
+        raise ValueError(f"header 'anchor_unix_s' = {anchor!r} is not a time")
+    _check_nested(rows)
+
+
+def _check_nested(rows: dict[str, Any]) -> None:
+    people = rows.get("participants") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in people.items()):
+        raise ValueError("header 'participants' must map roles to pseudonyms (text)")
+    if not all(isinstance(d, dict) for d in rows.get("devices") or []):
+        raise ValueError("header 'devices' must be a list of objects")
+    protocol = rows.get("protocol") or {}
+    if not all(isinstance(protocol.get(k) or "", str) for k in ("name", "toml")):
+        raise ValueError("header 'protocol' name and toml must be text")
+    completed = rows.get("completed")
+    if completed is not None:
+        for key in _COMPLETED_NUMBERS:
+            value = completed.get(key, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or abs(value) > 1e7:
+                raise ValueError(f"header 'completed' {key} is {_shown(value)}")
+        for key in ("end_reason", "ended_at"):
+            if not isinstance(completed.get(key, ""), str):
+                raise ValueError(f"header 'completed' {key} is {_shown(completed.get(key))}")
+        if not isinstance(completed.get("counts", {}), dict):
+            raise ValueError("header 'completed' counts is not an object")
+
+
+def _shown(value: Any) -> str:
+    return "missing or null" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"

@@ -260,7 +260,7 @@ class SessionWriter:
         """Leave the file incomplete and say so in the header if there is room (a small write may still fit)."""
         # the final count: events that arrived after giving up were lost too
         self.failure = failure_message(self._full, self.saved_up_to_s, self.events_lost, self.error)
-        log.error("session %s: %s", self.meta.id, self.failure)
+        log.info("session %s: %s", self.meta.id, self.failure)
         note = {"reason": self.failure_reason, "error": self.error,
                 "saved_up_to_s": self.saved_up_to_s, "events_lost": self.events_lost}
         try:
