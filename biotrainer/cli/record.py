@@ -57,11 +57,36 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
     )
     for key, value in overrides.items():
         setattr(plan, key, value)
-    if plan.duration_s is not None and not (math.isfinite(plan.duration_s) and plan.duration_s > 0):
-        from biotrainer.core.errors import UsageError
-
-        raise UsageError(f"--duration {plan.duration_s:g}: expected a positive number of seconds")
+    check_plan_inputs(plan)
     return plan
+
+
+MAX_SEED = 2**32 - 1
+MAX_PROTOCOL_BYTES = 1_000_000
+
+
+def check_plan_inputs(plan: Any) -> None:
+    """Option values that would fail late (or never end) are refused first: duration, seed, the protocol file,
+    title and notes (the store's rule)."""
+    from pathlib import Path
+
+    from biotrainer.core.errors import UsageError
+    from biotrainer.store.meta import validate_notes, validate_title
+
+    if plan.duration_s is not None and not (math.isfinite(plan.duration_s) and plan.duration_s > 0):
+        raise UsageError(f"--duration {plan.duration_s:g}: expected a positive number of seconds")
+    if plan.seed is not None and not (0 <= plan.seed <= MAX_SEED):
+        raise UsageError(f"--seed {plan.seed}: expected a whole number from 0 to {MAX_SEED}")
+    if isinstance(plan.protocol, str) and Path(plan.protocol).exists():
+        path = Path(plan.protocol)
+        if not path.is_file():
+            raise UsageError(f"--protocol {path}: not a regular file (a folder, pipe or device); give a .toml file "
+                             f"or a protocol name")
+        if path.stat().st_size > MAX_PROTOCOL_BYTES:
+            raise UsageError(f"--protocol {path}: {path.stat().st_size} bytes is not a protocol file (at most "
+                             f"{MAX_PROTOCOL_BYTES})")
+    validate_title(plan.title)
+    validate_notes(plan.notes)
 
 
 def run_plan(plan, *, as_json: bool, quiet: bool) -> int:

@@ -25,7 +25,15 @@ from biotrainer import __version__
 from biotrainer.core.clock import Clock
 from biotrainer.core.errors import RecordingError, SessionNotFoundError, UsageError
 from biotrainer.core.events import SESSION, Annotation, to_record
-from biotrainer.store.meta import SessionMeta, dumps, iso_from_unix, new_session_id, writer_identity
+from biotrainer.store.meta import (
+    SessionMeta,
+    dumps,
+    iso_from_unix,
+    new_session_id,
+    validate_notes,
+    validate_title,
+    writer_identity,
+)
 from biotrainer.store.participants import ParticipantStore
 from biotrainer.store.paths import ensure_private_dir, library_dir
 from biotrainer.store.reader import SessionReader
@@ -163,6 +171,8 @@ class Library:
         if anchor_unix_s is None:
             anchor_unix_s = clock.anchor_unix_s if clock is not None else time.time()
         sid = session_id or new_session_id(anchor_unix_s)
+        validate_title(title)
+        validate_notes(notes)
         ensure_private_dir(self.root)
         ensure_private_dir(self.sessions_dir)
         meta = SessionMeta(
@@ -257,13 +267,13 @@ class Library:
     def rename(self, ref: str, title: str) -> SessionSummary:
         """Set a session's title."""
         path = self.resolve(ref)
-        self._set_meta(path, {"title": title})
+        self._set_meta(path, {"title": validate_title(title)})
         return summarize(path)
 
     def set_notes(self, ref: str, notes: str) -> SessionSummary:
         """Replace a session's notes."""
         path = self.resolve(ref)
-        self._set_meta(path, {"notes": notes})
+        self._set_meta(path, {"notes": validate_notes(notes)})
         return summarize(path)
 
     def annotate(self, ref: str, at_s: float, text: str, author: str = "") -> Annotation:

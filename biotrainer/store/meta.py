@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from biotrainer.core.errors import UsageError
 from biotrainer.store.schema import FORMAT_NAME, FORMAT_VERSION
 
 
@@ -138,6 +139,37 @@ class SessionMeta:
         d["complete"] = self.complete
         d.pop("format", None)
         return d
+
+
+MAX_TITLE_CHARS = 200
+MAX_NOTES_CHARS = 20_000
+
+
+def validate_title(title: str) -> str:
+    """A session title: one line of at most :data:`MAX_TITLE_CHARS` characters without control characters."""
+    import unicodedata
+
+    if not isinstance(title, str):
+        raise UsageError("the title must be text")
+    if len(title) > MAX_TITLE_CHARS:
+        raise UsageError(f"title {title[:20]!r}... is {len(title)} characters long; at most {MAX_TITLE_CHARS}")
+    if any(unicodedata.category(c).startswith("C") for c in title):
+        raise UsageError(f"title {title[:40]!r} contains control characters (it is one line)")
+    return title
+
+
+def validate_notes(notes: str) -> str:
+    """Session notes: at most :data:`MAX_NOTES_CHARS` characters; line breaks and tabs allowed, other control
+    characters not."""
+    import unicodedata
+
+    if not isinstance(notes, str):
+        raise UsageError("the notes must be text")
+    if len(notes) > MAX_NOTES_CHARS:
+        raise UsageError(f"notes of {len(notes)} characters; at most {MAX_NOTES_CHARS}")
+    if any(unicodedata.category(c).startswith("C") and c not in "\n\t" for c in notes):
+        raise UsageError("the notes contain control characters")
+    return notes
 
 
 def writer_identity() -> dict[str, Any]:

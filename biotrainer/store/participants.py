@@ -65,15 +65,27 @@ def _now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def validate_pseudonym(pseudonym: str) -> str:
-    """Strip and check a pseudonym: non-empty, at most 64 characters, no control characters."""
+PSEUDONYM_CHARS = "letters, digits, '-', '_' and '.'"
+
+
+def validate_pseudonym(pseudonym: str, what: str = "pseudonym") -> str:
+    """The one pseudonym rule (``participants add``, ``record --participant``, the GUI, imports): strip, then
+    1-64 characters, no control characters, only letters, digits, ``-``, ``_`` and ``.`` starting with a letter or
+    digit; so no spaces, which refuses the usual shape of a real name (``Jane Doe``). Returns the pseudonym."""
+    if not isinstance(pseudonym, str):
+        raise UsageError(f"{what} must be text")
     p = pseudonym.strip()
     if not p:
-        raise UsageError("pseudonym must not be empty")
+        raise UsageError(f"{what} must not be empty")
     if len(p) > MAX_PSEUDONYM_CHARS:
-        raise UsageError(f"pseudonym {p[:20]!r}... is longer than {MAX_PSEUDONYM_CHARS} characters")
+        raise UsageError(f"{what} {p[:20]!r}... is longer than {MAX_PSEUDONYM_CHARS} characters")
     if any(unicodedata.category(c).startswith("C") for c in p):
-        raise UsageError(f"pseudonym {p!r} contains control characters")
+        raise UsageError(f"{what} {p!r} contains control characters")
+    if any(c.isspace() for c in p):
+        raise UsageError(f"{what} {p!r} looks like a real name: biotrainer stores pseudonyms only; use a code such "
+                         f"as P07 ({PSEUDONYM_CHARS}, no spaces)")
+    if not (p[0].isalnum() and all(c.isalnum() or c in "-_." for c in p)):
+        raise UsageError(f"{what} {p!r} may hold only {PSEUDONYM_CHARS}, starting with a letter or digit")
     return p
 
 

@@ -78,7 +78,7 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     """
     check_plan(plan)
     library = _open_library(plan)
-    participants = plan_participants(plan)
+    participants = _checked_participants(plan)
     protocol = load_protocol(plan.protocol)
     check_roles(plan, protocol)
     personal_rate = _personal_rate(library, participants[plan.devices[0].role]) if protocol is not None else None
@@ -112,6 +112,17 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     if writer is not None:  # a recorder that gave up on a failing disk ends the session (writer.failure says why)
         writer.on_failure = lambda message: runner.stop(writer.failure_reason or "write failed")
     return LiveSession(bus, runner, clock, sources, runner_of_protocol, writer, library, plan, engine)
+
+
+def _checked_participants(plan: SessionPlan) -> dict[str, str]:
+    """Role → pseudonym of the plan, each checked by the one pseudonym rule (no real names, no control
+    characters), and the title and notes by the header rule, before anything slow happens."""
+    from biotrainer.store.meta import validate_notes, validate_title
+    from biotrainer.store.participants import validate_pseudonym
+
+    validate_title(plan.title)
+    validate_notes(plan.notes)
+    return {role: validate_pseudonym(name, f"pseudonym of {role}") for role, name in plan_participants(plan).items()}
 
 
 def _preload(plan: SessionPlan) -> None:
