@@ -123,9 +123,11 @@ class SessionWriter:
         self._t_max_s = 0.0
         self._start_t_s: float | None = None
         self._stop: SessionState | None = None
-        create_private_file(self.path)
         self._conn: sqlite3.Connection | None = None
+        created = False
         try:
+            create_private_file(self.path)
+            created = True
             rows = [(k, dumps(v)) for k, v in meta.to_rows().items()]
             rows.append(("heartbeat_unix_s", dumps(self._last_heartbeat)))
             self._conn = connect_for_writing(self.path)
@@ -133,14 +135,18 @@ class SessionWriter:
             with self._conn:
                 self._conn.execute("BEGIN")
                 self._conn.executemany(_UPSERT_META, rows)
-        except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
-            # Leave no headerless file behind: it would be listed as an unreadable session.
+        except BaseException as exc:
+            # Leave no headerless file behind (a failure, or Ctrl-C / SIGTERM right now): it would be listed as an
+            # unreadable session.
             if self._conn is not None:
                 self._conn.close()
-            for p in (self.path, self.path.with_name(self.path.name + "-wal"),
-                      self.path.with_name(self.path.name + "-shm")):
-                p.unlink(missing_ok=True)
-            raise RecordingError(f"{self.path}: cannot create the session file ({exc})") from exc
+            if created:
+                for p in (self.path, self.path.with_name(self.path.name + "-wal"),
+                          self.path.with_name(self.path.name + "-shm")):
+                    p.unlink(missing_ok=True)
+            if isinstance(exc, (sqlite3.Error, OSError, ValueError, TypeError)):
+                raise RecordingError(f"{self.path}: cannot create the session file ({exc})") from exc
+            raise
         log.info("recording session %s to %s", meta.id, self.path)
 
     # --- bus listener ------------------------------------------------------------------------------------------

@@ -82,3 +82,39 @@ def test_a_reused_pid_with_a_stale_heartbeat_is_interrupted_and_delete_force(tmp
     assert code == 1 and "still being recorded" in err and "--force" in err and path.exists()
     code = main(["delete", sid, "--yes", "--force", "--library", lib])
     assert code == 0 and not path.exists()
+
+
+def test_an_interruption_while_the_file_is_created_leaves_no_file(tmp_path, monkeypatch):
+    import biotrainer.store.writer as writer_module
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module, "connect_for_writing", interrupted)
+    lib = Library(tmp_path / "lib")
+    with pytest.raises(KeyboardInterrupt):
+        lib.new_session()
+    assert list(lib.sessions_dir.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_at_any_moment_leaves_no_session_or_a_readable_one(tmp_path, sig):
+    """Signals at increasing delays after the start: always one line at most, never a traceback, and every
+    session file left behind opens (complete, or incomplete but readable)."""
+    import subprocess
+    import sys
+
+    lib = tmp_path / "lib"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for delay_s in (0.3, 0.8, 1.5, 2.5, 4.0):
+        proc = subprocess.Popen([sys.executable, "-m", "biotrainer", "record", "--device", "sim:ecg", "--duration",
+                                 "20", "--quiet", "--library", str(lib)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay_s)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and len(err.splitlines()) <= 2, err
+        assert proc.returncode in (0, 130, -sig, 128 + sig), (proc.returncode, err)
+    for s in Library(lib).list_sessions():
+        assert s.error is None, s.error
