@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from biotrainer.core.errors import RecordingError
-from biotrainer.core.events import Event, MetricUpdate, SessionState, to_record
+from biotrainer.core.events import Event, MetricUpdate, SessionState, check_base, to_record
 from biotrainer.store.meta import SessionMeta, dumps, iso_from_unix
 from biotrainer.store.paths import create_private_file
 from biotrainer.store.schema import CREATE_SQL
@@ -154,6 +154,10 @@ class SessionWriter:
     def __call__(self, event: Event) -> None:
         if event.KIND in SKIPPED_KINDS:
             return
+        try:
+            check_base(event.t_s, event.participant, event.device)  # what the reader would call damaged
+        except ValueError as exc:
+            raise RecordingError(f"{self.path}: cannot record a {event.KIND} event: {exc}") from None
         record = to_record(event)
         with self._lock:
             if self.closed:
