@@ -92,3 +92,25 @@ def test_rename_and_notes_follow_the_header_rule(tmp_path, capsys):
     assert code == 2 and "at most 200" in one_error_line(err)
     code, out, err = run(capsys, "rename", sid, "Evening practice", "--library", lib)
     assert code == 0 and Library(lib).list_sessions()[0].title == "Evening practice"
+
+
+@pytest.mark.slow
+def test_a_display_name_stays_in_the_register_and_never_reaches_sessions_or_exports(tmp_path, capsys):
+    lib = str(tmp_path / "lib")
+    code, out, err = run(capsys, "participants", "--library", lib, "add", "P07", "--display-name", "Jane Doe")
+    assert code == 0 and out == "added P07 (self)\n" and "stays in this library's register" in err
+    code, out, err = run(capsys, "participants", "--library", lib, "show", "P07")
+    assert "name       Jane Doe (this computer only; never exported)" in out
+    code, out, err = run(capsys, "record", "--participant", "P07", "--duration", "5", "--speed", "max", "--quiet",
+                         "--no-metrics", "--library", lib)
+    assert code == 0
+    sid = out.strip()
+    session_bytes = Library(lib).session_path(sid).read_bytes()
+    assert b"P07" in session_bytes and b"Jane" not in session_bytes
+    code, out, err = run(capsys, "export", sid, "--format", "csv", "--out", str(tmp_path / "out"), "--library", lib)
+    assert code == 0
+    exported = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert exported and not any(b"Jane" in p.read_bytes() for p in exported)
+    assert any(b"P07" in p.read_bytes() for p in exported)
+    code, out, err = run(capsys, "participants", "--library", lib, "set", "P07", "--display-name", "")
+    assert code == 0 and Library(lib).participants.get("P07").display_name == ""
