@@ -14,7 +14,6 @@ import sys
 from biotrainer.cli.common import add_library_option, print_json
 from biotrainer.core.events import PARTICIPANT_ROLES
 
-
 DISPLAY_NAME_HELP = ("a name to show on this computer only (kept in the library's register, never written to "
                      "session files, exports or reports)")
 DISPLAY_NAME_NOTE = ("note: the display name stays in this library's register; sessions, exports and reports "
