@@ -212,7 +212,7 @@ class LiveController(QObject):
     def writer_problem(self) -> str:
         """The recorder's current write error (full disk…), or ``""``."""
         w = self.parts.writer if self.parts is not None else None
-        if w is not None and not getattr(w, "healthy", True):
+        if w is not None and not getattr(w, "healthy", True) and not getattr(w, "failure", None):
             return str(getattr(w, "error", "") or "the recording cannot be written")
         return ""
 
