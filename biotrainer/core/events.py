@@ -344,6 +344,17 @@ def field_specs(cls: type[Event]) -> tuple[FieldSpec, ...]:
     return found
 
 
+_SPEC_MAPS: dict[type, dict[str, FieldSpec]] = {}
+_isfinite = math.isfinite
+
+
+def _spec_map(cls: type[Event]) -> dict[str, FieldSpec]:
+    found = _SPEC_MAPS.get(cls)
+    if found is None:
+        found = _SPEC_MAPS[cls] = {spec.name: spec for spec in field_specs(cls)}
+    return found
+
+
 def _check_number(name: str, value: Any, integer: bool, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
         raise ValueError(f"{name} is {_shown(value)}, expected {'an integer' if integer else 'a number'}")
@@ -360,7 +371,10 @@ def _check_value(spec: FieldSpec, value: Any) -> None:
         if not spec.optional:
             raise ValueError(f"{spec.name} is null")
         return
-    if spec.kind in ("float", "int"):
+    if spec.kind == "float" and type(value) is float:
+        if not (spec.lo <= value <= spec.hi and _isfinite(value)):  # the comparison is also false for NaN
+            _check_number(spec.name, value, False, spec.lo, spec.hi)
+    elif spec.kind in ("float", "int"):
         _check_number(spec.name, value, spec.kind == "int", spec.lo, spec.hi)
     elif spec.kind == "bool" and not isinstance(value, bool):
         raise ValueError(f"{spec.name} is {_shown(value)}, expected true or false")
@@ -372,9 +386,10 @@ def _check_value(spec: FieldSpec, value: Any) -> None:
 
 def check_base(t_s: Any, participant: Any, device: Any) -> None:
     """The fields every event has: a finite ``t_s`` within :data:`MAX_SESSION_S`, text participant and device."""
-    _check_number("t_s", t_s, False, -MAX_SESSION_S, MAX_SESSION_S)
+    if not (type(t_s) is float and -MAX_SESSION_S <= t_s <= MAX_SESSION_S):  # (fast path for the usual float)
+        _check_number("t_s", t_s, False, -MAX_SESSION_S, MAX_SESSION_S)
     for name, value in (("participant", participant), ("device", device)):
-        if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+        if type(value) is not str or len(value) > MAX_TEXT_CHARS:
             raise ValueError(f"{name} is {_shown(value)}, expected text")
 
 
@@ -406,12 +421,12 @@ def from_record(kind: str, t_s: float, participant: str, device: str, data_json:
     data = json.loads(data_json, parse_constant=_no_constant) if data_json else {}
     if not isinstance(data, dict):
         raise ValueError(f"data is {_shown(data)}, expected a JSON object")
-    specs = {s.name: s for s in field_specs(cls)}
-    unknown = sorted(set(data) - set(specs))
-    if unknown:
-        raise ValueError(f"unknown field {unknown[0]!r}")
+    specs = _spec_map(cls)
     for name, value in data.items():
-        _check_value(specs[name], value)
+        spec = specs.get(name)
+        if spec is None:
+            raise ValueError(f"unknown field {name!r}")
+        _check_value(spec, value)
     from_blob = _decode_blob(cls, blob)
     if from_blob is not None:
         data[from_blob[0]] = from_blob[1]
