@@ -10,7 +10,8 @@ A write error (full disk, removed folder, I/O error) never reaches the session l
 buffer, the error is logged, :attr:`SessionWriter.healthy` turns False with :attr:`SessionWriter.error` saying
 why (for the UI), and the commit is retried at the next interval. When it succeeds, nothing was lost.
 
-The retry is bounded: when writes keep failing for :data:`WRITE_RETRY_S` of session time, or the buffer grows past
+The retry is bounded: when writes keep failing for :data:`WRITE_RETRY_S` of wall time (a transient failure, e.g.
+space freed by the user, recovers in real seconds whatever the session's speed), or the buffer grows past
 :data:`MAX_BUFFERED_BYTES_ON_FAILURE`, the writer gives up. It drops the buffer (memory stays bounded), counts every
 event it could not write (:attr:`SessionWriter.events_lost`), calls ``on_failure(message)`` (the live wiring stops
 the session there) and :attr:`SessionWriter.failure` says what happened in one line, e.g. ``disk full: session saved
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 COMMIT_INTERVAL_S = 0.5
 MAX_BUFFERED_BEFORE_COMMIT = 20_000  # commit early when a fast (virtual clock) run fills the buffer
 SKIPPED_KINDS = frozenset({MetricUpdate.KIND})  # derived, recomputable from the raw events
-WRITE_RETRY_S = 10.0  # session seconds of failing writes before the writer gives up and the session ends
+WRITE_RETRY_S = 10.0  # wall seconds of failing writes before the writer gives up and the session ends
 MAX_BUFFERED_BYTES_ON_FAILURE = 64 * 1024 * 1024  # memory kept for retries; past it the writer gives up at once
 HEARTBEAT_S = 5.0  # wall seconds between refreshes of the header's heartbeat_unix_s
 _RECORD_OVERHEAD_BYTES = 120  # per buffered event besides its JSON and blob (tuple, floats, strings)
@@ -111,7 +112,7 @@ class SessionWriter:
         self.events_lost = 0
         self.saved_up_to_s = 0.0
         self.on_failure: Callable[[str], None] | None = None
-        self._failing_since_t_s: float | None = None
+        self._failing_since_wall_s: float | None = None
         self._buffered_bytes = 0
         self._buffer_t_max_s = float("-inf")
         self._full = False
@@ -195,8 +196,8 @@ class SessionWriter:
                 self._meta_pending["heartbeat_unix_s"] = self._last_heartbeat
             if t_s - self._last_commit_t_s >= COMMIT_INTERVAL_S:
                 self._commit(t_s)
-                if not self.healthy and self.failure is None and self._failing_since_t_s is not None \
-                        and t_s - self._failing_since_t_s >= WRITE_RETRY_S:
+                if not self.healthy and self.failure is None and self._failing_since_wall_s is not None \
+                        and _wall_s() - self._failing_since_wall_s >= WRITE_RETRY_S:
                     self._give_up()
 
     def set_meta(self, **values: Any) -> None:
@@ -318,7 +319,7 @@ class SessionWriter:
                     conn.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, OSError) as exc:
-            self._failed(exc, t_s)
+            self._failed(exc)
             return False
         if completing and "completed" in self._meta_pending:
             self._meta_pending["completed"] = meta["completed"]
@@ -332,7 +333,7 @@ class SessionWriter:
                         self.meta.id, self.path, self.failures)
             self.healthy = True
             self.error = None
-            self._failing_since_t_s = None
+            self._failing_since_wall_s = None
         return True
 
     def _give_up(self, notify: bool = True) -> None:
@@ -353,11 +354,11 @@ class SessionWriter:
             except Exception:  # noqa: BLE001 - telling the session must not lose the file
                 log.exception("session %s: on_failure callback failed", self.meta.id)
 
-    def _failed(self, exc: sqlite3.Error | OSError, t_s: float) -> None:
+    def _failed(self, exc: sqlite3.Error | OSError) -> None:
         self.failures += 1
         self.healthy = False
-        if self._failing_since_t_s is None:
-            self._failing_since_t_s = t_s
+        if self._failing_since_wall_s is None:
+            self._failing_since_wall_s = _wall_s()
         self.error = f"{self.path}: {getattr(exc, 'strerror', None) or exc}"
         code = getattr(exc, "sqlite_errorcode", None)
         self._full = code == sqlite3.SQLITE_FULL or getattr(exc, "errno", None) == errno.ENOSPC
@@ -379,6 +380,11 @@ class SessionWriter:
             self._conn.execute("PRAGMA journal_mode=DELETE")
         except sqlite3.Error as exc:  # a reader holds it open: the WAL stays, which is equally valid
             log.debug("session %s: WAL kept (%s)", self.meta.id, exc)
+
+
+def _wall_s() -> float:
+    """Monotonic wall time for the retry window (a function, so tests can move it)."""
+    return time.monotonic()
 
 
 def format_clock(t_s: float) -> str:

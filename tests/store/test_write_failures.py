@@ -22,6 +22,14 @@ def lib(tmp_path) -> Library:
     return Library(tmp_path / "lib")
 
 
+@pytest.fixture
+def wall(monkeypatch):
+    """The writer's wall clock for its retry window, moved by hand: ``wall[0] += 10``."""
+    now = [1000.0]
+    monkeypatch.setattr(writer_module, "_wall_s", lambda: now[0])
+    return now
+
+
 def packets(start: int, stop: int) -> list:
     return [ev.HrPacket(t_s=i * 0.1, raw=bytes([i % 256]) * 64) for i in range(start, stop)]
 
@@ -39,7 +47,7 @@ def test_failure_message_names_what_was_saved_and_lost():
         "write failed (/a/b.sqlite: disk I/O error): session saved up to 1:02:05, 3 events could not be written"
 
 
-def test_full_disk_gives_up_after_bounded_retry_and_leaves_a_readable_incomplete_file(lib):
+def test_full_disk_gives_up_after_bounded_retry_and_leaves_a_readable_incomplete_file(lib, wall):
     w = lib.new_session(anchor_unix_s=1_795_000_000.0)
     told: list[str] = []
     w.on_failure = told.append
@@ -52,8 +60,11 @@ def test_full_disk_gives_up_after_bounded_retry_and_leaves_a_readable_incomplete
     fill_disk(w)
     bus.publish_all(packets(100, 200))
     bus.tick(12.0)
+    wall[0] += WRITE_RETRY_S / 2
+    bus.tick(100.0)  # session time does not count (a sped-up session), wall time does
     assert not w.healthy and w.failure is None and w.pending_events == 100  # still retrying
-    bus.tick(12.0 + WRITE_RETRY_S)  # failing for the whole retry window: give up
+    wall[0] += WRITE_RETRY_S / 2
+    bus.tick(101.0)  # failing for the whole retry window: give up
     assert told == ["disk full: session saved up to 00:09, 100 events could not be written"]
     assert w.failure == told[0] and w.failure_reason == "disk full" and w.pending_events == 0
     bus.publish_all(packets(200, 250))  # arrives after giving up: counted, not kept
@@ -103,7 +114,7 @@ class _NoSpaceConnection:
         self._conn.close()
 
 
-def test_injected_enospc_is_a_full_disk_too(lib):
+def test_injected_enospc_is_a_full_disk_too(lib, wall):
     w = lib.new_session(anchor_unix_s=1_795_000_000.0)
     w(ev.HrPacket(t_s=0.0, raw=b"\x00\x40"))
     w.tick(0.5)
@@ -112,14 +123,15 @@ def test_injected_enospc_is_a_full_disk_too(lib):
         w(e)
     w.tick(2.0)
     assert not w.healthy and "No space left on device" in w.error
-    w.tick(2.0 + WRITE_RETRY_S)
+    wall[0] += WRITE_RETRY_S
+    w.tick(3.0)
     assert w.failure == "disk full: session saved up to 00:00, 50 events could not be written"
     w.close()
     with SessionReader(w.path) as r:
         assert r.count("hr_packet") == 1 and not r.complete
 
 
-def test_a_short_failure_inside_the_retry_window_loses_nothing(lib):
+def test_a_short_failure_inside_the_retry_window_loses_nothing(lib, wall):
     w = lib.new_session(anchor_unix_s=1_795_000_000.0)
     w(ev.HrPacket(t_s=0.0, raw=b"\x00\x40"))
     w.tick(0.5)
@@ -129,7 +141,8 @@ def test_a_short_failure_inside_the_retry_window_loses_nothing(lib):
     w.tick(20.0)
     assert not w.healthy
     w._conn.execute("PRAGMA max_page_count = 1073741823")
-    w.tick(20.0 + WRITE_RETRY_S / 2)
+    wall[0] += WRITE_RETRY_S / 2
+    w.tick(20.5)
     assert w.healthy and w.failure is None and w.events_written == 200
     w.close()
     with SessionReader(w.path) as r:
@@ -160,6 +173,7 @@ def test_record_on_a_full_disk_stops_says_so_and_exits_non_zero(tmp_path, monkey
         return conn
 
     monkeypatch.setattr(writer_module, "connect_for_writing", small_disk)
+    monkeypatch.setattr(writer_module, "WRITE_RETRY_S", 0.0)  # a simulated run is too fast for 10 s of wall time
     lib = str(tmp_path / "lib")
     code, out, err = _run(capsys, "record", "--device", "sim:ecg", "--duration", "1800", "--speed", "max",
                           "--seed", "3", "--no-metrics", "--library", lib, "--json", "--quiet")
