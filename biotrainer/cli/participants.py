@@ -14,6 +14,11 @@ import sys
 from biotrainer.cli.common import add_library_option, print_json
 from biotrainer.core.events import PARTICIPANT_ROLES
 
+DISPLAY_NAME_HELP = ("a name to show on this computer only (kept in the library's register, never written to "
+                     "session files, exports or reports)")
+DISPLAY_NAME_NOTE = ("note: the display name stays in this library's register; sessions, exports and reports "
+                     "name this participant by pseudonym only")
+
 
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON")
@@ -41,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("pseudonym", metavar="PSEUDONYM")
     p.add_argument("--role", choices=PARTICIPANT_ROLES, default="self", help="default: self")
     p.add_argument("--notes", default="", metavar="TEXT")
+    p.add_argument("--display-name", default="", metavar="NAME", help=DISPLAY_NAME_HELP)
     _json_flag(p)
     _library_flag(p)
 
@@ -53,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("pseudonym", metavar="PSEUDONYM")
     p.add_argument("--role", choices=PARTICIPANT_ROLES)
     p.add_argument("--notes", metavar="TEXT")
+    p.add_argument("--display-name", metavar="NAME", help=DISPLAY_NAME_HELP)
     p.add_argument("--resonance-rate", type=float, metavar="PER_MIN", help="personal resonance rate, breaths/min")
     p.add_argument("--session", metavar="ID", help="the assessment session the resonance rate comes from")
     _json_flag(p)
@@ -72,7 +79,9 @@ def _list(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
 
 
 def _add(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
-    p = lib.participants.add(args.pseudonym, role=args.role, notes=args.notes)
+    p = lib.participants.add(args.pseudonym, role=args.role, notes=args.notes, display_name=args.display_name)
+    if p.display_name:
+        sys.stderr.write(DISPLAY_NAME_NOTE + "\n")
     _print(args, p.to_dict(), f"added {p.pseudonym} ({p.role})")
 
 
@@ -80,13 +89,15 @@ def _set(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
     from biotrainer.core.errors import UsageError
 
     store = lib.participants
-    if args.role is None and args.notes is None and args.resonance_rate is None:
-        raise UsageError("participants set needs --role, --notes and/or --resonance-rate")
+    if args.role is None and args.notes is None and args.resonance_rate is None and args.display_name is None:
+        raise UsageError("participants set needs --role, --notes, --display-name and/or --resonance-rate")
     if args.session is not None and args.resonance_rate is None:
         raise UsageError("--session goes with --resonance-rate")
     p = store.get(args.pseudonym)
-    if args.role is not None or args.notes is not None:
-        p = store.update(args.pseudonym, role=args.role, notes=args.notes)
+    if args.role is not None or args.notes is not None or args.display_name is not None:
+        p = store.update(args.pseudonym, role=args.role, notes=args.notes, display_name=args.display_name)
+        if args.display_name:
+            sys.stderr.write(DISPLAY_NAME_NOTE + "\n")
     if args.resonance_rate is not None:
         session_id = None
         if args.session:
@@ -104,6 +115,8 @@ def _show(args: argparse.Namespace, lib) -> None:  # noqa: ANN001
         return
     out = sys.stdout
     out.write(f"pseudonym  {p.pseudonym}\nrole       {p.role}\ncreated    {p.created_at}\n")
+    if p.display_name:
+        out.write(f"name       {p.display_name} (this computer only; never exported)\n")
     if p.resonance_rate_per_min:
         src = f", session {p.resonance_session_id}" if p.resonance_session_id else ""
         out.write(f"resonance  {p.resonance_rate_per_min:g}/min (assessed {p.resonance_assessed_at}{src})\n")

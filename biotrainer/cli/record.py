@@ -57,66 +57,134 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
     )
     for key, value in overrides.items():
         setattr(plan, key, value)
-    if plan.duration_s is not None and not (math.isfinite(plan.duration_s) and plan.duration_s > 0):
-        from biotrainer.core.errors import UsageError
-
-        raise UsageError(f"--duration {plan.duration_s:g}: expected a positive number of seconds")
+    check_plan_inputs(plan)
     return plan
 
 
+MAX_SEED = 2**32 - 1
+MAX_PROTOCOL_BYTES = 1_000_000
+
+
+def check_plan_inputs(plan: Any) -> None:
+    """Option values that would fail late (or never end) are refused first: duration, seed, the protocol file,
+    title and notes (the store's rule)."""
+    from pathlib import Path
+
+    from biotrainer.core.errors import UsageError
+    from biotrainer.store.meta import validate_notes, validate_title
+
+    if plan.duration_s is not None and not (math.isfinite(plan.duration_s) and plan.duration_s > 0):
+        raise UsageError(f"--duration {plan.duration_s:g}: expected a positive number of seconds")
+    if plan.seed is not None and not (0 <= plan.seed <= MAX_SEED):
+        raise UsageError(f"--seed {plan.seed}: expected a whole number from 0 to {MAX_SEED}")
+    if isinstance(plan.protocol, str) and Path(plan.protocol).exists():
+        path = Path(plan.protocol)
+        if not path.is_file():
+            raise UsageError(f"--protocol {path}: not a regular file (a folder, pipe or device); give a .toml file "
+                             f"or a protocol name")
+        if path.stat().st_size > MAX_PROTOCOL_BYTES:
+            raise UsageError(f"--protocol {path}: {path.stat().st_size} bytes is not a protocol file (at most "
+                             f"{MAX_PROTOCOL_BYTES})")
+    validate_title(plan.title)
+    validate_notes(plan.notes)
+
+
 def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
-    """Build, run in this thread with a live terminal line, and report. Shared by ``record`` and ``demo``."""
-    from biotrainer.cli.terminal_view import TerminalView
+    """Build, run in this thread with a live terminal line, and report. Shared by ``record`` and ``demo``.
+
+    Ctrl-C and SIGTERM are caught from the start: while the session is being built (devices connecting, modules
+    loading) they end the command with one line and no session file; once it records, the first stops and saves
+    the session, a second one interrupts the saving (the file stays readable, marked incomplete)."""
+    state: dict[str, Any] = {"session": None, "signals": 0}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        state["signals"] += 1
+        if state["session"] is None or state["signals"] > 1:
+            raise KeyboardInterrupt
+        state["session"].stop("stopped by user")
+
+    restore = _install_signal_handlers(on_signal)
+    try:
+        session = _start(plan, quiet, state)
+        result = session.run()
+    finally:
+        restore()
+    return _report(session, result, as_json)
+
+
+def _install_signal_handlers(handler: Any) -> Any:
+    """SIGINT and SIGTERM → ``handler`` (main thread only); returns the function that restores the old ones."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+    return restore
+
+
+def _start(plan, quiet: bool, state: dict[str, Any]):
+    """Build the session and attach the terminal line; an interruption before it records leaves no file."""
     from biotrainer.wiring import build_session
 
     session = build_session(plan)
-    view = None
-    if not quiet:
-        view = TerminalView(sys.stderr, time_left_s=session.time_left_s)
-        session.bus.subscribe(view)
-    interrupts = {"n": 0}
-
-    def on_signal(signum: int, frame: Any) -> None:
-        interrupts["n"] += 1
-        if interrupts["n"] > 1:
-            raise KeyboardInterrupt
-        session.stop("stopped by user")
-
-    old_int = signal.signal(signal.SIGINT, on_signal)
-    old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
         if not quiet:
+            from biotrainer.cli.terminal_view import TerminalView
+
+            session.bus.subscribe(TerminalView(sys.stderr, time_left_s=session.time_left_s))
             who = ", ".join(f"{d.role}: {d.spec}" for d in plan.devices)
             proto = plan.protocol or "no protocol"
             print(f"Recording session {session.session_id} ({proto}; {who}). Ctrl-C stops and saves.",
                   file=sys.stderr)
-        result = session.run()
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        state["session"] = session
+    except BaseException:
+        if session.writer is not None:
+            session.writer.discard()
+        raise
+    return session
+
+
+def _report(session, result, as_json: bool) -> int:
+    """Print what the file holds; a recorder that gave up (full disk) makes the command fail."""
     summary = _summary(session, result)
+    failure = getattr(session.writer, "failure", None)
     if as_json:
         print_json(summary)
+    elif failure:
+        print(f"Session {summary['id']} INCOMPLETE: {summary['duration_s']:.0f} s, {summary['beats']} beats saved.",
+              file=sys.stderr)
     else:
         print(f"Session {summary['id']} saved: {summary['duration_s']:.0f} s, {summary['beats']} beats, "
               f"ended: {summary['end_reason']}.", file=sys.stderr)
         if summary.get("hint"):
             print(summary["hint"], file=sys.stderr)
+    if not as_json:
         print(summary["id"])
+    if failure:
+        print(f"biotrainer: error: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _summary(session, result) -> dict[str, Any]:
+    """The run as the file holds it: the duration and counts are read back, never taken from the run."""
     counts: dict[str, int] = {}
+    duration_s = 0.0 if session.writer is not None else result.end_t_s
     if session.writer is not None and session.library is not None:
         try:
             with session.library.open(session.writer.path) as reader:
                 counts = reader.counts()
+                duration_s = reader.duration_s
         except Exception as exc:  # noqa: BLE001 - the summary must not hide that the session was saved
             counts = {"error": str(exc)}
     out: dict[str, Any] = {
         "id": session.session_id,
-        "duration_s": round(result.end_t_s, 3),
+        "duration_s": round(duration_s, 3),
         "end_reason": result.reason,
         "beats": counts.get("beat", 0),
         "events": counts,
@@ -124,6 +192,11 @@ def _summary(session, result) -> dict[str, Any]:
         "participants": {d.role: session.plan.participants.get(d.role) for d in session.plan.devices},
         "library": str(session.library.root) if session.library is not None else None,
     }
+    failure = getattr(session.writer, "failure", None)
+    if failure:
+        out["complete"] = False
+        out["error"] = failure
+        out["events_lost"] = session.writer.events_lost
     if result.listener_errors:
         out["listener_errors"] = result.listener_errors
     proto = session.protocol_runner.protocol if session.protocol_runner is not None else None

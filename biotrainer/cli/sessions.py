@@ -4,7 +4,8 @@
 - ``biotrainer show ID [--json]``: header, events per kind, phases, annotations. ID is a session id, a unique
   id prefix, or a path to a session file (e.g. a shipped example in ``recordings/``).
 - ``biotrainer rename ID TITLE``; ``biotrainer annotate ID --at S TEXT`` / ``--notes TEXT``;
-  ``biotrainer delete ID [--yes]`` (asks for confirmation otherwise).
+  ``biotrainer delete ID [--yes] [--force]`` (asks for confirmation otherwise; ``--force`` deletes a session that
+  still looks as if it is being recorded).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Delete a session file. Asks for confirmation unless --yes.")
     p.add_argument("session", metavar="ID", help="session id, unique id prefix, or path")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--force", action="store_true",
+                   help="delete even a session that looks as if it is still being recorded")
     finish_command(p, run_delete, json=False)
 
 
@@ -90,6 +93,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _header_lines(info: dict[str, Any]) -> list[str]:
     state = "complete" if info["complete"] else "INCOMPLETE (interrupted or still recording)"
+    failure = info.get("write_failure")
+    if not info["complete"] and isinstance(failure, dict):
+        state = (f"INCOMPLETE (the recording stopped: {failure.get('reason', 'write failed')}, "
+                 f"{failure.get('events_lost', '?')} events could not be written)")
     lines = [f"session   {info['id']}{'  (synthetic: simulated data)' if info['synthetic'] else ''}"]
     if info["title"]:
         lines.append(f"title     {info['title']}")
@@ -132,7 +139,11 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
-    sys.stdout.write("".join(line + "\n" for line in (*_header_lines(info), *_detail_lines(info))))
+    damaged = [f"  {line}" for line in info.get("damaged") or []]
+    if damaged:
+        damaged.insert(0, f"damaged   the file has damaged rows (the first {len(damaged)} listed); analyses, "
+                          f"exports and replay refuse it")
+    sys.stdout.write("".join(line + "\n" for line in (*_header_lines(info), *damaged, *_detail_lines(info))))
     return 0
 
 
@@ -199,6 +210,6 @@ def run_delete(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             sys.stdout.write("kept\n")
             return 1
-    deleted = lib.delete(str(path))
+    deleted = lib.delete(str(path), force=args.force)
     sys.stdout.write(f"deleted {deleted}\n")
     return 0

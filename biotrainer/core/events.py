@@ -11,12 +11,15 @@ Every event carries:
 
 Events are immutable. Each kind has a stable ``KIND`` string used by the recorder, replay, exports and LSL.
 :func:`to_record` / :func:`from_record` are the only (de)serialisation, so replay returns exactly what was recorded.
+:func:`from_record` validates what it decodes (:func:`field_specs`: each field's type and range, finite times within
+:data:`MAX_SESSION_S`), so a damaged file is refused with a :class:`ValueError` naming the field, never passed on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,6 +32,8 @@ SESSION = "session"
 PARTICIPANT_ROLES = (SELF, CLIENT, THERAPIST)
 
 RR_UNITS_PER_S = 1024  # Heart Rate Measurement RR resolution: 1/1024 s
+MAX_SESSION_S = 1e7  # ~16 weeks: any event time beyond this (either sign) is a damaged file, not a recording
+MAX_TEXT_CHARS = 100_000  # a cue, annotation, reason or name longer than this is damaged
 
 
 def rr_1024_to_ms(rr_1024: int | np.ndarray) -> float | np.ndarray:
@@ -297,15 +302,139 @@ def to_record(event: Event) -> tuple[str, float, str, str, str, bytes | None]:
     return kind, float(event.t_s), event.participant, event.device, json.dumps(data, separators=(",", ":")), blob
 
 
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a decoded field may hold: ``kind`` is ``float``, ``int``, ``str``, ``bool``, ``dict`` or ``blob``
+    (raw bytes / sample arrays, stored in the blob column); ``optional`` allows None; ``lo``/``hi`` bound numbers."""
+
+    name: str
+    kind: str
+    optional: bool
+    lo: float = -math.inf
+    hi: float = math.inf
+    required: bool = True
+
+
+#: Ranges of numeric fields by name (units in the names); anything outside is a damaged file.
+FIELD_RANGES: dict[str, tuple[float, float]] = {
+    "rr_1024": (0, 65535), "hr_bpm": (0, 65535), "energy_kj": (0, 65535), "percent": (0, 255),
+    "fs_hz": (1e-3, 1e5), "rate_per_min": (0.0, 1000.0), "duration_s": (0.0, MAX_SESSION_S),
+    "beat_t_s": (-MAX_SESSION_S, MAX_SESSION_S), "last_sample_t_s": (-MAX_SESSION_S, MAX_SESSION_S),
+    "breath_index": (0, 2**31), "index": (-1, 2**31), "sensor_ts_ns": (-(2**63), 2**63 - 1),
+}
+_BLOB_FIELDS = ("raw", "samples_uv", "samples_mg")
+_SPECS: dict[type, tuple[FieldSpec, ...]] = {}
+
+
+def field_specs(cls: type[Event]) -> tuple[FieldSpec, ...]:
+    """The data fields of an event class (not ``t_s``/``participant``/``device``) with what each may hold."""
+    found = _SPECS.get(cls)
+    if found is None:
+        specs = []
+        for f in dataclasses.fields(cls):
+            if f.name in _BASE_FIELDS:
+                continue
+            text = str(f.type)
+            kind = "blob" if f.name in _BLOB_FIELDS else next(
+                (k for k in ("dict", "float", "int", "bool", "str") if text.startswith(k)), "str")
+            lo, hi = FIELD_RANGES.get(f.name, (-math.inf, math.inf))
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            specs.append(FieldSpec(f.name, kind, "None" in text, lo, hi, required))
+        found = _SPECS[cls] = tuple(specs)
+    return found
+
+
+_SPEC_MAPS: dict[type, dict[str, FieldSpec]] = {}
+_isfinite = math.isfinite
+
+
+def _spec_map(cls: type[Event]) -> dict[str, FieldSpec]:
+    found = _SPEC_MAPS.get(cls)
+    if found is None:
+        found = _SPEC_MAPS[cls] = {spec.name: spec for spec in field_specs(cls)}
+    return found
+
+
+def _check_number(name: str, value: Any, integer: bool, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise ValueError(f"{name} is {_shown(value)}, expected {'an integer' if integer else 'a number'}")
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} = {value!r} is outside {lo:g}..{hi:g}")
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
+
+
+def _check_value(spec: FieldSpec, value: Any) -> None:
+    if value is None:
+        if not spec.optional:
+            raise ValueError(f"{spec.name} is null")
+        return
+    if spec.kind == "float" and type(value) is float:
+        if not (spec.lo <= value <= spec.hi and _isfinite(value)):  # the comparison is also false for NaN
+            _check_number(spec.name, value, False, spec.lo, spec.hi)
+    elif spec.kind in ("float", "int"):
+        _check_number(spec.name, value, spec.kind == "int", spec.lo, spec.hi)
+    elif spec.kind == "bool" and not isinstance(value, bool):
+        raise ValueError(f"{spec.name} is {_shown(value)}, expected true or false")
+    elif spec.kind == "dict" and not isinstance(value, dict):
+        raise ValueError(f"{spec.name} is {_shown(value)}, expected an object")
+    elif spec.kind == "str" and (not isinstance(value, str) or len(value) > MAX_TEXT_CHARS):
+        raise ValueError(f"{spec.name} is {_shown(value)}, expected text of at most {MAX_TEXT_CHARS} characters")
+
+
+def check_base(t_s: Any, participant: Any, device: Any) -> None:
+    """The fields every event has: a finite ``t_s`` within :data:`MAX_SESSION_S`, text participant and device."""
+    if not (type(t_s) is float and -MAX_SESSION_S <= t_s <= MAX_SESSION_S):  # (fast path for the usual float)
+        _check_number("t_s", t_s, False, -MAX_SESSION_S, MAX_SESSION_S)
+    for name, value in (("participant", participant), ("device", device)):
+        if type(value) is not str or len(value) > MAX_TEXT_CHARS:
+            raise ValueError(f"{name} is {_shown(value)}, expected text")
+
+
+def _decode_blob(cls: type[Event], blob: Any) -> tuple[str, Any] | None:
+    if blob is not None and not isinstance(blob, bytes):
+        raise ValueError(f"blob is {type(blob).__name__}, expected bytes")
+    raw = blob or b""
+    if cls is HrPacket or cls is PmdPacket:
+        return "raw", bytes(raw)
+    if cls is EcgFrame:
+        if len(raw) % 4:
+            raise ValueError(f"ECG blob of {len(raw)} bytes is not whole int32 samples")
+        return "samples_uv", np.frombuffer(raw, dtype="<i4").astype(np.int32)
+    if cls is AccFrame:
+        if len(raw) % 6:
+            raise ValueError(f"ACC blob of {len(raw)} bytes is not whole x, y, z int16 samples")
+        return "samples_mg", np.frombuffer(raw, dtype="<i2").astype(np.int16).reshape(-1, 3)
+    return None
+
+
 def from_record(kind: str, t_s: float, participant: str, device: str, data_json: str,
                 blob: bytes | None) -> Event:
-    """Inverse of :func:`to_record`. Raises KeyError/ValueError on an unknown kind or bad data."""
+    """Inverse of :func:`to_record`. Raises KeyError on an unknown kind, ValueError (naming the field) on data
+    that is not what this kind of event holds (wrong type, out of range, missing or unknown field)."""
     cls = EVENT_TYPES[kind]
-    data = json.loads(data_json) if data_json else {}
-    if cls is HrPacket or cls is PmdPacket:
-        data["raw"] = bytes(blob or b"")
-    elif cls is EcgFrame:
-        data["samples_uv"] = np.frombuffer(blob or b"", dtype="<i4").astype(np.int32)
-    elif cls is AccFrame:
-        data["samples_mg"] = np.frombuffer(blob or b"", dtype="<i2").astype(np.int16).reshape(-1, 3)
-    return cls(t_s=t_s, participant=participant, device=device, **data)
+    check_base(t_s, participant, device)
+    if data_json is not None and not isinstance(data_json, str):
+        raise ValueError(f"data is {type(data_json).__name__}, expected JSON text")
+    data = json.loads(data_json, parse_constant=_no_constant) if data_json else {}
+    if not isinstance(data, dict):
+        raise ValueError(f"data is {_shown(data)}, expected a JSON object")
+    specs = _spec_map(cls)
+    for name, value in data.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise ValueError(f"unknown field {name!r}")
+        _check_value(spec, value)
+    from_blob = _decode_blob(cls, blob)
+    if from_blob is not None:
+        data[from_blob[0]] = from_blob[1]
+    try:
+        return cls(t_s=t_s, participant=participant, device=device, **data)
+    except TypeError as exc:  # a required field is missing
+        raise ValueError(str(exc).replace(f"{cls.__name__}.__init__() ", "")) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} in the data (not valid JSON)")

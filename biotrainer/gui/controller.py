@@ -154,6 +154,8 @@ class LiveController(QObject):
             return
         self.parts = parts
         self.model.now_fn = parts.runner.clock.now_s
+        for warning in getattr(parts.writer, "warnings", None) or ():  # e.g. little free disk space
+            self._problem(warning)
         if self._stop_early:
             parts.runner.stop("stopped")
         self._run()
@@ -171,6 +173,9 @@ class LiveController(QObject):
         except Exception as exc:  # noqa: BLE001 - report, keep the window
             log.exception("session runner failed")
             self.problem.emit(f"The session stopped because of an error: {exc}")
+        failure = getattr(parts.writer, "failure", None)
+        if failure:  # the recorder gave up (full disk): the session ended early and the file is incomplete
+            self._problem(f"The recording stopped: {failure}")
         saved = parts.session_id or ""
         self._active = False
         self.finished.emit(reason, saved)
@@ -207,7 +212,7 @@ class LiveController(QObject):
     def writer_problem(self) -> str:
         """The recorder's current write error (full disk…), or ``""``."""
         w = self.parts.writer if self.parts is not None else None
-        if w is not None and not getattr(w, "healthy", True):
+        if w is not None and not getattr(w, "healthy", True) and not getattr(w, "failure", None):
             return str(getattr(w, "error", "") or "the recording cannot be written")
         return ""
 

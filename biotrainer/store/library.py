@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import sqlite3
 import time
@@ -24,7 +25,15 @@ from biotrainer import __version__
 from biotrainer.core.clock import Clock
 from biotrainer.core.errors import RecordingError, SessionNotFoundError, UsageError
 from biotrainer.core.events import SESSION, Annotation, to_record
-from biotrainer.store.meta import SessionMeta, dumps, iso_from_unix, new_session_id, writer_identity
+from biotrainer.store.meta import (
+    SessionMeta,
+    dumps,
+    iso_from_unix,
+    new_session_id,
+    validate_notes,
+    validate_title,
+    writer_identity,
+)
 from biotrainer.store.participants import ParticipantStore
 from biotrainer.store.paths import ensure_private_dir, library_dir
 from biotrainer.store.reader import SessionReader
@@ -32,6 +41,8 @@ from biotrainer.store.schema import SESSION_SUFFIX
 from biotrainer.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
+
+LOW_SPACE_BYTES = 200 * 1024 * 1024  # warn below this much free space when a recording starts
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class SessionSummary:
         return d
 
 
+STALE_HEARTBEAT_S = 60.0  # a recording whose heartbeat is older than this is no longer being recorded
+
+
 def _process_alive(writer: dict[str, Any]) -> bool:
     pid = writer.get("pid")
     if not isinstance(pid, int) or writer.get("host") != socket.gethostname():
@@ -76,6 +90,34 @@ def _process_alive(writer: dict[str, Any]) -> bool:
     except (PermissionError, OSError):
         return True
     return True
+
+
+def _last_sign_of_life(meta: SessionMeta, path: Path) -> float | None:
+    """When the recording process last wrote: its heartbeat, else (older files) the file's modification time."""
+    if meta.heartbeat_unix_s is not None:
+        return meta.heartbeat_unix_s
+    times = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            times.append(p.stat().st_mtime)
+        except OSError:
+            pass
+    return max(times) if times else None
+
+
+def recording_state(meta: SessionMeta, path: Path, now_unix_s: float | None = None) -> str:
+    """``complete``; ``recording`` while the writing process is alive on this host *and* its heartbeat is fresh
+    (a PID alone can be reused after a reboot); else ``interrupted`` (also after the recorder gave up on a full
+    disk)."""
+    if meta.complete:
+        return "complete"
+    if meta.write_failure is not None or not _process_alive(meta.writer):
+        return "interrupted"
+    last = _last_sign_of_life(meta, path)
+    now = time.time() if now_unix_s is None else now_unix_s
+    if last is not None and now - last > STALE_HEARTBEAT_S:
+        return "interrupted"
+    return "recording"
 
 
 class Library:
@@ -129,6 +171,8 @@ class Library:
         if anchor_unix_s is None:
             anchor_unix_s = clock.anchor_unix_s if clock is not None else time.time()
         sid = session_id or new_session_id(anchor_unix_s)
+        validate_title(title)
+        validate_notes(notes)
         ensure_private_dir(self.root)
         ensure_private_dir(self.sessions_dir)
         meta = SessionMeta(
@@ -137,7 +181,12 @@ class Library:
             protocol_toml=protocol_toml, app_version=__version__, settings=dict(settings or {}),
             synthetic=synthetic, writer=writer_identity(),
         )
-        return SessionWriter(self.session_path(sid), meta)
+        low = free_space_warning(self.sessions_dir)
+        writer = SessionWriter(self.session_path(sid), meta)
+        if low:
+            log.warning("%s", low)
+            writer.warnings.append(low)
+        return writer
 
     def session_path(self, session_id: str) -> Path:
         return self.sessions_dir / f"{session_id}{SESSION_SUFFIX}"
@@ -218,13 +267,13 @@ class Library:
     def rename(self, ref: str, title: str) -> SessionSummary:
         """Set a session's title."""
         path = self.resolve(ref)
-        self._set_meta(path, {"title": title})
+        self._set_meta(path, {"title": validate_title(title)})
         return summarize(path)
 
     def set_notes(self, ref: str, notes: str) -> SessionSummary:
         """Replace a session's notes."""
         path = self.resolve(ref)
-        self._set_meta(path, {"notes": notes})
+        self._set_meta(path, {"notes": validate_notes(notes)})
         return summarize(path)
 
     def annotate(self, ref: str, at_s: float, text: str, author: str = "") -> Annotation:
@@ -243,7 +292,8 @@ class Library:
     def delete(self, ref: str, *, force: bool = False) -> Path:
         """Delete a session file (and its journal files). Returns the deleted path.
 
-        Refuses a session that a live process on this computer is still recording, unless ``force``.
+        Refuses a session that a live process on this computer is still recording (its heartbeat is fresh), unless
+        ``force``.
         """
         path = self.resolve(ref)
         summary = summarize(path)
@@ -255,7 +305,7 @@ class Library:
             with SessionReader(path) as reader:
                 pid = reader.meta.writer.get("pid")
             raise RecordingError(f"{path}: session {summary.id} is still being recorded (process {pid}); "
-                                 f"stop that session first")
+                                 f"stop that session first, or delete it anyway with --force")
         for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
                   path.with_name(path.name + "-journal")):
             try:
@@ -287,6 +337,19 @@ class Library:
             raise RecordingError(f"{path}: cannot write ({exc})") from None
 
 
+def free_space_warning(folder: Path, low_bytes: int | None = None) -> str | None:
+    """A one-line warning when ``folder``'s disk has less than :data:`LOW_SPACE_BYTES` free, else None."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    limit = LOW_SPACE_BYTES if low_bytes is None else low_bytes
+    if free >= limit:
+        return None
+    return (f"only {free / 1e6:.1f} MB free on the disk of {folder}: the recording stops when the disk is full "
+            f"(an hour with ECG takes about 7 MB)")
+
+
 def summarize(path: Path) -> SessionSummary:
     """The list row of one session file; never raises for a bad file (``error`` is set instead)."""
     try:
@@ -294,10 +357,7 @@ def summarize(path: Path) -> SessionSummary:
             m = r.meta
             counts = (m.completed or {}).get("counts")
             n_beats = int(counts.get("beat", 0)) if isinstance(counts, dict) else r.count("beat")
-            if m.complete:
-                state = "complete"
-            else:
-                state = "recording" if _process_alive(m.writer) else "interrupted"
+            state = recording_state(m, path)
             return SessionSummary(id=m.id, path=str(path), participants=dict(m.participants),
                                   protocol=m.protocol_name, started_at=m.started_at, duration_s=r.duration_s,
                                   complete=m.complete, state=state, synthetic=m.synthetic, title=m.title,

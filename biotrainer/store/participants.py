@@ -1,8 +1,10 @@
 """Participants: pseudonymous people whose sessions are recorded.
 
-A participant is identified by a pseudonym only (no real names are needed or stored), with a role (``self``,
+A participant is identified by a pseudonym (:func:`validate_pseudonym`, the one rule), with a role (``self``,
 ``client``, ``therapist``), free notes, and a personal resonance breathing rate (breaths/min) set by the resonance
-assessment, with the date and the id of the session it came from. The register is one SQLite file
+assessment, with the date and the id of the session it came from. An optional ``display_name`` (a real name, if
+the user wants one on screen) lives in this register only: session files, exports and reports never read the
+register, so it stays local by construction. The register is one SQLite file
 (``<library>/participants.sqlite``, 0600), so the GUI and the CLI can edit it at the same time safely.
 """
 
@@ -34,11 +36,13 @@ CREATE TABLE IF NOT EXISTS participants (
     created_at                 TEXT NOT NULL,
     resonance_rate_per_min     REAL,
     resonance_assessed_at      TEXT,
-    resonance_session_id       TEXT
+    resonance_session_id       TEXT,
+    display_name               TEXT NOT NULL DEFAULT ''
 );
 """
 _COLUMNS = ("pseudonym", "role", "notes", "created_at", "resonance_rate_per_min", "resonance_assessed_at",
-            "resonance_session_id")
+            "resonance_session_id", "display_name")
+MAX_DISPLAY_NAME_CHARS = 100
 
 
 class ParticipantNotFoundError(UsageError):
@@ -56,6 +60,7 @@ class Participant:
     resonance_rate_per_min: float | None = None
     resonance_assessed_at: str | None = None
     resonance_session_id: str | None = None
+    display_name: str = ""  # local only: never written to a session, an export or a report
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,16 +70,38 @@ def _now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def validate_pseudonym(pseudonym: str) -> str:
-    """Strip and check a pseudonym: non-empty, at most 64 characters, no control characters."""
+PSEUDONYM_CHARS = "letters, digits, '-', '_' and '.'"
+
+
+def validate_pseudonym(pseudonym: str, what: str = "pseudonym") -> str:
+    """The one pseudonym rule (``participants add``, ``record --participant``, the GUI, imports): strip, then
+    1-64 characters, no control characters, only letters, digits, ``-``, ``_`` and ``.`` starting with a letter or
+    digit; so no spaces, which refuses the usual shape of a real name (``Jane Doe``). Returns the pseudonym."""
+    if not isinstance(pseudonym, str):
+        raise UsageError(f"{what} must be text")
     p = pseudonym.strip()
     if not p:
-        raise UsageError("pseudonym must not be empty")
+        raise UsageError(f"{what} must not be empty")
     if len(p) > MAX_PSEUDONYM_CHARS:
-        raise UsageError(f"pseudonym {p[:20]!r}... is longer than {MAX_PSEUDONYM_CHARS} characters")
+        raise UsageError(f"{what} {p[:20]!r}... is longer than {MAX_PSEUDONYM_CHARS} characters")
     if any(unicodedata.category(c).startswith("C") for c in p):
-        raise UsageError(f"pseudonym {p!r} contains control characters")
+        raise UsageError(f"{what} {p!r} contains control characters")
+    if any(c.isspace() for c in p):
+        raise UsageError(f"{what} {p!r} looks like a real name: biotrainer stores pseudonyms only; use a code such "
+                         f"as P07 ({PSEUDONYM_CHARS}, no spaces)")
+    if not (p[0].isalnum() and all(c.isalnum() or c in "-_." for c in p)):
+        raise UsageError(f"{what} {p!r} may hold only {PSEUDONYM_CHARS}, starting with a letter or digit")
     return p
+
+
+def validate_display_name(name: str) -> str:
+    """A display name (local only): at most 100 characters, no control characters; may be empty."""
+    n = name.strip()
+    if len(n) > MAX_DISPLAY_NAME_CHARS:
+        raise UsageError(f"display name of {len(n)} characters; at most {MAX_DISPLAY_NAME_CHARS}")
+    if any(unicodedata.category(c).startswith("C") for c in n):
+        raise UsageError("the display name contains control characters")
+    return n
 
 
 def validate_role(role: str) -> str:
@@ -98,6 +125,9 @@ class ParticipantStore:
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=5.0)
             conn.execute(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(participants)")}
+            if "display_name" not in columns:  # a register from before display names
+                conn.execute("ALTER TABLE participants ADD COLUMN display_name TEXT NOT NULL DEFAULT ''")
             return conn
         except sqlite3.Error as exc:
             raise RecordingError(f"{self.path}: not a participants register ({exc})") from None
@@ -115,10 +145,10 @@ class ParticipantStore:
         finally:
             conn.close()
 
-    def add(self, pseudonym: str, role: str = SELF, notes: str = "") -> Participant:
-        """Register a participant; the pseudonym must be new."""
+    def add(self, pseudonym: str, role: str = SELF, notes: str = "", display_name: str = "") -> Participant:
+        """Register a participant; the pseudonym must be new. ``display_name`` stays in this register."""
         p = Participant(pseudonym=validate_pseudonym(pseudonym), role=validate_role(role), notes=notes,
-                        created_at=_now_iso())
+                        created_at=_now_iso(), display_name=validate_display_name(display_name))
         try:
             self._run(f"INSERT INTO participants ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                       tuple(getattr(p, c) for c in _COLUMNS), create=True)
@@ -146,12 +176,15 @@ class ParticipantStore:
             params = (role,)
         return [Participant(*r) for r in self._run(sql + " ORDER BY pseudonym COLLATE NOCASE", params)]
 
-    def update(self, pseudonym: str, *, role: str | None = None, notes: str | None = None) -> Participant:
-        """Change a participant's role and/or notes."""
+    def update(self, pseudonym: str, *, role: str | None = None, notes: str | None = None,
+               display_name: str | None = None) -> Participant:
+        """Change a participant's role, notes and/or (local) display name."""
         current = self.get(pseudonym)
         new_role = validate_role(role) if role is not None else current.role
         new_notes = notes if notes is not None else current.notes
-        self._run("UPDATE participants SET role = ?, notes = ? WHERE pseudonym = ?", (new_role, new_notes, pseudonym))
+        new_name = validate_display_name(display_name) if display_name is not None else current.display_name
+        self._run("UPDATE participants SET role = ?, notes = ?, display_name = ? WHERE pseudonym = ?",
+                  (new_role, new_notes, new_name, pseudonym))
         return self.get(pseudonym)
 
     def set_resonance_rate(self, pseudonym: str, rate_per_min: float, *, session_id: str | None = None,

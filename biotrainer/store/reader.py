@@ -3,6 +3,11 @@
 Works on complete and incomplete (interrupted) sessions alike: an incomplete file holds every event committed
 before the interruption. Every problem with the file is a one-line :class:`~biotrainer.core.errors.RecordingError`
 naming the file.
+
+Everything read is validated (types, ranges, UTF-8, finite times within
+:data:`~biotrainer.core.events.MAX_SESSION_S`): a damaged header or event is a :class:`DamagedSessionError`,
+``damaged session file FILE: … (row N)`` with N the event's ``seq``. :meth:`SessionReader.damage` lists the damaged
+rows without stopping at the first (``biotrainer show``), so the readable rest stays readable.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import numpy as np
 from biotrainer.core.errors import RecordingError, UsageError
 from biotrainer.core.events import (
     EVENT_TYPES,
+    MAX_SESSION_S,
     PARTICIPANT_ROLES,
     SESSION,
     Annotation,
     Event,
+    field_specs,
     from_record,
     rr_1024_to_ms,
 )
@@ -34,6 +41,22 @@ from biotrainer.store.schema import FORMAT_NAME, FORMAT_VERSION
 log = logging.getLogger(__name__)
 
 _EVENT_COLUMNS = "kind, t_s, participant, device, data, blob"
+MAX_DAMAGE_LISTED = 20
+
+
+class DamagedSessionError(RecordingError):
+    """A session file whose header or events are not what biotrainer writes (damaged or edited)."""
+
+
+class _NotUtf8(ValueError):
+    """Text in the file that is not valid UTF-8 (raised by the connection's text factory)."""
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotUtf8("text that is not valid UTF-8") from None
 
 
 @dataclass(frozen=True)
@@ -93,10 +116,12 @@ class SampleArrays:
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
-        return sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, check_same_thread=False, timeout=5.0)
+        conn = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, check_same_thread=False, timeout=5.0)
     except sqlite3.Error:
         # e.g. a crashed session whose -shm file cannot be created read-only: a normal connection recovers it
-        return sqlite3.connect(str(path), check_same_thread=False, timeout=5.0)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=5.0)
+    conn.text_factory = _utf8
+    return conn
 
 
 def _sqlite_problem(exc: sqlite3.Error) -> str:
@@ -107,6 +132,62 @@ def _sqlite_problem(exc: sqlite3.Error) -> str:
     if name == "SQLITE_CORRUPT":
         return "the SQLite file is damaged (database disk image is malformed)"
     return str(exc)
+
+
+def _header_value(key: str, raw: bytes | None) -> Any:
+    """One header value: UTF-8 JSON (NaN and Infinity refused)."""
+    if raw is None:
+        raise ValueError(f"header {key!r} is null")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"header {key!r} is not valid UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise ValueError(f"header {key!r} is not valid JSON ({exc})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_JSON_KIND = {"float": "('integer', 'real')", "int": "('integer')", "bool": "('true', 'false')",
+              "str": "('text')", "dict": "('object')"}
+
+
+def _damage_condition(kind: str) -> str:
+    """SQL that is true for a row of ``kind`` that :func:`~biotrainer.core.events.from_record` would refuse
+    (the same field specs; unknown fields and UTF-8 are checked when such a row is decoded)."""
+    cls = EVENT_TYPES[kind]
+    parts = [f"typeof(t_s) NOT IN ('integer', 'real') OR abs(t_s) > {MAX_SESSION_S!r}",
+             "typeof(participant) != 'text' OR typeof(device) != 'text'",
+             "typeof(data) != 'text' OR NOT json_valid(data) OR json_type(data) != 'object'"]
+    for spec in field_specs(cls):
+        if spec.kind == "blob":
+            continue
+        path = f"'$.{spec.name}'"
+        allowed = _JSON_KIND[spec.kind]
+        if spec.optional:
+            allowed = allowed[:-1] + ", 'null')"
+        missing = "0" if not spec.required else f"json_type(data, {path}) IS NULL"
+        cond = f"{missing} OR (json_type(data, {path}) IS NOT NULL AND json_type(data, {path}) NOT IN {allowed})"
+        if spec.kind in ("float", "int") and (spec.lo > -1e300 or spec.hi < 1e300):
+            cond += (f" OR (json_type(data, {path}) IN ('integer', 'real') AND "
+                     f"(json_extract(data, {path}) < {spec.lo!r} OR json_extract(data, {path}) > {spec.hi!r}))")
+        parts.append(cond)
+    if kind in ("ecg", "acc", "hr_packet", "pmd_packet"):
+        parts.append("typeof(blob) NOT IN ('blob', 'null')")
+    if kind == "ecg":
+        parts.append("length(blob) % 4 != 0")
+    if kind == "acc":
+        parts.append("length(blob) % 6 != 0")
+    # every part in brackets: a row is damaged when any holds (evaluated only for well-formed JSON)
+    base, rest = parts[:3], parts[3:]
+    checks = " OR ".join(f"({c})" for c in base)
+    if rest:
+        checks += " OR (json_valid(data) AND (" + " OR ".join(f"({c})" for c in rest) + "))"
+    return f"(kind = '{kind}' AND ({checks}))"
 
 
 def _sample_times(last: np.ndarray, fs: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -142,13 +223,16 @@ class SessionReader:
             if missing:
                 self._close_quietly()
                 raise RecordingError(f"{self.path}: not a biotrainer session (no such table: {', '.join(missing)})")
-            rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
+            rows = self._conn.execute("SELECT key, CAST(value AS BLOB) FROM meta").fetchall()
             self._conn.execute("SELECT seq, kind, t_s, participant, device, data, blob FROM events LIMIT 0")
         except sqlite3.Error as exc:
             self._close_quietly()
             raise RecordingError(f"{self.path}: {_sqlite_problem(exc)}") from None
+        except _NotUtf8:
+            self._close_quietly()
+            raise DamagedSessionError(f"damaged session file {self.path}: a header key is not valid UTF-8") from None
         try:
-            values = {k: json.loads(v) for k, v in rows}
+            values = {k: _header_value(k, v) for k, v in rows}
             if values.get("format") != FORMAT_NAME:
                 raise ValueError(f"meta 'format' is {values.get('format')!r}, expected {FORMAT_NAME!r}")
             version = int(values.get("format_version", 0))
@@ -158,7 +242,8 @@ class SessionReader:
             self.meta = SessionMeta.from_rows(values)
         except (ValueError, KeyError, TypeError) as exc:
             self._close_quietly()
-            raise RecordingError(f"{self.path}: not a readable biotrainer session header ({exc})") from None
+            raise DamagedSessionError(f"damaged session file {self.path}: not a readable biotrainer session header "
+                                      f"({exc})") from None
         self._unknown_kinds: set[str] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -188,6 +273,13 @@ class SessionReader:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise RecordingError(f"{self.path}: {_sqlite_problem(exc)}") from None
+        except (_NotUtf8, OverflowError) as exc:
+            try:
+                found = self._damaged_rows(None, 1)
+            except RecordingError:
+                found = []
+            what = f"{found[0][1]} (row {found[0][0]})" if found else str(exc)
+            raise DamagedSessionError(f"damaged session file {self.path}: {what}") from None
 
     # --- summary -----------------------------------------------------------------------------------------------
 
@@ -205,8 +297,9 @@ class SessionReader:
         """Session length in seconds: from the completion mark, or up to the last committed event."""
         if self.meta.completed is not None and "duration_s" in self.meta.completed:
             return float(self.meta.completed["duration_s"])
-        (t_max,) = self._query("SELECT max(t_s) FROM events")[0]  # indexed; live files keep growing
-        return float(t_max or 0.0)
+        (t_max,) = self._query("SELECT max(t_s) FROM events WHERE t_s BETWEEN ? AND ?",  # indexed
+                               (-MAX_SESSION_S, MAX_SESSION_S))[0]  # (a damaged time is not the duration)
+        return float(t_max) if isinstance(t_max, (int, float)) else 0.0
 
     def counts(self) -> dict[str, int]:
         """Number of events per kind."""
@@ -224,14 +317,59 @@ class SessionReader:
         return sorted(found, key=lambda r: (order.get(r, len(order)), r))
 
     def summary(self) -> dict[str, Any]:
-        """Header plus counts per kind and phases, JSON-able (``biotrainer show --json``)."""
+        """Header plus counts per kind and phases, JSON-able (``biotrainer show --json``); ``damaged`` lists
+        damaged rows (at most :data:`MAX_DAMAGE_LISTED`), and phases or annotations that cannot be read because
+        of them are left out."""
         d = self.meta.to_dict()
         d["path"] = str(self.path)
         d["duration_s"] = self.duration_s
         d["counts"] = self.counts()
-        d["phases"] = [p.to_dict() for p in self.phases()]
-        d["annotations"] = [{"t_s": a.t_s, "text": a.text, "author": a.author} for a in self.annotations()]
+        damaged = self.damage()
+        try:
+            d["phases"] = [p.to_dict() for p in self.phases()]
+        except RecordingError as exc:
+            d["phases"] = []
+            damaged = damaged or [str(exc)]
+        try:
+            d["annotations"] = [{"t_s": a.t_s, "text": a.text, "author": a.author} for a in self.annotations()]
+        except RecordingError as exc:
+            d["annotations"] = []
+            damaged = damaged or [str(exc)]
+        d["damaged"] = damaged
         return d
+
+    def damage(self, limit: int = MAX_DAMAGE_LISTED) -> list[str]:
+        """Damaged event rows, ``row N: KIND event: what`` (at most ``limit``); empty for an intact file."""
+        return [f"row {seq}: {what}" for seq, what in self._damaged_rows(None, limit)]
+
+    def _damaged_rows(self, kind: str | None, limit: int) -> list[tuple[int, str]]:
+        """``(seq, what)`` of the first ``limit`` damaged rows (of one kind, or of any)."""
+        if kind is None:
+            condition = "typeof(kind) != 'text' OR " + " OR ".join(_damage_condition(k) for k in EVENT_TYPES)
+        else:
+            condition = _damage_condition(kind)
+        try:
+            rows = self._conn.execute(
+                f"SELECT seq, CAST(kind AS BLOB), t_s, CAST(participant AS BLOB), CAST(device AS BLOB), "
+                f"CAST(data AS BLOB), blob FROM events WHERE {condition} ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        except sqlite3.Error as exc:
+            raise RecordingError(f"{self.path}: {_sqlite_problem(exc)}") from None
+        return [(row[0], self._damage_line(row)) for row in rows]
+
+    @staticmethod
+    def _damage_line(row: tuple) -> str:
+        """What is wrong with one damaged row (the decoder's own words)."""
+        seq, *fields = row
+        try:
+            kind, participant, device, data = (None if v is None else bytes(v).decode("utf-8")
+                                               for v in (fields[0], fields[2], fields[3], fields[4]))
+        except UnicodeDecodeError:
+            return "text that is not valid UTF-8"
+        try:
+            from_record(kind, fields[1], participant, device, data, fields[5])  # type: ignore[arg-type]
+        except (KeyError, ValueError, TypeError) as exc:
+            return f"{kind} event: {exc}"
+        return f"{kind} event is damaged"
 
     # --- events ------------------------------------------------------------------------------------------------
 
@@ -247,7 +385,7 @@ class SessionReader:
             rows = self._query(f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE seq > ?{where} "
                                f"ORDER BY seq LIMIT ?", (last_seq, *params, batch))
             for row in rows:
-                event = self._decode(row[1:])
+                event = self._decode(row[1:], row[0])
                 if event is not None:
                     yield event
             if len(rows) < batch:
@@ -271,11 +409,14 @@ class SessionReader:
         where, params = self._where(kinds, None, None, None)
         rows = self._query(f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE (t_s > ? OR (t_s = ? AND seq > ?))"
                            f"{where} ORDER BY t_s, seq LIMIT ?", (t_s, t_s, seq, *params, limit))
-        events = [e for e in (self._decode(row[1:]) for row in rows) if e is not None]
+        events = [e for e in (self._decode(row[1:], row[0]) for row in rows) if e is not None]
         cursor = (rows[-1][2], rows[-1][0]) if rows else (t_s, seq)
         return events, cursor, len(rows) < limit
 
-    def _decode(self, row: tuple) -> Event | None:
+    def _decode(self, row: tuple, seq: int) -> Event | None:
+        if not isinstance(row[0], str):
+            raise DamagedSessionError(f"damaged session file {self.path}: event kind {row[0]!r} is not text "
+                                      f"(row {seq})")
         if row[0] not in EVENT_TYPES:
             if row[0] not in self._unknown_kinds:
                 self._unknown_kinds.add(row[0])
@@ -285,7 +426,7 @@ class SessionReader:
         try:
             return from_record(*row)
         except (KeyError, ValueError, TypeError) as exc:
-            raise RecordingError(f"{self.path}: cannot decode a {row[0]!r} event at t={row[1]} s ({exc})") from None
+            raise DamagedSessionError(f"damaged session file {self.path}: {row[0]} event: {exc} (row {seq})") from None
 
     @staticmethod
     def _where(kinds: Iterable[str] | None, start_s: float | None, end_s: float | None,
@@ -322,10 +463,13 @@ class SessionReader:
             params.append(source)
         rows = self._query(sql + " ORDER BY seq", params)
         cols = list(zip(*rows, strict=True)) if rows else [()] * 6
-        rr_1024 = np.array(cols[2], dtype=np.int64)
+        arrival, beat_t, rr = self._numbers("beat", cols[:3], ((-MAX_SESSION_S, MAX_SESSION_S),
+                                                               (-MAX_SESSION_S, MAX_SESSION_S), (0, 65535)))
+        self._texts("beat", cols[3:])
+        rr_1024 = rr.astype(np.int64)
         return BeatArrays(
-            arrival_t_s=np.array(cols[0], dtype=np.float64),
-            beat_t_s=np.array(cols[1], dtype=np.float64),
+            arrival_t_s=arrival,
+            beat_t_s=beat_t,
             rr_1024=rr_1024,
             rr_ms=rr_1024_to_ms(rr_1024),
             source=np.array(cols[3], dtype=object),
@@ -343,9 +487,13 @@ class SessionReader:
             params.append(participant)
         rows = self._query(sql + " ORDER BY seq", params)
         cols = list(zip(*rows, strict=True)) if rows else [()] * 5
+        t_s, hr_bpm = self._numbers("hr", cols[:2], ((-MAX_SESSION_S, MAX_SESSION_S), (0, 65535)))
+        if any(c not in (None, 0, 1) for c in cols[2]):
+            self._raise_damage("hr")
+        self._texts("hr", cols[3:])
         return HeartRateArrays(
-            t_s=np.array(cols[0], dtype=np.float64),
-            hr_bpm=np.array(cols[1], dtype=np.int64),
+            t_s=t_s,
+            hr_bpm=hr_bpm.astype(np.int64),
             contact=np.array([-1 if c is None else int(c) for c in cols[2]], dtype=np.int8),
             participant=np.array(cols[3], dtype=object),
             device=np.array(cols[4], dtype=object),
@@ -371,9 +519,13 @@ class SessionReader:
             "SELECT t_s, json_extract(data, '$.fs_hz'), json_extract(data, '$.last_sample_t_s'), "
             "json_extract(data, '$.sensor_ts_ns'), blob FROM events "
             "WHERE kind = ? AND participant = ? AND device = ? ORDER BY seq", (kind, p, d))
-        frame_t = np.array([r[0] for r in rows], dtype=np.float64)
-        fs = np.array([r[1] for r in rows], dtype=np.float64)
-        last = np.array([r[2] for r in rows], dtype=np.float64)
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 5
+        frame_t, fs, last = self._numbers(kind, cols[:3], ((-MAX_SESSION_S, MAX_SESSION_S), (1e-3, 1e5),
+                                                           (-MAX_SESSION_S, MAX_SESSION_S)))
+        if any(not (r[3] is None or (isinstance(r[3], int) and -(2**63) <= r[3] < 2**63)) for r in rows) \
+                or any(not isinstance(r[4], (bytes, type(None))) or len(r[4] or b"") % (dtype.itemsize * width)
+                       for r in rows):
+            self._raise_damage(kind)
         sensor = np.array([-1 if r[3] is None else r[3] for r in rows], dtype=np.int64)
         blob = b"".join(r[4] or b"" for r in rows)
         n = np.array([len(r[4] or b"") // (dtype.itemsize * width) for r in rows], dtype=np.int64)
@@ -385,6 +537,30 @@ class SessionReader:
             log.warning("%s: %s sampling rate changes within the session: %s", self.path, kind, fs_values)
         return SampleArrays(samples, _sample_times(last, fs, n), float(fs_values[0]) if len(fs_values) else
                             float("nan"), frame_t, np.cumsum(n) - n, sensor, p, d)
+
+    def _numbers(self, kind: str, cols: Sequence[tuple], ranges: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+        """Columns of ``kind`` rows as float arrays, each finite and within its range, else the damaged row."""
+        out = []
+        for col, (lo, hi) in zip(cols, ranges, strict=True):
+            try:
+                arr = np.array(col, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                self._raise_damage(kind)
+            with np.errstate(invalid="ignore"):
+                if arr.ndim != 1 or not bool(np.all(np.isfinite(arr) & (arr >= lo) & (arr <= hi))):
+                    self._raise_damage(kind)
+            out.append(arr)
+        return out
+
+    def _texts(self, kind: str, cols: Sequence[tuple]) -> None:
+        if any(not isinstance(v, str) for col in cols for v in set(col)):
+            self._raise_damage(kind)
+
+    def _raise_damage(self, kind: str) -> None:
+        """Raise the :class:`DamagedSessionError` naming the first damaged row of ``kind``."""
+        found = self._damaged_rows(kind, 1)
+        what = f"{found[0][1]} (row {found[0][0]})" if found else f"{kind} values out of range"
+        raise DamagedSessionError(f"damaged session file {self.path}: {what}")
 
     def _signal_source(self, kind: str, participant: str | None, device: str | None) -> tuple[str, str] | None:
         """The one (participant, device) with ``kind`` frames matching the filters; None if none, an error if

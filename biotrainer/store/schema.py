@@ -20,7 +20,8 @@ SESSION_SUFFIX = ".sqlite"
 
 META_KEYS = (
     "format", "format_version", "id", "title", "notes", "participants", "devices", "protocol", "app_version",
-    "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed",
+    "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed", "heartbeat_unix_s",
+    "write_failure",
 )
 
 TABLES_SQL = """

@@ -70,31 +70,69 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     """Create the bus, protocol runner, sources, recorder, metrics engine and outlets for ``plan``.
 
     Listeners are subscribed in this order: recorder, metrics engine, LSL outlets, then ``listeners``.
+
+    Everything slow (connecting devices, loading the metrics modules) happens before the session clock is made and
+    the session file created, so session time 0 and the start marker are the moment recording starts and
+    ``--duration 40`` records 40 s. A failure (or Ctrl-C) after the file was created deletes it again: a session
+    that never started leaves no file.
     """
     check_plan(plan)
-    if clock is None:
-        clock = VirtualClock() if plan.speed is None else RealClock(speed=plan.speed)
     library = _open_library(plan)
-    participants = plan_participants(plan)
+    participants = _checked_participants(plan)
     protocol = load_protocol(plan.protocol)
     check_roles(plan, protocol)
     personal_rate = _personal_rate(library, participants[plan.devices[0].role]) if protocol is not None else None
     runner_of_protocol = protocol_runner(protocol, personal_rate)
     sources, device_meta = open_sources(plan, runner_of_protocol.pacer_at if runner_of_protocol else None)
-    writer = _open_recorder(plan, library, participants, device_meta, protocol, personal_rate, clock)
-    bus = new_bus([writer] if writer is not None else [])
-    engine = attach_metrics(bus, protocol) if plan.metrics else None
-    if plan.attunement:
-        from biotrainer.metrics.live_synchrony import LiveSynchrony
+    writer = None
+    try:
+        _preload(plan)
+        if clock is None:
+            clock = VirtualClock() if plan.speed is None else RealClock(speed=plan.speed)
+        writer = _open_recorder(plan, library, participants, device_meta, protocol, personal_rate, clock)
+        bus = new_bus([writer] if writer is not None else [])
+        engine = attach_metrics(bus, protocol) if plan.metrics else None
+        if plan.attunement:
+            from biotrainer.metrics.live_synchrony import LiveSynchrony
 
-        bus.subscribe(LiveSynchrony(bus, seed=plan.seed or 0))
-    if plan.lsl:
-        bus.subscribe(_open_outlets(plan, device_meta, clock, writer))
-    for listener in listeners:
-        bus.subscribe(listener)
-    runner = SessionRunner(bus, sources=sources, protocol=runner_of_protocol, clock=clock,
-                           duration_s=plan.duration_s)
+            bus.subscribe(LiveSynchrony(bus, seed=plan.seed or 0))
+        if plan.lsl:
+            bus.subscribe(_open_outlets(plan, device_meta, clock, writer))
+        for listener in listeners:
+            bus.subscribe(listener)
+        runner = SessionRunner(bus, sources=sources, protocol=runner_of_protocol, clock=clock,
+                               duration_s=plan.duration_s)
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        for src in sources:
+            if isinstance(src, PushSource):
+                src.stop()
+        raise
+    if writer is not None:  # a recorder that gave up on a failing disk ends the session (writer.failure says why)
+        writer.on_failure = lambda message: runner.stop(writer.failure_reason or "write failed")
     return LiveSession(bus, runner, clock, sources, runner_of_protocol, writer, library, plan, engine)
+
+
+def _checked_participants(plan: SessionPlan) -> dict[str, str]:
+    """Role → pseudonym of the plan, each checked by the one pseudonym rule (no real names, no control
+    characters), and the title and notes by the header rule, before anything slow happens."""
+    from biotrainer.store.meta import validate_notes, validate_title
+    from biotrainer.store.participants import validate_pseudonym
+
+    validate_title(plan.title)
+    validate_notes(plan.notes)
+    return {role: validate_pseudonym(name, f"pseudonym of {role}") for role, name in plan_participants(plan).items()}
+
+
+def _preload(plan: SessionPlan) -> None:
+    """Import the slow modules the session needs before its clock starts."""
+    if plan.metrics:
+        import biotrainer.metrics.engine  # noqa: F401
+    if plan.attunement:
+        import biotrainer.metrics.live_synchrony  # noqa: F401
+    if plan.lsl:
+        import biotrainer.exchange.lsl_outlet  # noqa: F401
 
 
 def _open_library(plan: SessionPlan) -> Any | None:
