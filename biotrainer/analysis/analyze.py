@@ -14,7 +14,7 @@ command-line options, which is where a user meets them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,27 +101,64 @@ def analyze_ecg_file(opts: AnalyzeOptions) -> dict[str, Any]:
     return offline.analyze_ecg(ecg, opts.fs_hz, opts.settings(), opts.window_s)
 
 
-def analyze_session(opts: AnalyzeOptions) -> dict[str, Any]:
-    """Metrics of one participant's beats in a recorded session, with ``session`` and ``participant`` (role,
-    pseudonym and the others with beats) added to the result."""
-    from biotrainer.analysis.participants import choose_role, roles_with_beats
+#: The event kinds a participant's :class:`~biotrainer.metrics.streams.Streams` are built from (what
+#: ``StreamBuffer.add`` uses): raw packets, heart-rate packets and the rest are not read.
+STREAM_KINDS = ("beat", "pacer", "phase", "acc", "ecg", "contact", "connection")
+
+
+@dataclass
+class SessionData:
+    """What analysis reads of a recorded (or imported) session: its id, participants (role → pseudonym), the
+    events streams are built from (:data:`STREAM_KINDS`) and the roles with beats, in the order of their first
+    beat."""
+
+    session_id: str
+    people: dict[str, str]
+    events: list[Any]
+    roles: list[str]
+    #: ``started_at`` (ISO time), ``protocol`` and ``synthetic`` of the session header
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def read_session(ref: str, library: str | None = None) -> SessionData:
+    """Read session ``ref`` (id, id prefix or ``.sqlite`` path) of ``library`` for analysis."""
+    from biotrainer.analysis.participants import roles_with_beats
+    from biotrainer.store import Library
+
+    with Library(library).open(ref) as reader:
+        events = list(reader.events(kinds=STREAM_KINDS))
+        m = reader.meta
+        data = SessionData(reader.id, dict(m.participants), events, [],
+                           {"started_at": m.started_at, "protocol": m.protocol_name, "synthetic": bool(m.synthetic)})
+    data.roles = roles_with_beats(events)
+    return data
+
+
+def analyze_session_role(opts: AnalyzeOptions, data: SessionData, role: str) -> dict[str, Any]:
+    """Metrics of ``role``'s beats in a read session, with ``session`` and ``participant`` (role, pseudonym and the
+    others with beats) added."""
     from biotrainer.metrics import offline
     from biotrainer.metrics.streams import streams_from_events
-    from biotrainer.store import Library
+
+    people = data.people
+    out = offline.analyze_streams(streams_from_events(data.events, role), opts.settings(), opts.window_s)
+    out["session"] = data.session_id
+    out["participant"] = {"role": role, "pseudonym": people.get(role) or None,
+                          "others": [{"role": r, "pseudonym": people.get(r) or None} for r in data.roles
+                                     if r != role]}
+    return out
+
+
+def analyze_session(opts: AnalyzeOptions) -> dict[str, Any]:
+    """Metrics of one participant's beats in a recorded session (:func:`analyze_session_role` of the participant
+    the participant rule chooses)."""
+    from biotrainer.analysis.participants import choose_role
 
     if opts.column is not None:
         raise UsageError(f"--column is for CSV files; {opts.path} is a recorded session: leave --column out")
-    with Library(opts.library).open(opts.path) as reader:
-        events = list(reader.events())
-        session_id = reader.id
-        people = dict(reader.meta.participants)
-    roles = roles_with_beats(events)
-    role = choose_role(session_id, roles, people, opts.participant)
-    out = offline.analyze_streams(streams_from_events(events, role), opts.settings(), opts.window_s)
-    out["session"] = session_id
-    out["participant"] = {"role": role, "pseudonym": people.get(role) or None,
-                          "others": [{"role": r, "pseudonym": people.get(r) or None} for r in roles if r != role]}
-    return out
+    data = read_session(opts.path, opts.library)
+    role = choose_role(data.session_id, data.roles, data.people, opts.participant)
+    return analyze_session_role(opts, data, role)
 
 
 _ANALYZERS = {"rr": analyze_rr_file, "ecg": analyze_ecg_file, "session": analyze_session}
@@ -148,7 +185,12 @@ def analyze_path(opts: AnalyzeOptions) -> dict[str, Any]:
     if opts.fs_hz is not None and kind != "ecg":
         what = "a recorded session" if kind == "session" else "an RR file (--kind rr)"
         raise UsageError(f"--fs is the sampling rate of an ECG file; {opts.path} is {what}: leave --fs out")
-    out = _ANALYZERS[kind](opts)
+    return finish_result(_ANALYZERS[kind](opts), opts, kind)
+
+
+def finish_result(out: dict[str, Any], opts: AnalyzeOptions, kind: str) -> dict[str, Any]:
+    """Add ``kind``, ``participant`` and ``settings`` to an analysis (what :func:`analyze_path` returns); a window
+    longer than the recording is a UsageError."""
     participant = out.pop("participant", None)
     duration_s = out["quality"].get("duration_s")
     if opts.window_s is not None and duration_s is not None and opts.window_s > duration_s + 1e-6:
