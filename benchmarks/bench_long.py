@@ -59,6 +59,19 @@ def make_rr_file(n_beats: int, seed: int = 11) -> Path:
     return path
 
 
+def make_session(hours: float, seed: int = 11) -> Path:
+    """A seeded simulated session of ``hours`` (strap RR, no protocol) recorded at ``--speed max`` into a cached
+    library; its ``.sqlite`` path."""
+    lib = CACHE / f"session-{hours:g}h-{seed}"
+    found = sorted((lib / "sessions").glob("*.sqlite")) if lib.is_dir() else []
+    if found:
+        return found[0]
+    subprocess.run([sys.executable, "-m", "biotrainer", "record", "--library", str(lib), "--device", "sim",
+                    "--seed", str(seed), "--duration", str(hours * 3600), "--speed", "max", "--quiet",
+                    "--no-metrics"], check=True, capture_output=True)
+    return sorted((lib / "sessions").glob("*.sqlite"))[0]
+
+
 def measure(path: Path) -> dict:
     """Run the child on ``path``; its exit code, seconds, peak RSS (MB) and the beats it analysed."""
     t0 = time.perf_counter()
@@ -70,18 +83,27 @@ def measure(path: Path) -> dict:
             "beats": beats, "error": "" if report["code"] == 0 else proc.stderr.strip().splitlines()[0]}
 
 
+def _line(what: str, path: Path, r: dict) -> None:
+    status = f"{r['beats']:,} beats analysed" if r["code"] == 0 else f"exit {r['code']}: {r['error']}"
+    print(f"{what:>16}  {path.stat().st_size / 1e6:6.1f} MB file  {r['s']:7.1f} s  peak RSS {r['mb']:7.0f} MB  "
+          f"({status})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beats", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--session-hours", type=float, default=24.0,
+                        help="also a recorded session this long (0: none; recorded once, ~3 min per day)")
     args = parser.parse_args()
     rows = []
     for n in sorted(args.beats):
         path = make_rr_file(n)
         r = measure(path)
         rows.append((n, r))
-        status = f"{r['beats']} beats analysed" if r["code"] == 0 else f"exit {r['code']}: {r['error']}"
-        print(f"{n:>10,} beats  {path.stat().st_size / 1e6:6.1f} MB file  {r['s']:7.1f} s  peak RSS "
-              f"{r['mb']:7.0f} MB  ({status})", flush=True)
+        _line(f"{n:,} beats", path, r)
+    if args.session_hours > 0:
+        path = make_session(args.session_hours)
+        _line(f"session {args.session_hours:g} h", path, measure(path))
     base_n, base = rows[0]
     for n, r in rows[1:]:
         print(f"{n:,} / {base_n:,} beats = {n / base_n:.1f}x: time ratio {r['s'] / base['s']:.2f}x, "
