@@ -1,0 +1,80 @@
+"""Study-scale analysis: throughput of ``biotrainer study`` with 1 and 2 local worker processes, in one run.
+
+Makes (once, cached under ``/tmp/biotrainer-bench-study``) a library of ``--sessions`` seeded simulated sessions of
+``--minutes`` each, recorded with ``biotrainer record --speed max``, then analyses the whole library with
+:func:`biotrainer.analysis.study.run_study` on 1 and on 2 spawned worker processes and prints sessions per second,
+the ratio 2 workers / 1 worker, and the peak memory (RSS) of each worker. The two tables must be identical.
+
+    python benchmarks/bench_study.py                      # 100 sessions of 20 min
+    python benchmarks/bench_study.py --sessions 20 --minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+CACHE = Path("/tmp/biotrainer-bench-study")
+
+
+def make_library(n_sessions: int, minutes: float, jobs: int = 2) -> Path:
+    """A library of ``n_sessions`` simulated sessions (seeds 1..n), recorded ``jobs`` at a time; cached."""
+    lib = CACHE / f"lib-{n_sessions}x{minutes:g}min"
+    have = len(list((lib / "sessions").glob("*.sqlite"))) if lib.is_dir() else 0
+    if have >= n_sessions:
+        return lib
+    lib.mkdir(parents=True, exist_ok=True)
+    seeds = range(have + 1, n_sessions + 1)
+
+    def record(seed: int) -> None:
+        subprocess.run([sys.executable, "-m", "biotrainer", "record", "--library", str(lib), "--device", "sim",
+                        "--seed", str(seed), "--participant", f"P{seed:03d}", "--duration", str(minutes * 60),
+                        "--speed", "max", "--quiet", "--no-metrics"], check=True, capture_output=True)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(record, seeds))
+    print(f"recorded {len(seeds)} sessions of {minutes:g} min in {time.perf_counter() - t0:.0f} s", flush=True)
+    return lib
+
+
+def run(lib: Path, workers: int) -> tuple[float, list, dict[int, float]]:
+    """Seconds for the whole library on ``workers`` processes, the results, and peak MB per worker process."""
+    from biotrainer.analysis.study import find_tasks, run_study
+
+    tasks = find_tasks(lib)
+    t0 = time.perf_counter()
+    results = run_study(tasks, workers=workers)
+    seconds = time.perf_counter() - t0
+    peaks: dict[int, float] = {}
+    for r in results:
+        peaks[r.pid] = max(peaks.get(r.pid, 0.0), r.peak_mb)
+    return seconds, results, peaks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--minutes", type=float, default=20.0)
+    args = parser.parse_args()
+    lib = make_library(args.sessions, args.minutes)
+    rate = {}
+    tables = {}
+    for workers in (1, 2):
+        seconds, results, peaks = run(lib, workers)
+        failed = [r for r in results if r.error]
+        rate[workers] = len(results) / seconds
+        tables[workers] = [r.rows for r in results]
+        mem = ", ".join(f"{mb:.0f}" for mb in sorted(peaks.values()))
+        print(f"{workers} worker{'s' if workers > 1 else ''}: {len(results)} sessions in {seconds:6.1f} s = "
+              f"{rate[workers]:5.2f} sessions/s ({len(failed)} failed); peak RSS per worker: {mem} MB", flush=True)
+    print(f"throughput ratio 2 workers / 1 worker: {rate[2] / rate[1]:.2f}x (target >= 1.7x on 2 free cores); "
+          f"tables identical: {tables[1] == tables[2]}")
+
+
+if __name__ == "__main__":
+    main()
