@@ -44,6 +44,7 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+@pytest.mark.slow  # analyses two shipped sessions (three people)
 def test_rows_are_what_analyze_json_says(results: list[study.TaskResult]) -> None:
     ok = [r for r in results if not r.error]
     assert [Path(r.task.path).name for r in ok] == sorted([FAULTS, DYAD])
@@ -75,6 +76,7 @@ def test_rows_are_what_analyze_json_says(results: list[study.TaskResult]) -> Non
     assert all(abs(row["breathing.rate_per_min"] - 6.0) < 0.5 for row in paced)
 
 
+@pytest.mark.slow  # analyses two shipped sessions (three people)
 def test_a_damaged_session_is_listed_and_the_rest_finish(results: list[study.TaskResult]) -> None:
     bad = [r for r in results if r.error]
     assert len(bad) == 1 and bad[0].task.path.endswith("broken.sqlite")
@@ -82,6 +84,7 @@ def test_a_damaged_session_is_listed_and_the_rest_finish(results: list[study.Tas
     assert sum(len(r.rows) for r in results) == 12
 
 
+@pytest.mark.slow  # analyses two shipped sessions (three people)
 def test_cli_writes_csv_and_sidecar_and_exits_1_on_failures(library: Path, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "results.csv"
@@ -108,6 +111,7 @@ def test_cli_writes_csv_and_sidecar_and_exits_1_on_failures(library: Path, tmp_p
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
+@pytest.mark.slow  # analyses two shipped sessions (three people)
 def test_parquet_holds_the_same_table(results: list[study.TaskResult], tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     path, _ = study.write_table(results, tmp_path / "r.parquet")
@@ -119,6 +123,7 @@ def test_parquet_holds_the_same_table(results: list[study.TaskResult], tmp_path:
             assert _same(got[c], want.get(c)), c
 
 
+@pytest.mark.slow  # analyses two shipped sessions (three people)
 def test_csv_cells_round_trip(results: list[study.TaskResult], tmp_path: Path) -> None:
     path, _ = study.write_table(results, tmp_path / "r.csv")
     with path.open(encoding="utf-8") as fh:
@@ -189,3 +194,19 @@ def test_local_processes(library: Path, results: list[study.TaskResult]) -> None
     on_pool = study.run_study(study.find_tasks(library), workers=2)
     assert [r.rows for r in on_pool] == [r.rows for r in results]
     assert all(r.pid != os.getpid() and r.peak_mb > 0 for r in on_pool if not r.error)  # run in worker processes
+
+
+def test_missing_optional_packages_are_one_line(library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    assert main(["study", str(library), "--out", str(tmp_path / "r.parquet")]) == 2
+    assert main(["study", str(library), "--out", str(tmp_path / "r.csv"), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"biotrainer: error: --out {tmp_path / 'r.parquet'}: Parquet needs pyarrow: pip install 'biotrainer[study]' "
+        "(or write .csv)",
+        "biotrainer: error: --scheduler needs dask.distributed: pip install 'biotrainer[study]'"]
+    assert not list(tmp_path.iterdir())  # nothing written
