@@ -6,6 +6,11 @@ session (what ``biotrainer analyze`` prints; the CLI only parses the options and
 - :func:`analyze_path`: read, choose whose beats (:mod:`biotrainer.analysis.participants`), run
   :mod:`biotrainer.metrics.offline` and return the JSON-ready result (never NaN: a null value has its reason).
 
+Long inputs: memory grows linearly with the beats (about 0.4 GB for a week of Holter, ``benchmarks/bench_long.py``).
+An RR file with more lines than :data:`MAX_BEATS`, an ECG file with more than :data:`MAX_ECG_SAMPLES` samples
+(counted before anything is read) or a session with more beats per participant is refused with one line; a session
+longer than :data:`MAX_SIGNAL_S` is analysed without its ECG and ACC (a warning says so).
+
 Options that do not apply to the input (a sampling rate for a session, a column for a session, a participant for
 an ECG file) are one-line :class:`~biotrainer.core.errors.UsageError`\\ s, not ignored; their messages name the
 command-line options, which is where a user meets them.

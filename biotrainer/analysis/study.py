@@ -219,15 +219,26 @@ def run_study(tasks: list[StudyTask], *, workers: int = 0, scheduler: str | None
     return [results[t] for t in tasks]
 
 
+#: Worker processes run their numerical libraries on one thread each: the parallelism is the processes (N workers
+#: with a BLAS thread per core each would oversubscribe the cores). Set only where the user has not set them.
+ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _on_processes(tasks: list[StudyTask], workers: int) -> Iterable[TaskResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-        futures = {pool.submit(analyze_task, t): t for t in tasks}
-        for fut in as_completed(futures):
-            yield _result_of(fut, futures[fut])
+    added = [k for k in ONE_THREAD_ENV if k not in os.environ]
+    os.environ.update({k: ONE_THREAD_ENV[k] for k in added})  # inherited by the spawned workers
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+            futures = {pool.submit(analyze_task, t): t for t in tasks}
+            for fut in as_completed(futures):
+                yield _result_of(fut, futures[fut])
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def _on_dask(tasks: list[StudyTask], scheduler: str) -> Iterable[TaskResult]:

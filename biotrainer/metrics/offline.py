@@ -18,6 +18,10 @@ Per phase (``phases``, sessions with a protocol): breathing rate and RSA from th
 same grid and aggregation, the last window ending at the phase end), HR and lnRMSSD from its beats
 (:func:`phase_summaries`), so a spontaneous baseline and paced steps are not mixed.
 
+Long recordings: every window is cut from the whole-recording arrays by index (:func:`~biotrainer.metrics.window.
+select`, sorted times), never by a whole-series mask, and the summary keeps of each window only what it aggregates
+(:func:`aggregate_input`), so time and memory grow linearly with the beats (a week of Holter, ~1 M beats: ~0.4 GB).
+
 Windowed analysis (``window_s``): consecutive windows ``(start, start + window_s]`` from the first beat, each
 computed exactly as the live engine computes a window (:func:`analyze_window`).
 """
