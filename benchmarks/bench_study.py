@@ -42,8 +42,9 @@ def make_library(n_sessions: int, minutes: float, jobs: int = 2) -> Path:
     return lib
 
 
-def run(lib: Path, workers: int) -> tuple[float, list, dict[int, float]]:
-    """Seconds for the whole library on ``workers`` processes, the results, and peak MB per worker process."""
+def run(lib: Path, workers: int) -> tuple[float, list, dict[int, float], float]:
+    """Seconds for the whole library on ``workers`` processes, the results, peak MB per worker process, and the CPU
+    seconds the workers used (start-up included)."""
     from biotrainer.analysis.study import find_tasks, run_study
 
     tasks = find_tasks(lib)
@@ -51,9 +52,11 @@ def run(lib: Path, workers: int) -> tuple[float, list, dict[int, float]]:
     results = run_study(tasks, workers=workers)
     seconds = time.perf_counter() - t0
     peaks: dict[int, float] = {}
+    cpu: dict[int, float] = {}
     for r in results:
         peaks[r.pid] = max(peaks.get(r.pid, 0.0), r.peak_mb)
-    return seconds, results, peaks
+        cpu[r.pid] = max(cpu.get(r.pid, 0.0), r.cpu_s)
+    return seconds, results, peaks, sum(cpu.values())
 
 
 def _spin(n: int) -> float:
@@ -97,14 +100,14 @@ def main() -> None:
         print(f"this machine now: two processes get {machine:.2f}x the throughput of one (2 free cores: 2.0x)",
               flush=True)
         for workers in (1, 2):
-            seconds, results, peaks = run(lib, workers)
+            seconds, results, peaks, cpu_s = run(lib, workers)
             failed = [r for r in results if r.error]
             rate[workers].append(len(results) / seconds)
             tables[workers] = [r.rows for r in results]
             mem = ", ".join(f"{mb:.0f}" for mb in sorted(peaks.values()))
             print(f"{workers} worker{'s' if workers > 1 else ''}: {len(results)} sessions in {seconds:6.1f} s = "
-                  f"{rate[workers][-1]:5.2f} sessions/s ({len(failed)} failed); peak RSS per worker: {mem} MB",
-                  flush=True)
+                  f"{rate[workers][-1]:5.2f} sessions/s ({len(failed)} failed); peak RSS per worker: {mem} MB; "
+                  f"workers busy {cpu_s:.1f} CPU-s = {cpu_s / seconds:.2f} cores on average", flush=True)
     ratios = [b / a for a, b in zip(rate[1], rate[2], strict=True)]
     print(f"throughput ratio 2 workers / 1 worker: {', '.join(f'{r:.2f}x' for r in ratios)} (best "
           f"{max(rate[2]) / max(rate[1]):.2f}x; target >= 1.7x on 2 free cores); tables identical: "

@@ -61,13 +61,15 @@ class StudyTask:
 
 @dataclass
 class TaskResult:
-    """Rows of one session, or its one-line ``error``; the worker's process id and peak memory (MB) so far."""
+    """Rows of one session, or its one-line ``error``; the worker's process id, its peak memory (MB) and the CPU
+    seconds it has used so far (for benchmarks)."""
 
     task: StudyTask
     rows: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     pid: int = 0
     peak_mb: float = 0.0
+    cpu_s: float = 0.0
 
 
 def metric_columns() -> list[str]:
@@ -162,7 +164,8 @@ def analyze_task(task: StudyTask) -> TaskResult:
     except Exception as exc:  # noqa: BLE001 - one session's bug must not stop a study; reported with its type
         log.debug("study: %s failed", task.path, exc_info=True)
         out.error, out.rows = f"{Path(task.path).name}: {type(exc).__name__}: {exc}".splitlines()[0], []
-    out.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.peak_mb, out.cpu_s = usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
     return out
 
 
