@@ -575,13 +575,39 @@ def rr_from_peaks(peak_t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t, rr
 
 
-def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
-                window_s: float | None = None) -> dict[str, Any]:
-    """Analyse an ECG: R-peaks (:mod:`.rpeaks`) → RR, plus EDR breathing from the same ECG."""
+#: R-peaks of an ECG longer than this are detected block by block (each block with ``ECG_OVERLAP_S`` of the
+#: neighbouring blocks, its peaks kept inside the block), so the detector's whole-signal copies stay the size of one
+#: block: 24 h at 130 Hz would otherwise need several copies of 11 M samples. Shorter ECGs are one block (as before).
+ECG_BLOCK_S = 3600.0
+ECG_OVERLAP_S = 10.0
+#: Two peaks closer than this (found at a block edge by both blocks) are one.
+MIN_PEAK_DISTANCE_S = 0.25
+
+
+def ecg_peaks_s(x: np.ndarray, fs_hz: float) -> np.ndarray:
+    """R-peak times (s from the first sample) of a whole ECG (:func:`~biotrainer.metrics.rpeaks.rpeaks_s`), in
+    blocks of ``ECG_BLOCK_S`` when it is longer."""
     from biotrainer.metrics.rpeaks import rpeaks_s
 
+    block, overlap = int(ECG_BLOCK_S * fs_hz), int(ECG_OVERLAP_S * fs_hz)
+    if x.size <= block + overlap:
+        return rpeaks_s(x, fs_hz)
+    parts = []
+    for a in range(0, x.size, block):
+        lo, b = max(0, a - overlap), min(x.size, a + block)
+        p = rpeaks_s(x[lo:min(x.size, b + overlap)], fs_hz) + lo / fs_hz
+        parts.append(p[(p >= a / fs_hz) & (p < b / fs_hz)])
+    peaks = np.concatenate(parts)
+    if peaks.size > 1:
+        peaks = peaks[np.concatenate(([True], np.diff(peaks) >= MIN_PEAK_DISTANCE_S))]
+    return peaks
+
+
+def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
+                window_s: float | None = None) -> dict[str, Any]:
+    """Analyse an ECG: R-peaks (:func:`ecg_peaks_s`) → RR, plus EDR breathing from the same ECG."""
     x = np.asarray(ecg, dtype=float)
-    peaks = rpeaks_s(x, fs_hz)
+    peaks = ecg_peaks_s(x, fs_hz)
     if peaks.size < 3:
         from biotrainer.core.errors import ImportFormatError
 
