@@ -210,3 +210,20 @@ def test_missing_optional_packages_are_one_line(library: Path, tmp_path: Path, m
         "(or write .csv)",
         "biotrainer: error: --scheduler needs dask.distributed: pip install 'biotrainer[study]'"]
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    from biotrainer.cli.study import ProgressBar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    buf = Tty()
+    bar = ProgressBar(buf)
+    task = study.StudyTask("session", "x.sqlite")
+    for n in range(1, 5):
+        bar(study.TaskResult(task, error="x: bad" if n == 2 else ""), n, 4)
+    frames = buf.getvalue().split("\r")[1:]
+    assert frames[0] == "study [#######.......................] 1/4 sessions"
+    assert frames[-1] == "study [##############################] 4/4 sessions, 1 failed\n"
