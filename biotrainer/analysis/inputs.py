@@ -105,12 +105,14 @@ def read_ecg_file(path: str | Path, column: str | None = None) -> np.ndarray:
         raise ImportFormatError(f"{p}: no such file")
     if p.suffix.lower() == ".npy":
         try:
-            x = np.load(p, allow_pickle=False)
+            x = np.load(p, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError, EOFError) as exc:
             raise ImportFormatError(f"{p}: not a readable .npy array ({exc or 'empty file'})") from None
-        if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
-            raise ImportFormatError(f"{p}: the .npy array holds {getattr(x, 'dtype', type(x).__name__)}, "
-                                    f"not numbers")
+        if not isinstance(x, np.ndarray):
+            raise ImportFormatError(f"{p}: not a single .npy array ({type(x).__name__})")
+        if x.dtype.kind not in "iuf":
+            what = {"U": "text", "S": "bytes", "b": "true/false", "c": "complex"}.get(x.dtype.kind, str(x.dtype))
+            raise ImportFormatError(f"{p}: the array holds {what} values ({x.dtype}); an ECG is numbers")
         x = np.asarray(x, dtype=float)
         if x.ndim == 2 and 1 in x.shape:
             x = x.ravel()

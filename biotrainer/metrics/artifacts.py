@@ -99,11 +99,19 @@ def _window_layout(n: int, window: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return index, count, rows, pad_left, width
 
 
+#: Series longer than this are computed in blocks of this many rows without cached layouts (bounded memory for a
+#: whole week of beats: a cached (n, 91) layout of 1 M beats alone is 728 MB); shorter ones (every live window)
+#: use the cached layouts. Both give the same numbers.
+ROLLING_BLOCK_ROWS = 512
+
+
 def _rolling_quantiles(values: np.ndarray, window: int, qs: tuple[float, ...]) -> list[np.ndarray]:
     """Centred rolling quantiles with ``min_periods=1`` and linear interpolation, like pandas' ``rolling(window,
     center=True, min_periods=1).quantile(q)`` (and ``.median()`` for q = 0.5), in numpy."""
     x = np.asarray(values, dtype=float)
     n = x.size
+    if n > ROLLING_BLOCK_ROWS:
+        return _rolling_quantiles_blocked(x, window, qs)
     index, _count, _rows, pad_left, width = _window_layout(n, window)
     padded = np.full(n + width - 1, np.inf)  # padding sorts last
     padded[pad_left:pad_left + n] = x
@@ -113,6 +121,31 @@ def _rolling_quantiles(values: np.ndarray, window: int, qs: tuple[float, ...]) -
         flat_lo, flat_hi, frac = _quantile_layout(n, window, q)
         a = ordered[flat_lo]
         out.append(a + (ordered[flat_hi] - a) * frac)
+    return out
+
+
+def _rolling_quantiles_blocked(x: np.ndarray, window: int, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """:func:`_rolling_quantiles` of a long series, ``ROLLING_BLOCK_ROWS`` rows at a time (same arithmetic)."""
+    n = x.size
+    left = (window - 1) // 2
+    width = min(window, 2 * n - 1)
+    pad_left = min(left, n - 1)
+    padded = np.full(n + width - 1, np.inf)
+    padded[pad_left:pad_left + n] = x
+    rows_view = np.lib.stride_tricks.sliding_window_view(padded, width)
+    out = [np.empty(n) for _ in qs]
+    step = 64 * ROLLING_BLOCK_ROWS
+    for r0 in range(0, n, step):
+        rows = np.arange(r0, min(n, r0 + step))
+        ordered = np.sort(rows_view[r0:r0 + rows.size], axis=1)
+        count = np.minimum(n, rows + (window - left)) - np.maximum(0, rows - left)
+        local = rows - r0
+        for q, dest in zip(qs, out, strict=True):
+            pos = q * (count - 1)
+            lo = pos.astype(int)
+            hi = np.minimum(lo + 1, count - 1)
+            a = ordered[local, lo]
+            dest[r0:r0 + rows.size] = a + (ordered[local, hi] - a) * (pos - lo)
     return out
 
 
@@ -235,9 +268,12 @@ def _candidate_class(j: int, d: list[float], m: list[float], a22: list[float], r
 
 
 def _shift(source: list[int], targets: list[int], step: int) -> list[int]:
-    for s in source:
-        targets = [u + step if u > s else u for u in targets]
-    return sorted(set(targets))
+    if not targets:
+        return []
+    t = np.asarray(targets, dtype=np.int64)
+    for s in source:  # in order: each shift sees the positions the previous ones moved (numpy, not a list per source)
+        t[t > s] += step
+    return sorted(set(t.tolist()))
 
 
 def _correct_peaks(peaks_ms: np.ndarray, found: dict[str, list[int]]) -> np.ndarray:

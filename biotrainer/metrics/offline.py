@@ -18,6 +18,10 @@ Per phase (``phases``, sessions with a protocol): breathing rate and RSA from th
 same grid and aggregation, the last window ending at the phase end), HR and lnRMSSD from its beats
 (:func:`phase_summaries`), so a spontaneous baseline and paced steps are not mixed.
 
+Long recordings: every window is cut from the whole-recording arrays by index (:func:`~biotrainer.metrics.window.
+select`, sorted times), never by a whole-series mask, and the summary keeps of each window only what it aggregates
+(:func:`aggregate_input`), so time and memory grow linearly with the beats (a week of Holter, ~1 M beats: ~0.4 GB).
+
 Windowed analysis (``window_s``): consecutive windows ``(start, start + window_s]`` from the first beat, each
 computed exactly as the live engine computes a window (:func:`analyze_window`).
 """
@@ -39,6 +43,7 @@ from biotrainer.metrics.window import (
     WindowResult,
     compute_window,
     corrected_reason,
+    select,
     too_short_reason,
 )
 
@@ -112,6 +117,19 @@ def aggregate_windows(results: list[WindowResult]) -> WindowAggregate:
         p2t_bpm=float(np.mean(p2t_bpm)) if p2t and p2t_bpm else None,
         rsa_source=rsa_sources.most_common(1)[0][0] if p2t and rsa_sources else "none",
         rsa_reason=_first_reason(results, "rsa.p2t_ms"))
+
+
+#: What :func:`aggregate_windows` reads of a window's values and reasons.
+AGGREGATED_KEYS = ("breathing.rate_per_min", "rsa.p2t_ms", "rsa.p2t_bpm", "rsa.n_breaths")
+_NO_BEATS = np.zeros(0)
+
+
+def aggregate_input(w: WindowResult) -> WindowResult:
+    """The part of a window :func:`aggregate_windows` reads (its values, reasons and labels; no arrays, no
+    breaths): a week-long recording has ~20,000 summary windows, so the summary keeps only this of each."""
+    return WindowResult({k: w.values[k] for k in AGGREGATED_KEYS if k in w.values},
+                        {k: w.reasons[k] for k in AGGREGATED_KEYS if k in w.reasons}, dict(w.labels),
+                        np.zeros(0, dtype=np.int8), _NO_BEATS, _NO_BEATS)
 
 
 def _first_reason(results: list[WindowResult], key: str) -> str:
@@ -359,7 +377,7 @@ def summarize_recording(streams: Streams, settings: Settings | None = None) -> d
     results: list[WindowResult] = []
     if streams.rr_ms.size:
         ws = replace(s, window_s=SUMMARY_WINDOW_S, min_window_s=min(s.min_window_s, SUMMARY_WINDOW_S))
-        results = [compute_window(build_window(streams, start, end), ws, spectral=True)
+        results = [aggregate_input(compute_window(build_window(streams, start, end), ws, spectral=True))
                    for start, end in window_grid(*_data_span(streams), SUMMARY_WINDOW_S, SUMMARY_STEP_S,
                                                  last_at_end=False)]
     agg = aggregate_windows(results)
@@ -407,14 +425,16 @@ def coherence_series(streams: Streams, corr: art.Correction, s: Settings) -> lis
     if t_raw.size < 8 or t_raw[-1] - t_raw[0] < WINDOW_S:
         return []
     nn, nn_t = (corr.rr_corrected_ms, corr.beat_t_corrected_s) if s.correction else (streams.rr_ms, t_raw)
-    flagged_t = t_raw[corr.flags != 0]
+    # the window (end − 64 s, end] of each series as an index slice (sorted times): no whole-series mask per window
+    n_flagged_upto = np.concatenate(([0], np.cumsum(corr.flags != 0)))
     out = []
     end = float(t_raw[0] + WINDOW_S)
     while end <= t_raw[-1] + 1e-9:
         lo = end - WINDOW_S
-        sel = (nn_t > lo) & (nn_t <= end)
-        n_raw = np.count_nonzero((t_raw > lo) & (t_raw <= end))
-        n_bad = np.count_nonzero((flagged_t > lo) & (flagged_t <= end))
+        sel = select(nn_t, lo, end)
+        raw = select(t_raw, lo, end)
+        n_raw = raw.stop - raw.start
+        n_bad = int(n_flagged_upto[raw.stop] - n_flagged_upto[raw.start])
         if s.correction and n_raw and n_bad / n_raw > s.max_corrected_spectral:
             out.append((end, None))
         else:
@@ -502,7 +522,7 @@ def _phase_summary(streams: Streams, ph: PhaseSpan, s: Settings, first: float, l
     if d["pacer_rate_per_min"] is None:
         reasons["pacer_rate_per_min"] = "unpaced phase" if not ph.paced else "pacer rate not recorded"
     # breathing rate and RSA from the phase's 60-s windows, as the whole-recording summary aggregates them
-    agg = aggregate_windows([compute_window(build_window(streams, start, end), ws)
+    agg = aggregate_windows([aggregate_input(compute_window(build_window(streams, start, end), ws))
                              for start, end in window_grid(a, b, SUMMARY_WINDOW_S, SUMMARY_STEP_S)])
     if agg.rates:
         d["breathing_rate_per_min"] = agg.rate_per_min
@@ -555,13 +575,39 @@ def rr_from_peaks(peak_t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t, rr
 
 
-def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
-                window_s: float | None = None) -> dict[str, Any]:
-    """Analyse an ECG: R-peaks (:mod:`.rpeaks`) → RR, plus EDR breathing from the same ECG."""
+#: R-peaks of an ECG longer than this are detected block by block (each block with ``ECG_OVERLAP_S`` of the
+#: neighbouring blocks, its peaks kept inside the block), so the detector's whole-signal copies stay the size of one
+#: block: 24 h at 130 Hz would otherwise need several copies of 11 M samples. Shorter ECGs are one block (as before).
+ECG_BLOCK_S = 3600.0
+ECG_OVERLAP_S = 10.0
+#: Two peaks closer than this (found at a block edge by both blocks) are one.
+MIN_PEAK_DISTANCE_S = 0.25
+
+
+def ecg_peaks_s(x: np.ndarray, fs_hz: float) -> np.ndarray:
+    """R-peak times (s from the first sample) of a whole ECG (:func:`~biotrainer.metrics.rpeaks.rpeaks_s`), in
+    blocks of ``ECG_BLOCK_S`` when it is longer."""
     from biotrainer.metrics.rpeaks import rpeaks_s
 
+    block, overlap = int(ECG_BLOCK_S * fs_hz), int(ECG_OVERLAP_S * fs_hz)
+    if x.size <= block + overlap:
+        return rpeaks_s(x, fs_hz)
+    parts = []
+    for a in range(0, x.size, block):
+        lo, b = max(0, a - overlap), min(x.size, a + block)
+        p = rpeaks_s(x[lo:min(x.size, b + overlap)], fs_hz) + lo / fs_hz
+        parts.append(p[(p >= a / fs_hz) & (p < b / fs_hz)])
+    peaks = np.concatenate(parts)
+    if peaks.size > 1:
+        peaks = peaks[np.concatenate(([True], np.diff(peaks) >= MIN_PEAK_DISTANCE_S))]
+    return peaks
+
+
+def analyze_ecg(ecg: np.ndarray, fs_hz: float, settings: Settings | None = None,
+                window_s: float | None = None) -> dict[str, Any]:
+    """Analyse an ECG: R-peaks (:func:`ecg_peaks_s`) → RR, plus EDR breathing from the same ECG."""
     x = np.asarray(ecg, dtype=float)
-    peaks = rpeaks_s(x, fs_hz)
+    peaks = ecg_peaks_s(x, fs_hz)
     if peaks.size < 3:
         from biotrainer.core.errors import ImportFormatError
 

@@ -76,7 +76,7 @@ def test_analyze_npy_of_strings_or_empty(tmp_path, capsys):
     strings = tmp_path / "strings.npy"
     np.save(strings, np.array(["a", "b"]))
     code, out, err = run(capsys, "analyze", str(strings), "--fs", "130")
-    assert code == 1 and one_error_line(err) == f"{strings}: the .npy array holds <U1, not numbers"
+    assert code == 1 and one_error_line(err) == f"{strings}: the array holds text values (<U1); an ECG is numbers"
     empty = tmp_path / "empty.npy"
     empty.write_bytes(b"")
     code, out, err = run(capsys, "analyze", str(empty), "--fs", "130")
