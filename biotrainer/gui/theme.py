@@ -82,6 +82,14 @@ def stylesheet(p: Palette, scale: float = 1.0) -> str:
     QLabel#cardTitle {{ font-size: {round(pt * 1.2)}pt; font-weight: 600; }}
     QLabel#cardBody {{ font-size: {round(pt * 0.9)}pt; }}
     QLabel#cardNote {{ font-size: {round(pt * 0.9)}pt; color: {p.muted}; }}
+    QLabel#simulated {{ background: {p.warning}; color: {p.window}; font-weight: 700; border-radius: 4px;
+                        padding: 3px 8px; letter-spacing: 1px; }}
+    QLabel#card {{ background: {p.panel}; border: 1px solid {p.accent}; border-radius: 8px; padding: 8px 12px; }}
+    QCheckBox {{ spacing: 8px; }}
+    QCheckBox::indicator {{ width: 16px; height: 16px; border: 2px solid {p.muted}; border-radius: 4px;
+                           background: {p.panel_alt}; }}
+    QCheckBox::indicator:checked {{ background: {p.accent}; border-color: {p.accent}; }}
+    QCheckBox::indicator:disabled {{ border-color: {p.border}; }}
     QLabel#banner {{ background: {p.panel_alt}; border: 1px solid {p.warning}; border-radius: 6px;
                      padding: 6px 10px; color: {p.text}; }}
     QPushButton {{ background: {p.panel_alt}; border: 1px solid {p.border}; border-radius: 6px;
