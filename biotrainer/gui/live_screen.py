@@ -184,6 +184,7 @@ class LiveScreen(QWidget):
         right.addWidget(self.tiles)
         self.quality_label = QLabel("")
         self.quality_label.setObjectName("muted")
+        self.quality_label.setWordWrap(True)
         right.addWidget(self.quality_label)
         self.plots = SessionPlots(self.model, self.palette_)
         right.addWidget(self.plots.group_bar)
@@ -206,8 +207,8 @@ class LiveScreen(QWidget):
     def fit_columns(self) -> None:
         """Setup, pacer and plot columns in proportion to the screen's width."""
         w = max(self.width(), 800)
-        setup = max(self.setup_panel.minimumWidth() + 18, min(320, int(w * 0.2)))
-        pacer = max(240, min(400, int(w * 0.24)))
+        setup = max(self.setup_panel.minimumWidth() + 18, min(320, int(w * 0.19)))
+        pacer = max(240, min(400, int(w * 0.2)))
         self.splitter.setSizes([setup, pacer, max(300, w - setup - pacer)])
 
     def _build_setup_panel(self) -> QWidget:
@@ -330,7 +331,8 @@ class LiveScreen(QWidget):
         col.setMaximumWidth(520)
         lay = QVBoxLayout(col)
         lay.setContentsMargins(12, 10, 12, 12)
-        self.simulated_badge = QLabel("SIMULATED — not a real heartbeat")
+        self.simulated_badge = QLabel("SIMULATED")
+        self.simulated_badge.setWordWrap(True)
         self.simulated_badge.setObjectName("simulated")
         self.simulated_badge.setAlignment(Qt.AlignCenter)
         self.simulated_badge.setToolTip("The simulated strap feeds this session: its numbers are made up by "
@@ -344,6 +346,7 @@ class LiveScreen(QWidget):
         self.time_left_label = QLabel("")
         self.time_left_label.setObjectName("timeLeft")
         self.time_left_label.setAlignment(Qt.AlignCenter)
+        self.time_left_label.setWordWrap(True)
         self.pacer = PacerWidget(palette=self.palette_)
         self.cue_label = QLabel("Choose a protocol and press Start.")
         self.cue_label.setObjectName("cue")
@@ -529,8 +532,8 @@ class LiveScreen(QWidget):
         self.first_run_card.hide()
         specs = [w.spec for w in cfg.wearers] or [cfg.source]
         self.simulated = any(is_simulated(spec) for spec in specs)
-        self.simulated_badge.setText("SIMULATED — not a real heartbeat" if all(map(is_simulated, specs))
-                                     else "SIMULATED client — not a real heartbeat")
+        self.simulated_badge.setText("SIMULATED strap: not a real heartbeat" if all(map(is_simulated, specs))
+                                     else "SIMULATED client strap")
         self.simulated_badge.setVisible(self.simulated)
         ok = self.controller.start(cfg)
         if ok:

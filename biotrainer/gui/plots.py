@@ -28,7 +28,7 @@ from biotrainer.gui.theme import DARK, Palette
 from biotrainer.metrics.catalogue import CATALOGUE
 
 DEFAULT_WINDOW_S: Final = 180.0
-COMPACT_BELOW_PX: Final = 720  # narrower than this: one column of plots, the other behind a tab
+COMPACT_BELOW_PX: Final = 600  # narrower than this: one column of plots, the other behind a tab
 RR_GAP_S: Final = 3.0  # beats further apart than this (no physiological RR is) are drawn with a break
 #: Starting y-range of each plot (physiological); a range only widens, never shrinks, during a session.
 Y_RANGES: Final[dict[str, tuple[float, float]]] = {

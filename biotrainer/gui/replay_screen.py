@@ -155,6 +155,7 @@ class ReplayScreen(QWidget):
         self.phase_label = QLabel("")
         self.phase_label.setObjectName("phase")
         self.phase_label.setAlignment(Qt.AlignCenter)
+        self.phase_label.setWordWrap(True)
         self.pacer = PacerWidget(palette=palette, idle_text="")
         self.cue_label = QLabel("")
         self.cue_label.setObjectName("cue")
@@ -195,7 +196,6 @@ class ReplayScreen(QWidget):
         self.timer.setInterval(int(1000 / REDRAW_HZ))
         self.timer.timeout.connect(self.tick)
         self._frames = 0
-        self._overview_pending = False
         self._set_people_box()
         keys = {"Space": self.toggle_play, "Left": lambda: self.step(-10), "Right": lambda: self.step(10),
                 "Shift+Left": lambda: self.step(-60), "Shift+Right": lambda: self.step(60),
@@ -227,7 +227,7 @@ class ReplayScreen(QWidget):
         self._show_attunement()
         self.play_button.setText("Play")
         self.plots.reset_ranges()
-        self._overview_pending = True
+        self.plots.show_all(c.duration_s)  # the whole session fills in while the controller replays it
         self.timer.start()
         return True
 
@@ -249,7 +249,7 @@ class ReplayScreen(QWidget):
             return
         self.controller.load_all()
         self.play_button.setText("Play")
-        self._overview_pending = True
+        self.plots.show_all(self.controller.duration_s)
 
     def zoom(self, factor: float) -> None:
         """Zoom the plots' time axis around the play head (``factor`` < 1 zooms in)."""
@@ -315,7 +315,6 @@ class ReplayScreen(QWidget):
         self.play_button.setText("Pause" if self.controller.playing else "Play")
 
     def seek(self, t_s: float) -> None:
-        self._overview_pending = False
         self.plots.follow = True
         self.controller.seek(t_s)
 
@@ -327,13 +326,13 @@ class ReplayScreen(QWidget):
         pos = c.position_s()
         self.timeline.set_position(pos)
         self.attunement.set_position(pos)
-        text = f"{format_clock(pos)} / {format_clock(c.duration_s)}" + ("  seeking…" if c.seeking else "")
+        if c.seeking and c.clock is not None:
+            text = f"loading {format_clock(c.clock.now_s())} of {format_clock(pos)}…"
+        else:
+            text = f"{format_clock(pos)} / {format_clock(c.duration_s)}"
         if self.time_label.text() != text:
             self.time_label.setText(text)
         m = self.model
-        if self._overview_pending and not c.seeking and c.clock is not None:
-            self._overview_pending = False
-            self.plots.show_all(c.duration_s)
         self.pacer.set_point(m.pacer_point())
         phase = m.phase_display() if m.phase.active else ""
         if self.phase_label.text() != phase:

@@ -90,6 +90,10 @@ def stylesheet(p: Palette, scale: float = 1.0) -> str:
                            background: {p.panel_alt}; }}
     QCheckBox::indicator:checked {{ background: {p.accent}; border-color: {p.accent}; }}
     QCheckBox::indicator:disabled {{ border-color: {p.border}; }}
+    QListView::indicator, QTableView::indicator {{ width: 14px; height: 14px; border: 2px solid {p.muted};
+                                                  border-radius: 3px; background: {p.panel_alt}; }}
+    QListView::indicator:checked, QTableView::indicator:checked {{ background: {p.accent};
+                                                                  border-color: {p.accent}; }}
     QLabel#banner {{ background: {p.panel_alt}; border: 1px solid {p.warning}; border-radius: 6px;
                      padding: 6px 10px; color: {p.text}; }}
     QPushButton {{ background: {p.panel_alt}; border: 1px solid {p.border}; border-radius: 6px;

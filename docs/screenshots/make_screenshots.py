@@ -73,11 +73,22 @@ def main() -> None:
             w.live.client_window.close()
         w.live.stop()
         settle(1500)
+    if not only or "overview" in only:
+        from biotrainer.store import Library as _L
+
+        newest = max((x for x in _L(lib.root).list_sessions() if not x.error), key=lambda x: x.duration_s)
+        replay = w.show_screen("Replay")
+        replay.open_session(newest.id)
+        settle(5000)
+        shot("replay-overview")
+        replay.zoom(0.25)
+        settle(500)
+        shot("replay-zoomed")
     for screen in ("library", "replay", "compare"):
         if only and screen not in only:
             continue
         _show_screen(w, screen)
-        settle(6000 if screen == "replay" else 2500)
+        settle(6000)
         shot(screen)
     w.close()
     app.quit()
