@@ -43,13 +43,14 @@ from PyQt5.QtWidgets import (
 
 from biotrainer.gui.library_screen import format_started
 from biotrainer.gui.plots import TimeAxis
-from biotrainer.gui.theme import DARK, Palette
+from biotrainer.gui.theme import DARK, OKABE_ITO, Palette
 from biotrainer.metrics.catalogue import COMPARE_SCREEN, MISSING_EM, format_value
 
 log = logging.getLogger(__name__)
 
 #: Okabe & Ito (2008) colours, told apart with colour-vision deficiency; each series also has its own line style.
-SERIES_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", "#D55E00", "#0072B2")
+SERIES_COLOURS = tuple(OKABE_ITO[k] for k in ("orange", "sky_blue", "bluish_green", "yellow", "reddish_purple",
+                                              "vermillion", "blue"))
 SERIES_STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine, Qt.DashDotDotLine)
 STYLE_GLYPHS = ("━━", "╍╍", "┅┅", "━·", "━··")
 LETTERS = "ABCDEFGHIJ"
