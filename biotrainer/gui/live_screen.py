@@ -63,6 +63,8 @@ PEOPLE = ("One person", "Therapist and client")
 #: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
 SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
 SETUP_WIDTH: Final = {False: 250, True: 320}  # the setup panel's minimum, with one person / two
+NARROW_BELOW_PX: Final = 1100  # narrower: the setup column steps aside while a session runs
+SHORT_BELOW_PX: Final = 560  # shorter: the session buttons take one row
 FIRST_RUN_TEXT: Final = (
     "<b>First session?</b><ol style='margin-left:-20px'>"
     "<li>Put the strap on, just below the chest, logo up.</li>"
@@ -142,6 +144,7 @@ class LiveScreen(QWidget):
         self.quiet = False
         self.simulated = False  # the simulator feeds the running session (the SIMULATED badge shows)
         self.client_screen_name = ""  # the screen the client view opens on (remembered by the main window)
+        self._badge_text = "SIMULATED"
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -204,10 +207,35 @@ class LiveScreen(QWidget):
             self._sized = True
             self.fit_columns()
 
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_compact()
+
+    def _fit_compact(self) -> None:
+        """Short or narrow window (a small laptop at 150 %): the setup column steps aside while a session runs,
+        and the mark button joins the row of session buttons."""
+        narrow = self.width() < NARROW_BELOW_PX
+        self.setup_scroll.setVisible(not (narrow and self.controller.running))
+        short = self.height() < SHORT_BELOW_PX
+        self.quality_label.setVisible(not short and not self.quiet)
+        self.simulated_badge.setText(self.simulated_badge.text().split(":")[0] if short
+                                     else self._badge_text)
+        name = "cueSmall" if short else "cue"
+        if self.cue_label.objectName() != name:
+            self.cue_label.setObjectName(name)
+            self.cue_label.style().unpolish(self.cue_label)  # the stylesheet rule of the new name
+            self.cue_label.style().polish(self.cue_label)
+        in_row = self.buttons_row.indexOf(self.annotate_button) >= 0
+        if short != in_row:
+            self.controls.layout().removeWidget(self.annotate_button)
+            self.buttons_row.removeWidget(self.annotate_button)
+            (self.buttons_row.addWidget if short else self.controls.layout().addWidget)(self.annotate_button)
+            self.annotate_button.setText("Mark" if short else "Mark moment (A)")
+
     def fit_columns(self) -> None:
         """Setup, pacer and plot columns in proportion to the screen's width."""
         w = max(self.width(), 800)
-        setup = max(self.setup_panel.minimumWidth() + 18, min(320, int(w * 0.19)))
+        setup = max(self.setup_panel.minimumWidth() + 18, min(330, int(w * 0.21)))
         pacer = max(240, min(400, int(w * 0.2)))
         self.splitter.setSizes([setup, pacer, max(300, w - setup - pacer)])
 
@@ -290,17 +318,18 @@ class LiveScreen(QWidget):
         sf.addRow("Participant", self.participant_box)  # or Therapist and Client (see _set_name_rows)
         self._name_rows = {self.participant_box: sf.labelForField(self.participant_box),
                            self.therapist_box: QLabel("Therapist"), self.client_box: QLabel("Client")}
-        sf.addRow("Protocol", self.protocol_box)
+        sf.addRow(QLabel("Protocol"))  # the picker on a row of its own: whole titles, not "Three-minute rese…"
+        sf.addRow(self.protocol_box)
         sf.addRow(self.protocol_info)
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
-        sf.addRow("", self.record_box)
+        sf.addRow(self.record_box)
         self.attunement_box = QCheckBox("Attunement indicator")
         self.attunement_box.setToolTip("Therapist's screen only, never the client's: a dot coloured only when your "
                                        "heart rates were in synchrony above chance over the last minutes. Off by "
                                        "default; an awareness aid, not a score to chase.")
         self.attunement_box.setVisible(False)
-        sf.addRow("", self.attunement_box)
+        sf.addRow(self.attunement_box)
         lay.addWidget(ses)
 
         aud = self.tones_group = QGroupBox("Tones")
@@ -352,13 +381,13 @@ class LiveScreen(QWidget):
         self.cue_label.setObjectName("cue")
         self.cue_label.setAlignment(Qt.AlignCenter)
         self.cue_label.setWordWrap(True)
-        self.cue_label.setMinimumHeight(40)
+        self.cue_label.setMinimumHeight(0)
         lay.addWidget(self.phase_label)
         lay.addWidget(self.time_left_label)
         lay.addWidget(self.pacer, 1)
         lay.addWidget(self.cue_label)
 
-        buttons = QHBoxLayout()
+        buttons = self.buttons_row = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
         self.start_button.clicked.connect(self.start)
@@ -370,6 +399,7 @@ class LiveScreen(QWidget):
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
         self.annotate_button = QPushButton("Mark moment (A)")
+        self.annotate_button.setMinimumWidth(40)
         self.annotate_button.setToolTip("Mark this moment in the recording, with an optional note (A)")
         self.annotate_button.clicked.connect(lambda: self.annotate(ask_text=True))
         self.controls = QWidget()  # the session buttons: here, or under the quiet panel
@@ -389,6 +419,8 @@ class LiveScreen(QWidget):
         for name, label in names:
             self.protocol_box.addItem(label, name)
             self.protocol_box.setItemData(self.protocol_box.count() - 1, label, Qt.ToolTipRole)
+        view = self.protocol_box.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 32)  # the open list shows whole titles
         if selected is not None:
             i = self.protocol_box.findData(selected)
             if i >= 0:
@@ -532,8 +564,10 @@ class LiveScreen(QWidget):
         self.first_run_card.hide()
         specs = [w.spec for w in cfg.wearers] or [cfg.source]
         self.simulated = any(is_simulated(spec) for spec in specs)
-        self.simulated_badge.setText("SIMULATED strap: not a real heartbeat" if all(map(is_simulated, specs))
-                                     else "SIMULATED client strap")
+        self._badge_text = ("SIMULATED strap: not a real heartbeat" if all(map(is_simulated, specs))
+                            else "SIMULATED client strap")
+        self.simulated_badge.setText(self._badge_text)
+        self._fit_compact()
         self.simulated_badge.setVisible(self.simulated)
         ok = self.controller.start(cfg)
         if ok:
@@ -794,6 +828,7 @@ class LiveScreen(QWidget):
         for w in (self.protocol_box, self.participant_box, self.device_list, self.scan_button, self.record_box,
                   self.people_box, self.therapist_box, self.client_box, self.client_device_box, self.attunement_box):
             w.setEnabled(not running)
+        self._fit_compact()
 
     def _on_finished(self, reason: str, saved: str) -> None:
         self.tick()

@@ -22,7 +22,8 @@ def format_metric(key: str, state: MetricState) -> tuple[str, str]:
     return f"{state.value:.{decimals(key)}f}", ""
 
 
-TILE_MIN_PX = 120
+TILE_MIN_PX = 100
+COMPACT_BELOW_PX = 560  # narrower tiles: the reason line moves into the tooltip, so the row stays short
 
 
 class MetricTile(QFrame):
@@ -33,10 +34,12 @@ class MetricTile(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
         lay.setSpacing(0)
-        self.title = QLabel(f"{title}" + (f"  ({unit})" if unit else ""))
+        self.full_title = f"{title}" + (f"  ({unit})" if unit else "")
+        self.short_title = title
+        self.title = QLabel(self.full_title)
         self.title.setObjectName("tileTitle")
         self.title.setWordWrap(True)  # a narrow tile wraps its title instead of cutting it
-        self.setMinimumWidth(110)
+        self.setMinimumWidth(80)
         self.value = QLabel(MISSING_EM)
         self.value.setObjectName("tileValue")
         self.reason = QLabel("waiting for data")
@@ -91,7 +94,12 @@ class MetricTiles(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
         super().resizeEvent(event)
         fit = self.width() // TILE_MIN_PX
-        self._reflow(self.max_columns if fit >= self.max_columns else max(2, min(3, fit)))
+        self._reflow(self.max_columns if fit >= self.max_columns else 3)
+        compact = self.width() < COMPACT_BELOW_PX
+        for tile in self.tiles.values():
+            tile.reason.setVisible(not compact)
+            tile.title.setText(tile.short_title if compact else tile.full_title)
+            tile.setToolTip(tile.full_title if compact else "")
 
     def refresh(self) -> None:
         for key, tile in self.tiles.items():

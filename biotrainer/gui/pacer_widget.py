@@ -31,7 +31,7 @@ class PacerWidget(QWidget):
                  idle_text: str = "Breathe freely") -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMinimumSize(160, 160)
+        self.setMinimumSize(120, 120)
         self.palette_ = palette
         self.show_text = show_text
         self.idle_text = idle_text

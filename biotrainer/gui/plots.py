@@ -29,15 +29,28 @@ from biotrainer.metrics.catalogue import CATALOGUE
 
 DEFAULT_WINDOW_S: Final = 180.0
 COMPACT_BELOW_PX: Final = 600  # narrower than this: one column of plots, the other behind a tab
+SHORT_BELOW_PX: Final = 330  # lower than this: one row of plots per tab
 RR_GAP_S: Final = 3.0  # beats further apart than this (no physiological RR is) are drawn with a break
 #: Starting y-range of each plot (physiological); a range only widens, never shrinks, during a session.
 Y_RANGES: Final[dict[str, tuple[float, float]]] = {
     "hr": (50.0, 100.0), "rr": (600.0, 1200.0), "breathing": (3.0, 18.0), "rsa": (0.0, 150.0),
     "ln_rmssd": (2.5, 4.5), "coherence": (0.0, 4.0),
 }
-#: The two plot columns: the signal (left) and the variability indices (right), as the compact tabs name them.
-GROUPS: Final = (("Heart rate · RR · breathing", ("hr", "rr", "breathing")),
-                 ("RSA · lnRMSSD · coherence", ("rsa", "ln_rmssd", "coherence")))
+#: The plot grid: the signal (left column) and the variability indices (right column), three rows.
+COLUMNS: Final = (("hr", "rr", "breathing"), ("rsa", "ln_rmssd", "coherence"))
+TAB_TITLES: Final = {"hr": "Heart rate", "rr": "RR", "breathing": "Breathing", "rsa": "RSA", "ln_rmssd": "lnRMSSD",
+                     "coherence": "Coherence"}
+
+
+def pages(columns: int, rows: int) -> list[list[list[str]]]:
+    """The plots shown per tab for a grid of ``columns`` × ``rows`` (each page: its columns of plot keys)."""
+    if columns >= 2 and rows >= 3:
+        return [[list(c) for c in COLUMNS]]
+    if columns >= 2:  # one row: the signal and its index side by side
+        return [[[COLUMNS[0][r]], [COLUMNS[1][r]]] for r in range(3)]
+    if rows >= 3:
+        return [[list(c)] for c in COLUMNS]
+    return [[[k]] for c in COLUMNS for k in c]
 
 
 TICK_STEPS_S: Final = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -106,9 +119,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self._y: dict[str, tuple[float, float]] = dict(Y_RANGES)
         self.follow = True  # x follows "now"; False: the user zoomed or panned (replay)
         self.compact = False
+        self.grid = (2, 3)  # columns, rows
         self.group_bar = QTabBar()
-        for title, _keys in GROUPS:
-            self.group_bar.addTab(title)
+        self.group_bar.setExpanding(False)
         self.group_bar.setVisible(False)
         self.group_bar.currentChanged.connect(lambda _i: self._arrange())
         self.placeholder_text = "Waiting for data: start a session"
@@ -172,29 +185,40 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         super().resizeEvent(event)
         if not hasattr(self, "_placeholders"):  # pyqtgraph resizes while it is being built
             return
-        compact = self.width() < COMPACT_BELOW_PX
-        if compact != self.compact:
-            self.compact = compact
-            self.group_bar.setVisible(compact)
-            self._arrange()
+        grid = (1 if self.width() < COMPACT_BELOW_PX else 2, 1 if self.height() < SHORT_BELOW_PX else 3)
+        if grid != self.grid:
+            self.set_grid(*grid)
         for item in self._placeholders.values():
             vb = item.parentItem()
             r = vb.boundingRect()
             item.setPos(r.center())
 
+    def set_grid(self, columns: int, rows: int) -> None:
+        """Show the plots on a grid of ``columns`` × ``rows``; the rest behind the tabs of :attr:`group_bar`."""
+        self.grid = (columns, rows)
+        self.compact = (columns, rows) != (2, 3)
+        blocked = self.group_bar.blockSignals(True)
+        while self.group_bar.count():
+            self.group_bar.removeTab(0)
+        for page in pages(columns, rows):
+            self.group_bar.addTab(" · ".join(TAB_TITLES[k] for col in page for k in col))
+        self.group_bar.blockSignals(blocked)
+        self.group_bar.setVisible(self.compact)
+        self._arrange()
+
     def _arrange(self) -> None:
-        """Two columns, or (compact) the column of the chosen tab only."""
+        """The plots of the chosen tab's page (all six when there is room)."""
         for p in self.plots.values():
             if p.scene() is not None:
                 self.ci.removeItem(p)
-        if self.compact:
-            _title, keys = GROUPS[max(0, self.group_bar.currentIndex())]
+        all_pages = pages(*self.grid)
+        page = all_pages[min(max(0, self.group_bar.currentIndex()), len(all_pages) - 1)]
+        for col, keys in enumerate(page):
             for row, key in enumerate(keys):
-                self.ci.addItem(self.plots[key], row=row, col=0)
-        else:
-            for col, (_title, keys) in enumerate(GROUPS):
-                for row, key in enumerate(keys):
-                    self.ci.addItem(self.plots[key], row=row, col=col)
+                self.ci.addItem(self.plots[key], row=row, col=col)
+        two = len(page) > 1
+        self.ci.layout.setColumnStretchFactor(0, 3 if two and len(page[0]) > 1 else 1)
+        self.ci.layout.setColumnStretchFactor(1, (2 if len(page[0]) > 1 else 1) if two else 0)
 
     def set_interactive(self, on: bool) -> None:
         """Replay: zoom and pan the time axis with the mouse (wheel, drag); y stays put."""

@@ -116,7 +116,7 @@ class ReplayScreen(QWidget):
         self.person_box.setToolTip("Whose heart, breathing and metrics the plots show")
         self.person_box.activated.connect(lambda _i: self.controller.set_person(self.person_box.currentData()))
         self.person_label = QLabel("Person")
-        self.all_button = QPushButton("Whole session")
+        self.all_button = QPushButton("All")
         self.all_button.setToolTip("Show the whole session (End); zoom with the mouse wheel or + and −")
         self.all_button.clicked.connect(self.show_whole_session)
         self.zoom_in_button = QPushButton("+")
@@ -125,7 +125,7 @@ class ReplayScreen(QWidget):
         self.zoom_out_button = QPushButton("−")
         self.zoom_out_button.setToolTip("Zoom out (−)")
         self.zoom_out_button.clicked.connect(lambda: self.zoom(2.0))
-        self.annotate_button = QPushButton("Add note (A)")
+        self.annotate_button = QPushButton("Note (A)")
         self.annotate_button.setToolTip("Add an annotation at the play head; it is saved in the session file")
         self.annotate_button.clicked.connect(lambda: self.annotate())
         self.title_label = QLabel("No session open — choose one in the Library or press Open…")
@@ -133,7 +133,8 @@ class ReplayScreen(QWidget):
         self.title_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.time_label = QLabel("")
         self.time_label.setObjectName("timeLeft")
-        for w in (self.open_button, self.play_button, QLabel("Speed"), self.speed_box, self.person_label,
+        self.speed_box.setToolTip("Replay speed: half speed to as fast as the computer can")
+        for w in (self.open_button, self.play_button, self.speed_box, self.person_label,
                   self.person_box, self.all_button, self.zoom_in_button, self.zoom_out_button, self.annotate_button):
             bar.addWidget(w)
         bar.addSpacing(12)
@@ -149,7 +150,7 @@ class ReplayScreen(QWidget):
         self.body = body
         side = QFrame()
         side.setObjectName("panel")
-        side.setMinimumWidth(200)
+        side.setMinimumWidth(180)
         side.setMaximumWidth(340)
         sl = QVBoxLayout(side)
         self.phase_label = QLabel("")
@@ -327,7 +328,7 @@ class ReplayScreen(QWidget):
         self.timeline.set_position(pos)
         self.attunement.set_position(pos)
         if c.seeking and c.clock is not None:
-            text = f"loading {format_clock(c.clock.now_s())} of {format_clock(pos)}…"
+            text = f"loading {format_clock(c.clock.now_s())}/{format_clock(pos)}"
         else:
             text = f"{format_clock(pos)} / {format_clock(c.duration_s)}"
         if self.time_label.text() != text:

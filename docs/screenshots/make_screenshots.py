@@ -33,7 +33,6 @@ def main() -> None:
         shutil.copy(f, lib.session_path(sid))
     app = QApplication(["biotrainer"])
     settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
-    settings.setValue("safety_confirmed", True)
     from biotrainer.gui.app import _fill_pickers, _show_screen
     from biotrainer.gui.main_window import MainWindow
 
