@@ -232,6 +232,11 @@ class LiveScreen(QWidget):
             (self.buttons_row.addWidget if short else self.controls.layout().addWidget)(self.annotate_button)
             self.annotate_button.setText("Mark" if short else "Mark moment (A)")
 
+    def show_first_run(self, show: bool) -> None:
+        """The first-run card in the place of the (still empty) metric tiles, until a session starts."""
+        self.first_run_card.setVisible(show)
+        self.tiles.setVisible(not show and not self.quiet)
+
     def fit_columns(self) -> None:
         """Setup, pacer and plot columns in proportion to the screen's width."""
         w = max(self.width(), 800)
@@ -561,7 +566,7 @@ class LiveScreen(QWidget):
         self.model.reset()
         self.plots.reset_ranges()
         self.plots.redraw()
-        self.first_run_card.hide()
+        self.show_first_run(False)
         specs = [w.spec for w in cfg.wearers] or [cfg.source]
         self.simulated = any(is_simulated(spec) for spec in specs)
         self._badge_text = ("SIMULATED strap: not a real heartbeat" if all(map(is_simulated, specs))

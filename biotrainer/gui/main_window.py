@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         ok = SafetyDialog(self, first_run=True).exec_() == SafetyDialog.Accepted
         if ok:
             self.settings.setValue("safety_confirmed", True)
-            self.live.first_run_card.hide()
+            self.live.show_first_run(False)
         return ok
 
     def toggle_full_screen(self) -> None:
@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
             self.move(avail.x() + (avail.width() - self.width()) // 2,
                       avail.y() + (avail.height() - self.height()) // 2)
         self.fit_to_screen()
-        self.live.first_run_card.setVisible(not self.settings.value("safety_confirmed", False, type=bool))
+        self.live.show_first_run(not self.settings.value("safety_confirmed", False, type=bool))
         try:
             straps = json.loads(str(self.settings.value("straps", "{}")))
         except ValueError:

@@ -176,7 +176,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
 
     def _placeholder(self, plot: pg.PlotItem) -> pg.TextItem:
         item = pg.TextItem(self.placeholder_text, color=self.palette_.muted, anchor=(0.5, 0.5))
-        item.setParentItem(plot.getViewBox())
+        vb = plot.getViewBox()
+        item.setParentItem(vb)
+        vb.sigResized.connect(lambda box: item.setPos(box.boundingRect().center()))
         return item
 
     # --- layout -------------------------------------------------------------------------------------------------
@@ -188,10 +190,6 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         grid = (1 if self.width() < COMPACT_BELOW_PX else 2, 1 if self.height() < SHORT_BELOW_PX else 3)
         if grid != self.grid:
             self.set_grid(*grid)
-        for item in self._placeholders.values():
-            vb = item.parentItem()
-            r = vb.boundingRect()
-            item.setPos(r.center())
 
     def set_grid(self, columns: int, rows: int) -> None:
         """Show the plots on a grid of ``columns`` × ``rows``; the rest behind the tabs of :attr:`group_bar`."""
