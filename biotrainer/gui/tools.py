@@ -168,23 +168,48 @@ class Tools:
                     self.window.show_notice(str(exc))
         return out
 
-    def participants(self) -> QDialog:
-        """A dialog listing the library's participants (pseudonym, role, resonance rate, notes)."""
+    def add_participant(self, pseudonym: str, role: str = "self", notes: str = "") -> bool:
+        """Add a participant (a pseudonym, never a name) to the library's participant store."""
+        try:
+            self._library().participants.add(pseudonym.strip(), role=role, notes=notes)
+        except BiotrainerError as exc:
+            self.window.show_notice(str(exc))
+            return False
+        self.window.show_notice(f"Participant {pseudonym.strip()} added")
+        return True
+
+    def _fill_participants(self, table: QTableWidget, count: QLabel) -> None:
         people = self._library().participants.list()
-        dlg = QDialog(self.window)
-        dlg.setWindowTitle("Participants")
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(QLabel(f"{len(people)} participant(s) in this library (pseudonyms only)."))
-        table = QTableWidget(len(people), 4)
-        table.setHorizontalHeaderLabels(["Pseudonym", "Role", "Resonance rate /min", "Notes"])
+        count.setText(f"{len(people)} participant(s) in this library (pseudonyms only, as 'biotrainer "
+                      f"participants' lists them).")
+        table.setRowCount(len(people))
         for row, p in enumerate(people):
             rate = "" if p.resonance_rate_per_min is None else f"{p.resonance_rate_per_min:g}"
             for col, value in enumerate((p.pseudonym, p.role, rate, p.notes)):
                 table.setItem(row, col, QTableWidgetItem(value))
         table.resizeColumnsToContents()
+
+    def participants(self) -> QDialog:
+        """A dialog listing the library's participants (pseudonym, role, resonance rate, notes), with Add."""
+        dlg = QDialog(self.window)
+        dlg.setWindowTitle("Participants")
+        lay = QVBoxLayout(dlg)
+        count = QLabel("")
+        lay.addWidget(count)
+        table = QTableWidget(0, 4)
+        table.setHorizontalHeaderLabels(["Pseudonym", "Role", "Resonance rate /min", "Notes"])
         table.horizontalHeader().setStretchLastSection(True)
+        self._fill_participants(table, count)
         lay.addWidget(table)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        add = buttons.addButton("Add…", QDialogButtonBox.ActionRole)
+
+        def ask() -> None:
+            name, ok = QInputDialog.getText(dlg, "Add participant", "Pseudonym (not a name):")
+            if ok and name.strip() and self.add_participant(name):
+                self._fill_participants(table, count)
+
+        add.clicked.connect(ask)
         buttons.rejected.connect(dlg.reject)
         lay.addWidget(buttons)
         dlg.table = table  # type: ignore[attr-defined]
