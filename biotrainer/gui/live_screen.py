@@ -725,6 +725,8 @@ class LiveScreen(QWidget):
         m.drain()
         point = m.pacer_point()
         self.pacer.set_point(point)
+        if point is None and self._frames % 2 == 0:
+            self.pacer.set_own_breath(m.own_breath() if m.phase.active and m.state == "running" else None)
         if point is not None:
             self.tones.on_segment(point.breath_index, point.segment)
         self._refresh_labels()

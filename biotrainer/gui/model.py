@@ -52,6 +52,7 @@ SERIES_CAPACITY: Final = 20_000  # metric updates, HR packets
 PACER_CURVE_STEP_S: Final = 0.2  # resolution of the pacer curve drawn under the heart rate
 PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
 STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
+OWN_BREATH_SPAN_S: Final = 30.0  # free breathing: the pacer follows the RSA wave of the last 30 s
 
 # Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from.
 FEEDBACK_KEY: Final = "feedback_0_1"
@@ -276,6 +277,25 @@ class SessionModel(QObject):
         if q.get("quality.ok") is not None:
             parts.append("window good" if q["quality.ok"] >= 0.5 else "window poor")
         return " · ".join(parts)
+
+    def own_breath(self, span_s: float = OWN_BREATH_SPAN_S) -> float | None:
+        """The person's own breathing now (0 empty .. 1 full) from their heart rhythm: the RSA waveform
+        (:func:`biotrainer.metrics.breathing.respiration_from_rr`, RR lengthens as one breathes out) over the last
+        ``span_s`` seconds, scaled to its range; None with too few beats or a flat rhythm."""
+        t, rr = self.rr.window(self.now() - span_s)
+        ok = np.isfinite(rr)
+        t, rr = t[ok], rr[ok]
+        if len(t) < 12 or t[-1] - t[0] < 0.5 * span_s:
+            return None
+        from biotrainer.metrics.breathing import respiration_from_rr
+
+        y, _fs = respiration_from_rr(t, rr)
+        if len(y) < 8:
+            return None
+        lo, hi = float(np.min(y)), float(np.max(y))
+        if hi - lo < 5.0:  # under 5 ms of RSA: nothing to follow
+            return None
+        return float(np.clip((hi - y[-1]) / (hi - lo), 0.0, 1.0))
 
     def phase_display(self, name: str | None = None) -> str:
         """The title of phase ``name`` (default: the running one) as the protocol words it ("Slow breathing"), or

@@ -334,7 +334,10 @@ class ReplayScreen(QWidget):
         if self.time_label.text() != text:
             self.time_label.setText(text)
         m = self.model
-        self.pacer.set_point(m.pacer_point())
+        point = m.pacer_point()
+        self.pacer.set_point(point)
+        if point is None and self._frames % 2 == 0:
+            self.pacer.set_own_breath(m.own_breath() if m.phase.active and c.playing else None)
         phase = m.phase_display() if m.phase.active else ""
         if self.phase_label.text() != phase:
             self.phase_label.setText(phase)

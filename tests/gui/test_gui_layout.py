@@ -209,3 +209,33 @@ def test_a_deuteranopia_simulated_screenshot_still_shows_every_compare_series(qt
     for colour in SERIES_COLOURS[:5]:
         target = simulate(hex_rgb(colour))
         assert (np.linalg.norm(seen - target, axis=1) < 10).sum() > 100, colour
+
+
+def test_without_a_pacer_the_disc_follows_the_persons_own_breathing(qtbot):
+    """RR shortens as one breathes in (RSA): at the shortest RR the lungs are full, at the longest empty."""
+    from biotrainer.core.events import Beat, SessionState
+    from biotrainer.gui.model import SessionModel
+    from biotrainer.gui.pacer_widget import PacerWidget
+
+    def model_until(end_s: float) -> SessionModel:
+        m = SessionModel(participant="self")
+        m.apply(SessionState(t_s=0.0, participant="session", state="start"))
+        t = 0.0
+        while t < end_s:
+            rr = 900 - 80 * np.sin(2 * np.pi * 0.1 * t)  # 6 breaths a minute, shortest RR at t = 2.5 + 10 k
+            t += rr / 1000
+            m.apply(Beat(t_s=t, beat_t_s=t, rr_1024=int(round(rr * 1.024))))
+        return m
+
+    full = model_until(42.5).own_breath()
+    empty = model_until(47.5).own_breath()
+    assert full is not None and empty is not None
+    assert full > 0.8 and empty < 0.2
+    flat = SessionModel(participant="self")
+    for k in range(40):
+        flat.apply(Beat(t_s=k * 0.9, beat_t_s=k * 0.9, rr_1024=922))
+    assert flat.own_breath() is None  # no rhythm to follow: the quiet disc
+    w = PacerWidget()
+    qtbot.addWidget(w)
+    w.set_own_breath(full)
+    assert w.label() == "Your own breathing"
