@@ -129,6 +129,7 @@ class LiveController(QObject):
                  build: Any = build_live_session) -> None:
         super().__init__(parent)
         self.model = model
+        self.extra_models: list[SessionModel] = []  # more views of the same bus (a dyad's other person)
         self.build = build
         self.parts: LiveSession | None = None
         self.thread: threading.Thread | None = None
@@ -163,7 +164,7 @@ class LiveController(QObject):
         except ImportError:
             pass
         try:
-            parts = self.build(config, [self.model])
+            parts = self.build(config, [self.model, *self.extra_models])
         except BiotrainerError as exc:
             self._problem(str(exc))
             self._active = False
@@ -176,7 +177,8 @@ class LiveController(QObject):
             self.finished.emit("failed", "")
             return
         self.parts = parts
-        self.model.now_fn = parts.runner.clock.now_s
+        for m in (self.model, *self.extra_models):
+            m.now_fn = parts.runner.clock.now_s
         if self._stop_early:
             parts.runner.stop("stopped")
         self._run()

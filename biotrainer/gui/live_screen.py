@@ -130,6 +130,7 @@ class LiveScreen(QWidget):
         self.library = library
         self.ble_backend = ble_backend
         self.model = SessionModel()
+        self.therapist_model = SessionModel(participant="therapist")  # a dyad's other person, for the switch
         self.controller = LiveController(self.model, self)
         self.controller.finished.connect(self._on_finished)
         self.controller.problem.connect(self._show_problem)
@@ -183,6 +184,17 @@ class LiveScreen(QWidget):
         self.first_run_card.setWordWrap(True)
         self.first_run_card.hide()
         right.addWidget(self.first_run_card)
+        self.person_row = QWidget()
+        pr = QHBoxLayout(self.person_row)
+        pr.setContentsMargins(0, 0, 0, 0)
+        pr.addWidget(QLabel("Showing"))
+        self.person_box = QComboBox()
+        self.person_box.setToolTip("Whose heart, breathing and metrics the tiles and plots show")
+        self.person_box.activated.connect(lambda _i: self.show_person(self.person_box.currentData()))
+        pr.addWidget(self.person_box)
+        pr.addStretch(1)
+        self.person_row.hide()
+        right.addWidget(self.person_row)
         self.tiles = MetricTiles(self.model, self.palette_)
         right.addWidget(self.tiles)
         self.quality_label = QLabel("")
@@ -231,6 +243,25 @@ class LiveScreen(QWidget):
             self.buttons_row.removeWidget(self.annotate_button)
             (self.buttons_row.addWidget if short else self.controls.layout().addWidget)(self.annotate_button)
             self.annotate_button.setText("Mark" if short else "Mark moment (A)")
+
+    def _set_person_box(self, cfg: LiveConfig) -> None:
+        """Two people on screen (not a quiet therapy session): a switch between the client and the therapist."""
+        self.person_box.clear()
+        for w in sorted(cfg.wearers, key=lambda w: w.role != "client"):
+            self.person_box.addItem(f"{w.pseudonym} ({role_title(w.role).lower()})", w.role)
+        self.show_person("client" if cfg.wearers else None)
+        self.person_row.setVisible(len(cfg.wearers) > 1 and len(self.protocol_roles(cfg.protocol)) <= 1)
+
+    def show_person(self, role: str | None) -> None:
+        """Show ``role``'s tiles and plots (the client's by default); both are kept while the session runs."""
+        m = self.therapist_model if role == "therapist" else self.model
+        self.tiles.model = m
+        self.plots.set_model(m)
+        i = self.person_box.findData(role)
+        if i >= 0:
+            self.person_box.setCurrentIndex(i)
+        self.plots.redraw()
+        self.tiles.refresh()
 
     def show_first_run(self, show: bool) -> None:
         """The first-run card in the place of the (still empty) metric tiles, until a session starts."""
@@ -564,6 +595,10 @@ class LiveScreen(QWidget):
         self.model.participant = "client" if cfg.wearers else None  # a dyad's tiles (if any) show the client
         self.model.phase_titles = load_phase_titles(cfg.protocol)
         self.model.reset()
+        self.therapist_model.phase_titles = self.model.phase_titles
+        self.therapist_model.reset()
+        self.controller.extra_models = [self.therapist_model] if cfg.wearers else []
+        self._set_person_box(cfg)
         self.plots.reset_ranges()
         self.plots.redraw()
         self.show_first_run(False)
@@ -723,6 +758,8 @@ class LiveScreen(QWidget):
         """One frame: apply queued events, then render (GUI thread, 25 Hz)."""
         m = self.model
         m.drain()
+        if self.controller.extra_models:
+            self.therapist_model.drain()
         point = m.pacer_point()
         self.pacer.set_point(point)
         if point is None and self._frames % 2 == 0:

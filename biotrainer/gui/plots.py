@@ -218,6 +218,21 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.ci.layout.setColumnStretchFactor(0, 3 if two and len(page[0]) > 1 else 1)
         self.ci.layout.setColumnStretchFactor(1, (2 if len(page[0]) > 1 else 1) if two else 0)
 
+    def set_model(self, model: SessionModel) -> None:
+        """Draw another model (a dyad's other person): annotation lines and bands are rebuilt for it."""
+        if model is self.model:
+            return
+        for line in self._annotation_lines:
+            if line.getViewBox() is not None:
+                line.getViewBox().removeItem(line)
+        self._annotation_lines.clear()
+        self._shown_annotations = 0
+        for items in self._bands:
+            for key, item in zip(self.plots, items, strict=True):
+                self.plots[key].removeItem(item)
+        self._bands.clear()
+        self.model = model
+
     def set_interactive(self, on: bool) -> None:
         """Replay: zoom and pan the time axis with the mouse (wheel, drag); y stays put."""
         for p in self.plots.values():
