@@ -7,7 +7,8 @@ people and the attunement strip and summary card (:mod:`biotrainer.gui.attunemen
 For a researcher: opening a session shows the whole session (the controller replays it to its end at full speed);
 the time axis zooms and pans with the mouse wheel and drag, or with ``+``/``-``; ``Space`` plays and pauses,
 ``←``/``→`` step 10 s (``Shift``: 60 s), ``Home``/``End`` go to the start and the whole-session view, ``A`` adds an
-annotation at the play head (written to the session file by :meth:`biotrainer.store.Library.annotate`). Running the replay is the job of
+annotation at the play head (written to the session file by :meth:`biotrainer.store.Library.annotate`); a
+double-click on an annotation's mark on the timeline edits its text (:meth:`biotrainer.store.Library.edit_annotation`). Running the replay is the job of
 :class:`~biotrainer.gui.replay_controller.ReplayController`, which wires each run with
 :func:`biotrainer.wiring.build_replay`.
 """
@@ -49,13 +50,25 @@ __all__ = ["SEEK_CONTEXT_S", "SPEEDS", "ReplayController", "ReplayScreen", "Time
 
 
 class Timeline(SessionAxisWidget):
-    """Phases as bands, annotations as marks, the play head; click or drag to seek."""
+    """Phases as bands, annotations as marks, the play head; click or drag to seek; double-click a mark to edit."""
+
+    edit_requested = pyqtSignal(float, str)  # (t_s, text) of the annotation double-clicked
 
     def __init__(self, palette: Palette = DARK, parent: QWidget | None = None) -> None:
         super().__init__(palette, parent)
         self.setMinimumHeight(46)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.disconnects: list[tuple[float, float]] = []
+
+    def annotation_at(self, x: float) -> tuple[float, str] | None:
+        """The annotation whose mark is within 6 px of ``x``, if any."""
+        near = [(abs(self._x(t) - x), (t, text)) for t, text in self.annotations if abs(self._x(t) - x) < 6]
+        return min(near)[1] if near else None
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        hit = self.annotation_at(event.x())
+        if hit is not None:
+            self.edit_requested.emit(*hit)
 
     def set_disconnects(self, spans: list[tuple[float, float]]) -> None:
         self.disconnects = list(spans)
@@ -143,6 +156,7 @@ class ReplayScreen(QWidget):
         root.addLayout(bar)
         self.timeline = Timeline(palette)
         self.timeline.seek_requested.connect(self.seek)
+        self.timeline.edit_requested.connect(lambda t, text: self.edit_annotation(t, text))
         root.addWidget(self.timeline)
 
         body = QSplitter(Qt.Horizontal)
@@ -230,6 +244,33 @@ class ReplayScreen(QWidget):
         self.plots.reset_ranges()
         self.plots.show_all(c.duration_s)  # the whole session fills in while the controller replays it
         self.timer.start()
+        return True
+
+    def edit_annotation(self, at_s: float, text: str, new_text: str | None = None) -> bool:
+        """Change the text of the annotation ``text`` at ``at_s`` (asks when ``new_text`` is None); saved."""
+        c = self.controller
+        if c.path is None:
+            return False
+        if new_text is None:
+            new_text, ok = QInputDialog.getText(self, "Edit note", f"Note at {format_clock(at_s)}:", text=text)
+            if not ok:
+                return False
+        from biotrainer.core.errors import BiotrainerError
+        from biotrainer.store import Library
+
+        stored = "" if text == "(mark)" else text
+        try:
+            Library(self.library).edit_annotation(str(c.path), at_s, stored, new_text)
+        except BiotrainerError as exc:
+            self.notice.emit(str(exc))
+            return False
+        shown = new_text or "(mark)"
+        c.annotations = [(t, shown if (t, x) == (at_s, text) else x) for t, x in c.annotations]
+        self.model.annotations = [(t, shown if (t, x) == (at_s, text) else x) for t, x in self.model.annotations]
+        self.plots.set_model(self.model)  # redraw the lines with the new text
+        self.timeline.set_session(c.duration_s, c.phases, c.annotations)
+        self.plots.redraw()
+        self.notice.emit(f"Note at {format_clock(at_s)} changed")
         return True
 
     def _set_people_box(self) -> None:

@@ -134,6 +134,14 @@ def test_an_annotation_added_in_replay_is_saved_in_the_session_file(qtbot, recor
     assert screen.model.annotations[-1][1] == "client yawned"
     with Library(root).open(sid) as reader:
         assert [(round(a.t_s), a.text) for a in reader.annotations()] == [(42, "client yawned")]
+    # edit it: a double-click on its mark on the timeline asks; here the text is given
+    at = screen.timeline.annotations[0][0]
+    assert screen.timeline.annotation_at(screen.timeline._x(at) + 3) == (at, "client yawned")
+    assert screen.edit_annotation(at, "client yawned", "client yawned twice")
+    assert screen.timeline.annotations == [(at, "client yawned twice")]
+    with Library(root).open(sid) as reader:
+        assert [a.text for a in reader.annotations()] == ["client yawned twice"]
+    assert not screen.edit_annotation(at, "no such note", "x")  # said in one line, nothing changed
     screen.shutdown()
 
 
