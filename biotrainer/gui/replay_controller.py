@@ -83,7 +83,8 @@ class ReplayController(QObject):
             self.disconnects = disconnect_spans(reader.events(kinds=["connection"]), self.duration_s)
             meta = reader.meta
             who = ", ".join(v or k for k, v in meta.participants.items())
-            self.title = f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}"
+            self.title = ("SIMULATED · " if meta.synthetic else "") + (
+                f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}")
             self.protocol_name = meta.protocol_name or ""
             roles = reader.participants()
             self.people = {r: meta.participants.get(r) or r for r in roles}

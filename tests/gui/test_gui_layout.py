@@ -239,3 +239,17 @@ def test_without_a_pacer_the_disc_follows_the_persons_own_breathing(qtbot):
     qtbot.addWidget(w)
     w.set_own_breath(full)
     assert w.label() == "Your own breathing"
+
+
+def test_the_first_run_safety_dialog_says_why_start_is_disabled(qtbot):
+    from PyQt5.QtWidgets import QDialogButtonBox
+
+    from biotrainer.gui.safety import START_HINT, SafetyDialog
+
+    dlg = SafetyDialog(first_run=True)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    ok = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok)
+    assert not ok.isEnabled() and dlg.hint.isVisible() and dlg.hint.text() == START_HINT
+    dlg.confirm.setChecked(True)
+    assert ok.isEnabled() and not dlg.hint.isVisible()

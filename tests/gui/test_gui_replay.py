@@ -67,6 +67,7 @@ def test_opening_shows_the_whole_session_then_zoom_keys_and_speeds_work(qtbot, r
     screen = _open(qtbot, root, sid)
     c = screen.controller
     duration_s = c.duration_s
+    assert c.title.startswith("SIMULATED · reset · P07")  # a simulated recording says so in replay too
     # the overview: every beat of the session is loaded and the time axis spans the whole session, paused
     assert not c.playing and c.position_s() == pytest.approx(duration_s)
     x0, x1 = screen.plots.plots["hr"].getViewBox().viewRange()[0]
