@@ -224,25 +224,27 @@ class LiveScreen(QWidget):
         self._fit_compact()
 
     def _fit_compact(self) -> None:
-        """Short or narrow window (a small laptop at 150 %): the setup column steps aside while a session runs,
-        and the mark button joins the row of session buttons."""
+        """Short or narrow window (a small laptop at 150 %): the setup column steps aside while a session runs;
+        the analysis-window line goes, the cue text gets smaller, and the first-run card takes the empty plots'
+        place."""
         narrow = self.width() < NARROW_BELOW_PX
         self.setup_scroll.setVisible(not (narrow and self.controller.running))
         short = self.height() < SHORT_BELOW_PX
         self.quality_label.setVisible(not short and not self.quiet)
+        card = not self.first_run_card.isHidden()
+        self.plots.setVisible(not (short and card) and not self.quiet)
+        if short and card:
+            self.plots.group_bar.hide()
+        elif self.plots.compact and not self.quiet:
+            self.plots.group_bar.show()
         self.simulated_badge.setText(self.simulated_badge.text().split(":")[0] if short
                                      else self._badge_text)
-        name = "cueSmall" if short else "cue"
-        if self.cue_label.objectName() != name:
-            self.cue_label.setObjectName(name)
-            self.cue_label.style().unpolish(self.cue_label)  # the stylesheet rule of the new name
-            self.cue_label.style().polish(self.cue_label)
-        in_row = self.buttons_row.indexOf(self.annotate_button) >= 0
-        if short != in_row:
-            self.controls.layout().removeWidget(self.annotate_button)
-            self.buttons_row.removeWidget(self.annotate_button)
-            (self.buttons_row.addWidget if short else self.controls.layout().addWidget)(self.annotate_button)
-            self.annotate_button.setText("Mark" if short else "Mark moment (A)")
+        for label, name in ((self.cue_label, "cue"), (self.phase_label, "phase"), (self.time_left_label, "timeLeft")):
+            name = name + "Small" if short else name
+            if label.objectName() != name:
+                label.setObjectName(name)
+                label.style().unpolish(label)  # the stylesheet rule of the new name
+                label.style().polish(label)
 
     def _set_person_box(self, cfg: LiveConfig) -> None:
         """Two people on screen (not a quiet therapy session): a switch between the client and the therapist."""
@@ -264,9 +266,11 @@ class LiveScreen(QWidget):
         self.tiles.refresh()
 
     def show_first_run(self, show: bool) -> None:
-        """The first-run card in the place of the (still empty) metric tiles, until a session starts."""
+        """The first-run card in the place of the (still empty) metric tiles, until a session starts (on a short
+        window in the place of the empty plots too)."""
         self.first_run_card.setVisible(show)
         self.tiles.setVisible(not show and not self.quiet)
+        self._fit_compact()
 
     def fit_columns(self) -> None:
         """Setup, pacer and plot columns in proportion to the screen's width."""
@@ -423,7 +427,7 @@ class LiveScreen(QWidget):
         lay.addWidget(self.pacer, 1)
         lay.addWidget(self.cue_label)
 
-        buttons = self.buttons_row = QHBoxLayout()
+        buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
         self.start_button.clicked.connect(self.start)
@@ -849,7 +853,9 @@ class LiveScreen(QWidget):
         for w in (self.tiles, self.quality_label, self.plots, self.pacer_column, self.tones_group,
                   self.client_button):
             w.setVisible(not quiet)
+        self.tiles.setVisible(not quiet and self.first_run_card.isHidden())
         self.quiet_panel.setVisible(quiet)
+        self.plots.group_bar.setVisible(not quiet and self.plots.compact)
         self._pacer_layout.removeWidget(self.controls)
         self.quiet_panel.take_controls(self.controls if quiet else None)
         if not quiet:

@@ -84,6 +84,8 @@ def stylesheet(p: Palette, scale: float = 1.0) -> str:
     QLabel#phase {{ font-size: {round(pt * 1.7)}pt; font-weight: 600; }}
     QLabel#cue {{ font-size: {round(pt * 1.25)}pt; color: {p.text}; }}
     QLabel#cueSmall {{ font-size: {pt}pt; color: {p.text}; }}
+    QLabel#phaseSmall {{ font-size: {round(pt * 1.3)}pt; font-weight: 600; }}
+    QLabel#timeLeftSmall {{ font-size: {pt}pt; color: {p.muted}; }}
     QLabel#timeLeft {{ font-size: {round(pt * 1.5)}pt; color: {p.muted}; }}
     QLabel#tileValue {{ font-size: {round(pt * 2.0)}pt; font-weight: 600; }}
     QLabel#tileTitle {{ color: {p.muted}; }}
