@@ -360,8 +360,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
                                    pen=pg.mkPen(None))
         band.setZValue(-10)
         if labelled:
-            pg.InfLineLabel(band.lines[0], "strap disconnected", position=0.9, rotateAxis=(1, 0), anchor=(1, 1),
-                            color=self.palette_.error)
+            label = pg.InfLineLabel(band.lines[0], "strap disconnected", position=0.95, anchor=(0, 0),
+                                    color=self.palette_.error)
+            label.setAngle(0)  # level text beside the band's start, not along the line
         plot.addItem(band)
         return band
 

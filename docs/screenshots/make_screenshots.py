@@ -83,6 +83,12 @@ def main() -> None:
         replay.zoom(0.25)
         settle(500)
         shot("replay-zoomed")
+        faults = next(x for x in _L(lib.root).list_sessions() if x.protocol == "resting-baseline")
+        replay.open_session(faults.id)
+        settle(4000)
+        replay.plots.plots["hr"].setXRange(150, 260, padding=0)
+        replay.plots.redraw()
+        shot("replay-disconnect")
     for screen in ("library", "replay", "compare"):
         if only and screen not in only:
             continue
