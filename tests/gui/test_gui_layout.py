@@ -253,3 +253,33 @@ def test_the_first_run_safety_dialog_says_why_start_is_disabled(qtbot):
     assert not ok.isEnabled() and dlg.hint.isVisible() and dlg.hint.text() == START_HINT
     dlg.confirm.setChecked(True)
     assert ok.isEnabled() and not dlg.hint.isVisible()
+
+
+def test_the_client_view_opens_on_its_remembered_screen_and_is_remembered(qtbot, settings, library_dir):
+    from PyQt5.QtWidgets import QApplication
+
+    w = _window(qtbot, settings, library_dir, (1366, 768))
+    screen = QApplication.primaryScreen()
+    w.live.client_screen_name = "a monitor that is gone"  # falls back to another screen, here the only one
+    w.live.toggle_client_view()
+    win = w.live.client_window
+    assert win.isVisible() and not win.isFullScreen()  # one screen: a window that fits it, not full screen
+    avail = screen.availableGeometry()
+    assert win.width() <= avail.width() and win.height() <= avail.height()
+    assert w.live.client_screen_name == screen.name()
+    w.save_settings()
+    assert str(settings.value("client_screen", "")) == screen.name()
+    w.live.toggle_client_view()
+    assert not win.isVisible()
+
+
+def test_space_plays_the_replay_when_the_replay_tab_shows(qtbot, settings, library_dir):
+    w = _window(qtbot, settings, library_dir, (1366, 768))
+    replay = w.show_screen("Replay")
+    calls = []
+    replay.toggle_play = lambda: calls.append("replay")  # type: ignore[method-assign]
+    w.live.toggle_pause = lambda: calls.append("live")  # type: ignore[method-assign]
+    w.toggle_pause()
+    w.show_screen("Live session")
+    w.toggle_pause()
+    assert calls == ["replay", "live"]
