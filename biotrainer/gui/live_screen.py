@@ -146,6 +146,7 @@ class LiveScreen(QWidget):
         self.simulated = False  # the simulator feeds the running session (the SIMULATED badge shows)
         self.client_screen_name = ""  # the screen the client view opens on (remembered by the main window)
         self._badge_text = "SIMULATED"
+        self._scan_problem = ""  # the banner text of the last failed scan
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -666,8 +667,12 @@ class LiveScreen(QWidget):
         self.set_straps(devices)
         self.remembered_label.hide()
         if error:
+            self._scan_problem = error
             self._show_problem(error)
         else:
+            if self._scan_problem and self.banner.text() == self._scan_problem:
+                self.banner.hide()  # the scan problem is solved: it does not stay in the banner
+            self._scan_problem = ""
             self.notice.emit(f"Found {len(devices)} strap(s)")
 
     def set_straps(self, devices: list[tuple[str, str]], therapist: str | None = None,

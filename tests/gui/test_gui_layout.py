@@ -283,3 +283,13 @@ def test_space_plays_the_replay_when_the_replay_tab_shows(qtbot, settings, libra
     w.show_screen("Live session")
     w.toggle_pause()
     assert calls == ["replay", "live"]
+
+
+def test_a_scan_problem_leaves_the_banner_once_a_scan_finds_straps(live):
+    from biotrainer.gui.controller import NO_STRAP_FOUND
+
+    live._on_scan_done([], NO_STRAP_FOUND)
+    assert live.banner.isVisible() and live.banner.text() == NO_STRAP_FOUND
+    live._on_scan_done([("AA:01", "Polar H10 1  AA:01")], "")
+    assert not live.banner.isVisible()
+    assert live.selected_source() == "AA:01"
