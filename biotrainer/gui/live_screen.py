@@ -169,6 +169,7 @@ class LiveScreen(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setMinimumWidth(SETUP_WIDTH[False] + 18)
         self.splitter.addWidget(scroll)
         self.splitter.addWidget(self._build_pacer_column())
         right_w = QWidget()
@@ -179,6 +180,7 @@ class LiveScreen(QWidget):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        right.addWidget(self.simulated_badge)  # above tiles and plots, and above the quiet panel of a dyad
         right.addWidget(self.banner)
         self.first_run_card = QLabel(FIRST_RUN_TEXT)
         self.first_run_card.setObjectName("card")
@@ -408,7 +410,6 @@ class LiveScreen(QWidget):
         self.simulated_badge.setToolTip("The simulated strap feeds this session: its numbers are made up by "
                                         "biotrainer, not measured from a person.")
         self.simulated_badge.hide()
-        lay.addWidget(self.simulated_badge)
         self.phase_label = QLabel("Ready")
         self.phase_label.setWordWrap(True)
         self.phase_label.setObjectName("phase")
@@ -497,6 +498,10 @@ class LiveScreen(QWidget):
             parts.append(f"<i>Safety:</i> {escape(' '.join(p.safety_note.split()))}")
         return "<br>".join(parts)
 
+    def _show_protocol_info(self) -> None:
+        self.protocol_info.setText(self.protocol_text(self.selected_protocol()))
+        self.protocol_box.setToolTip(self.protocol_box.currentText())
+
     def protocol_roles(self, name: str) -> tuple[str, ...]:
         """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too); the file is
         read once, on first selection."""
@@ -520,6 +525,8 @@ class LiveScreen(QWidget):
             return
         self.strap_title.setText("Therapist's strap" if two else "Strap")
         self.setup_panel.setMinimumWidth(SETUP_WIDTH[two])
+        if hasattr(self, "setup_scroll"):  # (not yet while the panel is being built)
+            self.setup_scroll.setMinimumWidth(SETUP_WIDTH[two] + 18)  # the splitter keeps room for it
         for w in (self.client_strap_title, self.client_device_box, self.dyad_status_label):
             w.setVisible(two)
         self.one_status.setVisible(not two)
@@ -544,8 +551,7 @@ class LiveScreen(QWidget):
         """A protocol made for two people switches to two people and to the quiet panel."""
         if self.controller.running:
             return
-        self.protocol_info.setText(self.protocol_text(self.selected_protocol()))
-        self.protocol_box.setToolTip(self.protocol_box.currentText())
+        self._show_protocol_info()
         roles = self.protocol_roles(self.selected_protocol())
         if len(roles) > 1:
             self._set_people(True)
@@ -628,6 +634,7 @@ class LiveScreen(QWidget):
             blocked = self.protocol_box.blockSignals(True)
             self.protocol_box.setCurrentIndex(i)
             self.protocol_box.blockSignals(blocked)
+            self._show_protocol_info()
         self._set_people(bool(cfg.wearers))
         self._dyad_roles = tuple(w.role for w in cfg.wearers)
         boxes = {"therapist": self.therapist_box, "client": self.client_box}

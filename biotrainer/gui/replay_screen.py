@@ -27,6 +27,7 @@ from PyQt5.QtWidgets import (
     QInputDialog,
     QLabel,
     QPushButton,
+    QScrollArea,
     QShortcut,
     QSizePolicy,
     QSplitter,
@@ -182,7 +183,14 @@ class ReplayScreen(QWidget):
         self.attunement_card = AttunementCard()
         sl.addWidget(self.attunement_card)
         sl.addStretch(0)
-        body.addWidget(side)
+        side_scroll = QScrollArea()  # the attunement card may need more room than a short window has
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        side_scroll.setFrameShape(QFrame.NoFrame)
+        side_scroll.setMinimumWidth(190)
+        side_scroll.setMaximumWidth(350)
+        body.addWidget(side_scroll)
         right_w = QWidget()
         right = QVBoxLayout(right_w)
         right.setContentsMargins(0, 0, 0, 0)
@@ -200,6 +208,7 @@ class ReplayScreen(QWidget):
         root.addWidget(body, 1)
         # under the plots, on the timeline's axis (same width, same margins)
         self.attunement_title = QLabel(legend_html(palette))
+        self.attunement_title.setWordWrap(True)
         self.attunement_reason = QLabel("")
         self.attunement_reason.setObjectName("reason")
         self.attunement = AttunementStrip(palette)
@@ -236,6 +245,7 @@ class ReplayScreen(QWidget):
         self.title_label.setToolTip(c.title)
         self.model.phase_titles = load_phase_titles(c.protocol_name)
         self.timeline.phase_titles = self.model.phase_titles
+        self.attunement.phase_titles = self.model.phase_titles
         self.timeline.set_session(c.duration_s, c.phases, c.annotations)
         self.timeline.set_disconnects(c.disconnects)
         self._set_people_box()
