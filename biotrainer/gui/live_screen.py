@@ -62,7 +62,7 @@ DYAD_ROLES: Final = ("therapist", "client")
 PEOPLE = ("One person", "Therapist and client")
 #: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
 SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
-SETUP_WIDTH: Final = {False: 250, True: 320}  # the setup panel's minimum, with one person / two
+SETUP_WIDTH: Final = {False: 240, True: 290}  # the setup panel's minimum, with one person / two
 NARROW_BELOW_PX: Final = 1100  # narrower: the setup column steps aside while a session runs
 SHORT_BELOW_PX: Final = 560  # shorter: the session buttons take one row
 FIRST_RUN_TEXT: Final = (
@@ -179,6 +179,8 @@ class LiveScreen(QWidget):
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
+        self.banner.setToolTip("Click to dismiss")
+        self.banner.mousePressEvent = lambda _event: self.banner.hide()  # read it, click it away
         self.banner.hide()
         right.addWidget(self.simulated_badge)  # above tiles and plots, and above the quiet panel of a dyad
         right.addWidget(self.banner)
@@ -210,7 +212,7 @@ class LiveScreen(QWidget):
         self.quiet_panel = QuietPanel(self.model, self.palette_, DYAD_ROLES)
         self.quiet_panel.hide()
         right.addWidget(self.quiet_panel, 1)
-        right_w.setMinimumWidth(300)
+        right_w.setMinimumWidth(260)
         self.splitter.addWidget(right_w)
         for i, stretch in enumerate((0, 0, 1)):
             self.splitter.setStretchFactor(i, stretch)
@@ -279,7 +281,7 @@ class LiveScreen(QWidget):
         """Setup, pacer and plot columns in proportion to the screen's width."""
         w = max(self.width(), 800)
         setup = max(self.setup_panel.minimumWidth() + 18, min(330, int(w * 0.21)))
-        pacer = max(240, min(400, int(w * 0.2)))
+        pacer = max(220, min(400, int(w * 0.2)))
         self.splitter.setSizes([setup, pacer, max(300, w - setup - pacer)])
 
     def _build_setup_panel(self) -> QWidget:
@@ -399,7 +401,7 @@ class LiveScreen(QWidget):
     def _build_pacer_column(self) -> QWidget:
         col = self.pacer_column = QFrame()
         col.setObjectName("panel")
-        col.setMinimumWidth(240)
+        col.setMinimumWidth(220)
         col.setMaximumWidth(520)
         lay = QVBoxLayout(col)
         lay.setContentsMargins(12, 10, 12, 12)

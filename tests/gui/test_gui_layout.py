@@ -293,3 +293,12 @@ def test_a_scan_problem_leaves_the_banner_once_a_scan_finds_straps(live):
     live._on_scan_done([("AA:01", "Polar H10 1  AA:01")], "")
     assert not live.banner.isVisible()
     assert live.selected_source() == "AA:01"
+
+
+def test_the_banner_is_clicked_away(qtbot, live):
+    from PyQt5.QtCore import Qt
+
+    live._show_problem("Strap lost")
+    assert live.banner.isVisible()
+    qtbot.mouseClick(live.banner, Qt.LeftButton)
+    assert not live.banner.isVisible()
