@@ -146,7 +146,8 @@ class AttunementStrip(SessionAxisWidget):
         target = self.duration_s / max(2.0, area.width() / 110.0)
         step = next((s for s in TICK_STEPS_S if s >= target), TICK_STEPS_S[-1])
         metrics = p.fontMetrics()
-        taken = [QRectF(self._x(ph.start_s) + 4, area.bottom(), metrics.horizontalAdvance(ph.name) + 8,
+        taken = [QRectF(self._x(ph.start_s) + 4, area.bottom(),
+                        metrics.horizontalAdvance(self.phase_titles.get(ph.name) or ph.name) + 8,
                         AXIS_ROW_PX) for ph in self.phases]
         p.setPen(QColor(self.palette_.muted))
         t = step

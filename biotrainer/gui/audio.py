@@ -3,6 +3,9 @@
 Tones are generated once (sine glide with slow fade in and out) and played through QtMultimedia's ``QSoundEffect``.
 When QtMultimedia or an audio output is missing, :class:`TonePlayer` reports it once through ``on_notice`` and stays
 silent for the rest of the run.
+
+:func:`render_tones` plays a pacer through the same :class:`TonePlayer` decisions into a sample buffer instead of a
+sound card (a WAV with :func:`write_wav`), so tests measure the tones and their timing against the pacer.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final
 
@@ -46,8 +49,9 @@ class TonePlayer:
     """Plays a tone when the pacer enters inhale or exhale, at ``volume_0_1``; silent without audio output."""
 
     def __init__(self, on_notice: Callable[[str], None] | None = None, volume_0_1: float = 0.4,
-                 enabled: bool = False) -> None:
+                 enabled: bool = False, sink: Callable[[str, float], None] | None = None) -> None:
         self.on_notice = on_notice
+        self.sink = sink  # instead of the sound card: sink(segment, volume) for every tone played
         self.volume_0_1 = volume_0_1
         self.enabled = enabled
         self.available: bool | None = None  # None: not tried yet
@@ -58,6 +62,9 @@ class TonePlayer:
         self.played = 0
 
     def _init(self) -> None:
+        if self.sink is not None:
+            self.available = True
+            return
         try:
             from PyQt5.QtCore import QUrl
             from PyQt5.QtMultimedia import QAudio, QAudioDeviceInfo, QSoundEffect
@@ -107,5 +114,32 @@ class TonePlayer:
             self._init()
         if not self.available or self.volume_0_1 <= 0:
             return
-        self._effects[segment].play()  # type: ignore[attr-defined]
+        if self.sink is not None:
+            self.sink(segment, self.volume_0_1)
+        else:
+            self._effects[segment].play()  # type: ignore[attr-defined]
         self.played += 1
+
+
+def render_tones(frames: Iterable[tuple[float, object]], duration_s: float, volume_0_1: float = 0.4,
+                 fs_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """The sound a :class:`TonePlayer` makes for a pacer, as int16 samples of ``duration_s``.
+
+    ``frames`` are ``(t_s, PacerPoint or None)`` as the screen's redraw timer sees them; each tone starts at the
+    frame that started its segment and is scaled by the volume (QSoundEffect's linear volume).
+    """
+    out = np.zeros(int(duration_s * fs_hz), dtype=np.float64)
+    now = {"t": 0.0}
+
+    def sink(segment: str, volume: float) -> None:
+        tone = tone_samples(*TONES_HZ[segment], fs_hz=fs_hz).astype(np.float64) * volume
+        i = int(round(now["t"] * fs_hz))
+        n = max(0, min(len(tone), len(out) - i))
+        out[i:i + n] += tone[:n]
+
+    player = TonePlayer(volume_0_1=volume_0_1, enabled=True, sink=sink)
+    for t_s, point in frames:
+        now["t"] = t_s
+        if point is not None:
+            player.on_segment(point.breath_index, point.segment)  # type: ignore[attr-defined]
+    return np.clip(out, -32768, 32767).astype(np.int16)

@@ -4,6 +4,15 @@ The numbers come from :func:`biotrainer.analysis.compare.compare_sessions` (phas
 metrics engine over the whole phase, a difference verdict against within-phase variability); this screen only
 runs it off the GUI thread and shows the result. Overlaid plots: heart rate (from RR) and the RR tachogram against
 time since the start of the chosen phase. Breathing rate is the first row, beside the vagal indices.
+
+One ticked session is compared within itself (``biotrainer compare ID``): each phase against the first one, e.g.
+resting baseline against paced breathing, with the phases overlaid in the plots. Two or more sessions of the same
+therapist–client dyad also get the attunement trend (:func:`biotrainer.analysis.synchrony.synchrony_trend`, what
+``biotrainer synchrony ID ID…`` prints): effect size against chance per session and its change, week 1 to week 8.
+"Same protocol only" lists just the sessions of the ticked sessions' protocol.
+
+Series differ by colour (Okabe–Ito, safe with colour-vision deficiency) and by line style; the legend sits above the
+plots, never over the data; column headers are two short lines with the whole title as tooltip.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -33,13 +43,30 @@ from PyQt5.QtWidgets import (
 
 from biotrainer.gui.library_screen import format_started
 from biotrainer.gui.plots import TimeAxis
-from biotrainer.gui.theme import DARK, Palette
+from biotrainer.gui.theme import DARK, OKABE_ITO, Palette
 from biotrainer.metrics.catalogue import COMPARE_SCREEN, MISSING_EM, format_value
 
 log = logging.getLogger(__name__)
 
-SERIES_COLOURS = ("#5cc8b8", "#f08a7e", "#7f9ce0", "#d2b27a", "#b59ae6", "#7cc68d")
+#: Okabe & Ito (2008) colours, told apart with colour-vision deficiency; each series also has its own line style.
+SERIES_COLOURS = tuple(OKABE_ITO[k] for k in ("orange", "sky_blue", "bluish_green", "yellow", "reddish_purple",
+                                              "vermillion", "blue"))
+SERIES_STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine, Qt.DashDotDotLine)
+STYLE_GLYPHS = ("━━", "╍╍", "┅┅", "━·", "━··")
 LETTERS = "ABCDEFGHIJ"
+
+
+def series_pen(i: int, width: float = 2.0):  # noqa: ANN201 - QPen
+    """The pen of series ``i``: an Okabe–Ito colour and a line style."""
+    return pg.mkPen(SERIES_COLOURS[i % len(SERIES_COLOURS)], width=width, style=SERIES_STYLES[i % len(SERIES_STYLES)])
+
+
+def legend_html(labels: list[str]) -> str:
+    """The legend line above the plots: each label after a sample of its colour and line style."""
+    from html import escape
+
+    return "  ".join(f"<span style='color:{SERIES_COLOURS[i % len(SERIES_COLOURS)]}'>"
+                     f"{STYLE_GLYPHS[i % len(STYLE_GLYPHS)]}</span> {escape(t)}" for i, t in enumerate(labels))
 
 
 @dataclass
@@ -78,6 +105,21 @@ def _alpha(hex_colour: str, alpha: float):  # noqa: ANN202 - QColor
     return c
 
 
+def dyad_trend(library, ids: list[str], summaries: list) -> dict | None:  # noqa: ANN001
+    """The attunement trend of ticked sessions that are all of two people (None otherwise); ``{"reason": …}`` when
+    it cannot be computed (e.g. sessions of different dyads)."""
+    from biotrainer.analysis.synchrony import SynchronyOptions, synchrony_trend
+    from biotrainer.core.errors import BiotrainerError
+
+    people = {s.id: s.participants for s in summaries}
+    if len(ids) < 2 or any(len(people.get(i, {})) < 2 for i in ids):
+        return None
+    try:
+        return synchrony_trend(library, list(ids), SynchronyOptions())
+    except BiotrainerError as exc:
+        return {"reason": str(exc)}
+
+
 def fmt(key: str, value: float | None, signed: bool = False) -> str:
     """A value in the compare table: the catalogue's decimals for this screen, "—" when missing."""
     return format_value(key, value, view=COMPARE_SCREEN, signed=signed, missing=MISSING_EM)
@@ -104,9 +146,18 @@ class CompareScreen(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("Sessions (tick two or more)"))
+        hint = QLabel("Tick one session (its phases against each other) or two or more (matched phases)")
+        hint.setWordWrap(True)
+        ll.addWidget(hint)
+        self.same_protocol_box = QCheckBox("Same protocol only")
+        self.same_protocol_box.setToolTip("List only the sessions of the protocol of the ticked sessions")
+        self.same_protocol_box.toggled.connect(lambda _on: self._filter_list())
+        ll.addWidget(self.same_protocol_box)
         self.session_list = QListWidget()
         self.session_list.setSelectionMode(QAbstractItemView.NoSelection)
+        self.session_list.setWordWrap(True)
+        self.session_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.session_list.itemChanged.connect(lambda _item: self._filter_list())
         ll.addWidget(self.session_list, 1)
         ll.addWidget(QLabel("Phase (matched by name)"))
         self.phase_box = QComboBox()
@@ -126,6 +177,10 @@ class CompareScreen(QWidget):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.RichText)
+        rl.addWidget(self.legend)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground(palette.plot_bg)
         self.hr_plot = self.plots.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis(orientation="bottom")})
@@ -136,21 +191,43 @@ class CompareScreen(QWidget):
             p.showGrid(x=True, y=True, alpha=palette.grid_alpha)
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
-            legend = p.addLegend(offset=(10, 5))
-            legend.setBrush(pg.mkBrush(_alpha(palette.panel, 0.85)))
+            p.getAxis("left").setWidth(48)
+        self.hr_plot.setYRange(50, 100)
+        self.rr_plot.setYRange(600, 1200)
+        self.placeholder = pg.TextItem("Tick sessions and press Compare", color=palette.muted, anchor=(0.5, 0.5))
+        self.placeholder.setParentItem(self.hr_plot.getViewBox())
+        self.hr_plot.getViewBox().sigResized.connect(
+            lambda vb: self.placeholder.setPos(vb.boundingRect().center()))
         self.rr_plot.setXLink(self.hr_plot)
-        rl.addWidget(self.plots, 3)
+        self.dyad_plot = self.plots.addPlot(row=2, col=0)
+        self.dyad_plot.setTitle(f"<span style='color:{palette.muted}'>Attunement per session: effect size against "
+                                "chance (0 = chance)</span>", size="10pt")
+        self.dyad_plot.showGrid(x=False, y=True, alpha=palette.grid_alpha)
+        self.dyad_plot.getAxis("left").setWidth(48)
+        self.dyad_plot.hide()
+        plots_and_table = QSplitter(Qt.Vertical)
+        plots_and_table.setChildrenCollapsible(False)
+        plots_and_table.addWidget(self.plots)
+        rl.addWidget(plots_and_table, 1)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        rl.addWidget(self.table, 2)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.setWordWrap(True)
+        plots_and_table.addWidget(self.table)
+        plots_and_table.setStretchFactor(0, 3)
+        plots_and_table.setStretchFactor(1, 2)
         self.status = QLabel("Tick sessions on the left and press Compare.")
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         rl.addWidget(self.status)
         split.addWidget(right)
-        split.setSizes([400, 1100])
+        split.setChildrenCollapsible(False)
+        left.setMinimumWidth(220)
+        right.setMinimumWidth(360)
+        split.setStretchFactor(1, 1)
+        split.setSizes([300, 1100])
         root.addWidget(split)
         self.reload()
 
@@ -170,13 +247,25 @@ class CompareScreen(QWidget):
         for s in self.sessions:
             if s.error:
                 continue
-            text = f"{format_started(s.started_at)}  {s.participant}  {s.protocol}" + (f"  · {s.title}"
+            text = f"{format_started(s.started_at)}  {s.participant}  {s.protocol}" + (f"\n{s.title}"
                                                                                       if s.title else "")
             item = QListWidgetItem(text)
+            item.setToolTip(text)
             item.setData(Qt.UserRole, s.id)
+            item.setData(Qt.UserRole + 1, s.protocol)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if s.id in checked else Qt.Unchecked)
             self.session_list.addItem(item)
+        self._filter_list()
+
+    def _filter_list(self) -> None:
+        """With "Same protocol only": hide the sessions of other protocols than the ticked ones'."""
+        ticked = {self.session_list.item(i).data(Qt.UserRole + 1) for i in range(self.session_list.count())
+                  if self.session_list.item(i).checkState() == Qt.Checked}
+        only = self.same_protocol_box.isChecked() and bool(ticked)
+        for i in range(self.session_list.count()):
+            item = self.session_list.item(i)
+            item.setHidden(only and item.data(Qt.UserRole + 1) not in ticked)
 
     def checked_ids(self) -> list[str]:
         out = []
@@ -203,6 +292,8 @@ class CompareScreen(QWidget):
             return
         self.compare_button.setEnabled(False)
         self.status.setText(f"Comparing {len(ids)} session(s)…")
+        self.placeholder.setText(f"Comparing {len(ids)} session(s)…")
+        self.placeholder.show()
         self.busy = True
         threading.Thread(target=self._compare_worker, args=(ids,), name="biotrainer-compare", daemon=True).start()
 
@@ -213,6 +304,7 @@ class CompareScreen(QWidget):
             lib = self.library()
             result = compare_sessions(lib, ids, by="session" if len(ids) > 1 else "phase")
             beats = [load_beats(lib, sid, LETTERS[i % len(LETTERS)]) for i, sid in enumerate(ids)]
+            result["dyad_trend"] = dyad_trend(lib, ids, self.sessions)
             self.compared.emit(result, beats, "")
         except Exception as exc:  # noqa: BLE001 - show the problem, keep the window
             log.exception("comparison failed")
@@ -225,6 +317,8 @@ class CompareScreen(QWidget):
         if error:
             self.status.setText(error)
             return
+        self.placeholder.hide()
+        self._show_dyad_trend(result.get("dyad_trend"))
         names: list[str] = []
         for st in result.get("sessions", []):
             for ph in st["phases"]:
@@ -238,6 +332,7 @@ class CompareScreen(QWidget):
             self.phase_box.setCurrentText(current)
         elif "paced" in names:
             self.phase_box.setCurrentText("paced")
+        self.phase_box.setEnabled(result.get("mode") != "phase")
         self.phase_box.blockSignals(blocked)
         self.show_phase(self.phase_box.currentText())
 
@@ -245,6 +340,9 @@ class CompareScreen(QWidget):
         """Fill the plots and the table for ``phase`` from the last comparison."""
         result = self.result
         if not result:
+            return
+        if result.get("mode") == "phase":
+            self._show_within(result)
             return
         self._plot_phase(phase)
         sessions = result.get("sessions", [])
@@ -259,23 +357,92 @@ class CompareScreen(QWidget):
                             "Compare vagal indices only at the same breathing rate and posture.")
 
     def _plot_phase(self, phase: str) -> None:
+        self._plot_series([(sb.label, *sb.slice(phase)) for sb in self.beats])
+
+    def _plot_series(self, series: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        """Overlay ``(label, t, rr_ms)`` series on the heart-rate and RR plots; the legend above them."""
         for p in (self.hr_plot, self.rr_plot):
             p.clear()
-            if p.legend is not None:
-                p.legend.clear()
-        for i, sb in enumerate(self.beats):
-            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-            t, rr = sb.slice(phase)
-            self.hr_plot.plot(t, 60_000.0 / rr if len(rr) else rr, pen=pg.mkPen(colour, width=2), name=sb.label)
-            self.rr_plot.plot(t, rr, pen=pg.mkPen(colour, width=1.3), name=sb.label)
+        for i, (label, t, rr) in enumerate(series):
+            self.hr_plot.plot(t, 60_000.0 / rr if len(rr) else rr, pen=series_pen(i, 2.0), name=label)
+            self.rr_plot.plot(t, rr, pen=series_pen(i, 1.3), name=label)
+        for p, (lo, hi) in ((self.hr_plot, (50.0, 100.0)), (self.rr_plot, (600.0, 1200.0))):
+            ys = [c.getData()[1] for c in p.listDataItems()]
+            ys = [y[np.isfinite(y)] for y in ys if y is not None and len(y)]
+            if ys:  # the physiological range, widened to the data
+                lo, hi = min(lo, min(float(y.min()) for y in ys)), max(hi, max(float(y.max()) for y in ys))
+            p.setYRange(lo, hi, padding=0.05)
+        self.legend.setText(legend_html([label for label, _t, _rr in series]))
+
+    def _show_within(self, result: dict) -> None:
+        """One session: each phase against the first (e.g. resting baseline vs slow breathing), phases overlaid."""
+        (st,) = result["sessions"][:1]
+        phases = st["phases"]
+        sb = self.beats[0] if self.beats else None
+        if sb is not None:
+            self._plot_series([(ph["name"], *sb.slice(ph["name"])) for ph in phases])
+        metrics = result.get("metrics", [])
+        headers = [ph["name"] for ph in phases] + [f"{ph['name']}\n− {phases[0]['name']}" for ph in phases[1:]]
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        self.table.setRowCount(len(metrics))
+        self.table.setVerticalHeaderLabels([f"{m['label']} ({m['unit']})" if m["unit"] else m["label"]
+                                            for m in metrics])
+        by_key = {(c["phase"], c["metric"]): c for c in result.get("comparisons", [])}
+        for r, m in enumerate(metrics):
+            key = m["key"]
+            for c, ph in enumerate(phases):
+                value, sd = ph["values"].get(key), ph["sd"].get(key)
+                text = fmt(key, value) + (f" ± {fmt(key, sd)}" if value is not None and sd is not None else "")
+                self._cell(r, c, text, ph.get("reasons", {}).get(key, "") if value is None else "")
+            for j, ph in enumerate(phases[1:]):
+                comp = by_key.get((ph["name"], key))
+                if comp is None:
+                    self._cell(r, len(phases) + j, MISSING_EM, "no value in one of the phases")
+                else:
+                    self._cell(r, len(phases) + j, fmt(key, comp["difference"], signed=True), comp["verdict"],
+                               verdict=comp["verdict"])
+        self.status.setText(f"Within one session: each phase against {phases[0]['name']} (● beyond within-phase "
+                            "variability, ○ uncertain; hover a cell). Plots: the phases overlaid, time from "
+                            "each phase's start.")
+
+    def _show_dyad_trend(self, trend: dict | None) -> None:
+        """The attunement of one dyad over its sessions (effect size against chance per session)."""
+        self.dyad_plot.clear()
+        self.dyad_label_text = ""
+        if not trend or not trend.get("sessions"):
+            self.dyad_plot.setVisible(bool(trend and trend.get("reason")))
+            if trend and trend.get("reason"):
+                self.dyad_plot.setTitle(f"<span style='color:{self.palette_.muted}'>Attunement trend: "
+                                        f"{trend['reason']}</span>", size="10pt")
+            return
+        rows = trend["sessions"]
+        x = np.arange(len(rows), dtype=float)
+        y = np.array([np.nan if r["effect_size"] is None else r["effect_size"] for r in rows])
+        self.dyad_plot.plot(x, y, pen=series_pen(0, 2.0), symbol="o", symbolSize=9,
+                            symbolBrush=pg.mkBrush(SERIES_COLOURS[0]), symbolPen=None, connect="finite")
+        self.dyad_plot.addLine(y=0.0, pen=pg.mkPen(self.palette_.muted, style=Qt.DashLine))
+        self.dyad_plot.getAxis("bottom").setTicks([[(i, f"{LETTERS[i % len(LETTERS)]} "
+                                                     f"{r['started_at'][:10]}") for i, r in enumerate(rows)]])
+        t = trend.get("trend", {})
+        change = t.get("change_effect_size")
+        slope = t.get("slope_effect_size_per_week")
+        words = (f"change first → last {change:+.2f}" if change is not None else "no change computable")
+        words += f"; {slope:+.2f} per week" if slope is not None else ""
+        self.dyad_plot.setTitle(f"<span style='color:{self.palette_.muted}'>Attunement per session (effect size "
+                                f"against chance, 0 = chance): {words}</span>", size="10pt")
+        self.dyad_plot.show()
 
     def _table_headers(self, sessions: list[dict], metrics: list[dict]) -> None:
         n = len(sessions)
         letters = [LETTERS[i % len(LETTERS)] for i in range(n)]
-        headers = [f"{letters[i]}: {s['title'] or format_started(s['started_at'])}" for i, s in enumerate(sessions)]
+        full = [f"{letters[i]}: {s['title'] or format_started(s['started_at'])}" for i, s in enumerate(sessions)]
+        headers = [f"{letters[i]}\n{format_started(s['started_at'])}" for i, s in enumerate(sessions)]
         headers += [f"{letters[i]} − A" for i in range(1, n)]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
+        for i, text in enumerate(full):
+            self.table.horizontalHeaderItem(i).setToolTip(text)
         self.table.setRowCount(len(metrics))
         self.table.setVerticalHeaderLabels([f"{m['label']} ({m['unit']})" if m["unit"] else m["label"]
                                             for m in metrics])

@@ -27,6 +27,29 @@ log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 5.0
 
+#: What a scan problem means and what to do, in plain words (chosen by the error's reason, never its text).
+SCAN_WORDS: dict[str, str] = {
+    "no_adapter": "This computer has no Bluetooth, or Bluetooth is not running. Plug in a Bluetooth adapter or "
+                  "turn Bluetooth on in the system settings, then press Scan again.",
+    "no_ble_central": "This computer's Bluetooth cannot talk to heart-rate straps (it needs Bluetooth 4.0 or "
+                      "newer). Use a newer Bluetooth adapter, then press Scan again.",
+    "adapter_off": "Bluetooth is turned off. Turn it on in the system settings, then press Scan again.",
+    "permission": "biotrainer is not allowed to use Bluetooth. Allow it in the system settings (privacy or "
+                  "Bluetooth permissions), then press Scan again.",
+    "bluetooth_unavailable": "Bluetooth cannot be used right now. Turn Bluetooth off and on again, then press "
+                             "Scan again.",
+    "timeout": "The scan took too long. Move closer to the strap and press Scan again.",
+}
+NO_STRAP_FOUND = ("No strap found. Put the strap on, wet its electrodes so it wakes up, keep it within a few "
+                  "metres (and not connected to a phone app), then press Scan again.")
+SCAN_FAILED = "The scan did not work. Turn Bluetooth off and on again, then press Scan again."
+
+
+def scan_words(exc: BaseException) -> str:
+    """The plain-words line for a scan that failed with ``exc``."""
+    reason = getattr(getattr(exc, "reason", None), "value", "")
+    return SCAN_WORDS.get(reason, SCAN_FAILED)
+
 
 @dataclass(frozen=True)
 class Wearer:
@@ -106,6 +129,7 @@ class LiveController(QObject):
                  build: Any = build_live_session) -> None:
         super().__init__(parent)
         self.model = model
+        self.extra_models: list[SessionModel] = []  # more views of the same bus (a dyad's other person)
         self.build = build
         self.parts: LiveSession | None = None
         self.thread: threading.Thread | None = None
@@ -140,7 +164,7 @@ class LiveController(QObject):
         except ImportError:
             pass
         try:
-            parts = self.build(config, [self.model])
+            parts = self.build(config, [self.model, *self.extra_models])
         except BiotrainerError as exc:
             self._problem(str(exc))
             self._active = False
@@ -153,7 +177,8 @@ class LiveController(QObject):
             self.finished.emit("failed", "")
             return
         self.parts = parts
-        self.model.now_fn = parts.runner.clock.now_s
+        for m in (self.model, *self.extra_models):
+            m.now_fn = parts.runner.clock.now_s
         for warning in getattr(parts.writer, "warnings", None) or ():  # e.g. little free disk space
             self._problem(warning)
         if self._stop_early:
@@ -248,11 +273,13 @@ class LiveController(QObject):
                 if d.battery_percent is not None:
                     parts.append(f"battery {d.battery_percent} %")
                 devices.append((d.address, "  ".join(p for p in parts if p)))
-            self.scan_done.emit(devices, "")
+            self.scan_done.emit(devices, "" if devices else NO_STRAP_FOUND)
         except ImportError:
-            self.scan_done.emit([], "Bluetooth support is not available in this build.")
+            self.scan_done.emit([], "Bluetooth support is not installed with this copy of biotrainer. Install it "
+                                    "with the 'ble' extra, or use the simulated strap.")
         except Exception as exc:  # noqa: BLE001 - e.g. no adapter
-            self.scan_done.emit([], f"Scan failed: {exc}")
+            log.info("scan failed: %s", exc)
+            self.scan_done.emit([], scan_words(exc))
 
     def _problem(self, text: str) -> None:
         self.last_error = text

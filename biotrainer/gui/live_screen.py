@@ -5,6 +5,12 @@ client's, each with a pseudonym. A protocol made for two people (``roles`` in it
 keeps the therapist's screen quiet: a :class:`~biotrainer.gui.quiet_panel.QuietPanel` instead of tiles and plots,
 and no client view.
 
+The columns (setup, pacer, tiles and plots) sit in a splitter with minimum widths only, so the screen fits 1366×768
+and 1280×720 at 150 % scaling; the setup column scrolls when the window is short, the tiles reflow and the plots
+fold into tabs when narrow. A SIMULATED badge shows whenever the simulator feeds the session. The last real
+strap(s) are remembered (``QSettings`` ``straps/…``, saved by the main window) and preselected on open, so Start
+connects to them without a scan.
+
 A view: it reads a :class:`~biotrainer.gui.model.SessionModel` on a 25 Hz timer and forwards button presses to a
 :class:`~biotrainer.gui.controller.LiveController`. The timer only runs while a session runs (or a client view is
 open), so an idle window costs nothing.
@@ -26,8 +32,12 @@ from PyQt5.QtWidgets import (
     QInputDialog,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSlider,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -52,15 +62,50 @@ DYAD_ROLES: Final = ("therapist", "client")
 PEOPLE = ("One person", "Therapist and client")
 #: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
 SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
-SETUP_WIDTH: Final = {False: 290, True: 380}  # the setup panel, with one person / two (a strap line each)
+SETUP_WIDTH: Final = {False: 240, True: 290}  # the setup panel's minimum, with one person / two
+NARROW_BELOW_PX: Final = 1100  # narrower: the setup column steps aside while a session runs
+SHORT_BELOW_PX: Final = 560  # shorter: the session buttons take one row
+FIRST_RUN_TEXT: Final = (
+    "<b>First session?</b><ol style='margin-left:-20px'>"
+    "<li>Put the strap on, just below the chest, logo up.</li>"
+    "<li>Wet its two electrodes (water or a little saliva) so it picks up the heartbeat.</li>"
+    "<li>Press <b>Scan</b> and choose your strap (or keep the simulated strap to try it out).</li>"
+    "<li>Choose a practice under <b>Protocol</b>, read what it is for, and press <b>Start</b>.</li></ol>")
+
+
+def load_phase_titles(protocol: str) -> dict[str, str]:
+    """Phase name → the title the protocol gives it (``{}`` for an unknown protocol)."""
+    if not protocol:
+        return {}
+    from biotrainer.protocols import load_protocol
+
+    try:
+        return {ph.name: ph.title for ph in load_protocol(protocol).phases if ph.title}
+    except BiotrainerError:
+        return {}
+
+
+def is_simulated(spec: str) -> bool:
+    """True for a device spec of the simulator (``sim`` or ``sim:…``)."""
+    return spec == "sim" or spec.startswith("sim:")
 
 
 def phase_title(m: SessionModel) -> str:
-    """The phase line: the running phase (``· paused`` while paused), else the session's state."""
+    """The phase line: the running phase's title (``· paused`` while paused), else the session's state."""
     if not m.phase.active:
         return "Session ended" if m.state == "stopped" else ("Paused" if m.state == "paused" else "Ready")
-    phase = m.phase.name.replace("_", " ").capitalize()
+    phase = m.phase_display()
     return phase + " · paused" if m.state == "paused" else phase
+
+
+def time_left_text(phase_left_s: float | None, session_left_s: float | None) -> str:
+    """``0:30 left · session 1:00 left`` (either part may be missing)."""
+    parts = []
+    if phase_left_s is not None:
+        parts.append(f"{format_clock(phase_left_s)} left")
+    if session_left_s is not None:
+        parts.append(f"session {format_clock(session_left_s)} left")
+    return "  ·  ".join(parts)
 
 
 def format_clock(seconds: float | None) -> str:
@@ -85,6 +130,7 @@ class LiveScreen(QWidget):
         self.library = library
         self.ble_backend = ble_backend
         self.model = SessionModel()
+        self.therapist_model = SessionModel(participant="therapist")  # a dyad's other person, for the switch
         self.controller = LiveController(self.model, self)
         self.controller.finished.connect(self._on_finished)
         self.controller.problem.connect(self._show_problem)
@@ -97,6 +143,10 @@ class LiveScreen(QWidget):
         self._protocol_roles: dict[str, tuple[str, ...]] = {}
         self._dyad_roles: tuple[str, ...] = ()  # roles shown in the Sensor box (two people)
         self.quiet = False
+        self.simulated = False  # the simulator feeds the running session (the SIMULATED badge shows)
+        self.client_screen_name = ""  # the screen the client view opens on (remembered by the main window)
+        self._badge_text = "SIMULATED"
+        self._scan_problem = ""  # the banner text of the last failed scan
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -109,31 +159,134 @@ class LiveScreen(QWidget):
     def _build(self) -> None:
         root = QHBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
-        root.setSpacing(12)
-        root.addWidget(self._build_setup_panel())
-        root.addWidget(self._build_pacer_column())
-        right = QVBoxLayout()
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(10)
+        root.addWidget(self.splitter)
+        setup = self._build_setup_panel()
+        scroll = self.setup_scroll = QScrollArea()
+        scroll.setWidget(setup)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setMinimumWidth(SETUP_WIDTH[False] + 18)
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(self._build_pacer_column())
+        right_w = QWidget()
+        right = QVBoxLayout(right_w)
+        right.setContentsMargins(0, 0, 0, 0)
         right.setSpacing(8)
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
+        self.banner.setToolTip("Click to dismiss")
+        self.banner.mousePressEvent = lambda _event: self.banner.hide()  # read it, click it away
         self.banner.hide()
+        right.addWidget(self.simulated_badge)  # above tiles and plots, and above the quiet panel of a dyad
         right.addWidget(self.banner)
+        self.first_run_card = QLabel(FIRST_RUN_TEXT)
+        self.first_run_card.setObjectName("card")
+        self.first_run_card.setWordWrap(True)
+        self.first_run_card.hide()
+        right.addWidget(self.first_run_card)
+        self.person_row = QWidget()
+        pr = QHBoxLayout(self.person_row)
+        pr.setContentsMargins(0, 0, 0, 0)
+        pr.addWidget(QLabel("Showing"))
+        self.person_box = QComboBox()
+        self.person_box.setToolTip("Whose heart, breathing and metrics the tiles and plots show")
+        self.person_box.activated.connect(lambda _i: self.show_person(self.person_box.currentData()))
+        pr.addWidget(self.person_box)
+        pr.addStretch(1)
+        self.person_row.hide()
+        right.addWidget(self.person_row)
         self.tiles = MetricTiles(self.model, self.palette_)
         right.addWidget(self.tiles)
         self.quality_label = QLabel("")
         self.quality_label.setObjectName("muted")
+        self.quality_label.setWordWrap(True)
         right.addWidget(self.quality_label)
         self.plots = SessionPlots(self.model, self.palette_)
+        right.addWidget(self.plots.group_bar)
         right.addWidget(self.plots, 1)
         self.quiet_panel = QuietPanel(self.model, self.palette_, DYAD_ROLES)
         self.quiet_panel.hide()
         right.addWidget(self.quiet_panel, 1)
-        root.addLayout(right, 1)
+        right_w.setMinimumWidth(260)
+        self.splitter.addWidget(right_w)
+        for i, stretch in enumerate((0, 0, 1)):
+            self.splitter.setStretchFactor(i, stretch)
+        self._sized = False
+
+    def showEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        super().showEvent(event)
+        if not self._sized:  # first show: columns in proportion to the window (then the user's splitter)
+            self._sized = True
+            self.fit_columns()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_compact()
+
+    def _fit_compact(self) -> None:
+        """Short or narrow window (a small laptop at 150 %): the setup column steps aside while a session runs;
+        the analysis-window line goes, the cue text gets smaller, and the first-run card takes the empty plots'
+        place."""
+        narrow = self.width() < NARROW_BELOW_PX
+        self.setup_scroll.setVisible(not (narrow and self.controller.running))
+        short = self.height() < SHORT_BELOW_PX
+        self.quality_label.setVisible(not short and not self.quiet)
+        card = not self.first_run_card.isHidden()
+        self.plots.setVisible(not (short and card) and not self.quiet)
+        if short and card:
+            self.plots.group_bar.hide()
+        elif self.plots.compact and not self.quiet:
+            self.plots.group_bar.show()
+        self.simulated_badge.setText(self.simulated_badge.text().split(":")[0] if short
+                                     else self._badge_text)
+        for label, name in ((self.cue_label, "cue"), (self.phase_label, "phase"), (self.time_left_label, "timeLeft")):
+            name = name + "Small" if short else name
+            if label.objectName() != name:
+                label.setObjectName(name)
+                label.style().unpolish(label)  # the stylesheet rule of the new name
+                label.style().polish(label)
+
+    def _set_person_box(self, cfg: LiveConfig) -> None:
+        """Two people on screen (not a quiet therapy session): a switch between the client and the therapist."""
+        self.person_box.clear()
+        for w in sorted(cfg.wearers, key=lambda w: w.role != "client"):
+            self.person_box.addItem(f"{w.pseudonym} ({role_title(w.role).lower()})", w.role)
+        self.show_person("client" if cfg.wearers else None)
+        self.person_row.setVisible(len(cfg.wearers) > 1 and len(self.protocol_roles(cfg.protocol)) <= 1)
+
+    def show_person(self, role: str | None) -> None:
+        """Show ``role``'s tiles and plots (the client's by default); both are kept while the session runs."""
+        m = self.therapist_model if role == "therapist" else self.model
+        self.tiles.model = m
+        self.plots.set_model(m)
+        i = self.person_box.findData(role)
+        if i >= 0:
+            self.person_box.setCurrentIndex(i)
+        self.plots.redraw()
+        self.tiles.refresh()
+
+    def show_first_run(self, show: bool) -> None:
+        """The first-run card in the place of the (still empty) metric tiles, until a session starts (on a short
+        window in the place of the empty plots too)."""
+        self.first_run_card.setVisible(show)
+        self.tiles.setVisible(not show and not self.quiet)
+        self._fit_compact()
+
+    def fit_columns(self) -> None:
+        """Setup, pacer and plot columns in proportion to the screen's width."""
+        w = max(self.width(), 800)
+        setup = max(self.setup_panel.minimumWidth() + 18, min(330, int(w * 0.21)))
+        pacer = max(220, min(400, int(w * 0.2)))
+        self.splitter.setSizes([setup, pacer, max(300, w - setup - pacer)])
 
     def _build_setup_panel(self) -> QWidget:
         panel = self.setup_panel = QWidget()
-        panel.setFixedWidth(SETUP_WIDTH[False])
+        panel.setMinimumWidth(SETUP_WIDTH[False])
         lay = QVBoxLayout(panel)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(10)
@@ -153,7 +306,13 @@ class LiveScreen(QWidget):
         self.device_list.addItem(SIMULATED)
         self.device_list.setCurrentRow(0)
         self.device_list.setMaximumHeight(96)
+        self.device_list.setMinimumHeight(48)
         dl.addWidget(self.device_list)
+        self.remembered_label = QLabel("")
+        self.remembered_label.setObjectName("muted")
+        self.remembered_label.setWordWrap(True)
+        self.remembered_label.hide()
+        dl.addWidget(self.remembered_label)
         self.client_strap_title = QLabel("Client's strap")
         self.client_device_box = QComboBox()
         self.client_device_box.addItem(SIMULATED, "")
@@ -192,20 +351,30 @@ class LiveScreen(QWidget):
         self.client_box.setEditable(True)
         self.client_box.addItem("client")
         self.protocol_box = QComboBox()
+        self.protocol_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.protocol_box.setMinimumContentsLength(12)
+        self.protocol_box.view().setTextElideMode(Qt.ElideNone)
+        self.protocol_box.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.protocol_info = QLabel("")
+        self.protocol_info.setObjectName("cardNote")
+        self.protocol_info.setWordWrap(True)
+        self.protocol_info.setTextFormat(Qt.RichText)
         sf.addRow("People", self.people_box)
         sf.addRow("Participant", self.participant_box)  # or Therapist and Client (see _set_name_rows)
         self._name_rows = {self.participant_box: sf.labelForField(self.participant_box),
                            self.therapist_box: QLabel("Therapist"), self.client_box: QLabel("Client")}
-        sf.addRow("Protocol", self.protocol_box)
+        sf.addRow(QLabel("Protocol"))  # the picker on a row of its own: whole titles, not "Three-minute rese…"
+        sf.addRow(self.protocol_box)
+        sf.addRow(self.protocol_info)
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
-        sf.addRow("", self.record_box)
+        sf.addRow(self.record_box)
         self.attunement_box = QCheckBox("Attunement indicator")
         self.attunement_box.setToolTip("Therapist's screen only, never the client's: a dot coloured only when your "
                                        "heart rates were in synchrony above chance over the last minutes. Off by "
                                        "default; an awareness aid, not a score to chase.")
         self.attunement_box.setVisible(False)
-        sf.addRow("", self.attunement_box)
+        sf.addRow(self.attunement_box)
         lay.addWidget(ses)
 
         aud = self.tones_group = QGroupBox("Tones")
@@ -232,21 +401,31 @@ class LiveScreen(QWidget):
     def _build_pacer_column(self) -> QWidget:
         col = self.pacer_column = QFrame()
         col.setObjectName("panel")
-        col.setFixedWidth(400)
+        col.setMinimumWidth(220)
+        col.setMaximumWidth(520)
         lay = QVBoxLayout(col)
-        lay.setContentsMargins(16, 14, 16, 16)
+        lay.setContentsMargins(12, 10, 12, 12)
+        self.simulated_badge = QLabel("SIMULATED")
+        self.simulated_badge.setWordWrap(True)
+        self.simulated_badge.setObjectName("simulated")
+        self.simulated_badge.setAlignment(Qt.AlignCenter)
+        self.simulated_badge.setToolTip("The simulated strap feeds this session: its numbers are made up by "
+                                        "biotrainer, not measured from a person.")
+        self.simulated_badge.hide()
         self.phase_label = QLabel("Ready")
+        self.phase_label.setWordWrap(True)
         self.phase_label.setObjectName("phase")
         self.phase_label.setAlignment(Qt.AlignCenter)
         self.time_left_label = QLabel("")
         self.time_left_label.setObjectName("timeLeft")
         self.time_left_label.setAlignment(Qt.AlignCenter)
+        self.time_left_label.setWordWrap(True)
         self.pacer = PacerWidget(palette=self.palette_)
         self.cue_label = QLabel("Choose a protocol and press Start.")
         self.cue_label.setObjectName("cue")
         self.cue_label.setAlignment(Qt.AlignCenter)
         self.cue_label.setWordWrap(True)
-        self.cue_label.setMinimumHeight(64)
+        self.cue_label.setMinimumHeight(0)
         lay.addWidget(self.phase_label)
         lay.addWidget(self.time_left_label)
         lay.addWidget(self.pacer, 1)
@@ -264,6 +443,7 @@ class LiveScreen(QWidget):
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
         self.annotate_button = QPushButton("Mark moment (A)")
+        self.annotate_button.setMinimumWidth(40)
         self.annotate_button.setToolTip("Mark this moment in the recording, with an optional note (A)")
         self.annotate_button.clicked.connect(lambda: self.annotate(ask_text=True))
         self.controls = QWidget()  # the session buttons: here, or under the quiet panel
@@ -278,10 +458,13 @@ class LiveScreen(QWidget):
     # --- pickers ------------------------------------------------------------------------------------------------
 
     def set_protocols(self, names: list[tuple[str, str]], selected: str | None = None) -> None:
-        """Fill the protocol picker with ``(name, label)`` pairs."""
+        """Fill the protocol picker with ``(name, label)`` pairs (the whole label is the tooltip too)."""
         self.protocol_box.clear()
         for name, label in names:
             self.protocol_box.addItem(label, name)
+            self.protocol_box.setItemData(self.protocol_box.count() - 1, label, Qt.ToolTipRole)
+        view = self.protocol_box.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 32)  # the open list shows whole titles
         if selected is not None:
             i = self.protocol_box.findData(selected)
             if i >= 0:
@@ -299,6 +482,27 @@ class LiveScreen(QWidget):
             box.clear()
             box.addItems(names or [keep])
             box.setCurrentText(keep)
+
+    def protocol_text(self, name: str) -> str:
+        """What the protocol is, who it is for and its safety note, for under the picker (rich text)."""
+        from html import escape
+
+        from biotrainer.protocols import load_protocol
+
+        try:
+            p = load_protocol(name)
+        except BiotrainerError:
+            return ""
+        parts = [f"<b>{escape(p.title)}</b>", escape(" ".join(p.description.split()))]
+        if p.intended_use:
+            parts.append(f"<i>For:</i> {escape(p.intended_use)}")
+        if p.safety_note:
+            parts.append(f"<i>Safety:</i> {escape(' '.join(p.safety_note.split()))}")
+        return "<br>".join(parts)
+
+    def _show_protocol_info(self) -> None:
+        self.protocol_info.setText(self.protocol_text(self.selected_protocol()))
+        self.protocol_box.setToolTip(self.protocol_box.currentText())
 
     def protocol_roles(self, name: str) -> tuple[str, ...]:
         """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too); the file is
@@ -322,7 +526,9 @@ class LiveScreen(QWidget):
             self.people_box.setCurrentIndex(int(two))  # calls back here
             return
         self.strap_title.setText("Therapist's strap" if two else "Strap")
-        self.setup_panel.setFixedWidth(SETUP_WIDTH[two])
+        self.setup_panel.setMinimumWidth(SETUP_WIDTH[two])
+        if hasattr(self, "setup_scroll"):  # (not yet while the panel is being built)
+            self.setup_scroll.setMinimumWidth(SETUP_WIDTH[two] + 18)  # the splitter keeps room for it
         for w in (self.client_strap_title, self.client_device_box, self.dyad_status_label):
             w.setVisible(two)
         self.one_status.setVisible(not two)
@@ -347,6 +553,7 @@ class LiveScreen(QWidget):
         """A protocol made for two people switches to two people and to the quiet panel."""
         if self.controller.running:
             return
+        self._show_protocol_info()
         roles = self.protocol_roles(self.selected_protocol())
         if len(roles) > 1:
             self._set_people(True)
@@ -399,8 +606,22 @@ class LiveScreen(QWidget):
         self._show_config(cfg)
         self._set_quiet(len(self.protocol_roles(cfg.protocol)) > 1)
         self.model.participant = "client" if cfg.wearers else None  # a dyad's tiles (if any) show the client
+        self.model.phase_titles = load_phase_titles(cfg.protocol)
         self.model.reset()
+        self.therapist_model.phase_titles = self.model.phase_titles
+        self.therapist_model.reset()
+        self.controller.extra_models = [self.therapist_model] if cfg.wearers else []
+        self._set_person_box(cfg)
+        self.plots.reset_ranges()
         self.plots.redraw()
+        self.show_first_run(False)
+        specs = [w.spec for w in cfg.wearers] or [cfg.source]
+        self.simulated = any(is_simulated(spec) for spec in specs)
+        self._badge_text = ("SIMULATED strap: not a real heartbeat" if all(map(is_simulated, specs))
+                            else "SIMULATED client strap")
+        self.simulated_badge.setText(self._badge_text)
+        self._fit_compact()
+        self.simulated_badge.setVisible(self.simulated)
         ok = self.controller.start(cfg)
         if ok:
             self.timer.start()
@@ -415,6 +636,7 @@ class LiveScreen(QWidget):
             blocked = self.protocol_box.blockSignals(True)
             self.protocol_box.setCurrentIndex(i)
             self.protocol_box.blockSignals(blocked)
+            self._show_protocol_info()
         self._set_people(bool(cfg.wearers))
         self._dyad_roles = tuple(w.role for w in cfg.wearers)
         boxes = {"therapist": self.therapist_box, "client": self.client_box}
@@ -451,22 +673,62 @@ class LiveScreen(QWidget):
     def _on_scan_done(self, devices: list, error: str) -> None:
         self.scan_button.setEnabled(True)
         self.scan_button.setText("Scan")
+        self.set_straps(devices)
+        self.remembered_label.hide()
+        if error:
+            self._scan_problem = error
+            self._show_problem(error)
+        else:
+            if self._scan_problem and self.banner.text() == self._scan_problem:
+                self.banner.hide()  # the scan problem is solved: it does not stay in the banner
+            self._scan_problem = ""
+            self.notice.emit(f"Found {len(devices)} strap(s)")
+
+    def set_straps(self, devices: list[tuple[str, str]], therapist: str | None = None,
+                   client: str | None = None) -> None:
+        """Fill the strap pickers with ``(address, label)`` pairs; select ``therapist`` (or the first strap) and
+        ``client`` (or the second)."""
         self.device_list.clear()
         self.device_list.addItem(SIMULATED)
         for address, label in devices:
-            self.device_list.addItem(label)
-            item = self.device_list.item(self.device_list.count() - 1)
+            item = QListWidgetItem(label)
             item.setData(Qt.UserRole, address)
-        self.device_list.setCurrentRow(1 if devices else 0)
+            self.device_list.addItem(item)
+        addresses = [a for a, _label in devices]
+        row = addresses.index(therapist) + 1 if therapist in addresses else (1 if devices else 0)
+        self.device_list.setCurrentRow(row)
         self.client_device_box.clear()
         self.client_device_box.addItem(SIMULATED, "")
         for address, label in devices:
             self.client_device_box.addItem(label, address)
-        self.client_device_box.setCurrentIndex(2 if len(devices) > 1 else 0)
-        if error:
-            self._show_problem(error)
+        if client in addresses:
+            self.client_device_box.setCurrentIndex(addresses.index(client) + 1)
         else:
-            self.notice.emit(f"Found {len(devices)} strap(s)")
+            self.client_device_box.setCurrentIndex(2 if len(devices) > 1 else 0)
+
+    def remembered_straps(self) -> dict[str, list[str]]:
+        """The real straps in use now, to remember: ``{"self"|"therapist"|"client": [address, label]}``."""
+        out: dict[str, list[str]] = {}
+        item = self.device_list.currentItem()
+        if item is not None and item.data(Qt.UserRole):
+            out["therapist" if self.two_people else "self"] = [item.data(Qt.UserRole), item.text()]
+        if self.two_people and self.client_device_box.currentData():
+            out["client"] = [self.client_device_box.currentData(), self.client_device_box.currentText()]
+        return out
+
+    def restore_straps(self, straps: dict[str, list[str]]) -> None:
+        """Preselect the straps of the last session, so Start connects to them without a scan."""
+        pairs: dict[str, str] = {}
+        for address, label in straps.values():
+            pairs.setdefault(address, label)
+        if not pairs:
+            return
+        first = straps.get("self") or straps.get("therapist")
+        client = straps.get("client")
+        self.set_straps(list(pairs.items()), first[0] if first else None, client[0] if client else None)
+        names = ", ".join(label.split("  ")[0] for label in pairs.values())
+        self.remembered_label.setText(f"Last used: {names}. Press Start to connect, or Scan for others.")
+        self.remembered_label.show()
 
     def toggle_client_view(self) -> None:
         if self.client_window is not None and self.client_window.isVisible():
@@ -479,9 +741,34 @@ class LiveScreen(QWidget):
             return
         if self.client_window is None:
             self.client_window = ClientWindow(self.model, self.palette_)
-        self.client_window.show()
+        self._place_client_view(self.client_window)
+        self.client_window.refresh()
         self.client_button.setText("Close client view")
         self.timer.start()
+
+    def _place_client_view(self, win: ClientWindow) -> None:
+        """Open the client view full screen on its remembered screen, else on another screen than this window's;
+        with one screen only, as a window that fits it."""
+        from PyQt5.QtWidgets import QApplication
+
+        screens = QApplication.screens()
+        mine = self.window().screen() if self.window() is not None else QApplication.primaryScreen()
+        target = next((sc for sc in screens if sc.name() == self.client_screen_name), None)
+        if target is None:
+            target = next((sc for sc in screens if sc is not mine), mine)
+        avail = target.availableGeometry()
+        handle = win.windowHandle()
+        if handle is not None:
+            handle.setScreen(target)
+        if target is not mine:
+            win.move(avail.topLeft())
+            win.showFullScreen()
+        else:
+            side = min(900, avail.width(), avail.height())
+            win.resize(side, side)
+            win.move(avail.x() + (avail.width() - side) // 2, avail.y() + (avail.height() - side) // 2)
+            win.show()
+        self.client_screen_name = target.name()
 
     # --- drawing ------------------------------------------------------------------------------------------------
 
@@ -489,8 +776,12 @@ class LiveScreen(QWidget):
         """One frame: apply queued events, then render (GUI thread, 25 Hz)."""
         m = self.model
         m.drain()
+        if self.controller.extra_models:
+            self.therapist_model.drain()
         point = m.pacer_point()
         self.pacer.set_point(point)
+        if point is None and self._frames % 2 == 0:
+            self.pacer.set_own_breath(m.own_breath() if m.phase.active and m.state == "running" else None)
         if point is not None:
             self.tones.on_segment(point.breath_index, point.segment)
         self._refresh_labels()
@@ -519,9 +810,7 @@ class LiveScreen(QWidget):
         phase = phase_title(m)
         if self.phase_label.text() != phase:
             self.phase_label.setText(phase)
-        total_left = self.controller.time_left_s()
-        text = format_clock(m.phase_time_left_s()) + (
-            f"  ·  session {format_clock(total_left)}" if total_left is not None else "")
+        text = time_left_text(m.phase_time_left_s(), self.controller.time_left_s())
         if self.time_left_label.text() != text:
             self.time_left_label.setText(text)
         if m.cue and self.cue_label.text() != m.cue:
@@ -578,7 +867,9 @@ class LiveScreen(QWidget):
         for w in (self.tiles, self.quality_label, self.plots, self.pacer_column, self.tones_group,
                   self.client_button):
             w.setVisible(not quiet)
+        self.tiles.setVisible(not quiet and self.first_run_card.isHidden())
         self.quiet_panel.setVisible(quiet)
+        self.plots.group_bar.setVisible(not quiet and self.plots.compact)
         self._pacer_layout.removeWidget(self.controls)
         self.quiet_panel.take_controls(self.controls if quiet else None)
         if not quiet:
@@ -601,6 +892,7 @@ class LiveScreen(QWidget):
         for w in (self.protocol_box, self.participant_box, self.device_list, self.scan_button, self.record_box,
                   self.people_box, self.therapist_box, self.client_box, self.client_device_box, self.attunement_box):
             w.setEnabled(not running)
+        self._fit_compact()
 
     def _on_finished(self, reason: str, saved: str) -> None:
         self.tick()
@@ -610,6 +902,8 @@ class LiveScreen(QWidget):
             return
         self._sync_buttons()
         self.quiet_panel.set_saved(saved)
+        if self.client_window is not None:
+            self.client_window.refresh()
         self.notice.emit(f"Session ended ({reason})" + (f"; saved as {saved}" if saved else ""))
         if saved:
             self.session_saved.emit(saved)

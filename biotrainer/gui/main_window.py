@@ -1,12 +1,18 @@
 """The main window: screens as tabs (Live, Library, Replay, Compare), menus, shortcuts, remembered settings.
 
 Menus: File (open session, import, quit), View (client view, full screen F11, theme, text size), Session (start,
-pause/resume Space, stop, mark moment A), Help (safety notes, about). Settings (theme, text size, geometry, tones,
-last protocol, participant and therapist, whether the safety notes were confirmed) live in ``QSettings``.
+pause/resume Space, stop, mark moment A), Tools (export, report, resonance assessment, participants: see
+:mod:`biotrainer.gui.tools`), Help (safety notes, about). Settings (theme, text size, geometry, tones, last
+protocol, participant and therapist, the last straps, the client view's screen, whether the safety notes were
+confirmed) live in ``QSettings``.
+
+The window opens at a size that fits the screen it is on (at most 1600×1000, at most 92 % of the available area),
+and a remembered geometry larger than the screen (another monitor, another scaling) is shrunk to fit.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -63,6 +69,9 @@ class MainWindow(QMainWindow):
         for title in ("Library", "Replay", "Compare"):
             self.tabs.addTab(QWidget(), title)
         self.tabs.currentChanged.connect(self._ensure_screen)
+        from biotrainer.gui.tools import Tools
+
+        self.tools = Tools(self)
         self._build_menus()
         self._restore()
         self.statusBar().showMessage("Ready")
@@ -166,16 +175,29 @@ class MainWindow(QMainWindow):
 
         s = bar.addMenu("&Session")
         self._action(s, "Start", lambda: self.live.start(), "Ctrl+Return")
-        self.pause_action = self._action(s, "Pause / resume", self.live.toggle_pause, "Space")
+        self.pause_action = self._action(s, "Pause / resume", self.toggle_pause, "Space")
         self._action(s, "Stop", self.live.stop, "Ctrl+.")
         self._action(s, "Mark moment", lambda: self.live.annotate(ask_text=False), "A")
         self._action(s, "Mark moment with note…", lambda: self.live.annotate(ask_text=True), "Shift+A")
+
+        t = bar.addMenu("&Tools")
+        self._action(t, "Export sessions…", lambda: self.tools.export(), "Ctrl+E")
+        self._action(t, "Write report…", lambda: self.tools.report(), "Ctrl+R")
+        self._action(t, "Resonance assessment…", lambda: self.tools.assess())
+        self._action(t, "Participants…", lambda: self.tools.participants())
 
         h = bar.addMenu("&Help")
         self._action(h, "Safety notes", self.show_safety, "F1")
         self._action(h, "About biotrainer", self._about)
 
     # --- actions ------------------------------------------------------------------------------------------------
+
+    def toggle_pause(self) -> None:
+        """Space: play/pause the replay when the Replay tab is showing, else pause/resume the live session."""
+        if self.replay_screen is not None and self.tabs.currentWidget() is self.replay_screen:
+            self.replay_screen.toggle_play()  # type: ignore[attr-defined]
+        else:
+            self.live.toggle_pause()
 
     def show_notice(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -190,6 +212,7 @@ class MainWindow(QMainWindow):
         ok = SafetyDialog(self, first_run=True).exec_() == SafetyDialog.Accepted
         if ok:
             self.settings.setValue("safety_confirmed", True)
+            self.live.show_first_run(False)
         return ok
 
     def toggle_full_screen(self) -> None:
@@ -227,13 +250,36 @@ class MainWindow(QMainWindow):
 
     # --- settings -----------------------------------------------------------------------------------------------
 
+    def fit_to_screen(self) -> None:
+        """Size and place the window inside the available area of its screen."""
+        screen = self.screen() if hasattr(self, "screen") else None
+        avail = (screen or QApplication.primaryScreen()).availableGeometry()
+        w = min(self.width(), avail.width()) if self.width() > 0 else avail.width()
+        h = min(self.height(), avail.height())
+        self.resize(w, h)
+        x = min(max(self.x(), avail.x()), avail.right() - w + 1)
+        y = min(max(self.y(), avail.y()), avail.bottom() - h + 1)
+        self.move(x, y)
+
     def _restore(self) -> None:
         geometry = self.settings.value("geometry")
+        avail = QApplication.primaryScreen().availableGeometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            avail = QApplication.primaryScreen().availableGeometry()
-            self.resize(min(1600, avail.width()), min(1000, avail.height()))
+            self.resize(min(1600, int(avail.width() * 0.92)) if avail.width() > 1100 else avail.width(),
+                        min(1000, int(avail.height() * 0.92)) if avail.height() > 800 else avail.height())
+            self.move(avail.x() + (avail.width() - self.width()) // 2,
+                      avail.y() + (avail.height() - self.height()) // 2)
+        self.fit_to_screen()
+        self.live.show_first_run(not self.settings.value("safety_confirmed", False, type=bool))
+        try:
+            straps = json.loads(str(self.settings.value("straps", "{}")))
+        except ValueError:
+            straps = {}
+        if isinstance(straps, dict):
+            self.live.restore_straps(straps)
+        self.live.client_screen_name = str(self.settings.value("client_screen", ""))
         self.live.tones_box.setChecked(self.settings.value("tones", False, type=bool))
         self.live.volume_slider.setValue(int(self.settings.value("volume", 40)))
         participant = self.settings.value("participant", "")
@@ -250,6 +296,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("participant", self.live.participant_box.currentText())
         self.settings.setValue("therapist", self.live.therapist_box.currentText())
         self.settings.setValue("protocol", self.live.selected_protocol())
+        straps = self.live.remembered_straps()
+        if straps:
+            self.settings.setValue("straps", json.dumps(straps))
+        if self.live.client_screen_name:
+            self.settings.setValue("client_screen", self.live.client_screen_name)
         self.settings.sync()
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override

@@ -22,6 +22,10 @@ def format_metric(key: str, state: MetricState) -> tuple[str, str]:
     return f"{state.value:.{decimals(key)}f}", ""
 
 
+TILE_MIN_PX = 100
+COMPACT_BELOW_PX = 560  # narrower tiles: the reason line moves into the tooltip, so the row stays short
+
+
 class MetricTile(QFrame):
     def __init__(self, key: str, title: str, unit: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,8 +34,12 @@ class MetricTile(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
         lay.setSpacing(0)
-        self.title = QLabel(f"{title}" + (f"  ({unit})" if unit else ""))
+        self.full_title = f"{title}" + (f"  ({unit})" if unit else "")
+        self.short_title = title
+        self.title = QLabel(self.full_title)
         self.title.setObjectName("tileTitle")
+        self.title.setWordWrap(True)  # a narrow tile wraps its title instead of cutting it
+        self.setMinimumWidth(80)
         self.value = QLabel(MISSING_EM)
         self.value.setObjectName("tileValue")
         self.reason = QLabel("waiting for data")
@@ -54,21 +62,44 @@ class MetricTile(QFrame):
 
 
 class MetricTiles(QWidget):
-    """A row (or grid) of tiles for the metrics of :data:`biotrainer.gui.model.METRICS`."""
+    """A row (or grid) of tiles for the metrics of :data:`biotrainer.gui.model.METRICS`; a narrow widget reflows
+    them into more rows (at least :data:`TILE_MIN_PX` per tile)."""
 
     def __init__(self, model: SessionModel, palette: Palette = DARK, columns: int = 5,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.palette_ = palette
-        lay = QGridLayout(self)
+        lay = self._grid = QGridLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(8)
+        self.max_columns = columns
+        self.columns = 0
         self.tiles: dict[str, MetricTile] = {}
-        for i, (key, (title, unit)) in enumerate(METRICS.items()):
-            tile = MetricTile(key, title, unit)
-            self.tiles[key] = tile
-            lay.addWidget(tile, i // columns, i % columns)
+        for key, (title, unit) in METRICS.items():
+            self.tiles[key] = MetricTile(key, title, unit)
+        self._reflow(columns)
+
+    def _reflow(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for tile in self.tiles.values():
+            self._grid.removeWidget(tile)
+        for i, tile in enumerate(self.tiles.values()):
+            self._grid.addWidget(tile, i // columns, i % columns)
+        for c in range(self.max_columns):
+            self._grid.setColumnStretch(c, 1 if c < columns else 0)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        super().resizeEvent(event)
+        fit = self.width() // TILE_MIN_PX
+        self._reflow(self.max_columns if fit >= self.max_columns else 3)
+        compact = self.width() < COMPACT_BELOW_PX
+        for tile in self.tiles.values():
+            tile.reason.setVisible(not compact)
+            tile.title.setText(tile.short_title if compact else tile.full_title)
+            tile.setToolTip(tile.full_title if compact else "")
 
     def refresh(self) -> None:
         for key, tile in self.tiles.items():

@@ -52,6 +52,7 @@ SERIES_CAPACITY: Final = 20_000  # metric updates, HR packets
 PACER_CURVE_STEP_S: Final = 0.2  # resolution of the pacer curve drawn under the heart rate
 PACER_CURVE_CAPACITY: Final = 80_000  # ≈ 4.4 h at 0.2 s
 STALE_AFTER_S: Final = 4.0  # no beat for this long: the signal is called stale
+OWN_BREATH_SPAN_S: Final = 30.0  # free breathing: the pacer follows the RSA wave of the last 30 s
 
 # Metrics shown on the live screen, with display names and units, and the MetricUpdate keys they come from.
 FEEDBACK_KEY: Final = "feedback_0_1"
@@ -150,6 +151,8 @@ class SessionModel(QObject):
         self._inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.participant = participant
         self.now_fn = now_s
+        self.end_s: float | None = None  # a replay's duration: the drawn "now" never runs past it
+        self.phase_titles: dict[str, str] = {}  # phase name → the protocol's title for it (set by the screen)
         self.reset()
 
     # --- bus side (any thread) ----------------------------------------------------------------------------------
@@ -187,17 +190,22 @@ class SessionModel(QObject):
         self.quality: dict[str, float | None] = {}
         self.rsa_breaths = Ring(SERIES_CAPACITY)  # per-breath RSA at the end time of each breath
         self._curve_until_s = -math.inf
+        #: ``[start_s, end_s or None]`` of each time the shown person's strap was disconnected (drawn as a band)
+        self.disconnects: list[list[float | None]] = []
 
     def now(self) -> float:
-        """Session time to draw at: the clock while running, frozen while paused or stopped."""
+        """Session time to draw at: the clock while running, frozen while paused or stopped, never past
+        :attr:`end_s` (a replay clock at max speed runs on after the last event)."""
         if self.state == "paused" and self._pause_t_s is not None:
-            return self._pause_t_s
-        if self.state == "stopped" or self.now_fn is None:
-            return self.last_t_s
-        try:
-            return max(self.now_fn(), 0.0)
-        except Exception:  # noqa: BLE001 - a clock that fails must not break drawing
-            return self.last_t_s
+            t = self._pause_t_s
+        elif self.state == "stopped" or self.now_fn is None:
+            t = self.last_t_s
+        else:
+            try:
+                t = max(self.now_fn(), 0.0)
+            except Exception:  # noqa: BLE001 - a clock that fails must not break drawing
+                t = self.last_t_s
+        return t if self.end_s is None else min(t, self.end_s)
 
     def drain(self, max_events: int = 100_000) -> int:
         """Apply up to ``max_events`` queued events (GUI thread). Returns how many were applied."""
@@ -270,6 +278,31 @@ class SessionModel(QObject):
             parts.append("window good" if q["quality.ok"] >= 0.5 else "window poor")
         return " · ".join(parts)
 
+    def own_breath(self, span_s: float = OWN_BREATH_SPAN_S) -> float | None:
+        """The person's own breathing now (0 empty .. 1 full) from their heart rhythm: the RSA waveform
+        (:func:`biotrainer.metrics.breathing.respiration_from_rr`, RR lengthens as one breathes out) over the last
+        ``span_s`` seconds, scaled to its range; None with too few beats or a flat rhythm."""
+        t, rr = self.rr.window(self.now() - span_s)
+        ok = np.isfinite(rr)
+        t, rr = t[ok], rr[ok]
+        if len(t) < 12 or t[-1] - t[0] < 0.5 * span_s:
+            return None
+        from biotrainer.metrics.breathing import respiration_from_rr
+
+        y, _fs = respiration_from_rr(t, rr)
+        if len(y) < 8:
+            return None
+        lo, hi = float(np.min(y)), float(np.max(y))
+        if hi - lo < 5.0:  # under 5 ms of RSA: nothing to follow
+            return None
+        return float(np.clip((hi - y[-1]) / (hi - lo), 0.0, 1.0))
+
+    def phase_display(self, name: str | None = None) -> str:
+        """The title of phase ``name`` (default: the running one) as the protocol words it ("Slow breathing"), or
+        the name made readable when the protocol has no title for it."""
+        name = self.phase.name if name is None else name
+        return self.phase_titles.get(name) or name.replace("_", " ").capitalize()
+
     def phase_time_left_s(self) -> float | None:
         if not self.phase.active:
             return None
@@ -316,8 +349,8 @@ class SessionModel(QObject):
         if e.contact is not None and e.contact != d.contact:
             d.contact = e.contact
             self.devices_changed.emit()
-        if e.participant == self.participant:
-            self.hr.append(e.t_s, float(e.hr_bpm))
+        if e.participant == self.participant:  # 0 bpm is "no heart rate" (a strap without contact): a gap
+            self.hr.append(e.t_s, float(e.hr_bpm) if e.hr_bpm > 0 else math.nan)
 
 
     def _on_contact(self, e: Contact) -> None:
@@ -333,7 +366,20 @@ class SessionModel(QObject):
     def _on_connection(self, e: Connection) -> None:
         d = self._device(e)
         d.state, d.reason = e.state, e.reason
+        if e.participant == self.participant or self.participant is None:
+            self._track_disconnect(e)
         self.devices_changed.emit()
+
+    def _track_disconnect(self, e: Connection) -> None:
+        """Open a disconnect band (and break the lines) when the strap is lost; close it when it is back."""
+        lost = e.state in ("disconnected", "failed", "reconnecting")
+        open_band = bool(self.disconnects) and self.disconnects[-1][1] is None
+        if lost and not open_band:
+            self.disconnects.append([e.t_s, None])
+            self.hr.append(e.t_s, math.nan)
+            self.rr.append(e.t_s, math.nan)
+        elif e.state == "connected" and open_band:
+            self.disconnects[-1][1] = e.t_s
 
 
     def _on_decode_error(self, e: DecodeError) -> None:

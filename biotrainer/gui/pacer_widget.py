@@ -31,12 +31,13 @@ class PacerWidget(QWidget):
                  idle_text: str = "Breathe freely") -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMinimumSize(160, 160)
+        self.setMinimumSize(120, 120)
         self.palette_ = palette
         self.show_text = show_text
         self.idle_text = idle_text
         self.point: PacerPoint | None = None
         self.halo_0_1: float | None = None  # optional feedback glow (client view)
+        self.own_volume: float | None = None  # free breathing: the person's own breath (0..1), when known
         self.background = "panel"  # palette field the widget fills itself with (opaque: no parent repaint)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
 
@@ -49,6 +50,12 @@ class PacerWidget(QWidget):
             self.point = point
             self.update()
 
+    def set_own_breath(self, volume_0_1: float | None) -> None:
+        """Without a pacer: follow the person's own breathing (0 empty .. 1 full), or None for the quiet disc."""
+        if volume_0_1 != self.own_volume:
+            self.own_volume = volume_0_1
+            self.update()
+
     def set_halo(self, value_0_1: float | None) -> None:
         if value_0_1 != self.halo_0_1:
             self.halo_0_1 = value_0_1
@@ -58,14 +65,14 @@ class PacerWidget(QWidget):
         """The text under the disc (also used by tests and screen readers)."""
         p = self.point
         if p is None:
-            return self.idle_text
+            return "Your own breathing" if self.own_volume is not None else self.idle_text
         left_s = max(0.0, (1.0 - p.segment_progress) * p.segment_duration_s)
         return f"{LABELS.get(p.segment, p.segment)}  {math.ceil(left_s - 1e-6):d}"
 
     def segment_colour(self) -> QColor:
         p, pal = self.point, self.palette_
         if p is None:
-            return QColor(pal.muted)
+            return QColor(pal.exhale if self.own_volume is not None else pal.muted)
         if p.segment == "inhale":
             return QColor(pal.inhale)
         if p.segment == "exhale":
@@ -83,7 +90,7 @@ class PacerWidget(QWidget):
         r_max = size * 0.44
         centre = QPointF(w / 2, (h - text_h) / 2)
         p = self.point
-        volume = p.volume if p is not None else 0.5
+        volume = p.volume if p is not None else (0.5 if self.own_volume is None else self.own_volume)
         r = r_max * (MIN_RADIUS_SHARE + (1 - MIN_RADIUS_SHARE) * volume)
         colour = self.segment_colour()
 

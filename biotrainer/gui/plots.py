@@ -4,6 +4,13 @@ lnRMSSD trend, coherence ratio, breathing rate against the pacer.
 :meth:`SessionPlots.redraw` is called by the screen's 20-30 Hz timer. It hands pyqtgraph only the slice of each
 preallocated ring buffer that falls inside the visible window (``window_s``), with ``setClipToView`` and peak
 downsampling on, so the cost of a frame does not grow with the length of the session.
+
+Calm on purpose: each y-axis starts at a fixed physiological range (:data:`Y_RANGES`) and only ever widens when a
+value falls outside it, so a small change never fills the plot and the column never jumps. A strap disconnect is a
+break in the lines and a shaded "strap disconnected" band. When the widget is narrow (:data:`COMPACT_BELOW_PX`) the
+two columns collapse into one, chosen with :attr:`SessionPlots.group_bar` (a tab bar the screen places above).
+In replay (:meth:`SessionPlots.set_interactive`) the x-axis zooms and pans with the mouse and :meth:`show_all`
+shows the whole session.
 """
 
 from __future__ import annotations
@@ -14,12 +21,36 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
+from PyQt5.QtWidgets import QTabBar
 
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.theme import DARK, Palette
 from biotrainer.metrics.catalogue import CATALOGUE
 
 DEFAULT_WINDOW_S: Final = 180.0
+COMPACT_BELOW_PX: Final = 600  # narrower than this: one column of plots, the other behind a tab
+SHORT_BELOW_PX: Final = 330  # lower than this: one row of plots per tab
+RR_GAP_S: Final = 3.0  # beats further apart than this (no physiological RR is) are drawn with a break
+#: Starting y-range of each plot (physiological); a range only widens, never shrinks, during a session.
+Y_RANGES: Final[dict[str, tuple[float, float]]] = {
+    "hr": (50.0, 100.0), "rr": (600.0, 1200.0), "breathing": (3.0, 18.0), "rsa": (0.0, 150.0),
+    "ln_rmssd": (2.5, 4.5), "coherence": (0.0, 4.0),
+}
+#: The plot grid: the signal (left column) and the variability indices (right column), three rows.
+COLUMNS: Final = (("hr", "rr", "breathing"), ("rsa", "ln_rmssd", "coherence"))
+TAB_TITLES: Final = {"hr": "Heart rate", "rr": "RR", "breathing": "Breathing", "rsa": "RSA", "ln_rmssd": "lnRMSSD",
+                     "coherence": "Coherence"}
+
+
+def pages(columns: int, rows: int) -> list[list[list[str]]]:
+    """The plots shown per tab for a grid of ``columns`` × ``rows`` (each page: its columns of plot keys)."""
+    if columns >= 2 and rows >= 3:
+        return [[list(c) for c in COLUMNS]]
+    if columns >= 2:  # one row: the signal and its index side by side
+        return [[[COLUMNS[0][r]], [COLUMNS[1][r]]] for r in range(3)]
+    if rows >= 3:
+        return [[list(c)] for c in COLUMNS]
+    return [[[k]] for c in COLUMNS for k in c]
 
 
 TICK_STEPS_S: Final = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -43,6 +74,16 @@ class TimeAxis(pg.AxisItem):
             s = abs(s)
             out.append(f"{sign}{s // 60}:{s % 60:02d}")
         return out
+
+
+def break_gaps(t: np.ndarray, v: np.ndarray, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, v)`` with a NaN point inserted in every gap longer than ``max_gap_s``, so the line breaks there."""
+    if len(t) < 2:
+        return t, v
+    gaps = np.flatnonzero(np.diff(t) > max_gap_s) + 1
+    if not len(gaps):
+        return t, v
+    return np.insert(t, gaps, t[gaps - 1] + 1e-3), np.insert(v.astype(float), gaps, np.nan)
 
 
 def _colour(hex_colour: str, alpha: float = 1.0) -> QColor:
@@ -74,7 +115,18 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self._annotation_lines: list[pg.InfiniteLine] = []
         self._shown_annotations = 0
+        self._bands: list[tuple[pg.LinearRegionItem, ...]] = []
+        self._y: dict[str, tuple[float, float]] = dict(Y_RANGES)
+        self.follow = True  # x follows "now"; False: the user zoomed or panned (replay)
+        self.compact = False
+        self.grid = (2, 3)  # columns, rows
+        self.group_bar = QTabBar()
+        self.group_bar.setExpanding(False)
+        self.group_bar.setVisible(False)
+        self.group_bar.currentChanged.connect(lambda _i: self._arrange())
+        self.placeholder_text = "Waiting for data: start a session"
         self._build()
+        self._placeholders = {k: self._placeholder(p) for k, p in self.plots.items()}
 
     # --- construction ---------------------------------------------------------------------------------------------
 
@@ -88,9 +140,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         p.setMenuEnabled(False)
         p.hideButtons()
         p.getViewBox().setMouseEnabled(x=False, y=False)
-        p.enableAutoRange(axis="y", enable=True)
-        p.setAutoVisible(y=True)
-        p.getAxis("left").setWidth(40)
+        p.enableAutoRange(axis="y", enable=False)
+        p.setYRange(*Y_RANGES[key], padding=0.0)
+        p.getAxis("left").setWidth(44)
         if self.plots:
             p.setXLink(next(iter(self.plots.values())))
         self.plots[key] = p
@@ -120,6 +172,95 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.coherence_curve = co.plot(pen=pg.mkPen(pal.coherence, width=2.2))
         self.ci.layout.setColumnStretchFactor(0, 3)
         self.ci.layout.setColumnStretchFactor(1, 2)
+        self.plots["hr"].getViewBox().sigRangeChangedManually.connect(self._on_user_range)
+
+    def _placeholder(self, plot: pg.PlotItem) -> pg.TextItem:
+        item = pg.TextItem(self.placeholder_text, color=self.palette_.muted, anchor=(0.5, 0.5))
+        vb = plot.getViewBox()
+        item.setParentItem(vb)
+        vb.sigResized.connect(lambda box: item.setPos(box.boundingRect().center()))
+        return item
+
+    # --- layout -------------------------------------------------------------------------------------------------
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        super().resizeEvent(event)
+        if not hasattr(self, "_placeholders"):  # pyqtgraph resizes while it is being built
+            return
+        grid = (1 if self.width() < COMPACT_BELOW_PX else 2, 1 if self.height() < SHORT_BELOW_PX else 3)
+        if grid != self.grid:
+            self.set_grid(*grid)
+
+    def set_grid(self, columns: int, rows: int) -> None:
+        """Show the plots on a grid of ``columns`` × ``rows``; the rest behind the tabs of :attr:`group_bar`."""
+        self.grid = (columns, rows)
+        self.compact = (columns, rows) != (2, 3)
+        blocked = self.group_bar.blockSignals(True)
+        while self.group_bar.count():
+            self.group_bar.removeTab(0)
+        for page in pages(columns, rows):
+            self.group_bar.addTab(" · ".join(TAB_TITLES[k] for col in page for k in col))
+        self.group_bar.blockSignals(blocked)
+        self.group_bar.setVisible(self.compact)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The plots of the chosen tab's page (all six when there is room)."""
+        for p in self.plots.values():
+            if p.scene() is not None:
+                self.ci.removeItem(p)
+        all_pages = pages(*self.grid)
+        page = all_pages[min(max(0, self.group_bar.currentIndex()), len(all_pages) - 1)]
+        for col, keys in enumerate(page):
+            for row, key in enumerate(keys):
+                self.ci.addItem(self.plots[key], row=row, col=col)
+        two = len(page) > 1
+        self.ci.layout.setColumnStretchFactor(0, 3 if two and len(page[0]) > 1 else 1)
+        self.ci.layout.setColumnStretchFactor(1, (2 if len(page[0]) > 1 else 1) if two else 0)
+
+    def set_model(self, model: SessionModel) -> None:
+        """Draw another model (a dyad's other person): annotation lines and bands are rebuilt for it."""
+        if model is self.model:
+            return
+        for line in self._annotation_lines:
+            if line.getViewBox() is not None:
+                line.getViewBox().removeItem(line)
+        self._annotation_lines.clear()
+        self._shown_annotations = 0
+        for items in self._bands:
+            for key, item in zip(self.plots, items, strict=True):
+                self.plots[key].removeItem(item)
+        self._bands.clear()
+        self.model = model
+
+    def set_interactive(self, on: bool) -> None:
+        """Replay: zoom and pan the time axis with the mouse (wheel, drag); y stays put."""
+        for p in self.plots.values():
+            p.getViewBox().setMouseEnabled(x=on, y=False)
+
+    def _on_user_range(self, *_args) -> None:  # noqa: ANN002
+        self.follow = False
+
+    def show_all(self, end_s: float) -> None:
+        """The whole session, 0 to ``end_s`` (stops following the play head)."""
+        self.follow = False
+        self.redraw()
+        self.plots["hr"].setXRange(0.0, max(end_s, 10.0), padding=0.0)
+
+    def zoom(self, factor: float, centre_s: float | None = None) -> None:
+        """Zoom the time axis by ``factor`` (< 1 in) around ``centre_s`` (default: the middle)."""
+        x0, x1 = self.plots["hr"].getViewBox().viewRange()[0]
+        c = (x0 + x1) / 2 if centre_s is None else centre_s
+        half = max(5.0, (x1 - x0) * factor / 2)
+        self.follow = False
+        self.plots["hr"].setXRange(max(0.0, c - half), c + half, padding=0.0)
+        self.redraw()
+
+    def reset_ranges(self) -> None:
+        """Back to the physiological y-ranges (a new session)."""
+        self._y = dict(Y_RANGES)
+        for key, p in self.plots.items():
+            p.setYRange(*Y_RANGES[key], padding=0.0)
 
     # --- drawing ----------------------------------------------------------------------------------------------
 
@@ -127,6 +268,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.window_s = window_s
 
     def visible_range(self) -> tuple[float, float]:
+        if not self.follow:
+            x0, x1 = self.plots["hr"].getViewBox().viewRange()[0]
+            return float(x0), float(x1)
         now = self.model.now()
         if self.window_s is None:
             return 0.0, max(now, 10.0)
@@ -143,7 +287,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.hr_curve.setData(t, hr, connect="finite")
         self._draw_pacer_curve(start, x1, hr)
 
-        t, rr = m.rr.window(start, 0)
+        t, rr = break_gaps(*m.rr.window(start, 0), RR_GAP_S)
         self.rr_curve.setData(t, rr, connect="finite")
         keep = m.artifact_t_s >= start
         self.rr_artifacts.setData(m.artifact_t_s[keep], m.artifact_rr_ms[keep])
@@ -164,7 +308,63 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         else:
             self.pacer_rate_curve.setData([], [])
         self._sync_annotations()
-        self.plots["hr"].setXRange(x0, x1, padding=0.0)
+        self._sync_bands()
+        self._widen_ranges()
+        self._show_placeholders(len(m.rr) == 0 and len(m.hr) == 0)
+        if self.follow:
+            self.plots["hr"].setXRange(x0, x1, padding=0.0)
+
+    def _show_placeholders(self, empty: bool) -> None:
+        for item in self._placeholders.values():
+            item.setVisible(empty)
+            if empty and item.toPlainText() != self.placeholder_text:
+                item.setText(self.placeholder_text)
+
+    def _widen_ranges(self) -> None:
+        """Widen a y-range that a drawn value falls outside of (by 10 % of the range); never shrink."""
+        curves = {"hr": self.hr_curve, "rr": self.rr_curve, "breathing": self.breathing_curve,
+                  "rsa": self.rsa_curve, "ln_rmssd": self.rmssd_curve, "coherence": self.coherence_curve}
+        for key, curve in curves.items():
+            _x, y = curve.getData()
+            if y is None or not len(y):
+                continue
+            y = np.asarray(y, dtype=float)
+            y = y[np.isfinite(y)]
+            if not len(y):
+                continue
+            lo, hi = self._y[key]
+            pad = 0.1 * (hi - lo)
+            new = (min(lo, float(y.min()) - pad) if y.min() < lo else lo,
+                   max(hi, float(y.max()) + pad) if y.max() > hi else hi)
+            if new != (lo, hi):
+                self._y[key] = new
+                self.plots[key].setYRange(*new, padding=0.0)
+
+    def _sync_bands(self) -> None:
+        """A shaded "strap disconnected" band on every plot for each disconnect of the shown person."""
+        spans = self.model.disconnects
+        if len(spans) < len(self._bands):  # model was reset
+            for items in self._bands:
+                for key, item in zip(self.plots, items, strict=True):
+                    self.plots[key].removeItem(item)
+            self._bands.clear()
+        end = self.model.now()
+        for i, (a, b) in enumerate(spans):
+            if i == len(self._bands):
+                self._bands.append(tuple(self._band(p, key == "hr") for key, p in self.plots.items()))
+            for item in self._bands[i]:
+                item.setRegion((a, end if b is None else b))
+
+    def _band(self, plot: pg.PlotItem, labelled: bool) -> pg.LinearRegionItem:
+        band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(_colour(self.palette_.error, 0.18)),
+                                   pen=pg.mkPen(None))
+        band.setZValue(-10)
+        if labelled:
+            label = pg.InfLineLabel(band.lines[0], "strap disconnected", position=0.95, anchor=(0, 0),
+                                    color=self.palette_.error)
+            label.setAngle(0)  # level text beside the band's start, not along the line
+        plot.addItem(band)
+        return band
 
     def _draw_pacer_curve(self, start: float, x1: float, hr: np.ndarray) -> None:
         t, vol = self.model.pacer_curve.window(start)

@@ -29,7 +29,8 @@ from biotrainer.gui.model import SessionModel
 log = logging.getLogger(__name__)
 
 SEEK_CONTEXT_S: Final = 90.0  # replayed at full speed before a seek target, so windows have context
-SPEEDS: Final[dict[str, float | None]] = {"1×": 1.0, "2×": 2.0, "4×": 4.0, "max": None}
+SPEEDS: Final[dict[str, float | None]] = {"0.5×": 0.5, "1×": 1.0, "2×": 2.0, "4×": 4.0, "8×": 8.0, "16×": 16.0,
+                                          "max": None}
 
 
 class ReplayController(QObject):
@@ -48,6 +49,9 @@ class ReplayController(QObject):
         self.phases: list = []
         self.markers: list = []
         self.title = ""
+        self.protocol_name = ""
+        self.people: dict[str, str] = {}  # role → pseudonym of the people with beats
+        self.disconnects: list[tuple[float, float]] = []  # (start_s, end_s) of every strap disconnect
         self.anchor_unix_s: float | None = None
         self.dyad = False  # beats of two or more people: the screen shows attunement
         self.synchrony: dict[str, Any] | None = None
@@ -76,14 +80,42 @@ class ReplayController(QObject):
             self.annotations = [(a.t_s, a.text or "(mark)") for a in reader.annotations()]
             self.phases = reader.phases()
             self.markers = [e for e in reader.markers(("phase", "cue", "annotation"))]
+            self.disconnects = disconnect_spans(reader.events(kinds=["connection"]), self.duration_s)
             meta = reader.meta
             who = ", ".join(v or k for k, v in meta.participants.items())
-            self.title = f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}"
+            self.title = ("SIMULATED · " if meta.synthetic else "") + (
+                f"{meta.protocol_name or 'session'} · {who} · {meta.started_at[:16].replace('T', ' ')}")
+            self.protocol_name = meta.protocol_name or ""
+            roles = reader.participants()
+            self.people = {r: meta.participants.get(r) or r for r in roles}
             self.anchor_unix_s = meta.anchor_unix_s
         self.path = path
+        self.model.end_s = self.duration_s
+        if self.model.participant not in self.people:
+            self.model.participant = next(iter(self.people), None)
         self._start_attunement(path)
         self.playing = False
-        self.seek(0.0)
+        self.load_all()
+
+    def load_all(self) -> None:
+        """Replay the whole session as fast as possible, paused at its end: the overview a researcher zooms into
+        (Play then starts again at 0:00)."""
+        if self.path is None:
+            return
+        self.playing = False
+        self.close_run()
+        self._start_run(0.0, self.duration_s)
+
+    def set_person(self, role: str) -> None:
+        """Show ``role``'s physiology (a dyad): the same position, replayed for that person."""
+        if role == self.model.participant or role not in self.people:
+            return
+        at = self.position_s()
+        self.model.participant = role
+        if at >= self.duration_s - 1e-6:
+            self.load_all()
+        else:
+            self.seek(at)
 
     def _start_attunement(self, path: Path) -> None:
         """Compute the attunement of ``path`` on a worker thread; :meth:`_set_attunement` takes the result."""
@@ -207,6 +239,21 @@ class ReplayController(QObject):
         self.speed = speed
         if self.clock is not None:
             self.clock.set_speed(speed)
+
+
+def disconnect_spans(events, duration_s: float) -> list[tuple[float, float]]:  # noqa: ANN001
+    """``(start_s, end_s)`` of each time a strap was lost, from its connection events (a span still open at the
+    end ends at ``duration_s``)."""
+    spans: list[tuple[float, float]] = []
+    lost_at: dict[str, float] = {}
+    for e in events:
+        key = e.device or e.participant
+        if e.state in ("disconnected", "failed", "reconnecting"):
+            lost_at.setdefault(key, e.t_s)
+        elif e.state == "connected" and key in lost_at:
+            spans.append((lost_at.pop(key), e.t_s))
+    spans.extend((t, duration_s) for t in lost_at.values())
+    return sorted(spans)
 
 
 def attunement_of(session_id: str, events: list, people: dict[str, str]) -> tuple[bool, dict[str, Any] | None, str]:

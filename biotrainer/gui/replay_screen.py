@@ -1,8 +1,14 @@
 """The replay screen: a recorded session through the same bus, metrics and plots as live.
 
 The widgets only: :class:`ReplayScreen` (pacer, metric tiles, plots, play/pause, speed) and its :class:`Timeline`
-(protocol phases and annotations; click or drag to seek); for a dyad, the attunement strip and summary card
-(:mod:`biotrainer.gui.attunement`) under the plots. Running the replay is the job of
+(protocol phases, annotations and strap disconnects; click or drag to seek); for a dyad, a switch between the two
+people and the attunement strip and summary card (:mod:`biotrainer.gui.attunement`) under the plots.
+
+For a researcher: opening a session shows the whole session (the controller replays it to its end at full speed);
+the time axis zooms and pans with the mouse wheel and drag, or with ``+``/``-``; ``Space`` plays and pauses,
+``←``/``→`` step 10 s (``Shift``: 60 s), ``Home``/``End`` go to the start and the whole-session view, ``A`` adds an
+annotation at the play head (written to the session file by :meth:`biotrainer.store.Library.annotate`); a
+double-click on an annotation's mark on the timeline edits its text (:meth:`biotrainer.store.Library.edit_annotation`). Running the replay is the job of
 :class:`~biotrainer.gui.replay_controller.ReplayController`, which wires each run with
 :func:`biotrainer.wiring.build_replay`.
 """
@@ -12,21 +18,25 @@ from __future__ import annotations
 import logging
 
 from PyQt5.QtCore import QRectF, Qt, QTimer, pyqtSignal
-from PyQt5.QtGui import QColor, QPainter
+from PyQt5.QtGui import QColor, QKeySequence, QPainter
 from PyQt5.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QShortcut,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from biotrainer.gui.attunement import AttunementCard, AttunementStrip, legend_html
-from biotrainer.gui.live_screen import PLOT_EVERY_FRAMES, REDRAW_HZ, format_clock
+from biotrainer.gui.live_screen import PLOT_EVERY_FRAMES, REDRAW_HZ, format_clock, load_phase_titles
 from biotrainer.gui.metric_tiles import MetricTiles
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
@@ -41,12 +51,33 @@ __all__ = ["SEEK_CONTEXT_S", "SPEEDS", "ReplayController", "ReplayScreen", "Time
 
 
 class Timeline(SessionAxisWidget):
-    """Phases as bands, annotations as marks, the play head; click or drag to seek."""
+    """Phases as bands, annotations as marks, the play head; click or drag to seek; double-click a mark to edit."""
+
+    edit_requested = pyqtSignal(float, str)  # (t_s, text) of the annotation double-clicked
 
     def __init__(self, palette: Palette = DARK, parent: QWidget | None = None) -> None:
         super().__init__(palette, parent)
         self.setMinimumHeight(46)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.disconnects: list[tuple[float, float]] = []
+
+    def annotation_at(self, x: float) -> tuple[float, str] | None:
+        """The annotation whose mark is within 6 px of ``x``, if any."""
+        near = [(abs(self._x(t) - x), (t, text)) for t, text in self.annotations if abs(self._x(t) - x) < 6]
+        return min(near)[1] if near else None
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        hit = self.annotation_at(event.x())
+        if hit is not None:
+            self.edit_requested.emit(*hit)
+
+    def set_disconnects(self, spans: list[tuple[float, float]]) -> None:
+        self.disconnects = list(spans)
+        self.update()
+
+    def tooltip_at(self, t_s: float, x: float) -> str:
+        lost = any(a - 1 <= t_s <= b + 1 for a, b in self.disconnects)
+        return super().tooltip_at(t_s, x) + (" — strap disconnected" if lost else "")
 
     def paintEvent(self, _event) -> None:  # noqa: ANN001, N802 - Qt override
         pal = self.palette_
@@ -58,6 +89,13 @@ class Timeline(SessionAxisWidget):
         p.setBrush(QColor(pal.panel_alt))
         p.drawRoundedRect(band, 4, 4)
         self.paint_phases(p, band, (0.35, 0.22), Qt.AlignVCenter | Qt.AlignLeft, pal.text)
+        lost = QColor(pal.error)
+        lost.setAlphaF(0.55)
+        p.setPen(Qt.NoPen)
+        p.setBrush(lost)
+        for a, b in self.disconnects:
+            x0, x1 = self._x(a), self._x(b)
+            p.drawRect(QRectF(x0, band.bottom() - 6, max(2.0, x1 - x0), 6))
         self.paint_annotations(p, 4, h - 6)
         self.paint_head(p, 10, h - 4)
         p.end()
@@ -86,30 +124,54 @@ class ReplayScreen(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.speed_box = QComboBox()
         self.speed_box.addItems(list(SPEEDS))
+        self.speed_box.setCurrentText("1×")
         self.speed_box.currentTextChanged.connect(lambda k: self.controller.set_speed(SPEEDS[k]))
+        self.person_box = QComboBox()
+        self.person_box.setToolTip("Whose heart, breathing and metrics the plots show")
+        self.person_box.activated.connect(lambda _i: self.controller.set_person(self.person_box.currentData()))
+        self.person_label = QLabel("Person")
+        self.all_button = QPushButton("All")
+        self.all_button.setToolTip("Show the whole session (End); zoom with the mouse wheel or + and −")
+        self.all_button.clicked.connect(self.show_whole_session)
+        self.zoom_in_button = QPushButton("+")
+        self.zoom_in_button.setToolTip("Zoom in on the time axis (+)")
+        self.zoom_in_button.clicked.connect(lambda: self.zoom(0.5))
+        self.zoom_out_button = QPushButton("−")
+        self.zoom_out_button.setToolTip("Zoom out (−)")
+        self.zoom_out_button.clicked.connect(lambda: self.zoom(2.0))
+        self.annotate_button = QPushButton("Note (A)")
+        self.annotate_button.setToolTip("Add an annotation at the play head; it is saved in the session file")
+        self.annotate_button.clicked.connect(lambda: self.annotate())
         self.title_label = QLabel("No session open — choose one in the Library or press Open…")
+        self.title_label.setMinimumWidth(40)
+        self.title_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.time_label = QLabel("")
         self.time_label.setObjectName("timeLeft")
-        bar.addWidget(self.open_button)
-        bar.addWidget(self.play_button)
-        bar.addWidget(QLabel("Speed"))
-        bar.addWidget(self.speed_box)
-        bar.addSpacing(16)
+        self.speed_box.setToolTip("Replay speed: half speed to as fast as the computer can")
+        for w in (self.open_button, self.play_button, self.speed_box, self.person_label,
+                  self.person_box, self.all_button, self.zoom_in_button, self.zoom_out_button, self.annotate_button):
+            bar.addWidget(w)
+        bar.addSpacing(12)
         bar.addWidget(self.title_label, 1)
         bar.addWidget(self.time_label)
         root.addLayout(bar)
         self.timeline = Timeline(palette)
         self.timeline.seek_requested.connect(self.seek)
+        self.timeline.edit_requested.connect(lambda t, text: self.edit_annotation(t, text))
         root.addWidget(self.timeline)
 
-        body = QHBoxLayout()
+        body = QSplitter(Qt.Horizontal)
+        body.setChildrenCollapsible(False)
+        self.body = body
         side = QFrame()
         side.setObjectName("panel")
-        side.setFixedWidth(300)
+        side.setMinimumWidth(180)
+        side.setMaximumWidth(340)
         sl = QVBoxLayout(side)
         self.phase_label = QLabel("")
         self.phase_label.setObjectName("phase")
         self.phase_label.setAlignment(Qt.AlignCenter)
+        self.phase_label.setWordWrap(True)
         self.pacer = PacerWidget(palette=palette, idle_text="")
         self.cue_label = QLabel("")
         self.cue_label.setObjectName("cue")
@@ -121,16 +183,32 @@ class ReplayScreen(QWidget):
         self.attunement_card = AttunementCard()
         sl.addWidget(self.attunement_card)
         sl.addStretch(0)
-        body.addWidget(side)
-        right = QVBoxLayout()
+        side_scroll = QScrollArea()  # the attunement card may need more room than a short window has
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        side_scroll.setFrameShape(QFrame.NoFrame)
+        side_scroll.setMinimumWidth(190)
+        side_scroll.setMaximumWidth(350)
+        body.addWidget(side_scroll)
+        right_w = QWidget()
+        right = QVBoxLayout(right_w)
+        right.setContentsMargins(0, 0, 0, 0)
         self.tiles = MetricTiles(self.model, palette)
         self.plots = SessionPlots(self.model, palette)
+        self.plots.set_interactive(True)
+        self.plots.placeholder_text = "Open a session: its whole recording is shown here"
         right.addWidget(self.tiles)
+        right.addWidget(self.plots.group_bar)
         right.addWidget(self.plots, 1)
-        body.addLayout(right, 1)
-        root.addLayout(body, 1)
+        body.addWidget(right_w)
+        body.setStretchFactor(0, 0)
+        body.setStretchFactor(1, 1)
+        body.setSizes([280, 1000])
+        root.addWidget(body, 1)
         # under the plots, on the timeline's axis (same width, same margins)
         self.attunement_title = QLabel(legend_html(palette))
+        self.attunement_title.setWordWrap(True)
         self.attunement_reason = QLabel("")
         self.attunement_reason.setObjectName("reason")
         self.attunement = AttunementStrip(palette)
@@ -142,6 +220,16 @@ class ReplayScreen(QWidget):
         self.timer.setInterval(int(1000 / REDRAW_HZ))
         self.timer.timeout.connect(self.tick)
         self._frames = 0
+        self._set_people_box()
+        keys = {"Space": self.toggle_play, "Left": lambda: self.step(-10), "Right": lambda: self.step(10),
+                "Shift+Left": lambda: self.step(-60), "Shift+Right": lambda: self.step(60),
+                "+": lambda: self.zoom(0.5), "=": lambda: self.zoom(0.5), "-": lambda: self.zoom(2.0),
+                "Home": lambda: self.seek(0.0), "End": self.show_whole_session, "A": self.annotate}
+        self.shortcuts = {}
+        for key, slot in keys.items():
+            sc = QShortcut(QKeySequence(key), self, activated=slot)
+            sc.setContext(Qt.WidgetWithChildrenShortcut)
+            self.shortcuts[key] = sc
 
     # --- actions ------------------------------------------------------------------------------------------------
 
@@ -154,10 +242,101 @@ class ReplayScreen(QWidget):
             return False
         c = self.controller
         self.title_label.setText(c.title)
+        self.title_label.setToolTip(c.title)
+        self.model.phase_titles = load_phase_titles(c.protocol_name)
+        self.timeline.phase_titles = self.model.phase_titles
+        self.attunement.phase_titles = self.model.phase_titles
         self.timeline.set_session(c.duration_s, c.phases, c.annotations)
+        self.timeline.set_disconnects(c.disconnects)
+        self._set_people_box()
         self._show_attunement()
         self.play_button.setText("Play")
+        self.plots.reset_ranges()
+        self.plots.show_all(c.duration_s)  # the whole session fills in while the controller replays it
         self.timer.start()
+        return True
+
+    def edit_annotation(self, at_s: float, text: str, new_text: str | None = None) -> bool:
+        """Change the text of the annotation ``text`` at ``at_s`` (asks when ``new_text`` is None); saved."""
+        c = self.controller
+        if c.path is None:
+            return False
+        if new_text is None:
+            new_text, ok = QInputDialog.getText(self, "Edit note", f"Note at {format_clock(at_s)}:", text=text)
+            if not ok:
+                return False
+        from biotrainer.core.errors import BiotrainerError
+        from biotrainer.store import Library
+
+        stored = "" if text == "(mark)" else text
+        try:
+            Library(self.library).edit_annotation(str(c.path), at_s, stored, new_text)
+        except BiotrainerError as exc:
+            self.notice.emit(str(exc))
+            return False
+        shown = new_text or "(mark)"
+        c.annotations = [(t, shown if (t, x) == (at_s, text) else x) for t, x in c.annotations]
+        self.model.annotations = [(t, shown if (t, x) == (at_s, text) else x) for t, x in self.model.annotations]
+        self.plots.set_model(self.model)  # redraw the lines with the new text
+        self.timeline.set_session(c.duration_s, c.phases, c.annotations)
+        self.plots.redraw()
+        self.notice.emit(f"Note at {format_clock(at_s)} changed")
+        return True
+
+    def _set_people_box(self) -> None:
+        """The person switch: shown for a session with two or more people."""
+        people = self.controller.people
+        self.person_box.clear()
+        for role, pseudonym in people.items():
+            self.person_box.addItem(f"{pseudonym} ({role})" if pseudonym != role else role, role)
+        i = self.person_box.findData(self.model.participant)
+        if i >= 0:
+            self.person_box.setCurrentIndex(i)
+        for w in (self.person_box, self.person_label):
+            w.setVisible(len(people) > 1)
+
+    def show_whole_session(self) -> None:
+        """The overview: the whole session replayed to its end (paused), all of it on the time axis."""
+        if self.controller.path is None:
+            return
+        self.controller.load_all()
+        self.play_button.setText("Play")
+        self.plots.show_all(self.controller.duration_s)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom the plots' time axis around the play head (``factor`` < 1 zooms in)."""
+        self.plots.zoom(factor, self.controller.position_s() if self.controller.playing else None)
+
+    def step(self, seconds: float) -> None:
+        """Seek ``seconds`` forward (negative: back) from the play head."""
+        if self.controller.path is not None:
+            self.seek(self.controller.position_s() + seconds)
+
+    def annotate(self, text: str | None = None) -> bool:
+        """Add an annotation at the play head (asks for its text when ``text`` is None); saved to the session
+        file. Returns whether one was added."""
+        c = self.controller
+        if c.path is None:
+            return False
+        at = c.position_s()
+        if text is None:
+            text, ok = QInputDialog.getText(self, "Add note", f"Note at {format_clock(at)}:")
+            if not ok:
+                return False
+        from biotrainer.core.errors import BiotrainerError
+        from biotrainer.store import Library
+
+        try:
+            event = Library(self.library).annotate(str(c.path), at, text)
+        except BiotrainerError as exc:
+            self.notice.emit(str(exc))
+            return False
+        c.annotations = sorted([*c.annotations, (event.t_s, event.text or "(mark)")])
+        c.markers.append(event)
+        self.model.apply(event)
+        self.timeline.set_session(c.duration_s, c.phases, c.annotations)
+        self.plots.redraw()
+        self.notice.emit(f"Note added at {format_clock(at)}")
         return True
 
     def _show_attunement(self) -> None:
@@ -183,9 +362,12 @@ class ReplayScreen(QWidget):
 
     def toggle_play(self) -> None:
         self.controller.set_playing(not self.controller.playing)
+        if self.controller.playing:
+            self.plots.follow = True
         self.play_button.setText("Pause" if self.controller.playing else "Play")
 
     def seek(self, t_s: float) -> None:
+        self.plots.follow = True
         self.controller.seek(t_s)
 
     def tick(self) -> None:
@@ -196,12 +378,18 @@ class ReplayScreen(QWidget):
         pos = c.position_s()
         self.timeline.set_position(pos)
         self.attunement.set_position(pos)
-        text = f"{format_clock(pos)} / {format_clock(c.duration_s)}" + ("  seeking…" if c.seeking else "")
+        if c.seeking and c.clock is not None:
+            text = f"loading {format_clock(c.clock.now_s())}/{format_clock(pos)}"
+        else:
+            text = f"{format_clock(pos)} / {format_clock(c.duration_s)}"
         if self.time_label.text() != text:
             self.time_label.setText(text)
         m = self.model
-        self.pacer.set_point(m.pacer_point())
-        phase = m.phase.name.replace("_", " ").capitalize() if m.phase.active else ""
+        point = m.pacer_point()
+        self.pacer.set_point(point)
+        if point is None and self._frames % 2 == 0:
+            self.pacer.set_own_breath(m.own_breath() if m.phase.active and c.playing else None)
+        phase = m.phase_display() if m.phase.active else ""
         if self.phase_label.text() != phase:
             self.phase_label.setText(phase)
         if self.cue_label.text() != m.cue:

@@ -6,6 +6,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 SAFETY_TITLE = "Before you practise"
+START_HINT = "Tick \u201cI have read these notes\u201d to start the session."
 
 SAFETY_HTML = """
 <h3>About biotrainer</h3>
@@ -44,10 +45,15 @@ class SafetyDialog(QDialog):
         buttons = QDialogButtonBox(which)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.hint = QLabel(START_HINT)
+        self.hint.setObjectName("muted")
         if first_run:
             lay.addWidget(self.confirm)
+            lay.addWidget(self.hint)
             ok = buttons.button(QDialogButtonBox.Ok)
             ok.setText("Start session")
             ok.setEnabled(False)
+            ok.setToolTip(START_HINT)
             self.confirm.toggled.connect(ok.setEnabled)
+            self.confirm.toggled.connect(lambda on: self.hint.setVisible(not on))
         lay.addWidget(buttons)

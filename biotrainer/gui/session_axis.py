@@ -31,6 +31,7 @@ class SessionAxisWidget(QWidget):
         self.phases: list = []
         self.annotations: list[tuple[float, str]] = []
         self.position_s = 0.0
+        self.phase_titles: dict[str, str] = {}  # phase name → the protocol's title (drawn instead of the name)
         self.setMouseTracking(True)
 
     def set_session(self, duration_s: float, phases: list, annotations: list[tuple[float, str]]) -> None:
@@ -66,7 +67,7 @@ class SessionAxisWidget(QWidget):
             p.drawRect(QRectF(x0, band.top(), max(1.0, x1 - x0), band.height()))
             p.setPen(QColor(label_colour))
             p.drawText(QRectF(x0 + 4, band.top(), max(1.0, x1 - x0 - 8), band.height()), label_align,
-                       ph.name.replace("_", " "))
+                       self.phase_titles.get(ph.name) or ph.name.replace("_", " "))
             p.setPen(Qt.NoPen)
 
     def paint_annotations(self, p: QPainter, top: float, bottom: float, dot: bool = True) -> None:

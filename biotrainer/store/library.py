@@ -289,6 +289,29 @@ class Library:
             to_record(event)))
         return event
 
+    def edit_annotation(self, ref: str, at_s: float, text: str, new_text: str) -> Annotation:
+        """Change the text of the annotation ``text`` at session time ``at_s`` (the replay screen's notes)."""
+        import json
+
+        path = self.resolve(ref)
+        with SessionReader(path) as reader:
+            found = [a for a in reader.annotations() if abs(a.t_s - at_s) < 1e-6 and (a.text or "") == text]
+        if not found:
+            raise UsageError(f"{path.name}: no annotation {text!r} at {at_s:.3f} s to edit")
+        old = found[0]
+        event = Annotation(t_s=old.t_s, participant=old.participant, device=old.device, text=new_text,
+                           author=old.author)
+        old_data, new_data = to_record(old)[4], to_record(event)[4]
+
+        def update(conn: sqlite3.Connection) -> None:
+            rows = conn.execute("SELECT seq, data FROM events WHERE kind = 'annotation' AND t_s = ?",
+                                (old.t_s,)).fetchall()
+            seq = next(s for s, d in rows if json.loads(d) == json.loads(old_data))
+            conn.execute("UPDATE events SET data = ? WHERE seq = ?", (new_data, seq))
+
+        self._write(path, update)
+        return event
+
     def delete(self, ref: str, *, force: bool = False) -> Path:
         """Delete a session file (and its journal files). Returns the deleted path.
 

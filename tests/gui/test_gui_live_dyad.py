@@ -162,3 +162,23 @@ def test_the_attunement_indicator_lights_only_when_switched_on(live, qtbot):
     assert not live.quiet_panel.attunement_label.isVisibleTo(live) and live.model.attunement is None
     live.stop()
     qtbot.waitUntil(lambda: not live.controller.running, timeout=WAIT_MS)
+
+
+@pytest.mark.slow
+def test_two_people_on_a_practice_protocol_switch_between_client_and_therapist(qtbot, live):
+    import numpy as np
+
+    cfg = LiveConfig(protocol="reset", library=live.library, record=False, virtual=True,
+                     wearers=(Wearer("therapist", "sim:hr=58", "T01"), Wearer("client", "sim:hr=84", "C07")))
+    assert live.start(cfg)
+    assert live.person_row.isVisibleTo(live)
+    assert [live.person_box.itemData(i) for i in range(live.person_box.count())] == ["client", "therapist"]
+    qtbot.waitUntil(lambda: not live.controller.running, timeout=WAIT_MS)
+    live.tick()
+    assert live.plots.model is live.model  # the client first
+    client_hr = float(np.nanmean(live.plots.model.hr.values()))
+    live.show_person("therapist")
+    assert live.plots.model is live.therapist_model and live.tiles.model is live.therapist_model
+    therapist_hr = float(np.nanmean(live.plots.model.hr.values()))
+    assert client_hr == pytest.approx(84, abs=6) and therapist_hr == pytest.approx(58, abs=6)
+    assert live.therapist_model.phase.name == live.model.phase.name  # both saw the whole protocol
