@@ -1,13 +1,14 @@
 """``biotrainer export``: sessions to CSV, BIDS physio or EDF+ files for researchers (pseudonyms only).
 
 One export is all or nothing: every file goes to a temporary name first and is renamed when all are complete
-(:class:`biotrainer.exchange.atomic.AtomicWrites`); a failure (a full disk…) leaves no file and exits non-zero
+(:func:`biotrainer.analysis.export.export_sessions`, also behind the window's Tools menu); a failure (a full disk…) leaves no file and exits non-zero
 with one line."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from biotrainer.cli.common import finish_command, print_json
 
@@ -40,94 +41,19 @@ def _progress(done: int, total: int, what: str = "sessions") -> None:
     sys.stderr.flush()
 
 
-def _prepare_out(out) -> None:
-    from biotrainer.core.errors import ExportError
-    from biotrainer.store.paths import make_private_dirs
-
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out}: is a file; --out must be a folder")
-    try:
-        make_private_dirs(out)
-    except (FileExistsError, NotADirectoryError):
-        raise ExportError(f"{out}: cannot create the folder: part of that path is a file, not a folder") from None
-    except OSError as exc:
-        raise ExportError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
-
-
-def _remove_if_new_and_empty(out, existed: bool) -> None:  # noqa: ANN001
-    if not existed:
-        try:
-            out.rmdir()
-        except OSError:
-            pass
-
-
-def _synchrony(session) -> dict | None:  # noqa: ANN001
-    """The therapist–client synchrony JSON of a dyad session for the CSV and BIDS exports (None otherwise)."""
-    from biotrainer.report.data import attunement_of
-
-    att = attunement_of(session)
-    if att is not None and att.result is None:
-        sys.stderr.write(f"biotrainer: warning: no synchrony exported: {att.reason}\n")
-    return att.result if att is not None else None
-
-
-def _write(library, refs: list[str], fmt: str, out, edf_plus_d: bool) -> list:  # noqa: ANN001
-    """Export ``refs`` as ``fmt`` into ``out``, all sessions or none (one atomic batch); the files written."""
-    from biotrainer.exchange.atomic import AtomicWrites
-    from biotrainer.exchange.library import load_session
-
-    with AtomicWrites() as writes:
-        if fmt == "bids":
-            from biotrainer.exchange.bids import export_bids
-
-            sessions = []
-            for i, ref in enumerate(refs, 1):
-                sessions.append(load_session(library, ref))
-                _progress(i, len(refs), "sessions read")
-            dyads = {s.id: r for s in sessions if (r := _synchrony(s)) is not None}
-            return export_bids(sessions, out, progress=lambda d, n: _progress(d, n, "sessions written"),
-                               synchrony=dyads, writes=writes)
-        written = []
-        for i, ref in enumerate(refs, 1):
-            session = load_session(library, ref)
-            if fmt == "csv":
-                from biotrainer.exchange.csv_export import export_csv
-
-                written.extend(export_csv(session, out / session.id, synchrony=_synchrony(session), writes=writes))
-            else:
-                from biotrainer.exchange.edf import export_edf
-
-                written.append(export_edf(session, out / f"{session.id}.edf", discontinuous=edf_plus_d,
-                                          writes=writes))
-            _progress(i, len(refs))
-        return written
-
-
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from biotrainer.analysis.export import export_sessions
     from biotrainer.analysis.selection import sessions_to_export
-    from biotrainer.core.errors import ExportError
     from biotrainer.store import Library
 
     library = Library(args.library)
     refs = sessions_to_export(library, list(args.sessions), args.participant, args.all,
                               skipped=lambda why: sys.stderr.write(f"biotrainer: warning: not exported: {why}\n"))
-    out = Path(args.out).expanduser()
-    existed = out.exists()
-    _prepare_out(out)
-    try:
-        written = _write(library, refs, args.format, out, args.edf_plus_d)
-    except OSError as exc:
-        _remove_if_new_and_empty(out, existed)
-        where = exc.filename or out
-        raise ExportError(f"{where}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        _remove_if_new_and_empty(out, existed)  # a failed export leaves nothing behind, its folder neither
-        raise
+    written = export_sessions(library, refs, args.format, args.out, edf_plus_d=args.edf_plus_d, progress=_progress,
+                              warn=lambda line: sys.stderr.write(f"biotrainer: warning: {line}\n"))
     if args.json:
         print_json({"format": args.format, "sessions": refs, "files": [str(p) for p in written]})
     else:
-        print(f"exported {len(refs)} session(s) as {args.format} to {out} ({len(written)} files)")
+        print(f"exported {len(refs)} session(s) as {args.format} to {Path(args.out).expanduser()} "
+              f"({len(written)} files)")
     return 0

@@ -2,7 +2,7 @@
 assessment, participants.
 
 Each action asks for what it needs (sessions come from the Library screen's selection or the open replay), calls the
-layer that does the work (:mod:`biotrainer.exchange` writers, :func:`biotrainer.report.write_report`,
+layer that does the work (:mod:`biotrainer.exchange` writers, :func:`biotrainer.analysis.export.export_sessions`, :func:`biotrainer.report.write_report`,
 :func:`biotrainer.analysis.assess.assess_resonance`, the library's participant store) and says the result in one
 line. Nothing is computed here. A failed write leaves no partial file (the writers' own rule) and says why.
 """
@@ -32,37 +32,6 @@ log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = {"CSV (one folder per session)": "csv", "EDF+ (one file per session)": "edf",
                   "BIDS (one dataset)": "bids"}
-
-
-def export_sessions(library, refs: list[str], fmt: str, out: Path) -> list[Path]:  # noqa: ANN001
-    """Export ``refs`` of ``library`` as ``fmt`` (csv, edf, bids) into the folder ``out``; the files written."""
-    from biotrainer.exchange.library import load_session
-    from biotrainer.report.data import attunement_of
-    from biotrainer.store.paths import make_private_dirs
-
-    make_private_dirs(out)
-    sessions = [load_session(library, ref) for ref in refs]
-
-    def synchrony(session):  # noqa: ANN001, ANN202
-        att = attunement_of(session)
-        return att.result if att is not None else None
-
-    if fmt == "bids":
-        from biotrainer.exchange.bids import export_bids
-
-        dyads = {s.id: r for s in sessions if (r := synchrony(s)) is not None}
-        return list(export_bids(sessions, out, synchrony=dyads))
-    written: list[Path] = []
-    for session in sessions:
-        if fmt == "csv":
-            from biotrainer.exchange.csv_export import export_csv
-
-            written.extend(export_csv(session, out / session.id, synchrony=synchrony(session)))
-        else:
-            from biotrainer.exchange.edf import export_edf
-
-            written.append(export_edf(session, out / f"{session.id}.edf"))
-    return written
 
 
 class Tools:
@@ -107,6 +76,8 @@ class Tools:
             if not out:
                 return []
         try:
+            from biotrainer.analysis.export import export_sessions
+
             written = export_sessions(self._library(), refs, fmt, Path(out))
         except (BiotrainerError, OSError) as exc:
             self.window.show_notice(f"Export failed: {exc}")

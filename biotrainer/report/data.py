@@ -43,23 +43,10 @@ class Attunement:
 
 def attunement_of(session: ExchangeSession) -> Attunement | None:
     """The synchrony of ``session`` when it has beats of a therapist and a client, else None (one person)."""
-    from biotrainer.analysis.participants import roles_with_beats
-    from biotrainer.analysis.synchrony import (
-        FOLLOWER_ROLE,
-        LEADER_ROLE,
-        SynchronyOptions,
-        synchrony_of_events,
-    )
-    from biotrainer.core.errors import UsageError
+    from biotrainer.analysis.export import dyad_synchrony
 
-    roles = roles_with_beats(session.events)
-    if LEADER_ROLE not in roles or FOLLOWER_ROLE not in roles:
-        return None
-    people = dict(session.meta.get("participants") or {})
-    try:
-        return Attunement(synchrony_of_events(session.id, session.events, people, SynchronyOptions()))
-    except UsageError as exc:
-        return Attunement(None, str(exc))
+    result, reason = dyad_synchrony(session)
+    return None if result is None and not reason else Attunement(result, reason)
 
 
 @dataclass
