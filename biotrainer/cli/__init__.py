@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analyze",
     "assess",
     "synchrony",
+    "trend",
 )
 
 __all__ = ["COMMAND_MODULES", "build_parser", "entry", "main"]

@@ -235,3 +235,87 @@ def png_bytes(fig: Any, dpi: int = 110) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+#: The metrics of the trend plots of a comparison report, breathing rate first.
+TREND_PLOT_KEYS = ("breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "coherence.ratio")
+SERIES_COLOURS = ("#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#5d6d7e")
+
+
+def _dates(isos: Sequence[str]) -> list[Any]:
+    from datetime import datetime
+
+    return [datetime.fromisoformat(d) for d in isos]
+
+
+def draw_series_over_dates(ax: Any, series: dict[str, Any], *, colour: str = ACCENT, name: str = "") -> None:
+    """One metric of one protocol and phase over dates: the session values (± within-phase SD) and, when there is
+    one, the Theil–Sen line (dashed) with the slope per week in the legend."""
+    if not series["values"]:
+        return
+    sd = [0.0 if v is None else v for v in series.get("sd") or [None] * len(series["values"])]
+    ax.errorbar(_dates(series["dates"]), series["values"], yerr=sd, color=colour, marker="o", ms=4, lw=1.0,
+                capsize=2, label=name or None)
+    fit = series.get("fit")
+    if fit:
+        unit = f" {series['unit']}" if series.get("unit") else ""
+        ax.plot(_dates(fit["dates"]), fit["values"], color=colour, ls="--", lw=1.2,
+                label=f"{name + ': ' if name else ''}{series['slope_per_week']:+.3g}{unit}/week")
+
+
+def _finish_date_axis(ax: Any) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.tick_params(labelsize=8)
+
+
+def trend_panels(panels: Sequence[tuple[str, dict[str, dict[str, Any]]]], width_in: float = 10.0) -> Any:
+    """A figure with one panel per ``(title, {name: series})``: each series over dates with its robust slope;
+    a panel without any value says so."""
+    n = max(1, len(panels))
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig = new_figure(width_in, 2.4 * rows + 0.3)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax, (title, by_name) in zip(axes, panels, strict=False):
+        drawn = False
+        for j, (name, series) in enumerate(by_name.items()):
+            draw_series_over_dates(ax, series, colour=SERIES_COLOURS[j % len(SERIES_COLOURS)],
+                                   name=name if len(by_name) > 1 or series.get("fit") else "")
+            drawn = drawn or bool(series["values"])
+        ax.set_title(title, fontsize=9, loc="left")
+        if drawn:
+            _finish_date_axis(ax)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes, color=ACCENT)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    return fig
+
+
+def comparison_trend_panels(result: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """The trend of a comparison (:func:`biotrainer.analysis.compare.compare`) as plot panels: one per metric of
+    :data:`TREND_PLOT_KEYS`, one series per phase (dates from the sessions' start times)."""
+    started = {s["id"]: s["started_at"] for s in result["sessions"]}
+    panels = []
+    for key in TREND_PLOT_KEYS:
+        m = CATALOGUE[key]
+        by_phase = {}
+        for t in result.get("trend") or []:
+            if t["metric"] == key and t["values"]:
+                by_phase[t["phase"]] = {**t, "dates": [started[i] for i in t["sessions"]], "unit": m.unit}
+        panels.append((m.label_with_unit, by_phase))
+    return panels
+
+
+def journey_panels(journey: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """A journey (:func:`biotrainer.analysis.trend.journey`) as plot panels: one per metric."""
+    return [(s["label"] + (f" ({s['unit']})" if s["unit"] else ""), {journey["phase"]: s})
+            for s in journey["metrics"].values()]

@@ -163,6 +163,9 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
             pdf.savefig(bars)
             trend = trend_table(result)
             if trend is not None:
+                plots = figures.trend_panels(figures.comparison_trend_panels(result))
+                plots.set_size_inches(*A4_LANDSCAPE_IN)
+                pdf.savefig(plots)
                 for tab in _chunks(trend):
                     pdf.savefig(_table_page("Trend", subtitle, [("Values and slope per week", tab)], footer))
             for d in datas:

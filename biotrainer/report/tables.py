@@ -87,9 +87,13 @@ def comparison_table(result: dict[str, Any]) -> Table:
 
 
 def trend_table(result: dict[str, Any]) -> Table | None:
+    """One row per phase and metric: the values oldest first and the robust slope per week in words (or why
+    there is none)."""
+    from biotrainer.analysis.trend import slope_words
+
     if not result.get("trend"):
         return None
     rows = [[t["phase"], metric_label(t["metric"]), " → ".join(fmt_value(v, t["metric"]) for v in t["values"]),
-             MISSING if t["slope_per_week"] is None else f"{t['slope_per_week']:+.3g}"]
+             slope_words(t["metric"], t)]
             for t in result["trend"] if t["values"]]
-    return ["phase", "metric", "values (oldest → newest)", "slope per week"], rows
+    return ["phase", "metric", "values (oldest → newest)", "slope per week (95 % interval)"], rows
