@@ -327,9 +327,11 @@ def slope_words(key: str, series: dict[str, Any]) -> str:
     if series.get("slope_per_week") is None:
         return str(series.get("reason") or NOT_ENOUGH)
     m = CATALOGUE.get(key)
-    decimals = (m.decimals + 1) if m else 2
-    unit = f" {m.unit}" if m and m.unit else ""
     lo, hi = series["ci95"]
+    largest = max(abs(series["slope_per_week"]), abs(lo), abs(hi))
+    # one decimal more than the metric's, or two significant digits of a small slope (at most 4 decimals)
+    decimals = min(4, max((m.decimals + 1) if m else 2, 1 - math.floor(math.log10(largest)) if largest > 0 else 0))
+    unit = f" {m.unit}" if m and m.unit else ""
     verdict = ("rising" if lo > 0 else "falling" if hi < 0 else
                "no clear change (the interval includes zero)")
     return (f"{format_number(series['slope_per_week'], decimals, signed=True)}{unit} per week (95 % interval "

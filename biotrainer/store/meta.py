@@ -35,7 +35,8 @@ class SessionMeta:
     ``{"id", "name", "model", "participant"}`` dicts; ``protocol_toml`` is the full protocol file text as run;
     ``started_at`` is ISO-8601 with offset and ``anchor_unix_s`` the matching Unix time of session time 0.
     ``completed`` is None until the session ends normally, then holds ``ended_at``, ``end_t_s``, ``duration_s``,
-    ``end_reason``, ``counts`` (events per kind).
+    ``end_reason``, ``counts`` (events per kind). ``intention`` is the person's optional one-line intention before
+    starting; ``self_report`` their optional answers afterwards (``calm`` and ``present``, 0-10, and a ``note``).
     """
 
     id: str
@@ -54,6 +55,8 @@ class SessionMeta:
     completed: dict[str, Any] | None = None
     format_version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    intention: str = ""
+    self_report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -87,6 +90,10 @@ class SessionMeta:
         }
         if self.completed is not None:
             rows["completed"] = dict(self.completed)
+        if self.intention:
+            rows["intention"] = self.intention
+        if self.self_report:
+            rows["self_report"] = dict(self.self_report)
         rows.update(self.extra)
         return rows
 
@@ -94,7 +101,8 @@ class SessionMeta:
     def from_rows(cls, rows: dict[str, Any]) -> SessionMeta:
         """Build from the ``meta`` table (values already JSON-decoded). Raises KeyError if a required key is missing."""
         known = {"format", "format_version", "id", "title", "notes", "participants", "devices", "protocol",
-                 "app_version", "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed"}
+                 "app_version", "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed",
+                 "intention", "self_report"}
         protocol = rows.get("protocol") or {}
         return cls(
             id=str(rows["id"]),
@@ -112,6 +120,8 @@ class SessionMeta:
             writer=dict(rows.get("writer") or {}),
             completed=rows.get("completed"),
             format_version=int(rows.get("format_version", FORMAT_VERSION)),
+            intention=str(rows.get("intention") or ""),
+            self_report=dict(rows.get("self_report") or {}),
             extra={k: v for k, v in rows.items() if k not in known},
         )
 
