@@ -102,6 +102,11 @@ def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
               f"ended: {summary['end_reason']}.", file=sys.stderr)
         if summary.get("hint"):
             print(summary["hint"], file=sys.stderr)
+        if not quiet and session.library is not None and summary["beats"]:
+            from biotrainer.cli.session_summary import ask_self_report, print_summary
+
+            if print_summary(session.library, summary["id"]):
+                ask_self_report(session.library, summary["id"])
         print(summary["id"])
     return 0
 

@@ -15,12 +15,13 @@ DAY_S = 86400.0
 
 def rr_session(sid: str, day: float, hr_bpm: float, *, seed: int = 0, protocol: str = "reset",
                participant: str = "P01", settle_s: float = 60.0, paced_s: float = 120.0,
-               self_report: dict | None = None, intention: str = "") -> ExchangeSession:
+               self_report: dict | None = None, intention: str = "",
+               paced_hr_bpm: float | None = None) -> ExchangeSession:
     rng = np.random.default_rng(seed)
     total = settle_s + paced_s
     t, rr, beats = 0.0, [], []
-    mean_rr = 60000.0 / hr_bpm
     while t < total:
+        mean_rr = 60000.0 / (paced_hr_bpm if paced_hr_bpm is not None and t >= settle_s else hr_bpm)
         r = mean_rr + 40.0 * np.sin(2 * np.pi * 0.1 * t) + rng.normal(0.0, 6.0)
         t += r / 1000.0
         rr.append(r)
