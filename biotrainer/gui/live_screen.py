@@ -25,6 +25,7 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QSlider,
@@ -97,6 +98,7 @@ class LiveScreen(QWidget):
         self._protocol_roles: dict[str, tuple[str, ...]] = {}
         self._dyad_roles: tuple[str, ...] = ()  # roles shown in the Sensor box (two people)
         self.quiet = False
+        self.summary_on_end = True  # show the summary dialog when a recorded session ends
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -197,6 +199,9 @@ class LiveScreen(QWidget):
         self._name_rows = {self.participant_box: sf.labelForField(self.participant_box),
                            self.therapist_box: QLabel("Therapist"), self.client_box: QLabel("Client")}
         sf.addRow("Protocol", self.protocol_box)
+        self.intention_edit = QLineEdit()  # optional; stored with the session by the summary at its end
+        self.intention_edit.setPlaceholderText("optional, e.g. soft, slow out-breaths")
+        sf.addRow("Intention", self.intention_edit)
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
         sf.addRow("", self.record_box)
@@ -613,6 +618,11 @@ class LiveScreen(QWidget):
         self.notice.emit(f"Session ended ({reason})" + (f"; saved as {saved}" if saved else ""))
         if saved:
             self.session_saved.emit(saved)
+        if saved and self.summary_on_end:  # the summary in words, then the optional self-report
+            from biotrainer.gui.summary_dialog import SummaryDialog
+
+            self.summary_dialog = SummaryDialog(self.palette_, self.library, saved, self.intention_edit.text(), self)
+            self.summary_dialog.open()
 
     def _show_problem(self, text: str) -> None:
         if self.banner.text() != text:

@@ -235,9 +235,9 @@ class Library:
         Raises
         ------
         UsageError
-            A rating outside 0-10 or an intention longer than one line.
+            A rating outside 0-10, an intention longer than one line, a session file outside the library.
         """
-        path = self.resolve(ref)
+        path = self.resolve_own(ref)
         values: dict[str, Any] = {}
         if intention is not None:
             if "\n" in intention.strip() or len(intention) > 200:
