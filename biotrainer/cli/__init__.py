@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assess",
     "synchrony",
     "trend",
+    "reset",
 )
 
 __all__ = ["COMMAND_MODULES", "build_parser", "entry", "main"]

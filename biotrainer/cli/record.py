@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notes", default="", help="session notes")
     p.add_argument("--lsl", action="store_true", help="stream HR, RR, ECG, ACC and markers over Lab Streaming Layer")
     p.add_argument("--quiet", action="store_true", help="no live status line")
+    p.add_argument("--intention", default="", metavar="TEXT", help="an optional one-line intention for the session")
     finish_command(p, run, library=False)
 
 
@@ -64,8 +65,9 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
     return plan
 
 
-def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
-    """Build, run in this thread with a live terminal line, and report. Shared by ``record`` and ``demo``."""
+def run_plan(plan, *, as_json: bool, quiet: bool, intention: str = "") -> int:
+    """Build, run in this thread with a live terminal line, and report. Shared by ``record``, ``demo`` and
+    ``reset``; ``intention`` (the optional one-line intention) is stored with the saved session."""
     from biotrainer.cli.terminal_view import TerminalView
     from biotrainer.wiring import build_session
 
@@ -95,6 +97,8 @@ def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     summary = _summary(session, result)
+    if intention.strip() and session.library is not None and session.writer is not None:
+        session.library.set_reflection(summary["id"], intention=intention)
     if as_json:
         print_json(summary)
     else:
@@ -146,4 +150,4 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("--speed max needs --duration S or --protocol NAME: without an end it would record "
                          "simulated hours per second until Ctrl-C")
-    return run_plan(plan, as_json=args.json, quiet=args.quiet)
+    return run_plan(plan, as_json=args.json, quiet=args.quiet, intention=args.intention)
