@@ -170,6 +170,10 @@ class MainWindow(QMainWindow):
         self._action(s, "Stop", self.live.stop, "Ctrl+.")
         self._action(s, "Mark moment", lambda: self.live.annotate(ask_text=False), "A")
         self._action(s, "Mark moment with note…", lambda: self.live.annotate(ask_text=True), "Shift+A")
+        from biotrainer.gui import mini_pacer  # the reset before a client, and the always-on-top pacer
+
+        self._action(s, "Reset now (last strap)…", lambda: mini_pacer.start_reset(self), "Ctrl+R")
+        self._action(v, "Mini pacer (always on top)", lambda: mini_pacer.toggle_mini_pacer(self), "Ctrl+M")
 
         h = bar.addMenu("&Help")
         self._action(h, "Safety notes", self.show_safety, "F1")

@@ -1,0 +1,53 @@
+"""The reset before a client in one step (Session ▸ Reset now, Ctrl+R) with the last strap, and the always-on-top
+mini pacer that follows it."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import QSettings, Qt
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, library_dir):
+    from biotrainer.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("safety_confirmed", True)
+    w = MainWindow(settings, library=library_dir)
+    qtbot.addWidget(w)
+    w.live.speed = 60.0
+    w.live.summary_on_end = False
+    w.show()
+    yield w
+    w.live.shutdown()
+
+
+@pytest.mark.slow
+def test_reset_now_uses_the_last_strap_tags_the_label_and_shows_the_mini_pacer(window, qtbot, library_dir):
+    from biotrainer.cli import main
+    from biotrainer.gui.mini_pacer import start_reset
+    from biotrainer.store import Library
+
+    assert main(["record", "--device", "sim:hr=72", "--participant", "T1", "--duration", "15", "--speed", "max",
+                 "--quiet", "--library", library_dir]) == 0
+    assert "Reset now (last strap)…" in [a.text() for a in window.actions()]
+    assert next(a for a in window.actions() if a.text().startswith("Reset now")).shortcut().toString() == "Ctrl+R"
+    finished = []
+    window.live.controller.finished.connect(lambda reason, saved: finished.append(saved))
+    assert start_reset(window, before="C07")
+    mini = window.mini_pacer
+    assert mini.isVisible() and mini.windowFlags() & Qt.WindowStaysOnTopHint
+    qtbot.waitUntil(lambda: mini.phase_label.text() == "Paced", timeout=WAIT_MS)
+    assert mini.pacer.point is not None and mini.time_label.text().count(":") == 1
+    mini.grab().save(str(library_dir) + "/../mini_pacer.png")
+    assert not start_reset(window, before="again")  # one session at a time
+    qtbot.waitUntil(lambda: bool(finished), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: Library(library_dir).list_sessions()[-1].title == "Reset before C07", timeout=WAIT_MS)
+    s = Library(library_dir).list_sessions()[-1]
+    assert s.protocol == "reset" and s.participants == {"self": "T1"} and s.id == finished[0]
+    with Library(library_dir).open(s.id) as reader:
+        assert reader.meta.devices[0]["spec"] == "sim:hr=72"
+    mini.tick()
+    assert mini.phase_label.text() == "Session ended" and not mini.stop_button.isEnabled()
