@@ -268,6 +268,13 @@ def metric(key: str) -> Metric:
     return CATALOGUE[key]
 
 
+def tooltip(key: str) -> str:
+    """The plain-language tooltip of metric ``key`` for tiles, plots and report rows: "Label (unit): description"
+    (empty for a key not in the catalogue)."""
+    m = CATALOGUE.get(key)
+    return f"{m.label_with_unit}: {m.description}" if m else ""
+
+
 def format_number(value: Any, decimals: int, *, unit: str = "", signed: bool = False,
                   missing: str = MISSING) -> str:
     """``value`` with ``decimals`` decimals (and `` unit``); ``missing`` for None or NaN.

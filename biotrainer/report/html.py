@@ -14,8 +14,10 @@ from biotrainer.report.tables import (
     Table,
     artifact_table,
     comparison_table,
+    glossary_rows,
     phase_table,
     resonance_table,
+    row_tooltip,
     trend_table,
 )
 
@@ -48,17 +50,25 @@ def _img(fig: Any, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(table: Table, highlight_col: int | None = None) -> str:
+def _table(table: Table, highlight_col: int | None = None, tooltips: bool = False) -> str:
     header, rows = table
     out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in header), "</tr></thead><tbody>"]
     for row in rows:
         cells = []
         for i, c in enumerate(row):
             cls = ' class="beyond"' if highlight_col == i and c.startswith("beyond") else ""
+            tip = row_tooltip(c) if tooltips and i == 0 else ""  # a metric's row: its description on hover
+            cls += f' title="{_e(tip)}"' if tip else ""
             cells.append(f"<td{cls}>{_e(c)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _glossary() -> str:
+    """What the numbers of the phase table mean, in plain words (the metric catalogue), folded away."""
+    items = "".join(f"<dt><b>{_e(label)}</b></dt><dd>{_e(text)}</dd>" for label, text in glossary_rows())
+    return f'<details class="meta"><summary>What these numbers mean</summary><dl>{items}</dl></details>'
 
 
 def _session_meta(d: ReportData) -> str:
@@ -107,7 +117,7 @@ def _session_section(d: ReportData, full: bool = True) -> str:
     parts += ["<h2>Phases</h2>",
               '<p class="meta">Value over the whole phase ± SD over windows within it; breathing rate first, '
               "because RMSSD and HF power change with breathing rate at the same RSA.</p>",
-              _table(phase_table(d)), "<h2>Artifacts</h2>", _table(artifact_table(d))]
+              _table(phase_table(d), tooltips=True), _glossary(), "<h2>Artifacts</h2>", _table(artifact_table(d))]
     res = resonance_table(d)
     if res is not None:
         pick = d.resonance.pick_rate_per_min

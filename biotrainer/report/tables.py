@@ -9,6 +9,7 @@ from biotrainer.metrics.catalogue import CATALOGUE, MISSING, format_number, form
 from biotrainer.report.data import ReportData, fmt_duration
 
 Table = tuple[list[str], list[list[str]]]
+_TOOLTIPS = {m.label_with_unit: f"{m.label_with_unit}: {m.description}" for m in CATALOGUE.values()}
 
 
 def fmt_value(v: Any, key: str) -> str:
@@ -20,6 +21,16 @@ def metric_label(key: str) -> str:
     """``Heart rate (bpm)``: the catalogue label with its unit (the key itself when not catalogued)."""
     m = CATALOGUE.get(key)
     return m.label_with_unit if m else key
+
+
+def row_tooltip(cell: str) -> str:
+    """The plain-language description of the metric a table cell names (its label with unit), else ""."""
+    return _TOOLTIPS.get(cell, "")
+
+
+def glossary_rows() -> list[tuple[str, str]]:
+    """``(label with unit, description)`` of every metric of the phase table, breathing rate first."""
+    return [(metric_label(k), CATALOGUE[k].description) for k in METRIC_KEYS]
 
 
 def phase_table(data: ReportData) -> Table:

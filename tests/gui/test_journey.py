@@ -82,3 +82,15 @@ def test_library_opens_the_journey_of_the_chosen_participant(qtbot, journey_libr
     assert lib.journey.participant.currentText() == "P01" and lib.journey.isVisible()
     _shown(qtbot, lib.journey)
     assert lib.journey.result["participant"] == "P01"
+
+
+def test_live_tiles_say_what_each_number_means(qtbot):
+    from biotrainer.gui.metric_tiles import MetricTiles
+    from biotrainer.gui.model import SessionModel
+    from biotrainer.metrics.catalogue import CATALOGUE
+
+    tiles = MetricTiles(SessionModel())
+    qtbot.addWidget(tiles)
+    assert tiles.tiles["ln_rmssd"].toolTip() == f"lnRMSSD (ln(ms)): {CATALOGUE['hrv.ln_rmssd'].description}"
+    assert "within-person index" in tiles.tiles["rsa_p2t_ms"].toolTip()
+    assert all(t.toolTip() for t in tiles.tiles.values())

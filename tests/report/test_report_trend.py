@@ -52,3 +52,14 @@ def test_trend_panels_of_sessions_too_close_say_no_slope(tmp_path):
     fig = figures.trend_panels(panels)
     legends = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert not any("/week" in t for t in legends)
+
+
+def test_report_rows_carry_the_catalogue_description_and_a_glossary(tmp_path):
+    from biotrainer.metrics.catalogue import CATALOGUE
+    from biotrainer.report import write_report
+
+    html = write_report([rr_session("a", 0.0, 60.0, seed=1)], tmp_path / "r.html").read_text(encoding="utf-8")
+    desc = CATALOGUE["hrv.ln_rmssd"].description
+    assert f'<td title="lnRMSSD (ln(ms)): {desc}">lnRMSSD (ln(ms))</td>' in html.replace("&#x27;", "'")
+    assert "<summary>What these numbers mean</summary>" in html
+    assert "<dt><b>Breathing rate (/min)</b></dt>" in html
