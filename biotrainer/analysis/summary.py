@@ -106,8 +106,24 @@ def summarize_session(session: Any, participant: str | None = None) -> dict[str,
             out["changes"].append({"phase": ph.name, "reference": ref.name, "metric": key, "a": diff["a"],
                                    "b": diff["b"], "verdict": diff["verdict"],
                                    "words": change_words(key, diff, ref.name, ph.name, breathing)})
+    counting = breath_counting_of(session, stats.role)
+    if counting is not None:
+        out["breath_counting"] = counting
     out["lines"] = summary_lines(out)
     return out
+
+
+def breath_counting_of(session: Any, role: str) -> dict[str, Any] | None:
+    """The breath counting score of a session with task presses (with the strap's breaths), else None."""
+    from biotrainer.analysis.breath_counting import presses_of, score_session
+
+    if not presses_of(session.events):
+        return None
+    from biotrainer.analysis.series import breath_rsa
+    from biotrainer.metrics.streams import streams_from_events
+
+    ends, _ = breath_rsa(streams_from_events(session.events, role))
+    return score_session(session.events, ends.tolist())
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -123,9 +139,25 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append("This session had one phase, so there is no before and after to compare.")
     for phase in dict.fromkeys(c["phase"] for c in summary["changes"]):
         lines += _phase_lines([c for c in summary["changes"] if c["phase"] == phase])
+    if summary.get("breath_counting"):
+        lines += _counting_lines(summary["breath_counting"])
     for w in summary["withheld"]:
         lines.append(f"Not shown: {CATALOGUE[w['metric']].label} in the {w['phase']} phase ({w['reason']}).")
     lines.append(CAVEAT)
+    return lines
+
+
+def _counting_lines(score: dict[str, Any]) -> list[str]:
+    from biotrainer.analysis.breath_counting import score_words
+
+    lines = [f"Breath counting: {score_words(score)}."]
+    strap = score.get("strap") or {}
+    if strap.get("one_press_per_breath_pct") is not None:
+        lines.append(f"Your presses against the breaths the strap detected: {strap['presses']} presses over "
+                     f"{strap['breaths']} breaths, one press per breath in {strap['one_press_per_breath_pct']:.0f} % "
+                     "of them.")
+    elif strap.get("reason"):
+        lines.append(f"Presses not compared with the strap: {strap['reason']}.")
     return lines
 
 

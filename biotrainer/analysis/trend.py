@@ -30,6 +30,8 @@ TREND_METRIC_KEYS: tuple[str, ...] = ("breathing.rate_per_min", "hrv.hr_bpm", "h
                                       "coherence.ratio")
 #: Self-reports stored with a session (``self_report`` in its header), 0-10.
 SELF_REPORT_KEYS: tuple[str, ...] = ("self_report.calm", "self_report.present")
+#: The breath counting task's score (:mod:`biotrainer.analysis.breath_counting`), in sessions with presses.
+COUNTING_KEYS: tuple[str, ...] = ("breath_counting.accuracy_pct", "breath_counting.resets")
 MIN_SESSIONS = 3
 MIN_SPAN_DAYS = 7.0
 SITTING_H = 12.0
@@ -167,6 +169,7 @@ def session_point(session: Any, participant: str | None, phase: str) -> dict[str
     for key in SELF_REPORT_KEYS:
         v = report.get(key.split(".", 1)[1]) if isinstance(report, dict) else None
         point["values"][key] = float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+    _counting_values(session, point)
     span = next(((s, e) for name, s, e in phase_spans(session) if name == phase), None)
     if span is None:
         point["reasons"] = {k: f"no phase {phase!r} in this session" for k in TREND_METRIC_KEYS}
@@ -179,6 +182,16 @@ def session_point(session: Any, participant: str | None, phase: str) -> dict[str
         if point["values"][key] is None:
             point["reasons"][key] = ps.reasons.get(key, "no value")
     return point
+
+
+def _counting_values(session: Any, point: dict[str, Any]) -> None:
+    from biotrainer.analysis.breath_counting import presses_of, score_presses
+
+    presses = presses_of(session.events)
+    score = score_presses(k for _, k in presses) if presses else None
+    accuracy = score.accuracy if score is not None else None
+    point["values"]["breath_counting.accuracy_pct"] = 100.0 * accuracy if accuracy is not None else None
+    point["values"]["breath_counting.resets"] = float(score.resets) if score is not None else None
 
 
 def _finite(v: Any) -> float | None:
@@ -235,7 +248,8 @@ def journey_of_sessions(sessions: Sequence[Any], *, participant: str | None = No
         raise UsageError(f"no phase {phase!r} in these sessions of protocol {protocols[0]}; phases: "
                          + ", ".join(names))
     points = [session_point(s, participant, phase) for s in sessions]
-    keys = TREND_METRIC_KEYS + tuple(k for k in SELF_REPORT_KEYS if any(p["values"][k] is not None for p in points))
+    keys = TREND_METRIC_KEYS + tuple(k for k in SELF_REPORT_KEYS + COUNTING_KEYS
+                                     if any(p["values"][k] is not None for p in points))
     return {"participant": participant or "", "protocol": protocol or protocols[0], "phase": phase,
             "phases": names, "sessions": points, "metrics": {k: metric_series(points, k) for k in keys},
             "rule": RULE}

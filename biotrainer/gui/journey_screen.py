@@ -44,7 +44,8 @@ SERIES_COLOUR = {"breathing.rate_per_min": "breathing", "hrv.hr_bpm": "hr", "hrv
 #: dramatic curve; self-reports always show their whole 0-10 scale.
 MIN_Y_SPAN = {"breathing.rate_per_min": 2.0, "hrv.hr_bpm": 6.0, "hrv.ln_rmssd": 0.4, "rsa.p2t_ms": 20.0,
               "coherence.ratio": 2.0}
-FULL_SCALE = {"self_report.calm": (0.0, 10.0), "self_report.present": (0.0, 10.0)}
+FULL_SCALE = {"self_report.calm": (0.0, 10.0), "self_report.present": (0.0, 10.0),
+              "breath_counting.accuracy_pct": (0.0, 100.0)}
 
 
 def _unix(iso: str) -> float:

@@ -174,6 +174,9 @@ class MainWindow(QMainWindow):
 
         self._action(s, "Reset now (last strap)…", lambda: mini_pacer.start_reset(self), "Ctrl+R")
         self._action(v, "Mini pacer (always on top)", lambda: mini_pacer.toggle_mini_pacer(self), "Ctrl+M")
+        from biotrainer.gui.breath_count import install  # Down/Right/Up while the breath counting task runs
+
+        self.breath_count_keys = install(self.live)
 
         h = bar.addMenu("&Help")
         self._action(h, "Safety notes", self.show_safety, "F1")

@@ -241,6 +241,14 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("self_report.present", "Present (self-report)", "/10", 0,
        "How present (here, with the breath and the body) the person felt during the session, rated 0-10 by "
        "themselves afterwards. A personal rating: compare it with your own earlier ratings."),
+    # --- the breath counting task (analysis/breath_counting.py; Levinson et al. 2014) ---
+    _m("breath_counting.accuracy_pct", "Breath counting accuracy", "%", 0,
+       "Share of the counts of nine breaths that were right (eight presses, then the nine key) among all counts; "
+       "self-caught resets are not miscounts. A behavioural measure of attention to the breath: compare it with "
+       "your own earlier sessions."),
+    _m("breath_counting.resets", "Breath counting resets", "", 0,
+       "How often the person noticed they had lost count and started again at one: noticing is part of the "
+       "practice, not a failure."),
     # --- live attunement (metrics/live_synchrony.py; the therapist's opt-in indicator) ---
     _m("synchrony.mean_z", "Heart-rate synchrony", "z", 2,
        f"Mean Fisher z of the windowed, lagged correlation of the therapist's and the client's heart rate over the "

@@ -51,3 +51,34 @@ def test_reset_now_uses_the_last_strap_tags_the_label_and_shows_the_mini_pacer(w
         assert reader.meta.devices[0]["spec"] == "sim:hr=72"
     mini.tick()
     assert mini.phase_label.text() == "Session ended" and not mini.stop_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_breath_counting_keys_are_recorded_and_scored(window, qtbot, library_dir):
+    from biotrainer.analysis.breath_counting import AUTHOR, presses_of, score_session
+    from biotrainer.exchange.library import load_session
+    from biotrainer.gui.controller import LiveConfig
+    from biotrainer.store import Library
+
+    keys = window.breath_count_keys
+    assert not keys.active()
+    qtbot.keyClick(window, Qt.Key_Down)  # not running: the key is not a press
+    assert keys.presses == 0
+    assert window.live.start(LiveConfig(protocol="breath-counting", participant="P02", source="sim:seed=4",
+                                        library=library_dir, speed=20.0))
+    qtbot.waitUntil(lambda: window.live.controller.parts is not None and window.live.model.counts.beats > 3,
+                    timeout=WAIT_MS)
+    assert keys.active()
+    for key in [Qt.Key_Down] * 8 + [Qt.Key_Right] + [Qt.Key_Down] * 2 + [Qt.Key_Up]:
+        qtbot.keyClick(window, key)
+    assert keys.presses == 12
+    finished = []
+    window.live.controller.finished.connect(lambda reason, saved: finished.append(saved))
+    window.live.stop()
+    qtbot.waitUntil(lambda: bool(finished), timeout=WAIT_MS)
+    session = load_session(Library(library_dir), finished[0])
+    presses = presses_of(session.events)
+    assert [k for _, k in presses] == ["count"] * 8 + ["nine", "count", "count", "reset"]
+    assert all(e.author == AUTHOR for e in session.events if e.KIND == "annotation")
+    score = score_session(session.events)
+    assert (score["correct"], score["miscounts"], score["resets"]) == (1, 0, 1)
