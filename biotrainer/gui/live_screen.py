@@ -42,6 +42,7 @@ from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.plots import SessionPlots
 from biotrainer.gui.quiet_panel import QuietPanel, device_of, role_title, strap_line
+from biotrainer.gui.rhythm_bar import RhythmBar
 from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ class LiveScreen(QWidget):
         right.addWidget(self.banner)
         self.tiles = MetricTiles(self.model, self.palette_)
         right.addWidget(self.tiles)
+        self.rhythm_bar = RhythmBar(self.palette_)  # "in rhythm with the pacer": low / medium / high
+        right.addWidget(self.rhythm_bar)
         self.quality_label = QLabel("")
         self.quality_label.setObjectName("muted")
         right.addWidget(self.quality_label)
@@ -505,6 +508,7 @@ class LiveScreen(QWidget):
             self.quiet_panel.refresh(phase_title(m), left, format_clock(left))
         else:
             self.tiles.refresh()
+            self.rhythm_bar.refresh(m)
             if self._frames % PLOT_EVERY_FRAMES == 0 or m.state != "running":
                 self.plots.redraw()
         if self._frames % REDRAW_HZ == 0:

@@ -177,6 +177,10 @@ class MainWindow(QMainWindow):
         from biotrainer.gui.breath_count import install  # Down/Right/Up while the breath counting task runs
 
         self.breath_count_keys = install(self.live)
+        from biotrainer.gui.rhythm_bar import set_calm
+
+        self.calm_action = self._action(v, "Calm mode (pacer and cues only)", lambda on: set_calm(self.live, on),
+                                        "Ctrl+Shift+C", checkable=True)
 
         h = bar.addMenu("&Help")
         self._action(h, "Safety notes", self.show_safety, "F1")

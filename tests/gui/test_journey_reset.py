@@ -82,3 +82,24 @@ def test_breath_counting_keys_are_recorded_and_scored(window, qtbot, library_dir
     assert all(e.author == AUTHOR for e in session.events if e.KIND == "annotation")
     score = score_session(session.events)
     assert (score["correct"], score["miscounts"], score["resets"]) == (1, 0, 1)
+
+
+@pytest.mark.slow
+def test_rhythm_bar_follows_the_paced_phase_and_calm_mode_hides_the_numbers(window, qtbot):
+    from biotrainer.gui.controller import LiveConfig
+
+    live = window.live
+    bar = live.rhythm_bar
+    assert bar.level is None and bar.word.text() == "—" and "not a score" in bar.toolTip()
+    assert live.start(LiveConfig(protocol="reset", participant="P01", source="sim:seed=3", library=live.library,
+                                 speed=20.0))
+    # the breathing-rate window still holds the settle phase's breaths at first: low, then up as it fills
+    qtbot.waitUntil(lambda: live.model.phase.paced and bar.level in ("medium", "high"), timeout=WAIT_MS)
+    assert bar.word.text() == bar.level and bar.segments.level == bar.level
+    window.calm_action.trigger()
+    assert live.calm and not live.tiles.isVisible() and not live.plots.isVisible() and not bar.isVisible()
+    assert live.pacer.isVisible() and live.cue_label.isVisible() and not live.setup_panel.isVisible()
+    window.calm_action.trigger()
+    assert not live.calm and live.tiles.isVisible() and bar.isVisible()
+    live.stop()
+    qtbot.waitUntil(lambda: not live.controller.running, timeout=WAIT_MS)
