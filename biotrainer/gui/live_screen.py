@@ -33,6 +33,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.analysis.assess import step_words
 from biotrainer.core.errors import BiotrainerError
 from biotrainer.gui.audio import TonePlayer
 from biotrainer.gui.client_view import ClientWindow
@@ -526,6 +527,9 @@ class LiveScreen(QWidget):
         """Phase, time left and cue (set only when they change: a label repaint costs)."""
         m = self.model
         phase = phase_title(m)
+        runner = getattr(self.controller.parts, "protocol_runner", None) if self.controller.running else None
+        step = step_words(runner.protocol, m.phase.name) if runner is not None and m.phase.active else ""
+        phase += f"  ·  {step}" if step else ""  # a resonance assessment: "step 3 of 5 · 5.5 /min"
         if self.phase_label.text() != phase:
             self.phase_label.setText(phase)
         total_left = self.controller.time_left_s()
@@ -623,9 +627,9 @@ class LiveScreen(QWidget):
         if saved:
             self.session_saved.emit(saved)
         if saved and self.summary_on_end:  # the summary in words, then the optional self-report
-            from biotrainer.gui.summary_dialog import SummaryDialog
+            from biotrainer.gui.summary_dialog import end_dialog  # an assessment shows its result instead
 
-            self.summary_dialog = SummaryDialog(self.palette_, self.library, saved, self.intention_edit.text(), self)
+            self.summary_dialog = end_dialog(self.palette_, self.library, saved, self.intention_edit.text(), self)
             self.summary_dialog.open()
 
     def _show_problem(self, text: str) -> None:

@@ -153,3 +153,21 @@ class SummaryDialog(QDialog):
                        present=None if present == NO_ANSWER else present, note=note or None):
             self.saved = True
             self.accept()
+
+
+def end_dialog(palette: Palette, library: str | None, session_id: str, intention: str = "",
+               parent: QWidget | None = None) -> QDialog:
+    """The window shown when a recorded session ends: the resonance assessment's result for an assessment (with
+    the intention stored), else the summary with the self-report."""
+    from biotrainer.gui.assessment_dialog import AssessmentDialog, is_assessment
+
+    if not is_assessment(library, session_id):
+        return SummaryDialog(palette, library, session_id, intention, parent)
+    if intention.strip():
+        from biotrainer.store import Library
+
+        try:
+            Library(library).set_reflection(session_id, intention=intention.strip())
+        except Exception:  # noqa: BLE001 - the assessment is still shown
+            log.warning("could not store the intention with %s", session_id, exc_info=True)
+    return AssessmentDialog(palette, library, session_id, parent)
