@@ -172,6 +172,62 @@ def _phase_lines(changes: list[dict[str, Any]]) -> list[str]:
             f"variation): {numbers}."]
 
 
+#: Metric → plain words without abbreviations or units, for the client handout.
+HANDOUT_NAMES = {"breathing.rate_per_min": "your breathing", "hrv.hr_bpm": "your heart rate",
+                 "hrv.ln_rmssd": "the variability of your heartbeat",
+                 "rsa.p2t_ms": "how much your heart rate swung with each breath",
+                 "coherence.ratio": "how smooth and wave-like your heart rhythm was"}
+
+
+def _handout_change(c: dict[str, Any]) -> str:
+    key, d = c["metric"], (c["b"] or 0.0) - (c["a"] or 0.0)
+    same = c["verdict"].startswith("within") or d == 0
+    if key == BREATHING:
+        verb = "stayed about the same" if same else ("slowed" if d < 0 else "quickened")
+        return (f"In the {c['phase']} part {HANDOUT_NAMES[key]} {verb}: from about {c['a']:.0f} to about "
+                f"{c['b']:.0f} breaths a minute.")
+    if key == "hrv.hr_bpm":
+        verb = "stayed about the same" if same else ("rose" if d > 0 else "settled")
+        return (f"{HANDOUT_NAMES[key][0].upper() + HANDOUT_NAMES[key][1:]} {verb} (about {c['a']:.0f} → "
+                f"{c['b']:.0f} beats a minute).")
+    name = HANDOUT_NAMES.get(key, CATALOGUE[key].label)
+    if same:
+        return f"{name[0].upper() + name[1:]} stayed about the same."
+    sure = c["verdict"].startswith("beyond")
+    return (f"{name[0].upper() + name[1:]} {'grew' if d > 0 else 'became smaller'}"
+            + (", clearly more than its usual ups and downs." if sure else ", though not clearly more than its "
+               "usual ups and downs."))
+
+
+def handout_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary for the person themselves: plain words, no abbreviations, no ids; the changes from the first
+    phase to the longest later phase with a verdict, and only where the phases were long enough to tell."""
+    lines = [f"Your intention was: “{summary['intention']}”."] if summary["intention"] else []
+    later = [p for p in summary["phases"][1:]]
+    if not later:
+        lines.append("This practice had one part, so there is no before and after to compare.")
+    else:
+        main = max(later, key=lambda p: p["duration_s"])["name"]
+        changes = [c for c in summary["changes"] if c["phase"] == main]
+        lines += [_handout_change(c) for c in changes if not c["verdict"].startswith("no variability")
+                  or c["metric"] in (BREATHING, "hrv.hr_bpm")]
+        if any(c["metric"] in VAGAL_KEYS for c in changes) and any(
+                c["metric"] == BREATHING and c["b"] is not None and c["a"] is not None
+                and c["b"] < c["a"] - BREATHING_CHANGE_PER_MIN for c in changes):
+            lines.append("Slower breathing by itself makes the heart rate swing more with each breath: that is "
+                         "the body following the breath, which is what this practice trains.")
+    report = summary.get("self_report") or {}
+    felt = [f"{name} {report[name]} out of 10" for name in ("calm", "present") if isinstance(report.get(name), int)]
+    if felt:
+        lines.append("You felt " + " and ".join(felt) + ".")
+    if summary.get("breath_counting"):
+        from biotrainer.analysis.breath_counting import score_words
+
+        lines.append(f"Breath counting: {score_words(summary['breath_counting'])}.")
+    lines.append("These signals are for noticing your own practice over time, not a health test.")
+    return lines
+
+
 def library_summary(library: Any, ref: str, participant: str | None = None) -> dict[str, Any]:
     """:func:`summarize_session` of session ``ref`` of ``library`` (a :class:`biotrainer.store.Library`)."""
     from biotrainer.exchange.library import load_session

@@ -319,3 +319,67 @@ def journey_panels(journey: dict[str, Any]) -> list[tuple[str, dict[str, dict[st
     """A journey (:func:`biotrainer.analysis.trend.journey`) as plot panels: one per metric."""
     return [(s["label"] + (f" ({s['unit']})" if s["unit"] else ""), {journey["phase"]: s})
             for s in journey["metrics"].values()]
+
+
+def _spectrum_span(data: ReportData) -> tuple[str, float, float]:
+    """The phase the spectrum is drawn for: the longest paced phase, else the whole recording."""
+    from biotrainer.analysis.key_metrics import key_metrics_span
+    from biotrainer.core.events import PhaseMarker
+    from biotrainer.core.phases import phase_spans
+
+    markers = sorted((e for e in data.session.events if isinstance(e, PhaseMarker)), key=lambda e: e.t_s)
+    spans = phase_spans(markers, open_end_s=data.duration_s)
+    start, end = key_metrics_span(spans, data.duration_s)
+    name = next((s.label for s in spans if s.start_s == start and s.end_s == end), "whole session")
+    return name, start, end
+
+
+def draw_spectrum(ax: Any, data: ReportData) -> None:
+    """Welch spectrum (ms²/Hz) of the corrected NN intervals of the longest paced phase, VLF/LF/HF bands shaded."""
+    from biotrainer.metrics.frequency import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ, rr_psd
+
+    name, start, end = _spectrum_span(data)
+    sel = (data.nn_t_s > start) & (data.nn_t_s <= end)
+    ax.set_title(f"Heart-rate spectrum ({name})", loc="left", fontsize=11, pad=14)
+    if np.count_nonzero(sel) < 20:
+        ax.text(0.5, 0.5, f"no spectrum: {int(np.count_nonzero(sel))} beats in {name}", transform=ax.transAxes,
+                ha="center", va="center", color="grey")
+        return
+    f, p = rr_psd(data.nn_t_s[sel], data.nn_ms[sel])
+    keep = f <= 0.5
+    for (lo, hi), colour, label in ((VLF_BAND_HZ, "#f2f2f2", "VLF"), (LF_BAND_HZ, "#eef3f8", "LF"),
+                                    (HF_BAND_HZ, "#f7f1e6", "HF")):
+        ax.axvspan(lo, hi, color=colour, lw=0, zorder=0)
+        ax.text((lo + hi) / 2, 1.0, label, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=8, color=ACCENT)
+    ax.plot(f[keep], p[keep], color=ACCENT, lw=1.2)
+    ax.set_xlim(0, 0.5)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (ms²/Hz)")
+
+
+def draw_poincare(ax: Any, data: ReportData) -> None:
+    """Poincaré plot of successive corrected NN intervals with SD1 (short-term) and SD2 (long-term)."""
+    nn = data.nn_ms
+    ax.set_title("Poincaré plot (corrected NN intervals)", loc="left", fontsize=11, pad=14)
+    if nn.size < 3:
+        ax.text(0.5, 0.5, "too few beats", transform=ax.transAxes, ha="center", va="center", color="grey")
+        return
+    x, y = nn[:-1], nn[1:]
+    sd1 = float(np.std((y - x) / np.sqrt(2.0), ddof=1))
+    sd2 = float(np.std((y + x) / np.sqrt(2.0), ddof=1))
+    ax.plot(x, y, ".", ms=2.5, color=HR_COLOUR, alpha=0.6)
+    lo, hi = float(np.percentile(nn, 0.5)), float(np.percentile(nn, 99.5))
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("NN interval n (ms)")
+    ax.set_ylabel("NN interval n+1 (ms)")
+    ax.text(0.03, 0.97, f"SD1 {sd1:.1f} ms\nSD2 {sd2:.1f} ms", transform=ax.transAxes, va="top", fontsize=9)
+    ax.set_aspect("equal", adjustable="datalim")
+
+
+def spectrum_poincare(data: ReportData, size_in: tuple[float, float] = (10.0, 3.8)) -> Any:
+    fig = new_figure(*size_in)
+    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
+    draw_spectrum(left, data)
+    draw_poincare(right, data)
+    return fig

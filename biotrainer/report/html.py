@@ -15,10 +15,12 @@ from biotrainer.report.tables import (
     artifact_table,
     comparison_table,
     glossary_rows,
+    parameters_table,
     phase_table,
     resonance_table,
     row_tooltip,
     trend_table,
+    withheld_table,
 )
 
 CSS = """
@@ -113,11 +115,16 @@ def _session_section(d: ReportData, full: bool = True) -> str:
         parts += ["<h2>Heart rate and pacer</h2>", _img(figures.hr_with_pacer(d), "heart rate with pacer"),
                   "<h2>RSA per breath</h2>", _img(figures.rsa_per_breath(d), "RSA per breath"),
                   "<h2>lnRMSSD, coherence and breathing rate over time</h2>",
-                  _img(figures.trends(d), "lnRMSSD, coherence and breathing rate")]
+                  _img(figures.trends(d), "lnRMSSD, coherence and breathing rate"),
+                  "<h2>Spectrum and Poincaré plot</h2>", _img(figures.spectrum_poincare(d), "spectrum, Poincaré")]
     parts += ["<h2>Phases</h2>",
               '<p class="meta">Value over the whole phase ± SD over windows within it; breathing rate first, '
               "because RMSSD and HF power change with breathing rate at the same RSA.</p>",
-              _table(phase_table(d), tooltips=True), _glossary(), "<h2>Artifacts</h2>", _table(artifact_table(d))]
+              _table(phase_table(d), tooltips=True), _glossary()]
+    withheld = withheld_table(d)
+    if withheld is not None:
+        parts += ["<h3>Missing values and why</h3>", _table(withheld)]
+    parts += ["<h2>Artifacts</h2>", _table(artifact_table(d))]
     res = resonance_table(d)
     if res is not None:
         pick = d.resonance.pick_rate_per_min
@@ -131,6 +138,7 @@ def _session_section(d: ReportData, full: bool = True) -> str:
         if d.attunement is not None:
             parts.append(_attunement(d))
         parts.append(_annotations(d))
+        parts += ["<h2>Analysis parameters</h2>", _table(parameters_table())]
     return "\n".join(parts)
 
 
