@@ -35,3 +35,10 @@ def test_no_summary_for_a_session_that_cannot_be_read(tmp_path):
     out = io.StringIO()
     assert print_summary(Library(tmp_path / "lib"), "nope", out) is None
     assert out.getvalue().startswith("No summary of session nope: no session 'nope' in library")
+
+
+def test_the_terminal_status_line_writes_rsa_in_ms_like_the_window_and_the_reports():
+    from biotrainer.cli.terminal_view import _metric_text
+
+    assert _metric_text({"hrv.ln_rmssd": 3.712, "rsa.p2t_ms": 98.44, "rsa.p2t_bpm": 9.8,
+                         "breathing.rate_per_min": 6.04}) == "  lnRMSSD 3.71  RSA 98.4 ms  breath 6.0/min"
