@@ -86,6 +86,11 @@ def run_plan(plan, *, as_json: bool, quiet: bool, intention: str = "") -> int:
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
+    restore = None  # the breath counting task reads its keys from the terminal
+    if not quiet and session.protocol_runner is not None and session.protocol_runner.protocol.name == "breath-counting":
+        from biotrainer.cli.breath_count_keys import start_key_reader
+
+        restore = start_key_reader(session)
     try:
         if not quiet:
             who = ", ".join(f"{d.role}: {d.spec}" for d in plan.devices)
@@ -96,6 +101,8 @@ def run_plan(plan, *, as_json: bool, quiet: bool, intention: str = "") -> int:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        if restore is not None:
+            restore()
     summary = _summary(session, result)
     if intention.strip() and session.library is not None and session.writer is not None:
         session.library.set_reflection(summary["id"], intention=intention)

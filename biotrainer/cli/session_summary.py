@@ -22,9 +22,16 @@ def print_summary(library: Any, session_id: str, out: TextIO = sys.stderr) -> di
     return summary
 
 
+def _ask(prompt: str, ask: Any, out: TextIO) -> str:
+    """The answer to ``prompt``, asked on ``out`` (stderr: stdout carries the session id for scripts)."""
+    out.write(prompt)
+    out.flush()
+    return str(ask("")).strip()
+
+
 def _rating(prompt: str, ask: Any, out: TextIO) -> int | None:
     while True:
-        text = ask(prompt).strip()
+        text = _ask(prompt, ask, out)
         if not text:
             return None
         if text.isdigit() and 0 <= int(text) <= 10:
@@ -44,7 +51,7 @@ def ask_self_report(library: Any, session_id: str, *, ask: Any = input, out: Tex
     try:
         calm = _rating("  calm, 0-10: ", ask, out)
         present = _rating("  present, 0-10: ", ask, out)
-        note = ask("  a note: ").strip()
+        note = _ask("  a note: ", ask, out)
     except EOFError:
         return None
     if calm is None and present is None and not note:

@@ -101,3 +101,16 @@ def test_summary_and_journey_show_the_score():
     assert j["metrics"]["breath_counting.accuracy_pct"]["values"] == [100.0, 50.0, 50.0]
     assert j["metrics"]["breath_counting.resets"]["values"] == [0.0, 1.0, 2.0]
     assert j["metrics"]["breath_counting.accuracy_pct"]["label"] == "Breath counting accuracy"
+
+
+def test_terminal_keys_arrows_and_letters_become_presses():
+    import io
+
+    from biotrainer.cli.breath_count_keys import keys_from_bytes, read_presses
+
+    raw = b"\x1b[B" * 8 + b"\x1b[C" + b"x c n\x1b[A" + b"\x1b[D" + b"r"
+    assert list(keys_from_bytes(io.BytesIO(raw).read)) == [C] * 8 + [N, C, N, R, R]
+    got: list[str] = []
+    read_presses(io.BytesIO(b"ccn"), got.append)
+    assert got == [C, C, N]
+    assert score_presses(keys_from_bytes(io.BytesIO(b"c" * 8 + b"n").read)).correct == 1
