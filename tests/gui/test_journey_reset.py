@@ -44,9 +44,13 @@ def test_reset_now_uses_the_last_strap_tags_the_label_and_shows_the_mini_pacer(w
     mini.grab().save(str(library_dir) + "/../mini_pacer.png")
     assert not start_reset(window, before="again")  # one session at a time
     qtbot.waitUntil(lambda: bool(finished), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: Library(library_dir).list_sessions()[-1].title == "Reset before C07", timeout=WAIT_MS)
-    s = Library(library_dir).list_sessions()[-1]
-    assert s.protocol == "reset" and s.participants == {"self": "T1"} and s.id == finished[0]
+    # (both sessions may start within one second: their ids then sort by their random part, so look up by id)
+    def reset_session():  # noqa: ANN202
+        return next(x for x in Library(library_dir).list_sessions() if x.id == finished[0])
+
+    qtbot.waitUntil(lambda: reset_session().title == "Reset before C07", timeout=WAIT_MS)
+    s = reset_session()
+    assert s.protocol == "reset" and s.participants == {"self": "T1"}
     with Library(library_dir).open(s.id) as reader:
         assert reader.meta.devices[0]["spec"] == "sim:hr=72"
     mini.tick()
