@@ -38,6 +38,8 @@ SITTING_H = 12.0
 DAY_S = 86400.0
 #: The protocol name of the short reset (counted as "resets" in the practice calendar).
 RESET_PROTOCOL = "reset"
+#: How the title of a reset tagged with its client begins (:func:`biotrainer.wiring.reset.reset_title`).
+BEFORE_TITLE = "Reset before "
 #: The ``--protocol`` name of sessions without a protocol (imports).
 NO_PROTOCOL = "none"
 NOT_ENOUGH = "not enough sessions yet"
@@ -296,13 +298,15 @@ def practice_calendar(summaries: Sequence[Any]) -> dict[str, Any]:
             date = datetime.fromisoformat(s.started_at).date().isoformat()
         except (TypeError, ValueError):
             continue
-        d = days.setdefault(date, {"date": date, "sessions": 0, "resets": 0, "minutes": 0.0})
+        d = days.setdefault(date, {"date": date, "sessions": 0, "resets": 0, "before_clients": 0, "minutes": 0.0})
         d["sessions"] += 1
         d["resets"] += int(s.protocol == RESET_PROTOCOL)
+        # a reset tagged with the client it came before ('biotrainer reset --before C07', Reset now in the window)
+        d["before_clients"] += int(s.protocol == RESET_PROTOCOL and (s.title or "").startswith(BEFORE_TITLE))
         d["minutes"] += float(s.duration_s) / 60.0
     rows = [days[k] for k in sorted(days)]
     return {"days": rows, "days_practised": len(rows), "sessions": sum(r["sessions"] for r in rows),
-            "resets": sum(r["resets"] for r in rows), "minutes": sum(r["minutes"] for r in rows),
+            "resets": sum(r["resets"] for r in rows), "before_clients": sum(r["before_clients"] for r in rows), "minutes": sum(r["minutes"] for r in rows),
             "first": rows[0]["date"] if rows else None, "last": rows[-1]["date"] if rows else None}
 
 
@@ -357,8 +361,10 @@ def calendar_words(calendar: dict[str, Any]) -> str:
     if not calendar.get("days_practised"):
         return "no practice recorded yet"
     n, s, r = calendar["days_practised"], calendar["sessions"], calendar["resets"]
-    return (f"practised on {n} day{'s' if n != 1 else ''} ({s} session{'s' if s != 1 else ''}, {r} "
-            f"reset{'s' if r != 1 else ''}, {calendar['minutes']:.0f} min), {calendar['first']} to {calendar['last']}")
+    before = calendar.get("before_clients", 0)
+    resets = f"{r} reset{'s' if r != 1 else ''}" + (f" ({before} before a client)" if before else "")
+    return (f"practised on {n} day{'s' if n != 1 else ''} ({s} session{'s' if s != 1 else ''}, {resets}, "
+            f"{calendar['minutes']:.0f} min), {calendar['first']} to {calendar['last']}")
 
 
 def journey_lines(result: dict[str, Any]) -> list[str]:

@@ -47,7 +47,9 @@ def last_strap(library: Any) -> LastStrap | None:
 
 def reset_title(before: str) -> str:
     """The session title of a reset: ``Reset before C07`` (``Reset`` without a label)."""
-    return f"Reset before {before}" if before else "Reset"
+    from biotrainer.analysis.trend import BEFORE_TITLE  # the practice calendar counts these
+
+    return f"{BEFORE_TITLE}{before}" if before else "Reset"
 
 
 def reset_plan(library: Any, *, device: str | None = None, participant: str | None = None, before: str = "",

@@ -93,14 +93,19 @@ def test_bad_inputs_give_one_clear_line(weekly_sessions):
 def test_practice_calendar_counts_days_resets_and_minutes():
     from types import SimpleNamespace as S
 
-    rows = [S(started_at="2026-03-02T07:30:00+01:00", protocol="reset", duration_s=180.0),
-            S(started_at="2026-03-02T18:00:00+01:00", protocol="resonance-training", duration_s=1200.0),
-            S(started_at="2026-03-04T07:30:00+01:00", protocol="reset", duration_s=180.0),
-            S(started_at="", protocol="reset", duration_s=60.0)]
+    rows = [S(started_at="2026-03-02T07:30:00+01:00", protocol="reset", duration_s=180.0, title="Reset before C07"),
+            S(started_at="2026-03-02T18:00:00+01:00", protocol="resonance-training", duration_s=1200.0, title=""),
+            S(started_at="2026-03-04T07:30:00+01:00", protocol="reset", duration_s=180.0, title=""),
+            S(started_at="", protocol="reset", duration_s=60.0, title="")]
     cal = practice_calendar(rows)
-    assert cal["days_practised"] == 2 and cal["sessions"] == 3 and cal["resets"] == 2
+    assert cal["days_practised"] == 2 and cal["sessions"] == 3 and cal["resets"] == 2 and cal["before_clients"] == 1
     assert cal["minutes"] == pytest.approx(26.0) and (cal["first"], cal["last"]) == ("2026-03-02", "2026-03-04")
-    assert cal["days"][0] == {"date": "2026-03-02", "sessions": 2, "resets": 1, "minutes": pytest.approx(23.0)}
+    assert cal["days"][0] == {"date": "2026-03-02", "sessions": 2, "resets": 1, "before_clients": 1,
+                              "minutes": pytest.approx(23.0)}
+    from biotrainer.analysis.trend import calendar_words
+
+    assert calendar_words(cal) == ("practised on 2 days (3 sessions, 2 resets (1 before a client), 26 min), "
+                                   "2026-03-02 to 2026-03-04")
 
 
 def test_compare_trend_uses_the_robust_slope_and_withholds_close_sessions():
