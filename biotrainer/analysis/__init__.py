@@ -19,6 +19,10 @@ Use cases (one module each):
 - **Inputs** (:mod:`.inputs`): reading RR and ECG files for analysis.
 - **Synchrony** (:mod:`.synchrony`): therapist–client heart-rate synchrony of a recorded dyad
   (:func:`session_synchrony`, :func:`synchrony_of_events`).
+- **Journey** (:mod:`.trend`): one participant's sessions of one protocol and phase over dates with a robust slope
+  per week and the practice calendar (:func:`journey`, :func:`robust_slope`).
+- **Summary** (:mod:`.summary`): the end-of-session summary in plain words (:func:`summarize_session`).
+- **Breath counting** (:mod:`.breath_counting`): scoring of the breath counting task (:func:`score_presses`).
 
 Labels, units and decimals of every metric are in :mod:`biotrainer.metrics.catalogue`.
 
@@ -46,6 +50,8 @@ _WHERE = {
     "sessions_to_compare": "selection", "sessions_to_export": "selection",
     "read_rr_file": "inputs", "read_ecg_file": "inputs",
     "SynchronyOptions": "synchrony", "session_synchrony": "synchrony", "synchrony_of_events": "synchrony",
+    "journey": "trend", "robust_slope": "trend", "summarize_session": "summary", "library_summary": "summary",
+    "score_presses": "breath_counting",
 }
 
 __all__ = sorted(_WHERE)

@@ -14,7 +14,7 @@ SCORE_MEANING = ("weighted mean of the step's ranks on the criteria in 'weights'
                  "better; the pick has the lowest")
 
 
-def _protocol_of(meta: Any) -> Any:
+def session_protocol(meta: Any) -> Any:
     """The session's protocol, or None when it has none or its text no longer parses."""
     if not meta.protocol_toml:
         return None
@@ -60,7 +60,7 @@ def assess_resonance(library: Any, ref: str, participant: str | None = None) -> 
     with library.open(ref) as reader:
         events = list(reader.events())
         meta = reader.meta
-    protocol = _protocol_of(meta)
+    protocol = session_protocol(meta)
     role = choose_participant(meta.id, events, dict(meta.participants), participant)
     if protocol is not None and not protocol.assessment_steps:
         raise UsageError(f"session {meta.id} is not a resonance assessment (protocol {meta.protocol_name or '?'}); "
@@ -92,3 +92,33 @@ def save_pick(library: Any, out: dict[str, Any], result: Any) -> None:
                          f"'biotrainer participants set' instead")
     store_pick(library.participants, pseudonym, result, session_id=session_id)
     out["saved"] = True
+
+
+def legend(weights: dict[str, float]) -> list[str]:
+    """What the columns mean and how the rank is made, from the weights actually used."""
+    from biotrainer.metrics.resonance import ADHERENCE_LIMIT_PER_MIN, MAX_CORRECTED_PCT
+
+    names = {"p2t_bpm": "HR swing", "phase_deg": "phase", "lf_ms2": "LF power", "lf_peak_ms2_hz": "LF peak height",
+             "smoothness": "smoothness", "single_peak": "a single LF peak"}
+    parts = [f"{names.get(k, k)}{'' if w == 1 else f' ×{w:g}'}" for k, w in weights.items()]
+    return [
+        "HR swing: mean heart-rate rise and fall (peak to trough) per paced breath, larger is better.",
+        "phase: heart rate vs. the pacer's breathing, 0° = in step (closest to 0° is better).",
+        "LF ms²: heart-rate power at 0.04-0.15 Hz, larger is better; smooth: share of it at the pacing rate "
+        "(1 = one clean wave).",
+        f"adh/min: breathing rate minus pacer rate; steps off by more than {ADHERENCE_LIMIT_PER_MIN:g}/min or with "
+        f"more than {MAX_CORRECTED_PCT:g} % corrected beats are excluded.",
+        f"rank: weighted mean of the step's ranks (1 = best) on {', '.join(parts)}; lower is better, the pick has "
+        "the lowest.",
+    ]
+
+
+def step_words(protocol: Any, phase_name: str) -> str:
+    """Where a running assessment is: ``"step 3 of 5 · 5.5 /min"`` in an assessment step of ``protocol``, else
+    ``""``."""
+    steps = list(getattr(protocol, "assessment_steps", ()) or ())
+    i = next((k for k, ph in enumerate(steps) if ph.name == phase_name), None)
+    if i is None:
+        return ""
+    rate = steps[i].pacer.rate_per_min if steps[i].pacer is not None else None
+    return f"step {i + 1} of {len(steps)}" + (f" · {rate:g} /min" if rate else "")

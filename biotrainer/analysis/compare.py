@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -261,15 +260,12 @@ def compare(sessions: Sequence[ExchangeSession], *, by: str | None = None,
     return out
 
 
-def _days(iso: str) -> float | None:
-    try:
-        return datetime.fromisoformat(iso).timestamp() / 86400.0
-    except (TypeError, ValueError):
-        return None
-
-
 def trend(stats: Sequence[SessionStats]) -> list[dict[str, Any]]:
-    """Per phase name and metric: the values over sessions and the least-squares slope per week."""
+    """Per phase name and metric: the values over sessions and the robust slope per week with its 95 % interval
+    (:func:`biotrainer.analysis.trend.robust_slope`; None with the reason when the sessions are too few or too
+    close together)."""
+    from biotrainer.analysis.trend import day_of, robust_slope
+
     names: list[str] = []
     for st in stats:
         for ph in st.phases:
@@ -282,16 +278,12 @@ def trend(stats: Sequence[SessionStats]) -> list[dict[str, Any]]:
             for st in stats:
                 ph = st.phase(name)
                 v = ph.values.get(key) if ph else None
-                d = _days(st.started_at)
+                d = day_of(st.started_at)
                 if v is not None and d is not None:
                     pts.append((d, float(v), st.id))
-            slope = None
-            if len(pts) >= 2 and max(p[0] for p in pts) - min(p[0] for p in pts) > 0:
-                x = np.array([p[0] for p in pts])
-                y = np.array([p[1] for p in pts])
-                slope = float(np.polyfit(x - x[0], y, 1)[0]) * 7.0
+            slope = robust_slope([p[0] for p in pts], [p[1] for p in pts])
             out.append({"phase": name, "metric": key, "sessions": [p[2] for p in pts],
-                        "values": [p[1] for p in pts], "slope_per_week": slope})
+                        "values": [p[1] for p in pts], **slope.to_dict()})
     return out
 
 

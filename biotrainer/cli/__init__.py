@@ -34,6 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assess",
     "synchrony",
     "study",
+    "trend",
+    "reset",
 )
 
 __all__ = ["COMMAND_MODULES", "build_parser", "entry", "main"]

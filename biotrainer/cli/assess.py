@@ -48,27 +48,10 @@ def _f(v: Any, d: int = 1) -> str:
     return MISSING_EM if v is None else f"{round(v, d) + 0.0:.{d}f}"  # + 0.0: no "-0.00"
 
 
-def legend(weights: dict[str, float]) -> list[str]:
-    """What the columns mean and how the rank is made, from the weights actually used."""
-    from biotrainer.metrics.resonance import ADHERENCE_LIMIT_PER_MIN, MAX_CORRECTED_PCT
-
-    names = {"p2t_bpm": "HR swing", "phase_deg": "phase", "lf_ms2": "LF power", "lf_peak_ms2_hz": "LF peak height",
-             "smoothness": "smoothness", "single_peak": "a single LF peak"}
-    parts = [f"{names.get(k, k)}{'' if w == 1 else f' ×{w:g}'}" for k, w in weights.items()]
-    return [
-        "HR swing: mean heart-rate rise and fall (peak to trough) per paced breath, larger is better.",
-        "phase: heart rate vs. the pacer's breathing, 0° = in step (closest to 0° is better).",
-        "LF ms²: heart-rate power at 0.04-0.15 Hz, larger is better; smooth: share of it at the pacing rate "
-        "(1 = one clean wave).",
-        f"adh/min: breathing rate minus pacer rate; steps off by more than {ADHERENCE_LIMIT_PER_MIN:g}/min or with "
-        f"more than {MAX_CORRECTED_PCT:g} % corrected beats are excluded.",
-        f"rank: weighted mean of the step's ranks (1 = best) on {', '.join(parts)}; lower is better, the pick has "
-        "the lowest.",
-    ]
-
-
 def text_lines(out: dict[str, Any], result: Any) -> list[str]:
     """The criteria table with the pick marked, a legend, and the pick or why there is none."""
+    from biotrainer.analysis.assess import legend
+
     p = out["participant"]
     who = f"{p['pseudonym']} ({p['role']})" if p.get("pseudonym") else p["role"]
     lines = [f"session {out['session']} ({out['protocol'] or 'no protocol'}), participant {who}",

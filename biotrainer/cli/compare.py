@@ -85,11 +85,13 @@ def _difference_line(c: dict[str, Any], mode: str, labels: dict[str, str]) -> st
 
 
 def _trend_lines(trend: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
-    lines = ["", "Trend (least-squares slope per week):"]
+    from biotrainer.analysis.trend import slope_words
+
+    lines = ["", "Trend (robust Theil-Sen slope per week, 95 % interval):"]
     for t in trend:
-        if t["slope_per_week"] is not None:
+        if t["values"]:
             lines.append(f"  {t['phase']} | {labels[t['metric']]}: {len(t['values'])} sessions, "
-                         f"{t['slope_per_week']:+.3g} per week")
+                         f"{slope_words(t['metric'], t)}")
     return lines
 
 

@@ -28,7 +28,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "one session (aligned by the files' start times when both have one, else both at 0 s)")
     p.add_argument("--offset-s", metavar="ROLE=SECONDS", action="append",
                    help="with --role: shift that person's data by SECONDS (positive: later)")
+    p.add_argument("--started-at", metavar="ISO",
+                   help="start time of a file that carries none (Elite HRV, Kubios RR text), e.g. "
+                        "2026-03-02T07:30 (local time unless an offset is given); a file with its own keeps it")
     finish_command(p, run)
+
+
+def _started_at(session, text: str | None) -> None:  # noqa: ANN001 - an ExchangeSession
+    """``--started-at``: the start time of a session whose file carries none (a file's own start time wins)."""
+    import sys
+    from datetime import datetime
+
+    from biotrainer.core.errors import UsageError
+
+    if text is None:
+        return
+    try:
+        anchor = datetime.fromisoformat(text).astimezone().timestamp()
+    except ValueError:
+        raise UsageError(f"--started-at {text!r}: expected an ISO date and time, e.g. 2026-03-02T07:30") from None
+    if session.meta.get("start_known", True):
+        print(f"biotrainer: note: the file carries its start time {session.started_at}; --started-at ignored",
+              file=sys.stderr)
+        return
+    session.meta.update(anchor_unix_s=anchor, started_at=datetime.fromtimestamp(anchor).astimezone().isoformat())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.column is not None and (path.is_dir() or path.suffix.lower() in (".xdf", ".xdfz", ".edf", ".bdf")):
         raise UsageError(f"--column is for RR text tables (CSV/TSV), not {path.name}")
     session = import_path(path, participant=args.participant, column=args.column)
+    _started_at(session, args.started_at)
     _warn(session)
     args.import_warnings = session.meta.get("imported_from", {}).get("warnings", [])
     new_id = save_session(library, session)
@@ -107,6 +131,8 @@ def _run_dyad(args: argparse.Namespace) -> int:
     from biotrainer.store import Library
     from biotrainer.store.participants import validate_pseudonym
 
+    if args.started_at is not None:
+        raise UsageError("--started-at is for a single file, not a dyad import")
     if args.path is not None:
         raise UsageError(f"a dyad import takes its files from --role ROLE=FILE, not {args.path!r}")
     paths = _pairs(args.role, "--role")

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notes", default="", help="session notes")
     p.add_argument("--lsl", action="store_true", help="stream HR, RR, ECG, ACC and markers over Lab Streaming Layer")
     p.add_argument("--quiet", action="store_true", help="no live status line")
+    p.add_argument("--intention", default="", metavar="TEXT", help="an optional one-line intention for the session")
     finish_command(p, run, library=False)
 
 
@@ -89,8 +90,9 @@ def check_plan_inputs(plan: Any) -> None:
     validate_notes(plan.notes)
 
 
-def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
-    """Build, run in this thread with a live terminal line, and report. Shared by ``record`` and ``demo``.
+def run_plan(plan, *, as_json: bool, quiet: bool, intention: str = "") -> int:
+    """Build, run in this thread with a live terminal line, and report. Shared by ``record``, ``demo`` and
+    ``reset``; ``intention`` (the optional one-line intention) is stored with the saved session.
 
     Ctrl-C and SIGTERM are caught from the start: while the session is being built (devices connecting, modules
     loading) they end the command with one line and no session file; once it records, the first stops and saves
@@ -104,12 +106,20 @@ def run_plan(plan, *, as_json: bool, quiet: bool) -> int:
         state["session"].stop("stopped by user")
 
     restore = _install_signal_handlers(on_signal)
+    keys_off = None
     try:
         session = _start(plan, quiet, state)
+        if not quiet and session.protocol_runner is not None and \
+                session.protocol_runner.protocol.name == "breath-counting":
+            from biotrainer.cli.breath_count_keys import start_key_reader
+
+            keys_off = start_key_reader(session)  # the breath counting task reads its keys from the terminal
         result = session.run()
     finally:
         restore()
-    return _report(session, result, as_json)
+        if keys_off is not None:
+            keys_off()
+    return _report(session, result, as_json, quiet, intention)
 
 
 def _install_signal_handlers(handler: Any) -> Any:
@@ -149,10 +159,13 @@ def _start(plan, quiet: bool, state: dict[str, Any]):
     return session
 
 
-def _report(session, result, as_json: bool) -> int:
-    """Print what the file holds; a recorder that gave up (full disk) makes the command fail."""
+def _report(session, result, as_json: bool, quiet: bool, intention: str) -> int:
+    """Print what the file holds (then the summary in words and the optional self-report); a recorder that gave
+    up (full disk) makes the command fail."""
     summary = _summary(session, result)
     failure = getattr(session.writer, "failure", None)
+    if intention.strip() and session.library is not None and session.writer is not None and not failure:
+        session.library.set_reflection(summary["id"], intention=intention)
     if as_json:
         print_json(summary)
     elif failure:
@@ -163,6 +176,11 @@ def _report(session, result, as_json: bool) -> int:
               f"ended: {summary['end_reason']}.", file=sys.stderr)
         if summary.get("hint"):
             print(summary["hint"], file=sys.stderr)
+        if not quiet and session.library is not None and summary["beats"]:
+            from biotrainer.cli.session_summary import ask_self_report, print_summary
+
+            if print_summary(session.library, summary["id"]):
+                ask_self_report(session.library, summary["id"])
     if not as_json:
         print(summary["id"])
     if failure:
@@ -214,4 +232,4 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("--speed max needs --duration S or --protocol NAME: without an end it would record "
                          "simulated hours per second until Ctrl-C")
-    return run_plan(plan, as_json=args.json, quiet=args.quiet)
+    return run_plan(plan, as_json=args.json, quiet=args.quiet, intention=args.intention)

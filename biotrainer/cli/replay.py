@@ -81,4 +81,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{summary['events']} events; {result.reason}\n")
         for kind, n in summary["counts"].items():
             out.write(f"  {kind:<13} {n:>8}\n")
+        if summary["counts"].get("beat"):
+            from biotrainer.cli.session_summary import print_summary
+
+            print_summary(lib, summary["id"], out)
     return 130 if result.reason == "interrupted" else 0

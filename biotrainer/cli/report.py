@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="report file (.html or .pdf)")
     p.add_argument("--format", choices=("html", "pdf"), help="override the format given by the file name")
     p.add_argument("--participant", metavar="P", help="whose data, in sessions with several participants")
+    p.add_argument("--style", choices=("research", "handout"), default="research",
+                   help="research (default): every plot and table, parameters, why values are missing; handout: "
+                        "one page in plain words for the person themselves (one session, no ids)")
     finish_command(p, run, json=False)
 
 
@@ -31,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
     library = Library(args.library)
     sessions = [load_session(library, ref) for ref in args.sessions]
     out = write_report(sessions, Path(args.out).expanduser(), args.format,
-                       participant=args.participant)
+                       participant=args.participant, style=args.style)
     print(f"wrote {out}")
     return 0

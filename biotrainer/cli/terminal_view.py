@@ -27,7 +27,7 @@ from biotrainer.core.events import (
 from biotrainer.metrics.catalogue import CATALOGUE, format_value
 
 #: The metrics of the status line: (catalogue key, label, unit as written after the number).
-STATUS_METRICS = (("hrv.ln_rmssd", "lnRMSSD", ""), ("rsa.p2t_bpm", "RSA", f" {CATALOGUE['rsa.p2t_bpm'].unit}"),
+STATUS_METRICS = (("hrv.ln_rmssd", "lnRMSSD", ""), ("rsa.p2t_ms", "RSA", f" {CATALOGUE['rsa.p2t_ms'].unit}"),
                   ("breathing.rate_per_min", "breath", CATALOGUE["breathing.rate_per_min"].unit))
 _SEGMENT_LABELS = {"inhale": "breathe in ", "hold_in": "hold       ", "exhale": "breathe out",
                    "hold_out": "rest       "}
@@ -175,7 +175,8 @@ class TerminalView:
 
 
 def _metric_text(values: dict[str, float | None]) -> str:
-    """``  lnRMSSD 3.71  RSA 9.8 bpm  breath 6.0/min``: the metrics that have a value, catalogue decimals."""
+    """``  lnRMSSD 3.71  RSA 98.4 ms  breath 6.0/min``: the metrics that have a value, catalogue decimals (RSA in
+    ms, as in the window and the reports)."""
     out = ""
     for key, label, unit in STATUS_METRICS:
         v = values.get(key)

@@ -84,7 +84,7 @@ def save_session(library: Any, session: ExchangeSession) -> str:
                                  title=str(meta.get("title") or ""), synthetic=bool(meta.get("synthetic", False)),
                                  anchor_unix_s=float(meta.get("anchor_unix_s", 0.0)),
                                  notes=str(meta.get("notes") or ""))
-    extra = {k: meta[k] for k in ("imported_from",) if k in meta}
+    extra = {k: meta[k] for k in ("imported_from", "intention", "self_report") if meta.get(k)}
     if extra:
         writer.set_meta(**extra)
     events: list[Event] = sorted(session.events, key=lambda e: e.t_s)

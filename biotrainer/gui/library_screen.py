@@ -78,7 +78,7 @@ class LibraryScreen(QWidget):
         self.buttons = {}
         for name, slot in (("Open", self.open_selected), ("Rename…", self.rename_selected),
                            ("Delete…", self.delete_selected), ("Import…", self.import_dialog),
-                           ("Reload", self.reload)):
+                           ("Journey…", self.show_journey), ("Reload", self.reload)):
             b = QPushButton(name)
             b.clicked.connect(slot)
             top.addWidget(b)
@@ -250,6 +250,14 @@ class LibraryScreen(QWidget):
         sid = self.selected_id()
         if sid:
             self.open_requested.emit(sid)
+
+    def show_journey(self) -> None:
+        """The Journey view (:mod:`biotrainer.gui.journey_screen`) of the chosen participant, in its own window."""
+        from biotrainer.gui.journey_screen import JourneyScreen
+
+        who = self.participants.currentItem().text() if self.participants.currentItem() else ALL
+        self.journey = JourneyScreen(self.palette_, self.library_dir, None if who == ALL else who)
+        self.journey.show()
 
     def rename_selected(self) -> None:
         s = self._selected_summary()

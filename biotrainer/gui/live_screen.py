@@ -31,6 +31,7 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -42,6 +43,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.analysis.assess import step_words
 from biotrainer.core.errors import BiotrainerError
 from biotrainer.gui.audio import TonePlayer
 from biotrainer.gui.client_view import ClientWindow
@@ -51,6 +53,7 @@ from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
 from biotrainer.gui.plots import SessionPlots
 from biotrainer.gui.quiet_panel import QuietPanel, device_of, role_title, strap_line
+from biotrainer.gui.rhythm_bar import RhythmBar
 from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
@@ -147,6 +150,7 @@ class LiveScreen(QWidget):
         self.client_screen_name = ""  # the screen the client view opens on (remembered by the main window)
         self._badge_text = "SIMULATED"
         self._scan_problem = ""  # the banner text of the last failed scan
+        self.summary_on_end = True  # show the summary dialog when a recorded session ends
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -202,6 +206,8 @@ class LiveScreen(QWidget):
         right.addWidget(self.person_row)
         self.tiles = MetricTiles(self.model, self.palette_)
         right.addWidget(self.tiles)
+        self.rhythm_bar = RhythmBar(self.palette_)  # "in rhythm with the pacer": low / medium / high
+        right.addWidget(self.rhythm_bar)
         self.quality_label = QLabel("")
         self.quality_label.setObjectName("muted")
         self.quality_label.setWordWrap(True)
@@ -366,6 +372,9 @@ class LiveScreen(QWidget):
         sf.addRow(QLabel("Protocol"))  # the picker on a row of its own: whole titles, not "Three-minute rese…"
         sf.addRow(self.protocol_box)
         sf.addRow(self.protocol_info)
+        self.intention_edit = QLineEdit()  # optional; stored with the session by the summary at its end
+        self.intention_edit.setPlaceholderText("optional, e.g. soft, slow out-breaths")
+        sf.addRow("Intention", self.intention_edit)
         self.record_box = QCheckBox("Record to library")
         self.record_box.setChecked(True)
         sf.addRow(self.record_box)
@@ -791,6 +800,7 @@ class LiveScreen(QWidget):
             self.quiet_panel.refresh(phase_title(m), left, format_clock(left))
         else:
             self.tiles.refresh()
+            self.rhythm_bar.refresh(m)
             if self._frames % PLOT_EVERY_FRAMES == 0 or m.state != "running":
                 self.plots.redraw()
         if self._frames % REDRAW_HZ == 0:
@@ -808,6 +818,9 @@ class LiveScreen(QWidget):
         """Phase, time left and cue (set only when they change: a label repaint costs)."""
         m = self.model
         phase = phase_title(m)
+        runner = getattr(self.controller.parts, "protocol_runner", None) if self.controller.running else None
+        step = step_words(runner.protocol, m.phase.name) if runner is not None and m.phase.active else ""
+        phase += f"  ·  {step}" if step else ""  # a resonance assessment: "step 3 of 5 · 5.5 /min"
         if self.phase_label.text() != phase:
             self.phase_label.setText(phase)
         text = time_left_text(m.phase_time_left_s(), self.controller.time_left_s())
@@ -907,6 +920,11 @@ class LiveScreen(QWidget):
         self.notice.emit(f"Session ended ({reason})" + (f"; saved as {saved}" if saved else ""))
         if saved:
             self.session_saved.emit(saved)
+        if saved and self.summary_on_end:  # the summary in words, then the optional self-report
+            from biotrainer.gui.summary_dialog import end_dialog  # an assessment shows its result instead
+
+            self.summary_dialog = end_dialog(self.palette_, self.library, saved, self.intention_edit.text(), self)
+            self.summary_dialog.open()
 
     def _show_problem(self, text: str) -> None:
         if self.banner.text() != text:

@@ -179,6 +179,17 @@ class MainWindow(QMainWindow):
         self._action(s, "Stop", self.live.stop, "Ctrl+.")
         self._action(s, "Mark moment", lambda: self.live.annotate(ask_text=False), "A")
         self._action(s, "Mark moment with note…", lambda: self.live.annotate(ask_text=True), "Shift+A")
+        from biotrainer.gui import mini_pacer  # the reset before a client, and the always-on-top pacer
+
+        self._action(s, "Reset now (last strap)…", lambda: mini_pacer.start_reset(self), "Ctrl+R")
+        self._action(v, "Mini pacer (always on top)", lambda: mini_pacer.toggle_mini_pacer(self), "Ctrl+M")
+        from biotrainer.gui.breath_count import install  # Down/Right/Up while the breath counting task runs
+
+        self.breath_count_keys = install(self.live)
+        from biotrainer.gui.rhythm_bar import set_calm
+
+        self.calm_action = self._action(v, "Calm mode (pacer and cues only)", lambda on: set_calm(self.live, on),
+                                        "Ctrl+Shift+C", checkable=True)
 
         t = bar.addMenu("&Tools")
         self._action(t, "Export sessions…", lambda: self.tools.export(), "Ctrl+E")

@@ -6,7 +6,7 @@ from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from biotrainer.gui.model import METRICS, SOURCE_KEYS, MetricState, SessionModel
 from biotrainer.gui.theme import DARK, Palette
-from biotrainer.metrics.catalogue import GLANCE, MISSING_EM, metric
+from biotrainer.metrics.catalogue import GLANCE, MISSING_EM, metric, tooltip
 
 
 def decimals(key: str) -> int:
@@ -31,6 +31,7 @@ class MetricTile(QFrame):
         super().__init__(parent)
         self.key = key
         self.setObjectName("panel")
+        self.setToolTip(tooltip(SOURCE_KEYS[key]))  # what it is, its unit, what moves it (the catalogue)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
         lay.setSpacing(0)

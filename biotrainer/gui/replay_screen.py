@@ -110,6 +110,8 @@ class ReplayScreen(QWidget):
         super().__init__(parent)
         self.palette_ = palette
         self.library = library
+        self.summary_on_end = True  # the summary dialog when a replay reaches the end (once per session)
+        self._summary_shown_for = None
         self.model = SessionModel()
         self.controller = ReplayController(self.model, self)
         self.controller.problem.connect(lambda t: self.notice.emit(t))
@@ -395,6 +397,12 @@ class ReplayScreen(QWidget):
         if self.cue_label.text() != m.cue:
             self.cue_label.setText(m.cue)
         self.tiles.refresh()
+        if self.summary_on_end and not c.playing and 0 < c.duration_s <= pos + 0.05 and self._summary_shown_for != c.path:
+            from biotrainer.gui.summary_dialog import SummaryDialog
+
+            self._summary_shown_for = c.path
+            self.summary_dialog = SummaryDialog(self.palette_, self.library, str(c.path), parent=self)
+            self.summary_dialog.open()
         self._frames += 1
         if self._frames % PLOT_EVERY_FRAMES == 0 or not c.playing:
             self.plots.redraw()

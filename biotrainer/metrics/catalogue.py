@@ -234,6 +234,21 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("window.end_s", "Window end", "s", 1, "Session time where the analysis window ends."),
     _m("update.full", "Full update", "", 0,
        "1 for a full metrics update (spectral, breathing, RSA, coherence, feedback), 0 for a per-beat update."),
+    # --- self-report after a session (store/meta.py ``self_report``; the journey, analysis/trend.py) ---
+    _m("self_report.calm", "Calm (self-report)", "/10", 0,
+       "How calm the person felt at the end of the session, in their own words on a 0-10 scale (0 not at all, 10 "
+       "completely). A personal rating: compare it with your own earlier ratings, not with anyone else's."),
+    _m("self_report.present", "Present (self-report)", "/10", 0,
+       "How present (here, with the breath and the body) the person felt during the session, rated 0-10 by "
+       "themselves afterwards. A personal rating: compare it with your own earlier ratings."),
+    # --- the breath counting task (analysis/breath_counting.py; Levinson et al. 2014) ---
+    _m("breath_counting.accuracy_pct", "Breath counting accuracy", "%", 0,
+       "Share of the counts of nine breaths that were right (eight presses, then the nine key) among all counts; "
+       "self-caught resets are not miscounts. A behavioural measure of attention to the breath: compare it with "
+       "your own earlier sessions."),
+    _m("breath_counting.resets", "Breath counting resets", "", 0,
+       "How often the person noticed they had lost count and started again at one: noticing is part of the "
+       "practice, not a failure."),
     # --- live attunement (metrics/live_synchrony.py; the therapist's opt-in indicator) ---
     _m("synchrony.mean_z", "Heart-rate synchrony", "z", 2,
        f"Mean Fisher z of the windowed, lagged correlation of the therapist's and the client's heart rate over the "
@@ -259,6 +274,13 @@ def metric(key: str) -> Metric:
         ``key`` is not in the catalogue.
     """
     return CATALOGUE[key]
+
+
+def tooltip(key: str) -> str:
+    """The plain-language tooltip of metric ``key`` for tiles, plots and report rows: "Label (unit): description"
+    (empty for a key not in the catalogue)."""
+    m = CATALOGUE.get(key)
+    return f"{m.label_with_unit}: {m.description}" if m else ""
 
 
 def format_number(value: Any, decimals: int, *, unit: str = "", signed: bool = False,

@@ -235,3 +235,151 @@ def png_bytes(fig: Any, dpi: int = 110) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+#: The metrics of the trend plots of a comparison report, breathing rate first.
+TREND_PLOT_KEYS = ("breathing.rate_per_min", "hrv.hr_bpm", "hrv.ln_rmssd", "rsa.p2t_ms", "coherence.ratio")
+SERIES_COLOURS = ("#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#5d6d7e")
+
+
+def _dates(isos: Sequence[str]) -> list[Any]:
+    from datetime import datetime
+
+    return [datetime.fromisoformat(d) for d in isos]
+
+
+def draw_series_over_dates(ax: Any, series: dict[str, Any], *, colour: str = ACCENT, name: str = "") -> None:
+    """One metric of one protocol and phase over dates: the session values (± within-phase SD) and, when there is
+    one, the Theil–Sen line (dashed) with the slope per week in the legend."""
+    if not series["values"]:
+        return
+    sd = [0.0 if v is None else v for v in series.get("sd") or [None] * len(series["values"])]
+    ax.errorbar(_dates(series["dates"]), series["values"], yerr=sd, color=colour, marker="o", ms=4, lw=1.0,
+                capsize=2, label=name or None)
+    fit = series.get("fit")
+    if fit:
+        unit = f" {series['unit']}" if series.get("unit") else ""
+        ax.plot(_dates(fit["dates"]), fit["values"], color=colour, ls="--", lw=1.2,
+                label=f"{name + ': ' if name else ''}{series['slope_per_week']:+.3g}{unit}/week")
+
+
+def _finish_date_axis(ax: Any) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.tick_params(labelsize=8)
+
+
+def trend_panels(panels: Sequence[tuple[str, dict[str, dict[str, Any]]]], width_in: float = 10.0) -> Any:
+    """A figure with one panel per ``(title, {name: series})``: each series over dates with its robust slope;
+    a panel without any value says so."""
+    n = max(1, len(panels))
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig = new_figure(width_in, 2.4 * rows + 0.3)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax, (title, by_name) in zip(axes, panels, strict=False):
+        drawn = False
+        for j, (name, series) in enumerate(by_name.items()):
+            draw_series_over_dates(ax, series, colour=SERIES_COLOURS[j % len(SERIES_COLOURS)],
+                                   name=name if len(by_name) > 1 or series.get("fit") else "")
+            drawn = drawn or bool(series["values"])
+        ax.set_title(title, fontsize=9, loc="left")
+        if drawn:
+            _finish_date_axis(ax)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes, color=ACCENT)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    return fig
+
+
+def comparison_trend_panels(result: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """The trend of a comparison (:func:`biotrainer.analysis.compare.compare`) as plot panels: one per metric of
+    :data:`TREND_PLOT_KEYS`, one series per phase (dates from the sessions' start times)."""
+    started = {s["id"]: s["started_at"] for s in result["sessions"]}
+    panels = []
+    for key in TREND_PLOT_KEYS:
+        m = CATALOGUE[key]
+        by_phase = {}
+        for t in result.get("trend") or []:
+            if t["metric"] == key and t["values"]:
+                by_phase[t["phase"]] = {**t, "dates": [started[i] for i in t["sessions"]], "unit": m.unit}
+        panels.append((m.label_with_unit, by_phase))
+    return panels
+
+
+def journey_panels(journey: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """A journey (:func:`biotrainer.analysis.trend.journey`) as plot panels: one per metric."""
+    return [(s["label"] + (f" ({s['unit']})" if s["unit"] else ""), {journey["phase"]: s})
+            for s in journey["metrics"].values()]
+
+
+def _spectrum_span(data: ReportData) -> tuple[str, float, float]:
+    """The phase the spectrum is drawn for: the longest paced phase, else the whole recording."""
+    from biotrainer.analysis.key_metrics import key_metrics_span
+    from biotrainer.core.events import PhaseMarker
+    from biotrainer.core.phases import phase_spans
+
+    markers = sorted((e for e in data.session.events if isinstance(e, PhaseMarker)), key=lambda e: e.t_s)
+    spans = phase_spans(markers, open_end_s=data.duration_s)
+    start, end = key_metrics_span(spans, data.duration_s)
+    name = next((s.label for s in spans if s.start_s == start and s.end_s == end), "whole session")
+    return name, start, end
+
+
+def draw_spectrum(ax: Any, data: ReportData) -> None:
+    """Welch spectrum (ms²/Hz) of the corrected NN intervals of the longest paced phase, VLF/LF/HF bands shaded."""
+    from biotrainer.metrics.frequency import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ, rr_psd
+
+    name, start, end = _spectrum_span(data)
+    sel = (data.nn_t_s > start) & (data.nn_t_s <= end)
+    ax.set_title(f"Heart-rate spectrum ({name})", loc="left", fontsize=11, pad=14)
+    if np.count_nonzero(sel) < 20:
+        ax.text(0.5, 0.5, f"no spectrum: {int(np.count_nonzero(sel))} beats in {name}", transform=ax.transAxes,
+                ha="center", va="center", color="grey")
+        return
+    f, p = rr_psd(data.nn_t_s[sel], data.nn_ms[sel])
+    keep = f <= 0.5
+    for (lo, hi), colour, label in ((VLF_BAND_HZ, "#f2f2f2", "VLF"), (LF_BAND_HZ, "#eef3f8", "LF"),
+                                    (HF_BAND_HZ, "#f7f1e6", "HF")):
+        ax.axvspan(lo, hi, color=colour, lw=0, zorder=0)
+        ax.text((lo + hi) / 2, 1.0, label, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=8, color=ACCENT)
+    ax.plot(f[keep], p[keep], color=ACCENT, lw=1.2)
+    ax.set_xlim(0, 0.5)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (ms²/Hz)")
+
+
+def draw_poincare(ax: Any, data: ReportData) -> None:
+    """Poincaré plot of successive corrected NN intervals with SD1 (short-term) and SD2 (long-term)."""
+    nn = data.nn_ms
+    ax.set_title("Poincaré plot (corrected NN intervals)", loc="left", fontsize=11, pad=14)
+    if nn.size < 3:
+        ax.text(0.5, 0.5, "too few beats", transform=ax.transAxes, ha="center", va="center", color="grey")
+        return
+    x, y = nn[:-1], nn[1:]
+    sd1 = float(np.std((y - x) / np.sqrt(2.0), ddof=1))
+    sd2 = float(np.std((y + x) / np.sqrt(2.0), ddof=1))
+    ax.plot(x, y, ".", ms=2.5, color=HR_COLOUR, alpha=0.6)
+    lo, hi = float(np.percentile(nn, 0.5)), float(np.percentile(nn, 99.5))
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("NN interval n (ms)")
+    ax.set_ylabel("NN interval n+1 (ms)")
+    ax.text(0.03, 0.97, f"SD1 {sd1:.1f} ms\nSD2 {sd2:.1f} ms", transform=ax.transAxes, va="top", fontsize=9)
+    ax.set_aspect("equal", adjustable="datalim")
+
+
+def spectrum_poincare(data: ReportData, size_in: tuple[float, float] = (10.0, 3.8)) -> Any:
+    fig = new_figure(*size_in)
+    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
+    draw_spectrum(left, data)
+    draw_poincare(right, data)
+    return fig

@@ -15,9 +15,11 @@ from biotrainer.report.tables import (
     Table,
     artifact_table,
     comparison_table,
+    parameters_table,
     phase_table,
     resonance_table,
     trend_table,
+    withheld_table,
 )
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -148,6 +150,12 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
             pdf.savefig(_table_page(f"Session report {d.session.id}", _session_subtitle(d), tables, footer))
             for fig in figures.plot_pages(d, A4_LANDSCAPE_IN):
                 pdf.savefig(fig)
+            pdf.savefig(figures.spectrum_poincare(d, A4_LANDSCAPE_IN))
+            pdf.savefig(_table_page("Analysis parameters", _session_subtitle(d), [("Parameters", parameters_table())],
+                                    footer))
+            withheld = withheld_table(d)
+            for tab in _chunks(withheld) if withheld else []:
+                pdf.savefig(_table_page("Missing values and why", _session_subtitle(d), [("Withheld", tab)], footer))
             if d.attunement is not None:
                 pdf.savefig(_attunement_page(d))
         else:
@@ -163,6 +171,9 @@ def render_pdf(datas: Sequence[ReportData], result: dict[str, Any] | None, out_p
             pdf.savefig(bars)
             trend = trend_table(result)
             if trend is not None:
+                plots = figures.trend_panels(figures.comparison_trend_panels(result))
+                plots.set_size_inches(*A4_LANDSCAPE_IN)
+                pdf.savefig(plots)
                 for tab in _chunks(trend):
                     pdf.savefig(_table_page("Trend", subtitle, [("Values and slope per week", tab)], footer))
             for d in datas:

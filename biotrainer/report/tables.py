@@ -9,6 +9,7 @@ from biotrainer.metrics.catalogue import CATALOGUE, MISSING, format_number, form
 from biotrainer.report.data import ReportData, fmt_duration
 
 Table = tuple[list[str], list[list[str]]]
+_TOOLTIPS = {m.label_with_unit: f"{m.label_with_unit}: {m.description}" for m in CATALOGUE.values()}
 
 
 def fmt_value(v: Any, key: str) -> str:
@@ -20,6 +21,16 @@ def metric_label(key: str) -> str:
     """``Heart rate (bpm)``: the catalogue label with its unit (the key itself when not catalogued)."""
     m = CATALOGUE.get(key)
     return m.label_with_unit if m else key
+
+
+def row_tooltip(cell: str) -> str:
+    """The plain-language description of the metric a table cell names (its label with unit), else ""."""
+    return _TOOLTIPS.get(cell, "")
+
+
+def glossary_rows() -> list[tuple[str, str]]:
+    """``(label with unit, description)`` of every metric of the phase table, breathing rate first."""
+    return [(metric_label(k), CATALOGUE[k].description) for k in METRIC_KEYS]
 
 
 def phase_table(data: ReportData) -> Table:
@@ -87,9 +98,43 @@ def comparison_table(result: dict[str, Any]) -> Table:
 
 
 def trend_table(result: dict[str, Any]) -> Table | None:
+    """One row per phase and metric: the values oldest first and the robust slope per week in words (or why
+    there is none)."""
+    from biotrainer.analysis.trend import slope_words
+
     if not result.get("trend"):
         return None
     rows = [[t["phase"], metric_label(t["metric"]), " → ".join(fmt_value(v, t["metric"]) for v in t["values"]),
-             MISSING if t["slope_per_week"] is None else f"{t['slope_per_week']:+.3g}"]
+             slope_words(t["metric"], t)]
             for t in result["trend"] if t["values"]]
-    return ["phase", "metric", "values (oldest → newest)", "slope per week"], rows
+    return ["phase", "metric", "values (oldest → newest)", "slope per week (95 % interval)"], rows
+
+
+def withheld_table(data: ReportData) -> Table | None:
+    """Every missing value of the phase table with its reason (None when nothing is missing)."""
+    rows = [[p.name, metric_label(k), p.reasons.get(k) or f"{p.beats} beats in the phase"]
+            for p in data.stats.phases for k in METRIC_KEYS if p.values.get(k) is None]
+    return (["phase", "metric", "why it is missing"], rows) if rows else None
+
+
+def parameters_table() -> Table:
+    """The analysis parameters a research report states (the metrics engine's settings and the comparison's)."""
+    from biotrainer.analysis.compare import TOLERATED_MIN_WINDOW_S, WINDOW_S
+    from biotrainer.metrics.frequency import HF_BAND_HZ, LF_BAND_HZ, RESAMPLE_HZ, VLF_BAND_HZ
+    from biotrainer.metrics.window import Settings
+
+    st = Settings()
+    rows = [
+        ["phase value", f"metrics engine over the whole phase (at least {TOLERATED_MIN_WINDOW_S:g} s of beats)"],
+        ["within-phase variability", f"SD over {WINDOW_S:g}-s windows (half the phase under 2 min) every half "
+                                     "window"],
+        ["artifact correction", "Lipponen & Tarvainen 2019" + ("" if st.correction else " (off)")],
+        ["withheld when corrected beats exceed", f"{100 * st.max_corrected_time:g} % (time domain), "
+                                                 f"{100 * st.max_corrected_spectral:g} % (spectral, coherence)"],
+        ["withheld when missing data exceeds", f"{100 * st.max_missing:g} %"],
+        ["spectrum", f"NN resampled at {RESAMPLE_HZ:g} Hz (cubic), Welch with a Hann window"],
+        ["bands", f"VLF {VLF_BAND_HZ[0]:g}-{VLF_BAND_HZ[1]:g} Hz, LF {LF_BAND_HZ[0]:g}-{LF_BAND_HZ[1]:g} Hz, "
+                  f"HF {HF_BAND_HZ[0]:g}-{HF_BAND_HZ[1]:g} Hz"],
+        ["RSA", "peak-to-trough per breath (Grossman), breath phases from the pacer or the chest"],
+    ]
+    return ["parameter", "value"], rows

@@ -276,6 +276,36 @@ class Library:
         self._set_meta(path, {"notes": validate_notes(notes)})
         return summarize(path)
 
+    def set_reflection(self, ref: str, *, intention: str | None = None, calm: int | None = None,
+                       present: int | None = None, note: str | None = None) -> None:
+        """Store the person's one-line intention and/or their self-report (``calm``, ``present``: whole numbers
+        0-10; a ``note``) with a session; None leaves a value as it is.
+
+        Raises
+        ------
+        UsageError
+            A rating outside 0-10, an intention longer than one line, a session file outside the library.
+        """
+        path = self.resolve_own(ref)
+        values: dict[str, Any] = {}
+        if intention is not None:
+            if "\n" in intention.strip() or len(intention) > 200:
+                raise UsageError("intention: one line of at most 200 characters")
+            values["intention"] = intention.strip()
+        if calm is not None or present is not None or note is not None:
+            with SessionReader(path) as reader:
+                report = dict(reader.meta.self_report)
+            for name, v in (("calm", calm), ("present", present)):
+                if v is not None:
+                    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 10:
+                        raise UsageError(f"self-report {name}={v!r}: expected a whole number 0-10")
+                    report[name] = v
+            if note is not None:
+                report["note"] = note
+            values["self_report"] = report
+        if values:
+            self._set_meta(path, values)
+
     def annotate(self, ref: str, at_s: float, text: str, author: str = "") -> Annotation:
         """Append an annotation at session time ``at_s`` to a recorded session (post-hoc)."""
         path = self.resolve(ref)

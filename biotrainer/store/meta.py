@@ -39,7 +39,8 @@ class SessionMeta:
     ``completed`` is None until the session ends normally, then holds ``ended_at``, ``end_t_s``, ``duration_s``,
     ``end_reason``, ``counts`` (events per kind). ``heartbeat_unix_s`` is refreshed by the recording process every
     few seconds (a stale heartbeat means the recording process is gone); ``write_failure`` is set when the recorder
-    gave up on a failing disk (``reason``, ``error``, ``saved_up_to_s``, ``events_lost``).
+    gave up on a failing disk (``reason``, ``error``, ``saved_up_to_s``, ``events_lost``). ``intention`` is the
+    person's optional one-line intention before starting; ``self_report`` their optional answers afterwards (``calm`` and ``present``, 0-10, and a ``note``).
     """
 
     id: str
@@ -60,6 +61,8 @@ class SessionMeta:
     heartbeat_unix_s: float | None = None
     write_failure: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    intention: str = ""
+    self_report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -97,6 +100,10 @@ class SessionMeta:
             rows["heartbeat_unix_s"] = self.heartbeat_unix_s
         if self.write_failure is not None:
             rows["write_failure"] = dict(self.write_failure)
+        if self.intention:
+            rows["intention"] = self.intention
+        if self.self_report:
+            rows["self_report"] = dict(self.self_report)
         rows.update(self.extra)
         return rows
 
@@ -106,7 +113,7 @@ class SessionMeta:
         missing, ValueError (naming the key) if a value has the wrong type or an impossible value."""
         known = {"format", "format_version", "id", "title", "notes", "participants", "devices", "protocol",
                  "app_version", "settings", "started_at", "anchor_unix_s", "synthetic", "writer", "completed",
-                 "heartbeat_unix_s", "write_failure"}
+                 "heartbeat_unix_s", "write_failure", "intention", "self_report"}
         _check_header(rows)
         protocol = rows.get("protocol") or {}
         return cls(
@@ -127,6 +134,8 @@ class SessionMeta:
             format_version=int(rows.get("format_version", FORMAT_VERSION)),
             heartbeat_unix_s=_number_or_none(rows.get("heartbeat_unix_s")),
             write_failure=rows.get("write_failure") if isinstance(rows.get("write_failure"), dict) else None,
+            intention=rows["intention"] if isinstance(rows.get("intention"), str) else "",
+            self_report=dict(rows["self_report"]) if isinstance(rows.get("self_report"), dict) else {},
             extra={k: v for k, v in rows.items() if k not in known},
         )
 

@@ -50,7 +50,7 @@ def test_session_report_html_is_self_contained_with_plots_tables_and_resonance(a
     html = out.read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=\"(https?:|//)", html) and "<script" not in html  # nothing external
     pngs = _pngs(html)
-    assert len(pngs) == 3 and all(p.startswith(b"\x89PNG") and len(p) > 10_000 for p in pngs)
+    assert len(pngs) == 4 and all(p.startswith(b"\x89PNG") and len(p) > 10_000 for p in pngs)  # + spectrum
     for phase in ("baseline", "step-6.5", "step-4.5", "recovery"):
         assert phase in html
     assert html.index("Breathing rate (/min)") < html.index("RMSSD (ms)")  # breathing rate beside vagal indices
@@ -66,7 +66,14 @@ def test_session_report_pdf_has_table_page_and_plot_pages(assessment, tmp_path):
     out = write_report([assessment], tmp_path / "r.pdf")
     data = out.read_bytes()
     assert data.startswith(b"%PDF") and stat.S_IMODE(os.stat(out).st_mode) == 0o600
-    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 3  # tables, HR + RSA, trends
+    from biotrainer.report.data import build_report_data
+    from biotrainer.report.pdf import _chunks
+    from biotrainer.report.tables import withheld_table
+
+    withheld = withheld_table(build_report_data(assessment))
+    missing_pages = len(_chunks(withheld)) if withheld else 0
+    # tables, HR + RSA, trends, spectrum + Poincaré, parameters, missing values
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 5 + missing_pages
 
 
 def test_resonance_table_picks_a_rate_from_the_steps(assessment):

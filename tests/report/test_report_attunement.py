@@ -53,21 +53,35 @@ def test_dyad_html_has_the_attunement_section_with_the_command_numbers(recorded,
     assert "surrogates" in section and "not a score" in section and "small and vary" in section
     assert "Heart-rate synchrony of therapist and client." in section  # the two people related
     pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(pngs) == 4 and base64.b64decode(pngs[-1]).startswith(b"\x89PNG")  # + the timeline
+    assert len(pngs) == 5 and base64.b64decode(pngs[-1]).startswith(b"\x89PNG")  # + spectrum, + the timeline
     assert html.index("<h2>Attunement</h2>") > html.index("<h2>Artifacts</h2>")
 
 
 @pytest.mark.slow
 def test_dyad_pdf_has_an_attunement_page(recorded, tmp_path):
-    assert _pdf_pages(_report(recorded.library, recorded.dyad, tmp_path / "r.pdf")) == 4
+    assert _pdf_pages(_report(recorded.library, recorded.dyad, tmp_path / "r.pdf")) == \
+        _research_pages(recorded.library, recorded.dyad) + 1
+
+
+def _research_pages(library, ref) -> int:
+    """Tables, HR + RSA, trends, spectrum + Poincaré, parameters, and the missing-values pages."""
+    from biotrainer.exchange.library import load_session
+    from biotrainer.report.data import build_report_data
+    from biotrainer.report.pdf import _chunks
+    from biotrainer.report.tables import withheld_table
+    from biotrainer.store import Library
+
+    withheld = withheld_table(build_report_data(load_session(Library(library), ref), attunement=False))
+    return 5 + (len(_chunks(withheld)) if withheld else 0)
 
 
 @pytest.mark.slow
 def test_one_person_report_has_no_attunement(recorded, tmp_path):
     html = _report(recorded.library, recorded.single, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Attunement" not in html and "synchrony" not in html
-    assert len(re.findall(r"data:image/png;base64,", html)) == 3
-    assert _pdf_pages(_report(recorded.library, recorded.single, tmp_path / "r.pdf")) == 3
+    assert len(re.findall(r"data:image/png;base64,", html)) == 4
+    assert _pdf_pages(_report(recorded.library, recorded.single, tmp_path / "r.pdf")) == \
+        _research_pages(recorded.library, recorded.single)
 
 
 def test_phase_verdicts_and_chance_words_in_plain_words():
