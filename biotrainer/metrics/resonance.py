@@ -159,7 +159,7 @@ def evaluate_step(streams: Streams, name: str, rate_per_min: float, start_s: flo
     local = np.flatnonzero((band[1:-1] > band[:-2]) & (band[1:-1] >= band[2:])) + 1
     big = [i for i in local if band[i] >= 0.5 * band.max()]
     res.single_peak = 1.0 if len(big) <= 1 else 0.0
-    est = br.rate_from_rr(nn_t, nn, paced=True)
+    est = br.rate_from_rr(nn_t, nn, pacer_rate_per_min=rate_per_min)
     res.breathing_rate_per_min = est.rate_per_min
     res.adherence_per_min = br.adherence(est.rate_per_min, rate_per_min)
     if res.adherence_per_min is None:
