@@ -152,20 +152,19 @@ def test_realistic_breather_sighs_every_few_minutes_and_pauses(free_breathers):
         assert np.count_nonzero(dur > np.median(dur) + 6.0) >= 2
 
 
+def _hr_swing(truth, t0_s: float, span_s: float = 15.0) -> float:
+    sel = (truth.breath_t_s >= t0_s) & (truth.breath_t_s < t0_s + span_s)
+    return float(truth.hr_bpm[sel].max() - truth.hr_bpm[sel].min())
+
+
 def test_sigh_moves_heart_rate_more_than_an_ordinary_breath(free_breathers):
     ratios = []
     for truth in free_breathers:
         keep = truth.breath_onset_s > 30
         onsets, depth = truth.breath_onset_s[keep], truth.breath_depth[keep]
         sighs = onsets[depth > 1.8 * np.median(depth)]
-        t, hr = truth.breath_t_s, truth.hr_bpm
-
-        def swing(t0: float) -> float:
-            sel = (t >= t0) & (t < t0 + 15.0)
-            return float(hr[sel].max() - hr[sel].min())
-
-        ordinary = [swing(o) for o in onsets[::7] if not np.any(np.abs(sighs - o) < 20)]
-        ratios.append(np.mean([swing(o) for o in sighs]) / np.mean(ordinary))
+        ordinary = [_hr_swing(truth, o) for o in onsets[::7] if not np.any(np.abs(sighs - o) < 20)]
+        ratios.append(np.mean([_hr_swing(truth, o) for o in sighs]) / np.mean(ordinary))
     assert np.median(ratios) > 1.4, ratios  # the sigh's heart-rate response
 
 
