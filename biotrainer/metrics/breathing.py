@@ -14,15 +14,16 @@ Each source gives one respiration-bearing signal, sampled evenly:
 
 On each signal breaths are **counted** (Schäfer & Kratky 2008, "count-adv"): band-pass (zero-phase Butterworth),
 all local maxima and minima, then the pair of neighbouring extrema with the smallest height difference is removed
-while any difference is below ``COUNT_REL_THRESHOLD`` × the median of all differences (count-adv uses 0.1 × the
-upper quartile; the median keeps shallow breaths beside a sigh's large heart-rate swing: measured on the real
-recording, MAE 2.9 against 3.1 /min from RR). What is left
+while any difference is below ``COUNT_REL_THRESHOLD`` × the median of all differences (≈ count-adv's 0.1 × the
+upper quartile on regular breathing; the median is not pulled up by a sigh's large heart-rate swing). What is left
 alternates peak, trough, peak…; the rate is 60 / the mean of the peak-to-peak and trough-to-trough intervals
 (whole cycles: edges do not count half breaths). A spectral maximum is not used: on real, irregular breathing it
 picks Mayer waves and the heart-rate response to sighs and pauses.
 
 - **Free breathing** (no pacer): the band is ``FREE_BAND_HZ`` (8-42 /min, and below the heart-rate Nyquist
   limit for RR and EDR): no estimate from a band that starts below ~8 /min, where Mayer waves live.
+  Exception: slow breathing without a pacer (a count from 3 /min up is below 8 /min and the free band's count is
+  2 or 3 times it, a harmonic of the breath's shape): that count stands, at reduced confidence.
 - **Paced breathing**: the pacer rate is the prior. Breaths are first counted in a wide band (0.6 × pacer up to
   2.5 × pacer or 21 /min, whichever is higher); when that count is within ``PACED_FOLLOW_PER_MIN`` of the pacer the person follows it and
   the rate is counted again in the pacer's own band (0.6-1.6 × pacer), which is more precise; otherwise the wide
@@ -44,6 +45,7 @@ HR leads. Each interval's heart rate is placed at the middle of the interval.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -52,6 +54,10 @@ import numpy as np
 FREE_BAND_HZ = (0.133, 0.7)
 #: Paced breathing without a known pacer rate (``paced=True`` only): the resonance range 3-12 /min.
 BAND_PACED_HZ = (0.05, 0.2)
+#: No pacer, yet breathing slower than 8 /min (the free band's count a harmonic of the wide band's): someone
+#: breathing slowly on their own; the wide count stands, at this share of the confidence.
+HARMONIC_TOLERANCE = 0.15
+SLOW_CONFIDENCE_SHARE = 0.6
 PACED_WIDE_LOW = 0.6  # × pacer frequency: the wide band's lower edge
 PACED_WIDE_TOP, PACED_WIDE_TOP_HZ = 2.5, 0.35  # its top: 2.5 × pacer, at least 21 /min (someone breathing freely)
 PACED_BAND = (0.6, 1.6)  # × pacer frequency: the pacer's own band
@@ -61,7 +67,7 @@ PACED_FOLLOW_PER_MIN = 1.5
 BREATH_PHASE_BAND = (0.6, 1.8)
 #: count-adv: extrema pairs smaller than this share of the COUNT_PERCENTILE-th percentile of all
 #: extremum-to-extremum heights go.
-COUNT_REL_THRESHOLD = 0.1
+COUNT_REL_THRESHOLD = 0.15
 COUNT_PERCENTILE = 50
 #: RR and EDR are sampled once per beat: breathing must stay below this share of half the heart rate.
 HEART_NYQUIST_SHARE = 0.9
@@ -219,8 +225,10 @@ def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, pacer_rate_per
     """
     top = FREE_BAND_HZ[1] if max_hz is None else min(FREE_BAND_HZ[1], max_hz)
     if pacer_rate_per_min is None:
-        band = BAND_PACED_HZ if paced else (FREE_BAND_HZ[0], top)
-        return count_breaths(x, fs_hz, band, source, coverage=coverage)
+        if paced:
+            return count_breaths(x, fs_hz, BAND_PACED_HZ, source, coverage=coverage)
+        free = count_breaths(x, fs_hz, (FREE_BAND_HZ[0], top), source, coverage=coverage)
+        return _slow_breathing(x, fs_hz, top, free, source, coverage) or free
     f_p = pacer_rate_per_min / 60.0
     wide_top = min(top, max(PACED_WIDE_TOP * f_p, PACED_WIDE_TOP_HZ))
     wide = count_breaths(x, fs_hz, (PACED_WIDE_LOW * f_p, wide_top), source, coverage=coverage)
@@ -228,6 +236,20 @@ def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, pacer_rate_per
         return wide
     narrow = count_breaths(x, fs_hz, (PACED_BAND[0] * f_p, PACED_BAND[1] * f_p), source, coverage=coverage)
     return narrow if narrow.rate_per_min is not None else wide
+
+
+def _slow_breathing(x: np.ndarray, fs_hz: float, top_hz: float, free: RateEstimate, source: str,
+                    coverage: float) -> RateEstimate | None:
+    """Slow breathing without a pacer (free breathing's count is then a harmonic of it): the count in 3-``top_hz``
+    is below 8 /min, and the free band's count is 2 or 3 times it (within ``HARMONIC_TOLERANCE``) or absent.
+    Mayer waves do not pass this: on free breathing the wide count sees the breaths riding on them."""
+    wide = count_breaths(x, fs_hz, (BAND_PACED_HZ[0], top_hz), source, coverage=coverage)
+    if wide.rate_per_min is None or wide.rate_per_min >= 60.0 * FREE_BAND_HZ[0]:
+        return None
+    if free.rate_per_min is not None and not any(
+            abs(free.rate_per_min / wide.rate_per_min - k) <= HARMONIC_TOLERANCE * k for k in (2, 3)):
+        return None
+    return dataclasses.replace(wide, confidence=SLOW_CONFIDENCE_SHARE * wide.confidence)
 
 
 def _heart_nyquist_hz(beat_t_s: np.ndarray) -> float | None:

@@ -171,7 +171,8 @@ def test_sigh_moves_heart_rate_more_than_an_ordinary_breath(free_breathers):
 def test_rsa_weakens_at_fast_breathing():
     swings = {}
     for rate in (10.0, 15.0, 24.0):
-        events, truth = simulate(SimConfig.from_spec(f"sim:regular,rate={rate}", seed=3), 240.0)
+        cfg = SimConfig.from_spec(f"sim:regular,rate={rate}", seed=3).replace(rsa_corner_hz=0.35)  # the default
+        events, truth = simulate(cfg, 240.0)
         swings[rate] = per_breath_swing_bpm(beats_of(events), truth, SETTLE_S, 240.0)
     assert swings[10.0] > swings[15.0] > 1.3 * swings[24.0], swings
 

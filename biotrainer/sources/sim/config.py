@@ -271,9 +271,10 @@ def _parse_value(spec: str, key: str, value: str, kind: object) -> object:
     raise AssertionError(kind)
 
 
-#: The old, metronome-like breather (breath-to-breath CV ≈ 0.08, no wander, sighs or pauses).
+#: The old, metronome-like breather (breath-to-breath CV ≈ 0.08, no wander, sighs or pauses) and its RSA that does
+#: not weaken at fast rates.
 REGULAR_BREATHING: dict[str, object] = {"spontaneous_cv": 0.08, "rate_wander": 0.0, "sigh_interval_s": 0.0,
-                                        "pause_prob": 0.0}
+                                        "pause_prob": 0.0, "rsa_corner_hz": 5.0}
 PRESETS: dict[str, dict[str, object]] = {"regular": REGULAR_BREATHING}
 
 # spec key -> (where, field name, type)
