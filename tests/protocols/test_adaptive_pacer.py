@@ -12,7 +12,7 @@ import pytest
 
 from biotrainer.core.clock import VirtualClock
 from biotrainer.core.events import Annotation, PacerMarker
-from biotrainer.core.pacer import ADAPTIVE_AUTHOR, CONVERGED_PREFIX, HOLD_PREFIX, LOCK_AUTHOR
+from biotrainer.core.pacer import ADAPTIVE_AUTHOR, HOLD_PREFIX, LOCK_AUTHOR
 from biotrainer.core.session_runner import SessionRunner
 from biotrainer.protocols import ProtocolRunner, load_protocol, parse_protocol
 from biotrainer.sources.sim.strap import Adherence, SimConfig, SimulatedStrap
