@@ -85,6 +85,8 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
     bus = new_bus([writer] if writer is not None else [])
     engine = attach_metrics(bus, protocol) if plan.metrics else None
     attach_adaptive(bus, runner_of_protocol, plan.devices[0].role)
+    if plan.pacer_locked and runner_of_protocol is not None:
+        runner_of_protocol.set_locked(0.0, True)
     if plan.attunement:
         from biotrainer.metrics.live_synchrony import LiveSynchrony
 
