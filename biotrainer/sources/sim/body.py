@@ -7,8 +7,16 @@ Model
 cosine up over the inhale, flat in holds, raised cosine down over the exhale), times the breath's depth.
 
 - *Spontaneous* (no pacer, or the pacer callable returns None): breath rate = ``spontaneous_rate_per_min`` ×
-  exp(AR(1) noise) with breath-to-breath CV ``spontaneous_cv`` (lag-1 correlation 0.5), clipped to ±20 % (so the
-  default 15/min stays within 12-18/min); inhale 45 % of the moving part, a short end-expiratory pause.
+  exp(AR(1) noise + slow wander): breath-to-breath SD ``spontaneous_cv`` (lag-1 correlation 0.5) and a slow
+  wander of SD ``rate_wander`` (≈ 10-breath memory), the factor clipped to 0.6-1.7; inhale 45 % of the moving
+  part, a short end-expiratory pause. A **sigh** every ``sigh_interval_s`` × U(0.5, 1.6): 1.7-2.4× deeper and
+  1.4-1.9× longer, then a 1-6 s pause; its heart-rate response is the reflex paths' answer to the deep breath.
+  **Pauses**: with probability ``pause_prob`` per breath a 6-10 s end-expiratory pause. Defaults: breath-length
+  CV ≈ 0.4 (SCIENCE.md §5); ``sim:regular`` (:data:`~biotrainer.sources.sim.config.REGULAR_BREATHING`) the old,
+  metronome-like breather. The irregular parts draw from their own stream (seeded by ``seed``), so a regular or
+  paced breather keeps its breath-by-breath stream.
+- *Adherence lapses* (``adherence.lapse_per_min``): while paced, the person forgets the pacer for 2-5 breaths and
+  breathes on their own, then rejoins it (phase-corrected).
 - *Paced*: at a breath onset ``s`` the person looks at the pacer at ``s − lag``. The pacer point gives the rate and
   the phase error ``φ`` (cycles, −0.5..0.5) between the person and the pacer. With no drift the person is
   phase-locked: the breath lasts ``period·(1 − 0.7·φ)`` + N(0, jitter) (errors are corrected, never accumulate).
@@ -27,7 +35,8 @@ cosine up over the inhale, flat in holds, raised cosine down over the exhale), t
   Its gain is 1 with phase 0 at f₀, falls off on both sides, and the phase goes from +90° (slower breathing, HR
   leads) to −90° (faster breathing, HR lags). This is the baroreflex resonance of Lehrer & Vaschillo's model.
 - ``B_rsa`` is the same form with ζ = 1.5 (a broad, over-damped band-pass), also centred on f₀: the direct
-  respiratory (vagal) path that gives ordinary RSA at 12-18/min (≈ 0.8 of its peak at 15/min, phase ≈ −40°).
+  respiratory (vagal) path that gives ordinary RSA at 12-18/min (≈ 0.8 of its peak at 15/min, phase ≈ −40°),
+  then low-passed at ``rsa_corner_hz`` (first order, 0.35 Hz): RSA weakens at fast rates.
 - Both paths peak with zero phase at f₀, so the per-breath HR swing peaks exactly at the configured resonance rate,
   where HR and lung volume are in phase (SCIENCE.md §3). With the defaults (ζ = 0.2) the swing is ≈ 15 bpm at
   5.5/min, ≈ 14 at 5.0 and 6.0, ≈ 11.6 at 4.5, ≈ 12.3 at 6.5 and ≈ 6 at 15/min; the HR-volume phase is ≈ +27° at
