@@ -181,34 +181,48 @@ def prune_extrema(y: np.ndarray, idx: np.ndarray, rel_threshold: float = COUNT_R
     return np.asarray(keep, dtype=int)
 
 
-def breath_extrema(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """The counted breaths' peaks and troughs (sample indices) of ``x`` band-passed to ``band_hz`` (count-adv);
-    they alternate. Empty arrays when there are fewer than three extrema."""
+def _filtered_extrema(x: np.ndarray, fs_hz: float,
+                      band_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(y, peaks, troughs)``: ``x`` band-passed to ``band_hz`` and its counted (count-adv) peaks and troughs,
+    which alternate; None when there are fewer than three extrema."""
     x = np.asarray(x, dtype=float)
     hi = min(band_hz[1], 0.45 * fs_hz)
-    empty = np.zeros(0, dtype=int)
     if x.size < 16 or hi <= band_hz[0]:
-        return empty, empty
+        return None
     y = _bandpass(_detrend(x), fs_hz, (band_hz[0], hi))
     ext = prune_extrema(y, _extrema(y))
     if ext.size < 3:
-        return empty, empty
+        return None
     is_peak = np.zeros(ext.size, dtype=bool)
     is_peak[0 if y[ext[0]] > y[ext[1]] else 1::2] = True  # after pruning the extrema alternate
-    return ext[is_peak], ext[~is_peak]
+    return y, ext[is_peak], ext[~is_peak]
 
 
-def count_breaths(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], source: str, *,
-                  coverage: float = 1.0) -> RateEstimate:
-    """Count breaths on an evenly sampled respiration-bearing signal in ``band_hz`` (module docstring)."""
-    if np.asarray(x).size < 16 or min(band_hz[1], 0.45 * fs_hz) <= band_hz[0]:
-        return RateEstimate(None, 0.0, source, "too little signal for a breathing rate")
-    peak_i, trough_i = breath_extrema(x, fs_hz, band_hz)
+def breath_extrema(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The counted breaths' peaks and troughs (sample indices) of ``x`` band-passed to ``band_hz`` (count-adv);
+    they alternate. Empty arrays when there are fewer than three extrema."""
+    found = _filtered_extrema(x, fs_hz, band_hz)
+    if found is None:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty
+    return found[1], found[2]
+
+
+def _count(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], source: str,
+           coverage: float) -> tuple[RateEstimate, float]:
+    """:func:`count_breaths` and the counted breaths' median extremum-to-extremum height (0 without breaths)."""
+    found = _filtered_extrema(x, fs_hz, band_hz)
+    if found is None:
+        why = ("too little signal for a breathing rate" if np.asarray(x).size < 16
+               or min(band_hz[1], 0.45 * fs_hz) <= band_hz[0] else "fewer than 2 full breaths in the window")
+        return RateEstimate(None, 0.0, source, why), 0.0
+    y, peak_i, trough_i = found
+    ext = np.sort(np.concatenate((peak_i, trough_i)))
+    height = float(np.median(np.abs(np.diff(y[ext]))))
     peaks, troughs = peak_i / fs_hz, trough_i / fs_hz
     periods = [p for p in (np.diff(peaks), np.diff(troughs)) if p.size]
-    n_cycles = sum(p.size for p in periods)
-    if n_cycles < 3:
-        return RateEstimate(None, 0.0, source, "fewer than 2 full breaths in the window")
+    if sum(p.size for p in periods) < 3:
+        return RateEstimate(None, 0.0, source, "fewer than 2 full breaths in the window"), height
     rate = 60.0 / float(np.mean(np.concatenate(periods)))
     if len(periods) == 2:
         r_peak, r_trough = 60.0 / float(np.mean(periods[0])), 60.0 / float(np.mean(periods[1]))
@@ -216,7 +230,14 @@ def count_breaths(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], sou
     else:
         consistency = 0.5
     confidence = float(np.clip(consistency * coverage, 0.0, 1.0))
-    return RateEstimate(rate, confidence, source, n_breaths=int(peaks.size), breath_t_s=tuple(float(v) for v in peaks))
+    est = RateEstimate(rate, confidence, source, n_breaths=int(peaks.size), breath_t_s=tuple(float(v) for v in peaks))
+    return est, height
+
+
+def count_breaths(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], source: str, *,
+                  coverage: float = 1.0) -> RateEstimate:
+    """Count breaths on an evenly sampled respiration-bearing signal in ``band_hz`` (module docstring)."""
+    return _count(x, fs_hz, band_hz, source, coverage)[0]
 
 
 def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, pacer_rate_per_min: float | None = None,
@@ -230,8 +251,8 @@ def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, pacer_rate_per
     if pacer_rate_per_min is None:
         if paced:
             return count_breaths(x, fs_hz, BAND_PACED_HZ, source, coverage=coverage)
-        free = count_breaths(x, fs_hz, (FREE_BAND_HZ[0], top), source, coverage=coverage)
-        return _slow_breathing(x, fs_hz, top, free, source, coverage) or free
+        free, free_height = _count(x, fs_hz, (FREE_BAND_HZ[0], top), source, coverage)
+        return _slow_breathing(x, fs_hz, top, free, free_height, source, coverage) or free
     f_p = pacer_rate_per_min / 60.0
     wide_band = (PACED_WIDE_LOW * f_p, min(top, max(PACED_WIDE_TOP * f_p, PACED_WIDE_TOP_HZ)))
     pacer_band = (PACED_BAND[0] * f_p, PACED_BAND[1] * f_p)
@@ -242,28 +263,17 @@ def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, pacer_rate_per
     return count_breaths(x, fs_hz, wide_band, source, coverage=coverage)
 
 
-def _median_height(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float]) -> float:
-    """Median extremum-to-extremum height of the counted breaths in ``band_hz``."""
-    y = _bandpass(_detrend(x), fs_hz, (band_hz[0], min(band_hz[1], 0.45 * fs_hz)))
-    ext = prune_extrema(y, _extrema(y))
-    return float(np.median(np.abs(np.diff(y[ext])))) if ext.size > 2 else 0.0
-
-
-def _slow_breathing(x: np.ndarray, fs_hz: float, top_hz: float, free: RateEstimate, source: str,
-                    coverage: float) -> RateEstimate | None:
+def _slow_breathing(x: np.ndarray, fs_hz: float, top_hz: float, free: RateEstimate, free_height: float,
+                    source: str, coverage: float) -> RateEstimate | None:
     """Slow breathing without a pacer: the count from 3 /min is below 8 /min and its breaths are
-    ``SLOW_HEIGHT_RATIO`` times taller than those counted in the free band (which then are ripples and harmonics
-    of the slow breath). On real free breathing, breaths riding on Mayer waves keep the wide count above 8 /min
-    (1 of 84 windows of the real recording passed this test)."""
-    x = np.asarray(x, dtype=float)
-    wide_band = (BAND_PACED_HZ[0], top_hz)
-    wide = count_breaths(x, fs_hz, wide_band, source, coverage=coverage)
+    ``SLOW_HEIGHT_RATIO`` times taller than those counted in the free band (``free_height``; they are then
+    ripples and harmonics of the slow breath). On real free breathing, breaths riding on Mayer waves keep the wide
+    count above 8 /min (1 of 84 windows of the real recording passed this test)."""
+    wide, wide_height = _count(x, fs_hz, (BAND_PACED_HZ[0], top_hz), source, coverage)
     if wide.rate_per_min is None or wide.rate_per_min >= 60.0 * FREE_BAND_HZ[0]:
         return None
-    if free.rate_per_min is not None:
-        ratio = _median_height(x, fs_hz, wide_band) / max(_median_height(x, fs_hz, (FREE_BAND_HZ[0], top_hz)), 1e-12)
-        if ratio < SLOW_HEIGHT_RATIO:
-            return None
+    if free.rate_per_min is not None and wide_height < SLOW_HEIGHT_RATIO * free_height:
+        return None
     return dataclasses.replace(wide, confidence=SLOW_CONFIDENCE_SHARE * wide.confidence)
 
 
