@@ -62,6 +62,9 @@ def assess_resonance(library: Any, ref: str, participant: str | None = None) -> 
         meta = reader.meta
     protocol = session_protocol(meta)
     role = choose_participant(meta.id, events, dict(meta.participants), participant)
+    adaptive = _adaptive_phase(protocol)
+    if adaptive is not None:
+        return _assess_adaptive(meta, events, role, adaptive)
     if protocol is not None and not protocol.assessment_steps:
         raise UsageError(f"session {meta.id} is not a resonance assessment (protocol {meta.protocol_name or '?'}); "
                          "record one with --protocol resonance-assessment")
@@ -70,6 +73,35 @@ def assess_resonance(library: Any, ref: str, participant: str | None = None) -> 
     _check_steps(meta, protocol, streams, result)
     out: dict[str, Any] = {"session": meta.id, "protocol": meta.protocol_name, **result.to_dict()}
     out["score_meaning"] = SCORE_MEANING
+    out["participant"] = {"role": role, "pseudonym": meta.participants.get(role) or None}
+    return out, result
+
+
+def _adaptive_phase(protocol: Any) -> Any:
+    """The protocol's adaptive-pacer phase (``pacer.adaptive``), or None."""
+    if protocol is None:
+        return None
+    return next((p for p in protocol.phases if p.pacer is not None and p.pacer.adaptive is not None), None)
+
+
+def _assess_adaptive(meta: Any, events: list, role: str, phase_spec: Any) -> tuple[dict[str, Any], Any]:
+    """A closed-loop resonance session: the rate the pacer settled on (``pick_per_min``), whether it converged,
+    its dwells as steps and its recorded changes (:func:`biotrainer.metrics.adaptive_pacer.assess_adaptive`)."""
+    from biotrainer.core.events import Annotation
+    from biotrainer.core.pacer import ADAPTIVE_AUTHOR, LOCK_AUTHOR
+    from biotrainer.metrics.adaptive_pacer import assess_adaptive
+    from biotrainer.metrics.streams import streams_from_events
+
+    streams = streams_from_events(events, role)
+    phase = next((p for p in streams.phases if p.name == phase_spec.name), None)
+    if phase is None:
+        raise UsageError(f"session {meta.id} ({meta.protocol_name}): the adaptive phase {phase_spec.name!r} never "
+                         f"started (the recording ended at {streams.end_s:.0f} s)")
+    notes = [e for e in events if isinstance(e, Annotation) and e.author in (ADAPTIVE_AUTHOR, LOCK_AUTHOR)]
+    result = assess_adaptive(streams, phase, notes)
+    out: dict[str, Any] = {"session": meta.id, "protocol": meta.protocol_name, **result.to_dict()}
+    out["changes"] = [{"t_s": e.t_s, "author": e.author, "text": e.text} for e in notes]
+    out["score_meaning"] = "adaptive: the steps are the pacer's dwells, not ranked; the pick is the rate it settled on"
     out["participant"] = {"role": role, "pseudonym": meta.participants.get(role) or None}
     return out, result
 

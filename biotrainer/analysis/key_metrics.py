@@ -45,12 +45,20 @@ def key_metrics(library: Any, session_id: str) -> dict[str, float | None]:
 
     with library.open(session_id) as reader:
         beats = participant_beats(reader)
-        start, end = key_metrics_span(list(reader.phases()), reader.duration_s)
+        phases = list(reader.phases())
+        start, end = key_metrics_span(phases, reader.duration_s)
+        pacer = pacer_of(reader)
     if len(beats) < 3:
         return {}
     streams = streams_from_rr(beats.rr_ms, beats.beat_t_s)
+    streams.pacer, streams.phases = pacer, phases  # as the live engine: the pacer is the breathing rate's prior
     result = analyze_window(streams, start, end, Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
     return {key: result.values.get(key) for key in KEY_METRIC_KEYS}
+
+
+def pacer_of(reader: Any) -> list[tuple[float, str, float, float]]:
+    """The session's pacer markers as :class:`~biotrainer.metrics.streams.Streams` holds them."""
+    return [(float(e.t_s), e.segment, float(e.duration_s), float(e.rate_per_min)) for e in reader.events(["pacer"])]
 
 
 def format_key_metric(key: str, value: float | None) -> str:

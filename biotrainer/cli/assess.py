@@ -66,9 +66,25 @@ def text_lines(out: dict[str, Any], result: Any) -> list[str]:
             line += "  ◀ pick"
         lines.append(line)
     lines += ["", *legend(result.weights), ""]
+    if getattr(result, "kind", "stepped") == "adaptive":
+        return lines[:-1] + _adaptive_lines(out, result)
     if result.pick_rate_per_min is None:
         lines.append(f"no pick: {result.reason}")
     else:
         lines.append(f"resonance rate pick: {result.pick_rate_per_min:g} breaths/min"
                      + (" (saved)" if out.get("saved") else " (use --save to store it)"))
+    return lines
+
+
+def _adaptive_lines(out: dict[str, Any], result: Any) -> list[str]:
+    """The closed-loop pacer's record: its changes with their reasons, and the rate it settled on."""
+    lines = ["", "the pacer's record:"]
+    lines += [f"  {c['t_s']:7.0f} s  {c['text']}" for c in out.get("changes", [])] or ["  (no change)"]
+    lines.append("")
+    if result.pick_rate_per_min is None:
+        lines.append(f"no pick: {result.reason}")
+        return lines
+    state = "converged" if result.converged else "did not converge"
+    lines.append(f"adaptive pacer settled on {result.pick_rate_per_min:g} breaths/min ({state})"
+                 + (" (saved)" if out.get("saved") else " (use --save to store it)"))
     return lines

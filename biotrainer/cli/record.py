@@ -40,6 +40,8 @@ def add_session_options(p: argparse.ArgumentParser, *, default_protocol: str | N
     p.add_argument("--speed", default="1", metavar="X|max",
                    help="simulated devices only: run X times faster than real time, or 'max'")
     p.add_argument("--no-metrics", action="store_true", help="do not compute live metrics")
+    p.add_argument("--lock-pacer", action="store_true",
+                   help="therapist lock: an adaptive pacer (resonance-adaptive) keeps its starting rate")
     p.add_argument("--ble-backend", metavar="MODULE:FACTORY",
                    help="use another bleak backend (e.g. an emulated strap for development)")
     add_library_option(p)
@@ -55,6 +57,7 @@ def plan_from_args(args: argparse.Namespace, **overrides: Any):
         duration_s=getattr(args, "duration", None), speed=parse_speed(args.speed), library=args.library,
         metrics=not args.no_metrics, lsl=getattr(args, "lsl", False), ble_backend=args.ble_backend,
         title=getattr(args, "title", ""), notes=getattr(args, "notes", ""),
+        pacer_locked=getattr(args, "lock_pacer", False),
     )
     for key, value in overrides.items():
         setattr(plan, key, value)

@@ -136,3 +136,15 @@ def segment_volume(segment: str, progress: float) -> float:
     """Breath volume 0..1 at ``progress`` (clamped to 0..1) through the segment named ``segment``
     (:func:`breath_volume` for one moment)."""
     return float(breath_volume(segment_code(segment), progress))
+
+
+#: The closed-loop pacer's recorded markers (:class:`~biotrainer.core.events.Annotation` authors): its changes,
+#: holds and convergence (``adaptive-pacer``) and the therapist's lock (``therapist``). The protocol runner writes
+#: them, the controller (``metrics.adaptive_pacer``) and the assessment read them.
+ADAPTIVE_AUTHOR = "adaptive-pacer"
+LOCK_AUTHOR = "therapist"
+#: Text prefixes of those markers.
+CHANGE_PREFIX = "pacer "  # "pacer 6 -> 5.75/min: <reason>"
+CONVERGED_PREFIX = "pacer converged"
+HOLD_PREFIX = "pacer held"
+LOCKED_TEXT, UNLOCKED_TEXT = "pacer locked", "pacer unlocked"

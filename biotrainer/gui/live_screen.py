@@ -460,6 +460,10 @@ class LiveScreen(QWidget):
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addLayout(buttons)
         cl.addWidget(self.annotate_button)
+        self.lock_box = QCheckBox("Lock pacer rate")  # therapist lock of an adaptive pacer (resonance-adaptive)
+        self.lock_box.toggled.connect(lambda on: (p := self.controller.parts) is not None and p.protocol_runner
+                                      is not None and p.protocol_runner.set_locked(p.runner.clock.now_s(), on))
+        cl.addWidget(self.lock_box)
         self._pacer_layout = lay
         lay.addWidget(self.controls)
         return col

@@ -1,56 +1,106 @@
 """Breathing rate from RR (RSA), chest accelerometer and ECG (EDR); pacer adherence and HR-breathing phase.
 
-One rate estimator serves all three sources (SCIENCE.md §5):
+Rate: count breaths in the time domain, then fuse by agreement (SCIENCE.md §5)
+----------------------------------------------------------------------------
 
-1. the respiration-bearing signal is resampled evenly (RR and EDR: cubic spline at 4 Hz; ACC: decimated after a
-   0.7 Hz low-pass, first principal component of x/y/z);
-2. mean and linear trend removed, band-pass (zero-phase Butterworth) 0.05-0.5 Hz, or 0.05-0.2 Hz when paced
-   (``paced=True``; the lower edge 0.05 Hz = 3/min keeps 4.5/min breathing, unlike ``nk.ecg_rsp``'s default
-   0.1-0.4 Hz band);
-3. the dominant frequency is the maximum of a Hann-windowed periodogram zero-padded to 0.001 Hz bins (RR in
-   spontaneous breathing: a peak above 7.2/min is preferred over a larger Mayer-wave peak when it holds ≥ 20 % of
-   its power);
-4. the rate is then refined in the time domain: mean period between the first and last upward zero crossing of
-   the signal band-passed again to ±40 % around the dominant frequency (counts whole cycles; more precise than a
-   periodogram bin on 60-s windows).
+Each source gives one respiration-bearing signal, sampled evenly:
 
-``confidence`` (0..1) is the share of the band's power within ±0.03 Hz of the dominant frequency, times the share
-of the window covered by data; a window with fewer than 2 full cycles gets confidence 0 and no rate.
+- ``rr``: NN intervals, cubic spline at 4 Hz (respiratory sinus arrhythmia);
+- ``ecg``: ECG-derived respiration, the R-wave amplitude per beat (read at the apex interpolated ×8 around the
+  sampled maximum: at 130 Hz the apex falls between samples, :func:`r_apex_amplitudes`), spline at 4 Hz;
+- ``acc``: the chest accelerometer, 0.7 Hz low-pass, decimated to 10 Hz, first principal component of x/y/z;
+  seconds with motion (jerk far above the breathing movement) are detected, and a window with more than
+  ``ACC_MAX_MOTION_SHARE`` of them gives no ACC rate.
 
-Design notes: at ~0.1 Hz Mayer waves and breathing overlap in RR; ACC is preferred when its confidence is
-comparable (:func:`best_source`). HR-breathing phase is the phase of heart rate minus the phase of lung volume at
-the breathing frequency, in degrees in (-180, 180]; 0° means HR peaks at full lungs (resonance, SCIENCE.md §3);
-positive means HR leads. Each interval's heart rate is placed at the middle of the interval.
+On each signal breaths are **counted** (Schäfer & Kratky 2008, "count-adv"): band-pass (zero-phase Butterworth),
+all local maxima and minima, then the pair of neighbouring extrema with the smallest height difference is removed
+while any difference is below ``COUNT_REL_THRESHOLD`` × the median of all differences (≈ count-adv's 0.1 × the
+upper quartile on regular breathing; the median is not pulled up by a sigh's large heart-rate swing). What is left
+alternates peak, trough, peak…; the rate is 60 / the mean of the peak-to-peak and trough-to-trough intervals
+(whole cycles: edges do not count half breaths). A spectral maximum is not used: on real, irregular breathing it
+picks Mayer waves and the heart-rate response to sighs and pauses.
+
+- **Free breathing** (no pacer): the band is ``FREE_BAND_HZ`` (8-42 /min, and below the heart-rate Nyquist
+  limit for RR and EDR): no estimate from a band that starts below ~8 /min, where Mayer waves live.
+  Exception: slow breathing without a pacer (a count from 3 /min up is below 8 /min and its breaths are
+  ``SLOW_HEIGHT_RATIO`` times taller than the free band's): that count stands, at reduced confidence.
+- **Paced breathing**: the pacer rate is the prior. Breaths are counted in the pacer's own band (0.6-1.6 ×
+  pacer); when that count is within ``PACED_FOLLOW_PER_MIN`` of the pacer and the band holds at least
+  ``PACED_MIN_SHARE`` of the signal's variance in a wide band (0.6 × pacer up to 2.5 × pacer or 21 /min), the
+  person follows the pacer and that count stands; otherwise breaths are counted in the wide band (someone who
+  does not follow), and adherence shows it.
+
+Each source's ``confidence`` (0..1) is the agreement of its two counts (peak-to-peak and trough-to-trough), times
+the share of the window with data. :func:`fuse` then combines the sources that fail in different ways (RR vs
+ECG amplitude vs ACC; Charlton et al. 2016 "smart fusion"): the largest group within ``AGREE_PER_MIN`` of each
+other gives the mean rate, ``source`` names the group (``acc+rr``), and the confidence is the agreement: the
+group's share of the sources with a rate times how tight it is. Sources that disagree give **no rate**, with the
+reason naming each source's count. A single source (a strap that sends only RR) stands alone, with at most half
+confidence: nothing confirmed it.
+
+Design notes: at ~0.1 Hz Mayer waves and breathing are indistinguishable in RR, so in paced breathing the pacer
+band decides. HR-breathing phase is the phase of heart rate minus the phase of lung volume at the breathing
+frequency, in degrees in (-180, 180]; 0° means HR peaks at full lungs (resonance, SCIENCE.md §3); positive means
+HR leads. Each interval's heart rate is placed at the middle of the interval.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-BAND_SPONTANEOUS_HZ = (0.05, 0.5)
+FREE_BAND_HZ = (0.133, 0.7)
+#: Paced breathing without a known pacer rate (``paced=True`` only): the resonance range 3-12 /min.
 BAND_PACED_HZ = (0.05, 0.2)
-CONCENTRATION_HALF_WIDTH_HZ = 0.03
-ZERO_PAD_RESOLUTION_HZ = 0.001
+#: No pacer, yet breathing slower than 8 /min (the wide band's breaths this many times taller than the free band's):
+#: someone breathing slowly on their own; the wide count stands, at SLOW_CONFIDENCE_SHARE of the confidence.
+SLOW_HEIGHT_RATIO = 3.0
+SLOW_CONFIDENCE_SHARE = 0.6
+PACED_WIDE_LOW = 0.6  # × pacer frequency: the wide band's lower edge
+PACED_WIDE_TOP, PACED_WIDE_TOP_HZ = 2.5, 0.35  # its top: 2.5 × pacer, at least 21 /min (someone breathing freely)
+PACED_BAND = (0.6, 1.6)  # × pacer frequency: the pacer's own band
+PACED_FOLLOW_PER_MIN = 1.5
+#: Following the pacer: the pacer band holds at least this share of the wide band's variance.
+PACED_MIN_SHARE = 0.5
+#: Breath phases for per-breath RSA at a known rate: extrema counted in this band (× the rate) — wide, because
+#: real breath lengths vary by ±40 % and more.
+BREATH_PHASE_BAND = (0.6, 1.8)
+#: count-adv: extrema pairs smaller than this share of the COUNT_PERCENTILE-th percentile of all
+#: extremum-to-extremum heights go.
+COUNT_REL_THRESHOLD = 0.15
+COUNT_PERCENTILE = 50
+#: RR and EDR are sampled once per beat: breathing must stay below this share of half the heart rate.
+HEART_NYQUIST_SHARE = 0.9
+AGREE_PER_MIN = 3.0
+SINGLE_SOURCE_MAX_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.2
 ACC_LOWPASS_HZ = 0.7
 ACC_DECIMATED_HZ = 10.0
+ACC_MAX_MOTION_SHARE = 0.2
+#: A second of accelerometer data is motion when its jerk (mg/s, summed over axes) exceeds this many times the
+#: window's median second: breathing is slow and smooth, a movement is not.
+ACC_MOTION_RATIO = 4.0
+ACC_MOTION_FLOOR_MG_S = 150.0
 SOURCES = ("acc", "ecg", "rr")
-#: Spontaneous breathing from RR: a peak above 7.2/min wins over a larger Mayer-wave peak below it when it holds at
-#: least this share of that peak's power (slow spontaneous breathing still wins when it dominates clearly).
-RR_SPONTANEOUS_PREFER_HZ = 0.12
-PREFERRED_PEAK_SHARE = 0.2
 
 
 @dataclass(frozen=True)
 class RateEstimate:
-    """A breathing rate estimate. ``rate_per_min`` is None when not estimable (``reason`` says why)."""
+    """A breathing rate estimate. ``rate_per_min`` is None when not estimable (``reason`` says why).
+
+    ``breath_t_s``: times (s from the signal's first sample, or session time when the caller gave ``t0_s``) of
+    the counted breaths' peaks, for display and checking.
+    """
 
     rate_per_min: float | None
     confidence: float
     source: str
     reason: str = ""
+    n_breaths: int = 0
+    breath_t_s: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
 
 @functools.lru_cache(maxsize=256)
@@ -93,68 +143,153 @@ def _detrend(x: np.ndarray) -> np.ndarray:
     return x - x.mean() - slope * t
 
 
-def dominant_frequency_hz(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float],
-                          prefer_above_hz: float | None = None) -> tuple[float | None, float]:
-    """Frequency of the periodogram maximum inside ``band_hz`` and the share of in-band power near it.
+# --- counting breaths ---------------------------------------------------------------------------------------------
 
-    With ``prefer_above_hz``, the largest peak above that frequency wins when it holds at least
-    ``PREFERRED_PEAK_SHARE`` of the overall maximum (RR in spontaneous breathing: Mayer waves ~0.1 Hz).
+def _extrema(y: np.ndarray) -> np.ndarray:
+    """Indices of the local maxima and minima of ``y`` in time order (plateaus count once)."""
+    d = np.diff(y)
+    s = np.sign(d)
+    nz = np.flatnonzero(s)
+    if nz.size < 2:
+        return np.zeros(0, dtype=int)
+    s_nz = s[nz]
+    change = np.flatnonzero(s_nz[1:] != s_nz[:-1])
+    return nz[change + 1]  # the first sample after the turn: the extremum itself
 
-    Returns ``(frequency_hz or None, concentration 0..1)``.
+
+def prune_extrema(y: np.ndarray, idx: np.ndarray, rel_threshold: float = COUNT_REL_THRESHOLD) -> np.ndarray:
+    """count-adv (Schäfer & Kratky 2008): drop the neighbouring pair of extrema with the smallest height difference
+    while any difference is below ``rel_threshold`` × the ``COUNT_PERCENTILE``-th percentile of all differences."""
+    idx = np.asarray(idx, dtype=int)
+    if idx.size < 3:
+        return idx
+    heights = np.abs(np.diff(y[idx]))
+    limit = rel_threshold * float(np.percentile(heights, COUNT_PERCENTILE))
+    keep = list(idx)
+    vals = [float(y[i]) for i in keep]
+    diffs = [abs(b - a) for a, b in zip(vals[:-1], vals[1:], strict=True)]
+    while len(keep) > 2 and diffs:
+        k = int(np.argmin(diffs))
+        if diffs[k] >= limit:
+            break
+        # remove extrema k and k+1, recompute the one difference that now joins their neighbours
+        del keep[k:k + 2]
+        del vals[k:k + 2]
+        lo, hi = max(k - 1, 0), min(k + 2, len(diffs))
+        new = [abs(vals[k] - vals[k - 1])] if 0 < k < len(vals) else []
+        diffs[lo:hi] = new
+    return np.asarray(keep, dtype=int)
+
+
+def _filtered_extrema(x: np.ndarray, fs_hz: float,
+                      band_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(y, peaks, troughs)``: ``x`` band-passed to ``band_hz`` and its counted (count-adv) peaks and troughs,
+    which alternate; None when there are fewer than three extrema."""
+    x = np.asarray(x, dtype=float)
+    hi = min(band_hz[1], 0.45 * fs_hz)
+    if x.size < 16 or hi <= band_hz[0]:
+        return None
+    y = _bandpass(_detrend(x), fs_hz, (band_hz[0], hi))
+    ext = prune_extrema(y, _extrema(y))
+    if ext.size < 3:
+        return None
+    is_peak = np.zeros(ext.size, dtype=bool)
+    is_peak[0 if y[ext[0]] > y[ext[1]] else 1::2] = True  # after pruning the extrema alternate
+    return y, ext[is_peak], ext[~is_peak]
+
+
+def breath_extrema(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The counted breaths' peaks and troughs (sample indices) of ``x`` band-passed to ``band_hz`` (count-adv);
+    they alternate. Empty arrays when there are fewer than three extrema."""
+    found = _filtered_extrema(x, fs_hz, band_hz)
+    if found is None:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty
+    return found[1], found[2]
+
+
+def _count(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], source: str,
+           coverage: float) -> tuple[RateEstimate, float]:
+    """:func:`count_breaths` and the counted breaths' median extremum-to-extremum height (0 without breaths)."""
+    found = _filtered_extrema(x, fs_hz, band_hz)
+    if found is None:
+        why = ("too little signal for a breathing rate" if np.asarray(x).size < 16
+               or min(band_hz[1], 0.45 * fs_hz) <= band_hz[0] else "fewer than 2 full breaths in the window")
+        return RateEstimate(None, 0.0, source, why), 0.0
+    y, peak_i, trough_i = found
+    ext = np.sort(np.concatenate((peak_i, trough_i)))
+    height = float(np.median(np.abs(np.diff(y[ext]))))
+    peaks, troughs = peak_i / fs_hz, trough_i / fs_hz
+    periods = [p for p in (np.diff(peaks), np.diff(troughs)) if p.size]
+    if sum(p.size for p in periods) < 3:
+        return RateEstimate(None, 0.0, source, "fewer than 2 full breaths in the window"), height
+    rate = 60.0 / float(np.mean(np.concatenate(periods)))
+    if len(periods) == 2:
+        r_peak, r_trough = 60.0 / float(np.mean(periods[0])), 60.0 / float(np.mean(periods[1]))
+        consistency = max(0.0, 1.0 - abs(r_peak - r_trough) / max(0.15 * rate, 0.5))
+    else:
+        consistency = 0.5
+    confidence = float(np.clip(consistency * coverage, 0.0, 1.0))
+    est = RateEstimate(rate, confidence, source, n_breaths=int(peaks.size), breath_t_s=tuple(float(v) for v in peaks))
+    return est, height
+
+
+def count_breaths(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float], source: str, *,
+                  coverage: float = 1.0) -> RateEstimate:
+    """Count breaths on an evenly sampled respiration-bearing signal in ``band_hz`` (module docstring)."""
+    return _count(x, fs_hz, band_hz, source, coverage)[0]
+
+
+def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, pacer_rate_per_min: float | None = None,
+                     paced: bool = False, coverage: float = 1.0, max_hz: float | None = None) -> RateEstimate:
+    """Breathing rate of an evenly sampled respiration-bearing signal: free or paced (module docstring).
+
+    ``max_hz`` caps the band (RR and EDR: below the heart-rate Nyquist limit). ``paced`` without a pacer rate
+    counts in the generic slow band ``BAND_PACED_HZ``.
     """
-    x = np.asarray(x, dtype=float)
-    n = x.size
-    nfft = max(n, int(2 ** np.ceil(np.log2(fs_hz / ZERO_PAD_RESOLUTION_HZ))))
-    spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(n), nfft)) ** 2
-    f = np.fft.rfftfreq(nfft, 1.0 / fs_hz)
-    inband = (f >= band_hz[0]) & (f <= band_hz[1])
-    if not np.any(inband) or spec[inband].sum() <= 0:
-        return None, 0.0
-    k = np.flatnonzero(inband)[np.argmax(spec[inband])]
-    if prefer_above_hz is not None and f[k] < prefer_above_hz:
-        upper = inband & (f >= prefer_above_hz)
-        if np.any(upper):
-            k_up = np.flatnonzero(upper)[np.argmax(spec[upper])]
-            if spec[k_up] >= PREFERRED_PEAK_SHARE * spec[k]:
-                k = k_up
-    f0 = float(f[k])
-    near = inband & (np.abs(f - f0) <= CONCENTRATION_HALF_WIDTH_HZ)
-    return f0, float(spec[near].sum() / spec[inband].sum())
+    top = FREE_BAND_HZ[1] if max_hz is None else min(FREE_BAND_HZ[1], max_hz)
+    if pacer_rate_per_min is None:
+        if paced:
+            return count_breaths(x, fs_hz, BAND_PACED_HZ, source, coverage=coverage)
+        free, free_height = _count(x, fs_hz, (FREE_BAND_HZ[0], top), source, coverage)
+        return _slow_breathing(x, fs_hz, top, free, free_height, source, coverage) or free
+    f_p = pacer_rate_per_min / 60.0
+    wide_band = (PACED_WIDE_LOW * f_p, min(top, max(PACED_WIDE_TOP * f_p, PACED_WIDE_TOP_HZ)))
+    pacer_band = (PACED_BAND[0] * f_p, PACED_BAND[1] * f_p)
+    narrow = count_breaths(x, fs_hz, pacer_band, source, coverage=coverage)
+    if (narrow.rate_per_min is not None and abs(narrow.rate_per_min - pacer_rate_per_min) <= PACED_FOLLOW_PER_MIN
+            and _band_share(x, fs_hz, pacer_band, wide_band) >= PACED_MIN_SHARE):
+        return narrow
+    return count_breaths(x, fs_hz, wide_band, source, coverage=coverage)
 
 
-def _zero_crossing_rate_hz(x: np.ndarray, fs_hz: float) -> tuple[float | None, int]:
-    """Mean frequency from upward zero crossings (linear interpolation between samples)."""
-    s = np.signbit(x)
-    up = np.flatnonzero(s[:-1] & ~s[1:])
-    if up.size < 3:
-        return None, max(0, up.size - 1)
-    frac = x[up] / (x[up] - x[up + 1])
-    t = (up + frac) / fs_hz
-    cycles = up.size - 1
-    return cycles / float(t[-1] - t[0]), cycles
+def _slow_breathing(x: np.ndarray, fs_hz: float, top_hz: float, free: RateEstimate, free_height: float,
+                    source: str, coverage: float) -> RateEstimate | None:
+    """Slow breathing without a pacer: the count from 3 /min is below 8 /min and its breaths are
+    ``SLOW_HEIGHT_RATIO`` times taller than those counted in the free band (``free_height``; they are then
+    ripples and harmonics of the slow breath). On real free breathing, breaths riding on Mayer waves keep the wide
+    count above 8 /min (1 of 84 windows of the real recording passed this test)."""
+    wide, wide_height = _count(x, fs_hz, (BAND_PACED_HZ[0], top_hz), source, coverage)
+    if wide.rate_per_min is None or wide.rate_per_min >= 60.0 * FREE_BAND_HZ[0]:
+        return None
+    if free.rate_per_min is not None and wide_height < SLOW_HEIGHT_RATIO * free_height:
+        return None
+    return dataclasses.replace(wide, confidence=SLOW_CONFIDENCE_SHARE * wide.confidence)
 
 
-def rate_from_signal(x: np.ndarray, fs_hz: float, source: str, *, paced: bool = False,
-                     coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate of an evenly sampled respiration-bearing signal (see module docstring)."""
-    x = np.asarray(x, dtype=float)
-    band = BAND_PACED_HZ if paced else BAND_SPONTANEOUS_HZ
-    duration_s = x.size / fs_hz
-    if duration_s < 2.0 / band[0] * 0.5 or x.size < 16:
-        return RateEstimate(None, 0.0, source, f"{duration_s:.0f} s of signal is too short for a breathing rate")
-    y = _bandpass(_detrend(x), fs_hz, band)
-    prefer = RR_SPONTANEOUS_PREFER_HZ if (source == "rr" and not paced) else None
-    f0, concentration = dominant_frequency_hz(y, fs_hz, band, prefer)
-    if f0 is None:
-        return RateEstimate(None, 0.0, source, "no power in the breathing band")
-    narrow = (max(band[0] * 0.8, f0 * 0.6), min(0.45 * fs_hz, f0 * 1.4))
-    z = _bandpass(y, fs_hz, narrow)
-    trim = int(min(0.1 * z.size, fs_hz / f0 * 0.25))  # edges of a filtfilt output are less reliable
-    f_zc, cycles = _zero_crossing_rate_hz(z[trim: z.size - trim] if trim else z, fs_hz)
-    if f_zc is None or cycles < 2:
-        return RateEstimate(None, 0.0, source, "fewer than 2 full breaths in the window")
-    rate_hz = f_zc if abs(f_zc - f0) <= 0.3 * f0 else f0
-    return RateEstimate(60.0 * rate_hz, float(np.clip(concentration * coverage, 0.0, 1.0)), source)
+def _band_share(x: np.ndarray, fs_hz: float, inner_hz: tuple[float, float], outer_hz: tuple[float, float]) -> float:
+    """Variance of ``x`` in ``inner_hz`` relative to its variance in ``outer_hz``."""
+    d = _detrend(np.asarray(x, dtype=float))
+    outer = float(np.var(_bandpass(d, fs_hz, (outer_hz[0], min(outer_hz[1], 0.45 * fs_hz)))))
+    return float(np.var(_bandpass(d, fs_hz, inner_hz))) / outer if outer > 0 else 0.0
+
+
+def _heart_nyquist_hz(beat_t_s: np.ndarray) -> float | None:
+    t = np.asarray(beat_t_s, dtype=float)
+    if t.size < 2 or t[-1] <= t[0]:
+        return None
+    beats_per_s = (t.size - 1) / float(t[-1] - t[0])
+    return HEART_NYQUIST_SHARE * beats_per_s / 2.0
 
 
 def respiration_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, fs_hz: float = 4.0) -> tuple[np.ndarray, float]:
@@ -165,8 +300,8 @@ def respiration_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, fs_hz: float = 
     return y, fs_hz
 
 
-def rate_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, *, paced: bool = False, coverage: float = 1.0,
-                 resampled: np.ndarray | None = None) -> RateEstimate:
+def rate_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, *, pacer_rate_per_min: float | None = None,
+                 paced: bool = False, coverage: float = 1.0, resampled: np.ndarray | None = None) -> RateEstimate:
     """Breathing rate from RR (respiratory sinus arrhythmia). Needs ≥ 2 beats per breath (SCIENCE.md §5).
 
     ``resampled``: the NN series already resampled at 4 Hz (:func:`biotrainer.metrics.frequency.resample_rr`).
@@ -174,7 +309,8 @@ def rate_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, *, paced: bool = False
     if len(nn_ms) < 8:
         return RateEstimate(None, 0.0, "rr", "fewer than 8 beats")
     y, fs = (resampled, 4.0) if resampled is not None else respiration_from_rr(beat_t_s, nn_ms)
-    return rate_from_signal(y, fs, "rr", paced=paced, coverage=coverage)
+    return rate_from_signal(y, fs, "rr", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
+                            max_hz=_heart_nyquist_hz(beat_t_s))
 
 
 def respiration_from_acc(acc_mg: np.ndarray, fs_hz: float) -> tuple[np.ndarray, float]:
@@ -203,20 +339,52 @@ def respiration_from_acc(acc_mg: np.ndarray, fs_hz: float) -> tuple[np.ndarray, 
     return pc, fs_out
 
 
-def rate_from_acc(acc_mg: np.ndarray, fs_hz: float, *, paced: bool = False, coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate from the chest accelerometer (mg, shape (n, 3)). Motion lowers confidence."""
+def acc_motion_share(acc_mg: np.ndarray, fs_hz: float) -> float:
+    """Share of the window's seconds with motion: jerk (mg/s, summed over axes) above ``ACC_MOTION_RATIO`` times
+    the median second's, and above ``ACC_MOTION_FLOOR_MG_S``."""
+    a = np.asarray(acc_mg, dtype=float).reshape(-1, 3)
+    per_s = max(1, int(round(fs_hz)))
+    n = a.shape[0] // per_s
+    if n < 2:
+        return 0.0
+    jerk = np.abs(np.diff(a[: n * per_s], axis=0)).sum(axis=1) * fs_hz
+    jerk = np.concatenate((jerk, jerk[-1:])).reshape(n, per_s).mean(axis=1)
+    median = float(np.median(jerk))
+    moving = jerk > max(ACC_MOTION_RATIO * median, ACC_MOTION_FLOOR_MG_S + median)
+    return float(np.count_nonzero(moving)) / n
+
+
+def rate_from_acc(acc_mg: np.ndarray, fs_hz: float, *, pacer_rate_per_min: float | None = None, paced: bool = False,
+                  coverage: float = 1.0) -> RateEstimate:
+    """Breathing rate from the chest accelerometer (mg, shape (n, 3)); no rate while the wearer moves."""
     if len(acc_mg) < fs_hz * 10:
         return RateEstimate(None, 0.0, "acc", "less than 10 s of accelerometer data")
+    motion = acc_motion_share(acc_mg, fs_hz)
+    if motion > ACC_MAX_MOTION_SHARE:
+        return RateEstimate(None, 0.0, "acc", f"the wearer moved in {100 * motion:.0f} % of the window")
     resp, fs = respiration_from_acc(acc_mg, fs_hz)
-    est = rate_from_signal(resp, fs, "acc", paced=paced, coverage=coverage)
-    # Motion: accelerometer energy above the breathing band relative to the breathing component.
-    raw = np.asarray(acc_mg, dtype=float).reshape(-1, 3)
-    jerk = np.diff(raw, axis=0).std(axis=0).sum() * fs_hz / 50.0
-    breath = float(resp.std()) + 1e-9
-    motion_penalty = 1.0 / (1.0 + (jerk / breath) ** 2 / 100.0)
-    if est.rate_per_min is None:
-        return est
-    return RateEstimate(est.rate_per_min, est.confidence * motion_penalty, "acc")
+    return rate_from_signal(resp, fs, "acc", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage)
+
+
+def r_apex_amplitudes(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float, upsample: int = 8) -> np.ndarray:
+    """R-wave amplitude per beat at the apex: the ECG around each peak interpolated ×``upsample`` (cubic), then
+    the maximum. At 130 Hz the sampled maximum misses a narrow R apex by up to ~10 %, more than breathing's own
+    modulation of it (SCIENCE.md §5)."""
+    x = np.asarray(ecg_hp, dtype=float)
+    pos = np.asarray(peak_t_s, dtype=float) * fs_hz
+    if pos.size == 0 or x.size < 4:
+        return np.zeros(pos.size)
+    centre = np.clip(np.round(pos).astype(int), 2, x.size - 3)
+    sign = 1.0 if np.median(x[centre]) >= 0 else -1.0
+    win = centre[:, None] + np.arange(-2, 3)[None, :]  # 5 samples around the apex
+    seg = sign * x[win]
+    # cubic (Catmull-Rom) interpolation on the middle two intervals, ``upsample`` points each
+    u = np.linspace(0.0, 1.0, upsample, endpoint=False)
+    basis = 0.5 * np.stack(((-u ** 3 + 2 * u ** 2 - u), (3 * u ** 3 - 5 * u ** 2 + 2), (-3 * u ** 3 + 4 * u ** 2 + u),
+                            (u ** 3 - u ** 2)), axis=1)  # (upsample, 4)
+    left = seg[:, 0:4] @ basis.T
+    right = seg[:, 1:5] @ basis.T
+    return sign * np.maximum(left.max(axis=1), right.max(axis=1))
 
 
 def edr_signal(peak_t_s: np.ndarray, r_amplitude: np.ndarray, fs_hz: float = 4.0) -> tuple[np.ndarray, float]:
@@ -227,28 +395,68 @@ def edr_signal(peak_t_s: np.ndarray, r_amplitude: np.ndarray, fs_hz: float = 4.0
     return y, fs_hz
 
 
-def rate_from_edr(peak_t_s: np.ndarray, r_amplitude: np.ndarray, *, paced: bool = False,
-                  coverage: float = 1.0) -> RateEstimate:
+def rate_from_edr(peak_t_s: np.ndarray, r_amplitude: np.ndarray, *, pacer_rate_per_min: float | None = None,
+                  paced: bool = False, coverage: float = 1.0) -> RateEstimate:
     """Breathing rate from ECG R-amplitude modulation (EDR)."""
     if len(peak_t_s) < 8:
         return RateEstimate(None, 0.0, "ecg", "fewer than 8 R-peaks")
-    y, fs = edr_signal(peak_t_s, r_amplitude)
-    return rate_from_signal(y, fs, "ecg", paced=paced, coverage=coverage)
+    amp = np.asarray(r_amplitude, dtype=float)
+    med = float(np.median(amp))
+    keep = np.abs(amp - med) <= 0.5 * abs(med) + 1e-9  # ectopic beats' tall QRS is not breathing
+    if np.count_nonzero(keep) < 8:
+        return RateEstimate(None, 0.0, "ecg", "R amplitudes too irregular")
+    t = np.asarray(peak_t_s, dtype=float)[keep]
+    y, fs = edr_signal(t, amp[keep])
+    return rate_from_signal(y, fs, "ecg", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
+                            max_hz=_heart_nyquist_hz(t))
 
 
-def best_source(estimates: list[RateEstimate], min_confidence: float = 0.2) -> RateEstimate:
-    """The estimate to show: highest confidence, ties (within 0.1) going to acc, then ecg, then rr.
+# --- fusion ------------------------------------------------------------------------------------------------------
 
-    Returns an estimate with ``rate_per_min=None`` (reason listing why) when none reaches ``min_confidence``.
+def _describe(estimates: list[RateEstimate]) -> str:
+    return ", ".join(f"{e.source} {e.rate_per_min:.1f}" for e in estimates if e.rate_per_min is not None)
+
+
+def fuse(estimates: list[RateEstimate], agree_per_min: float = AGREE_PER_MIN,
+         min_confidence: float = MIN_CONFIDENCE) -> RateEstimate:
+    """The rate to show: the mean of the largest group of sources that agree (module docstring).
+
+    Returns an estimate with ``rate_per_min=None`` and the reason when no source has a rate, when the sources
+    disagree, or when the agreement is too weak.
     """
-    usable = [e for e in estimates if e.rate_per_min is not None and e.confidence >= min_confidence]
-    if not usable:
-        why = "; ".join(f"{e.source}: {e.reason or f'confidence {e.confidence:.2f} too low'}" for e in estimates)
+    valid = [e for e in estimates if e.rate_per_min is not None and e.confidence > 0]
+    if not valid:
+        why = "; ".join(f"{e.source}: {e.reason or 'no rate'}" for e in estimates)
         return RateEstimate(None, 0.0, "none", why or "no respiration source")
-    top = max(e.confidence for e in usable)
-    close = [e for e in usable if e.confidence >= top - 0.1]
-    close.sort(key=lambda e: SOURCES.index(e.source) if e.source in SOURCES else len(SOURCES))
-    return close[0]
+    if len(valid) == 1:
+        e = valid[0]
+        conf = SINGLE_SOURCE_MAX_CONFIDENCE * e.confidence
+        if conf < min_confidence * SINGLE_SOURCE_MAX_CONFIDENCE:
+            return RateEstimate(None, 0.0, "none", f"{e.source}: its two breath counts disagree")
+        return RateEstimate(e.rate_per_min, conf, e.source, n_breaths=e.n_breaths, breath_t_s=e.breath_t_s)
+    best: list[RateEstimate] = []
+    best_spread = np.inf
+    for anchor in valid:  # every group of sources within agree_per_min of each other, from its lowest rate up
+        group = [e for e in valid if 0 <= e.rate_per_min - anchor.rate_per_min <= agree_per_min]
+        rates = [e.rate_per_min for e in group]
+        spread = max(rates) - min(rates)
+        if len(group) > len(best) or (len(group) == len(best) and spread < best_spread):
+            best, best_spread = group, spread
+    if len(best) < 2:
+        return RateEstimate(None, 0.0, "none", f"the breathing-rate sources disagree ({_describe(valid)} /min)")
+    conf = len(best) / len(valid) * (1.0 - best_spread / (2 * agree_per_min)) * float(
+        np.mean([e.confidence for e in best]))
+    if conf < min_confidence:
+        return RateEstimate(None, 0.0, "none", f"the breathing-rate sources agree too weakly ({_describe(valid)} /min)")
+    best.sort(key=lambda e: SOURCES.index(e.source) if e.source in SOURCES else len(SOURCES))
+    rate = float(np.mean([e.rate_per_min for e in best]))
+    return RateEstimate(rate, float(conf), "+".join(e.source for e in best), n_breaths=best[0].n_breaths,
+                        breath_t_s=best[0].breath_t_s)
+
+
+def best_source(estimates: list[RateEstimate], min_confidence: float = MIN_CONFIDENCE) -> RateEstimate:
+    """The estimate to show (:func:`fuse`; kept under its old name for callers)."""
+    return fuse(estimates, min_confidence=min_confidence)
 
 
 def sinusoid_phase_rad(t_s: np.ndarray, x: np.ndarray, frequency_hz: float) -> tuple[float, float]:

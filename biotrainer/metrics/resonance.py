@@ -6,6 +6,7 @@ the first ``skip_s`` seconds (``analysis_skip_s``, 30 s) are dropped while breat
 =========================  =================================================================================
 ``p2t_bpm``                mean per-breath HR max − min over pacer breaths aligned on the HR lag (:mod:`.rsa`; primary)
 ``phase_deg``              HR phase relative to the pacer's lung volume at the pacer frequency (0° best; primary)
+``hr_fit_swing_bpm``       peak-to-trough of the HR sinusoid fitted at the pacer frequency (least squares; not ranked)
 ``lf_ms2``                 NN power 0.04-0.15 Hz (zero-padded Hann periodogram of the step; for comparing steps)
 ``lf_peak_ms2_hz``         the LF spectral maximum (ms²/Hz), ``lf_peak_hz`` its frequency
 ``smoothness``             share of 0.04-0.40 Hz power within ±0.015 Hz of the pacer frequency (sinusoidal HR)
@@ -54,6 +55,10 @@ class StepResult:
     p2t_bpm: float | None = None
     p2t_ms: float | None = None
     phase_deg: float | None = None
+    #: peak-to-trough of the heart-rate sinusoid fitted at the pacer frequency (bpm): the RSA amplitude at the
+    #: pacing rate (its square is the heart rate's power there, the height of the LF peak); least squares over
+    #: every beat, so steadier than the per-breath swing
+    hr_fit_swing_bpm: float | None = None
     lf_ms2: float | None = None
     lf_peak_ms2_hz: float | None = None
     lf_peak_hz: float | None = None
@@ -77,6 +82,10 @@ class Assessment:
     steps: list[StepResult]
     reason: str = ""
     weights: dict[str, float] = field(default_factory=lambda: dict(WEIGHTS))
+    #: ``stepped`` (ranked steps) or ``adaptive`` (the closed-loop pacer's dwells: :mod:`.adaptive_pacer`)
+    kind: str = "stepped"
+    #: adaptive: the pacer recorded its convergence; stepped: a step qualified
+    converged: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:
@@ -88,8 +97,10 @@ class Assessment:
                 return [clean(x) for x in v]
             return v
 
-        return clean({"pick_rate_per_min": self.pick_rate_per_min, "reason": self.reason, "weights": self.weights,
-                      "steps": [asdict(s) for s in self.steps]})
+        converged = self.pick_rate_per_min is not None if self.converged is None else self.converged
+        return clean({"kind": self.kind, "pick_rate_per_min": self.pick_rate_per_min,
+                      "pick_per_min": self.pick_rate_per_min, "converged": converged, "reason": self.reason,
+                      "weights": self.weights, "steps": [asdict(s) for s in self.steps]})
 
 
 def _step_spectrum(t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +158,9 @@ def evaluate_step(streams: Streams, name: str, rate_per_min: float, start_s: flo
         res.phase_deg = br.hr_breathing_phase_deg(nn_t, nn, tv[ok], vol[ok], f_p)
     if res.phase_deg is None:
         res.reasons["phase_deg"] = "no pacer volume or too few beats"
+    mid_t = nn_t - nn / 2000.0  # an interval's heart rate belongs to its middle
+    _, amp_bpm = br.sinusoid_phase_rad(mid_t, 60000.0 / nn, f_p)
+    res.hr_fit_swing_bpm = 2.0 * amp_bpm
     f, p = _step_spectrum(nn_t, nn)
     res.lf_ms2 = _integral(f, p, 0.04, 0.15)
     lf = (f >= 0.04) & (f < 0.15)
@@ -159,7 +173,7 @@ def evaluate_step(streams: Streams, name: str, rate_per_min: float, start_s: flo
     local = np.flatnonzero((band[1:-1] > band[:-2]) & (band[1:-1] >= band[2:])) + 1
     big = [i for i in local if band[i] >= 0.5 * band.max()]
     res.single_peak = 1.0 if len(big) <= 1 else 0.0
-    est = br.rate_from_rr(nn_t, nn, paced=True)
+    est = br.rate_from_rr(nn_t, nn, pacer_rate_per_min=rate_per_min)
     res.breathing_rate_per_min = est.rate_per_min
     res.adherence_per_min = br.adherence(est.rate_per_min, rate_per_min)
     if res.adherence_per_min is None:

@@ -8,8 +8,9 @@
   order):
 
   1. a respiration signal when present with a usable rate (its own estimate's confidence ≥ 0.2): the chest
-     accelerometer (``acc``), else ECG-derived respiration (``ecg``), :func:`breaths_from_signal` band-passed
-     ±40 % around that rate (the signal's sign does not matter, see the alignment);
+     accelerometer (``acc``), else ECG-derived respiration (``ecg``): the breaths counted on it
+     (:func:`breaths_from_extrema`, the same count as the rate; the signal's sign does not matter, see the
+     alignment);
   2. else the pacer (:func:`breaths_from_pacer`) while breathing follows it (adherence within 1 /min);
   3. else cycles of the RSA waveform itself (:func:`breaths_from_rr`, ``rr``: spontaneous breathing with no
      respiration signal).
@@ -194,46 +195,36 @@ def breaths_from_pacer(segments: list[tuple[float, str, float]]) -> list[Breath]
     return breaths
 
 
-def breaths_from_signal(x: np.ndarray, fs_hz: float, t0_s: float = 0.0) -> list[Breath]:
-    """Breaths from a respiration (volume-like) signal: troughs start inhales, peaks start exhales.
+def breaths_from_extrema(x: np.ndarray, fs_hz: float, rate_per_min: float, t0_s: float = 0.0) -> list[Breath]:
+    """Breaths of a volume-like respiration signal at about ``rate_per_min``: the breaths counted by
+    :func:`biotrainer.metrics.breathing.breath_extrema` (the same count as the rate) in
+    ``BREATH_PHASE_BAND`` × the rate. A trough starts an inhale, the next peak the exhale, the next trough ends it."""
+    from biotrainer.metrics import breathing as br
 
-    ``x`` should already be band-passed around the breathing rate (see :mod:`.breathing`).
-    """
-    x = np.asarray(x, dtype=float)
-    if x.size < 5:
-        return []
-    dx = np.diff(x)
-    s = np.sign(dx)
-    s[s == 0] = 1
-    turns = np.flatnonzero(s[1:] != s[:-1]) + 1
-    troughs = [int(i) for i in turns if s[i - 1] < 0]
-    peaks = [int(i) for i in turns if s[i - 1] > 0]
+    f0 = rate_per_min / 60.0
+    peaks, troughs = br.breath_extrema(x, fs_hz, (br.BREATH_PHASE_BAND[0] * f0, br.BREATH_PHASE_BAND[1] * f0))
     breaths: list[Breath] = []
     for a, b in zip(troughs[:-1], troughs[1:], strict=True):
-        inside = [p for p in peaks if a < p < b]
-        if inside:
-            p = max(inside, key=lambda i: x[i])
-            breaths.append(Breath(t0_s + a / fs_hz, t0_s + p / fs_hz, t0_s + b / fs_hz))
+        inside = peaks[(peaks > a) & (peaks < b)]
+        if inside.size:
+            breaths.append(Breath(t0_s + a / fs_hz, t0_s + float(inside[0]) / fs_hz, t0_s + b / fs_hz))
     return breaths
 
 
 def breaths_from_rr(beat_t_s: np.ndarray, nn_ms: np.ndarray, rate_per_min: float,
                     resampled: tuple[np.ndarray, np.ndarray] | None = None) -> list[Breath]:
-    """Cycles of the RSA waveform (NN band-passed ±40 % around the breathing rate).
+    """Breaths of the RSA waveform (:func:`breaths_from_extrema` on −NN).
 
     RR falls during inhalation: a cycle runs from one RR maximum (start of 'inhale') through the RR minimum
     ('exhale' start) to the next maximum.
     """
-    from biotrainer.metrics.breathing import _bandpass
     from biotrainer.metrics.frequency import resample_rr
 
     if len(nn_ms) < 8 or rate_per_min <= 0:
         return []
     fs = 4.0
     t_even, y = resampled if resampled is not None else resample_rr(beat_t_s, nn_ms, fs)
-    f0 = rate_per_min / 60.0
-    z = _bandpass(y - y.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
-    return breaths_from_signal(-z, fs, float(t_even[0]))
+    return breaths_from_extrema(-(y - y.mean()), fs, rate_per_min, float(t_even[0]))
 
 
 def pacer_band_power_ms2(beat_t_s: np.ndarray, nn_ms: np.ndarray, pacer_hz: float,

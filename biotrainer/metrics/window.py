@@ -367,22 +367,23 @@ def _breathing_keys(r: WindowResult, data: WindowData, poor: str, pacer_rate: fl
 
     values, reasons = r.values, r.reasons
     nn, nn_t = r.nn_ms, r.nn_t_s
-    paced = pacer_rate is not None
     span = max(1e-9, data.end_s - data.start_s)
     coverage = 1.0 - min(1.0, float(values.get("quality.missing_pct") or 0.0) / 100.0)
     estimates: list[br.RateEstimate] = []
     if nn.size >= 8 and not poor:
-        estimates.append(br.rate_from_rr(nn_t, nn, paced=paced, coverage=coverage, resampled=resampled[1]))
+        estimates.append(br.rate_from_rr(nn_t, nn, pacer_rate_per_min=pacer_rate, coverage=coverage,
+                                          resampled=resampled[1]))
     else:
         estimates.append(br.RateEstimate(None, 0.0, "rr", poor or "too few intervals"))
     if data.acc_mg is not None and data.acc_fs_hz:
-        estimates.append(br.rate_from_acc(data.acc_mg, data.acc_fs_hz, paced=paced,
+        estimates.append(br.rate_from_acc(data.acc_mg, data.acc_fs_hz, pacer_rate_per_min=pacer_rate,
                                           coverage=min(1.0, len(data.acc_mg) / data.acc_fs_hz / span)))
     if data.ecg_peak_t_s is not None and data.ecg_r_amplitude is not None and len(data.ecg_peak_t_s) >= 8:
-        estimates.append(br.rate_from_edr(data.ecg_peak_t_s, data.ecg_r_amplitude, paced=paced, coverage=coverage))
+        estimates.append(br.rate_from_edr(data.ecg_peak_t_s, data.ecg_r_amplitude, pacer_rate_per_min=pacer_rate,
+                                          coverage=coverage))
     for e in estimates:
         _put(values, reasons, f"breathing.{e.source}_rate_per_min", e.rate_per_min, e.reason)
-    best = br.best_source(estimates)
+    best = br.fuse(estimates)
     _put(values, reasons, "breathing.rate_per_min", best.rate_per_min, best.reason)
     values["breathing.confidence"] = float(best.confidence)
     r.labels["breathing.source"] = best.source
@@ -498,6 +499,4 @@ def _respiration_breaths(data: WindowData, estimates: list) -> tuple[list, str]:
         t0 = float(t_even[0]) if len(t_even) else data.start_s
     if resp is None or resp.size < 16:
         return [], ""
-    f0 = usable[src].rate_per_min / 60.0
-    z = br._bandpass(resp - resp.mean(), fs, (f0 * 0.6, min(f0 * 1.4, 0.45 * fs)))
-    return rsa.breaths_from_signal(z, fs, t0), src
+    return rsa.breaths_from_extrema(resp - resp.mean(), fs, usable[src].rate_per_min, t0), src

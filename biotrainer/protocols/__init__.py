@@ -20,6 +20,7 @@ from biotrainer.protocols.loader import (
     user_protocols_dir,
 )
 from biotrainer.protocols.model import (
+    AdaptiveSpec,
     CueSpec,
     PacerSpec,
     PhaseSpec,
@@ -35,6 +36,7 @@ __all__ = [
     "FEEDBACK_SIGNALS",
     "PERSONAL_RATE",
     "PROTOCOL_SCHEMA",
+    "AdaptiveSpec",
     "CueSpec",
     "PacerSpec",
     "PhaseSpec",

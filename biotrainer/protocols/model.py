@@ -7,6 +7,7 @@ session metadata, so a session says exactly which protocol it followed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import sys
@@ -44,6 +45,17 @@ class CueSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AdaptiveSpec:
+    """Closed-loop pacer limits (``pacer.adaptive``; the controller: :mod:`biotrainer.metrics.adaptive_pacer`)."""
+
+    settle_s: float = 120.0
+    step_per_min: float = 0.25
+    interval_s: float = 90.0
+    min_rate_per_min: float = 4.5
+    max_rate_per_min: float = 7.0
+
+
+@dataclass(frozen=True, slots=True)
 class PacerSpec:
     """Pacer settings of a phase. ``rate_per_min`` is a number or ``"personal"``."""
 
@@ -52,6 +64,7 @@ class PacerSpec:
     inhale_share: float = 0.4
     hold_in_s: float = 0.0
     hold_out_s: float = 0.0
+    adaptive: AdaptiveSpec | None = None
 
     @property
     def personal(self) -> bool:
@@ -86,7 +99,11 @@ class PacerSpec:
             head = f"personal rate {format_number(rate)}/min"
         else:
             head = f"{format_number(rate)}/min"
-        return f"{head}, " + ", ".join(parts)
+        tail = ""
+        if self.adaptive is not None:
+            tail = (f", adapting within {format_number(self.adaptive.min_rate_per_min)}-"
+                    f"{format_number(self.adaptive.max_rate_per_min)}/min")
+        return f"{head}, " + ", ".join(parts) + tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +210,7 @@ class Protocol:
                     "resolved_rate_per_min": pacer.rate_per_min,
                     "inhale_share": p.pacer.inhale_share, "hold_in_s": hold_in_s, "hold_out_s": hold_out_s,
                     "inhale_s": inhale_s, "exhale_s": exhale_s, "period_s": pacer.period_s,
+                    "adaptive": None if p.pacer.adaptive is None else dataclasses.asdict(p.pacer.adaptive),
                 }
             phases.append(entry)
         return {
@@ -332,10 +350,24 @@ def _build_pacer(raw: Mapping[str, Any] | None, at: str, err: Any) -> PacerSpec 
     if raw["fallback_rate_per_min"] is not None and not personal:
         raise err(f"{at}.fallback_rate_per_min", 'expected only with rate_per_min = "personal" (it would be ignored)')
     fallback = raw["fallback_rate_per_min"]
+    adaptive = _build_adaptive(raw.get("adaptive"), f"{at}.adaptive", err)
     spec = PacerSpec(rate_per_min=raw["rate_per_min"],
                      fallback_rate_per_min=DEFAULT_FALLBACK_RATE_PER_MIN if fallback is None else fallback,
-                     inhale_share=raw["inhale_share"], hold_in_s=raw["hold_in_s"], hold_out_s=raw["hold_out_s"])
+                     inhale_share=raw["inhale_share"], hold_in_s=raw["hold_in_s"], hold_out_s=raw["hold_out_s"],
+                     adaptive=adaptive)
     check_pacer_fits(spec, spec.resolve_rate_per_min(None), at, err)
+    if adaptive is not None:
+        check_pacer_fits(spec, adaptive.max_rate_per_min, at, err)
+    return spec
+
+
+def _build_adaptive(raw: Mapping[str, Any] | None, at: str, err: Any) -> AdaptiveSpec | None:
+    if raw is None:
+        return None
+    spec = AdaptiveSpec(**raw)
+    if spec.min_rate_per_min >= spec.max_rate_per_min:
+        raise err(at, f"expected min_rate_per_min below max_rate_per_min, got {format_number(spec.min_rate_per_min)}"
+                      f" and {format_number(spec.max_rate_per_min)}")
     return spec
 
 

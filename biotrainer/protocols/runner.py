@@ -10,6 +10,13 @@ not counting pauses): for each phase a ``PhaseMarker`` start, the ``PacerMarker`
 schedule, never by adding up tick lengths, so calling ``events_until`` in many small steps or one big step yields
 exactly the same events with exactly the same ``t_s`` (the scheduled time, not the time of the call).
 
+**Adaptive phases** (``pacer.adaptive``; the controller is :mod:`biotrainer.metrics.adaptive_pacer`): the pacer of
+such a phase is a sequence of pacers, each from a breath boundary on. :meth:`ProtocolRunner.change_rate` adds one
+from the next inhale start (so the pacer never jumps mid-breath), replaces the not-yet-emitted pacer markers of
+the phase and schedules an :class:`~biotrainer.core.events.Annotation` (author ``adaptive-pacer``) that records the
+change and its reason. :meth:`ProtocolRunner.set_locked` is the therapist's lock (also recorded). Changes and
+queries are serialised by a lock: the GUI thread may lock while the session loop runs.
+
 Pausing stops the protocol clock: entries due by the pause are still handed out, later ones shift by the pause
 length. :meth:`pacer_at`, :meth:`phase_at`, :meth:`time_left_s` and :meth:`current_cue` answer for any session time
 from the same pause record, so views and the simulator follow the same clock.
@@ -23,16 +30,27 @@ import bisect
 import dataclasses
 import logging
 import math
+import threading
 from dataclasses import dataclass
 
 from biotrainer.core.errors import ProtocolError, UsageError
-from biotrainer.core.events import SESSION, Cue, Event, PacerMarker, PhaseMarker
-from biotrainer.core.pacer import Pacer, PacerPoint
+from biotrainer.core.events import SESSION, Annotation, Cue, Event, PacerMarker, PhaseMarker
+from biotrainer.core.pacer import ADAPTIVE_AUTHOR, LOCK_AUTHOR, LOCKED_TEXT, UNLOCKED_TEXT, Pacer, PacerPoint
 from biotrainer.core.source import ScheduledSource
-from biotrainer.protocols.model import CueSpec, PhaseSpec, Protocol, check_pacer_fits, format_number
+from biotrainer.protocols.model import (
+    AdaptiveSpec,
+    CueSpec,
+    PhaseSpec,
+    Protocol,
+    check_pacer_fits,
+    format_number,
+)
 from biotrainer.protocols.schema import RATE_MAX_PER_MIN, RATE_MIN_PER_MIN
 
 log = logging.getLogger(__name__)
+
+#: A rate change starts at an inhale at least this far after the call (the simulator and the screen plan ahead).
+CHANGE_LEAD_S = 1.0
 
 END_TOLERANCE_S = 1e-6
 """A pacer segment starting this close to its phase end is float round-off (e.g. 11 breaths at 5.5/min end at
@@ -113,6 +131,11 @@ class ProtocolRunner(ScheduledSource):
                 cues = (CueSpec(0.0, self.rate_note or ""), *cues)
                 note_pending = False
             self._cues.append(cues)
+        # per phase: the pacers in force, each from a phase-relative time on, with the breaths before it
+        self._segments: list[list[tuple[float, Pacer, int]]] = [
+            [] if pacer is None else [(0.0, pacer, 0)] for pacer in self._pacers]
+        self.locked = False
+        self._lock = threading.RLock()
         self._schedule: list[tuple[float, Event]] = self._build_schedule()
         self._next = 0
         # Offsets: events from index `from_index` on are shifted by `offset_s` (sum of the pauses before them).
@@ -160,6 +183,10 @@ class ProtocolRunner(ScheduledSource):
 
     def events_until(self, t_s: float) -> list[Event]:
         """Markers with scheduled session time ``<= t_s`` not returned yet, in time order (``t_s`` = scheduled)."""
+        with self._lock:
+            return self._events_until(t_s)
+
+    def _events_until(self, t_s: float) -> list[Event]:
         out: list[Event] = []
         n = len(self._schedule)
         while self._next < n:
@@ -226,18 +253,32 @@ class ProtocolRunner(ScheduledSource):
         phase = self.protocol.phases[i]
         start = self._phase_starts_s[i]
         elapsed = p - start
-        pacer = self._pacers[i]
+        with self._lock:
+            point = self._pacer_point(i, elapsed)
         return PhaseState(index=i, phase=phase, start_s=start, elapsed_s=elapsed,
                           remaining_s=max(0.0, phase.duration_s - elapsed),
-                          rate_per_min=pacer.rate_per_min if pacer is not None else None)
+                          rate_per_min=point.rate_per_min if point is not None else None)
 
     def pacer_at(self, t_s: float) -> PacerPoint | None:
         """The pacer at session time ``t_s``; None outside paced phases (and before the start / after the end)."""
         state = self.phase_at(t_s)
         if state is None:
             return None
-        pacer = self._pacers[state.index]
-        return None if pacer is None else pacer.at(state.elapsed_s)
+        with self._lock:
+            return self._pacer_point(state.index, state.elapsed_s)
+
+    def _pacer_point(self, index: int, elapsed_s: float) -> PacerPoint | None:
+        segments = self._segments[index]
+        if not segments:
+            return None
+        k = bisect.bisect_right([seg[0] for seg in segments], elapsed_s) - 1
+        start, pacer, breaths = segments[max(k, 0)]
+        point = pacer.at(elapsed_s - start)
+        if start == 0.0:
+            return point
+        return dataclasses.replace(point, breath_index=point.breath_index + breaths,
+                                   cycle_position=point.cycle_position + breaths,
+                                   segment_start_s=point.segment_start_s + start)
 
     def current_cue(self, t_s: float) -> CueSpec | None:
         """The cue on screen at ``t_s``: the latest cue of the current phase that has started, or None."""
@@ -255,3 +296,100 @@ class ProtocolRunner(ScheduledSource):
     def time_left_s(self, t_s: float) -> float:
         """Protocol seconds left at session time ``t_s`` (does not run down while paused)."""
         return min(self.total_duration_s, max(0.0, self.total_duration_s - self.protocol_time_s(t_s)))
+
+    # --- the adaptive pacer -----------------------------------------------------------------------------------
+
+    def adaptive_at(self, t_s: float) -> tuple[PhaseState, AdaptiveSpec] | None:
+        """The running phase and its adaptive settings when the phase at ``t_s`` has an adaptive pacer."""
+        state = self.phase_at(t_s)
+        if state is None or state.phase.pacer is None or state.phase.pacer.adaptive is None:
+            return None
+        return state, state.phase.pacer.adaptive
+
+    @property
+    def has_adaptive_phase(self) -> bool:
+        return any(p.pacer is not None and p.pacer.adaptive is not None for p in self.protocol.phases)
+
+    def note(self, t_s: float, text: str, author: str = ADAPTIVE_AUTHOR) -> None:
+        """Record ``text`` as an :class:`Annotation` at session time ``t_s`` (or at the next marker, if later)."""
+        with self._lock:
+            p = self.protocol_time_s(t_s)
+            if self._next:
+                p = max(p, self._schedule[self._next - 1][0])
+            self._insert([(p, Annotation(t_s=self.start_s + p, participant=SESSION, text=text, author=author))])
+
+    def set_locked(self, t_s: float, locked: bool, author: str = LOCK_AUTHOR) -> None:
+        """The therapist's lock: while locked the adaptive pacer keeps the rate. Recorded as an annotation."""
+        with self._lock:
+            if locked == self.locked:
+                return
+            self.locked = locked
+            point = self.pacer_at(t_s)
+            rate = f" at {format_number(round(point.rate_per_min, 2))}/min" if point is not None else ""
+            self.note(t_s, f"{LOCKED_TEXT if locked else UNLOCKED_TEXT}{rate}", author)
+
+    def change_rate(self, t_s: float, rate_per_min: float, reason: str) -> float | None:
+        """Pace an adaptive phase at ``rate_per_min`` from the next inhale start at least ``CHANGE_LEAD_S`` after
+        session time ``t_s``; returns that session time, or None (not adaptive, locked, paused, or no breath left
+        in the phase). The change is recorded with ``reason``."""
+        with self._lock:
+            found = self.adaptive_at(t_s)
+            if found is None or self.locked or self.paused or self._offset_from[-1] > self._next:
+                return None
+            state, spec = found
+            rate = min(max(float(rate_per_min), spec.min_rate_per_min), spec.max_rate_per_min)
+            segments = self._segments[state.index]
+            start, pacer, breaths = segments[-1]
+            emitted = self._schedule[self._next - 1][0] - state.start_s if self._next else 0.0
+            earliest = max(state.elapsed_s + CHANGE_LEAD_S, emitted + 1e-9)
+            k = max(1, math.ceil((earliest - start) / pacer.period_s - 1e-9))
+            boundary = start + k * pacer.period_s
+            phase = state.phase
+            new = dataclasses.replace(pacer, rate_per_min=rate)
+            if boundary + new.period_s > phase.duration_s or abs(rate - pacer.rate_per_min) < 1e-9:
+                return None
+            segments.append((boundary, new, breaths + k))
+            self._replace_pacer_markers(state.index, state.start_s, boundary, new, breaths + k)
+            old = format_number(round(pacer.rate_per_min, 2))
+            text = f"pacer {old} -> {format_number(round(rate, 2))}/min: {reason}"
+            self._insert([(state.start_s + boundary,
+                           Annotation(t_s=self.start_s + state.start_s + boundary, participant=SESSION, text=text,
+                                      author=ADAPTIVE_AUTHOR))])
+            return self._session_time_of(state.start_s + boundary)
+
+    def _session_time_of(self, protocol_t_s: float) -> float:
+        return self.start_s + protocol_t_s + self._offset_s[-1]
+
+    def _replace_pacer_markers(self, index: int, phase_start_s: float, boundary_s: float, pacer: Pacer,
+                               breath_offset: int) -> None:
+        """Drop the phase's pacer markers from ``boundary_s`` on (not emitted yet) and schedule ``pacer``'s."""
+        cut = phase_start_s + boundary_s - END_TOLERANCE_S
+        head, tail = self._schedule[:self._next], self._schedule[self._next:]
+        tail = [(p, ev) for p, ev in tail if not (isinstance(ev, PacerMarker) and p >= cut
+                                                  and self._phase_index_at(p) == index)]
+        self._schedule = head + tail
+        duration = self.protocol.phases[index].duration_s
+        entries = []
+        for rel_s, segment, breath_index, duration_s in pacer.segment_starts(0.0, duration - boundary_s
+                                                                             - END_TOLERANCE_S):
+            p = phase_start_s + boundary_s + rel_s
+            entries.append((p, PacerMarker(t_s=self.start_s + p, participant=SESSION, segment=segment,
+                                           rate_per_min=pacer.rate_per_min, breath_index=breath_index + breath_offset,
+                                           duration_s=duration_s)))
+        self._insert(entries)
+
+    def _phase_index_at(self, protocol_t_s: float) -> int:
+        return max(0, bisect.bisect_right(self._phase_starts_s, protocol_t_s) - 1)
+
+    def _insert(self, entries: list[tuple[float, Event]]) -> None:
+        """Insert scheduled entries after the emitted ones, in time order (after entries of the same time, but
+        before a phase's end marker at that time)."""
+        for p, ev in entries:
+            times = [q for q, _ in self._schedule]
+            i = max(bisect.bisect_right(times, p), self._next)
+            while i > self._next and isinstance(self._schedule[i - 1][1], PhaseMarker) and times[i - 1] == p:
+                i -= 1
+            self._schedule.insert(i, (p, ev))
+            if self._pause_boundary is not None and self._pause_boundary >= i:
+                self._pause_boundary += 1  # a note made while paused is handed out now
+            self._offset_from = [k + 1 if k > i else k for k in self._offset_from]

@@ -105,6 +105,23 @@ class Field:
     doc: str = ""
 
 
+#: Closed-loop resonance pacer (``pacer.adaptive``): limits the controller keeps (SCIENCE.md §3).
+ADAPTIVE_RATE_RANGE_PER_MIN = (4.5, 7.0)
+ADAPTIVE_SCHEMA: dict[str, Field] = {
+    "settle_s": Field("number", default=120.0, minimum=30.0, maximum=600.0,
+                      doc="seconds at the start rate before the first change"),
+    "step_per_min": Field("number", default=0.25, minimum=0.1, maximum=0.25,
+                          doc="largest change of the rate at one step, breaths/min"),
+    "interval_s": Field("number", default=90.0, minimum=60.0, maximum=120.0,
+                        doc="seconds between changes at the least"),
+    "min_rate_per_min": Field("number", default=ADAPTIVE_RATE_RANGE_PER_MIN[0],
+                              minimum=ADAPTIVE_RATE_RANGE_PER_MIN[0], maximum=ADAPTIVE_RATE_RANGE_PER_MIN[1],
+                              doc="slowest rate the pacer may reach"),
+    "max_rate_per_min": Field("number", default=ADAPTIVE_RATE_RANGE_PER_MIN[1],
+                              minimum=ADAPTIVE_RATE_RANGE_PER_MIN[0], maximum=ADAPTIVE_RATE_RANGE_PER_MIN[1],
+                              doc="fastest rate the pacer may reach"),
+}
+
 PACER_SCHEMA: dict[str, Field] = {
     "rate_per_min": Field("rate", required=True, minimum=RATE_MIN_PER_MIN, maximum=RATE_MAX_PER_MIN,
                           doc='breaths per minute, or "personal" for the participant\'s resonance rate'),
@@ -117,6 +134,9 @@ PACER_SCHEMA: dict[str, Field] = {
                        doc="hold after the inhale, seconds"),
     "hold_out_s": Field("number", default=0.0, minimum=0.0, maximum=MAX_HOLD_S,
                         doc="hold after the exhale, seconds"),
+    "adaptive": Field("table", fields=ADAPTIVE_SCHEMA,
+                      doc="closed loop: move the rate in small steps toward the largest heart-rate swing "
+                          "(leave out for a fixed rate)"),
 }
 
 CUE_SCHEMA: dict[str, Field] = {

@@ -16,7 +16,7 @@ from biotrainer.core.clock import Clock, RealClock, VirtualClock
 from biotrainer.core.errors import UsageError
 from biotrainer.core.session_runner import SessionResult, SessionRunner
 from biotrainer.core.source import PushSource, ScheduledSource
-from biotrainer.wiring.parts import attach_metrics, load_protocol, new_bus, protocol_runner
+from biotrainer.wiring.parts import attach_adaptive, attach_metrics, load_protocol, new_bus, protocol_runner
 from biotrainer.wiring.plan import DeviceSpec, SessionPlan, check_plan, plan_participants
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,9 @@ def build_session(plan: SessionPlan, listeners: Sequence[Listener] = (),
         writer = _open_recorder(plan, library, participants, device_meta, protocol, personal_rate, clock)
         bus = new_bus([writer] if writer is not None else [])
         engine = attach_metrics(bus, protocol) if plan.metrics else None
+        attach_adaptive(bus, runner_of_protocol, plan.devices[0].role)
+        if plan.pacer_locked and runner_of_protocol is not None:
+            runner_of_protocol.set_locked(0.0, True)
         if plan.attunement:
             from biotrainer.metrics.live_synchrony import LiveSynchrony
 

@@ -45,3 +45,15 @@ def attach_metrics(bus: Bus, protocol: Any | None) -> Any:
     engine = MetricsEngine.for_protocol(bus, protocol)
     bus.subscribe(engine)
     return engine
+
+
+def attach_adaptive(bus: Bus, runner: Any | None, participant: str | None = None) -> Any | None:
+    """Subscribe the closed-loop pacer (:class:`~biotrainer.metrics.adaptive_pacer.AdaptivePacer`) when the
+    protocol has an adaptive phase; ``participant`` is whose breathing drives it. Returns it, or None."""
+    if runner is None or not getattr(runner, "has_adaptive_phase", False):
+        return None
+    from biotrainer.metrics.adaptive_pacer import AdaptivePacer
+
+    controller = AdaptivePacer(runner, participant)
+    bus.subscribe(controller)
+    return controller

@@ -93,6 +93,7 @@ class SessionPlan:
     title: str = ""
     notes: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    pacer_locked: bool = False  # the therapist's lock on an adaptive pacer from the start (ProtocolRunner.set_locked)
 
 
 def check_plan(plan: SessionPlan) -> None:

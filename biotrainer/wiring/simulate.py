@@ -13,7 +13,7 @@ from typing import Any
 from biotrainer.core.clock import VirtualClock
 from biotrainer.core.events import Event
 from biotrainer.core.session_runner import SessionRunner
-from biotrainer.wiring.parts import load_protocol, new_bus, protocol_runner
+from biotrainer.wiring.parts import attach_adaptive, load_protocol, new_bus, protocol_runner
 
 
 def run_simulated_session(config: Any = None, *, protocol: str | Any | None = None, duration_s: float | None = None,
@@ -48,6 +48,7 @@ def run_simulated_session(config: Any = None, *, protocol: str | Any | None = No
     link_dyads(straps)
     events: list[Event] = []
     bus = new_bus([events.append, *listeners])
+    attach_adaptive(bus, runner, configs[0].participant)
     SessionRunner(bus, sources=straps, protocol=runner, clock=VirtualClock(anchor_unix_s=0.0),
                   duration_s=duration_s, tick_s=0.5).run()
     truths = [s.truth.until(duration_s) for s in straps]

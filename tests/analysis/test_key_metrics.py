@@ -8,7 +8,13 @@ from types import SimpleNamespace
 import pytest
 
 from biotrainer.analysis.compare import TOLERATED_MIN_WINDOW_S
-from biotrainer.analysis.key_metrics import KEY_METRIC_KEYS, format_key_metric, key_metrics, key_metrics_span
+from biotrainer.analysis.key_metrics import (
+    KEY_METRIC_KEYS,
+    format_key_metric,
+    key_metrics,
+    key_metrics_span,
+    pacer_of,
+)
 from biotrainer.store import Library
 
 
@@ -32,10 +38,13 @@ def test_key_metrics_are_the_engine_window_of_the_longest_paced_phase(tmp_path, 
     assert list(values) == list(KEY_METRIC_KEYS)
     with lib.open(path) as reader:
         beats = reader.beats()
-        start, end = key_metrics_span(list(reader.phases()), reader.duration_s)
+        phases = list(reader.phases())
+        start, end = key_metrics_span(phases, reader.duration_s)
+        pacer = pacer_of(reader)
     assert (start, end) == pytest.approx((180.0, 300.0))  # the first of the equally long 2-min steps
-    window = analyze_window(streams_from_rr(beats.rr_ms, beats.beat_t_s), start, end,
-                            Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
+    streams = streams_from_rr(beats.rr_ms, beats.beat_t_s)
+    streams.pacer, streams.phases = pacer, phases  # as the live engine: the pacer is the breathing rate's prior
+    window = analyze_window(streams, start, end, Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
     assert values == {k: window.values.get(k) for k in KEY_METRIC_KEYS}
     assert values["breathing.rate_per_min"] == pytest.approx(6.5, abs=0.5)
     assert [format_key_metric(k, None) for k in KEY_METRIC_KEYS] == ["—"] * 4
@@ -51,9 +60,12 @@ def test_two_strap_session_uses_the_client_beats_only(tmp_path, recording) -> No
     values = key_metrics(lib, path)
     with lib.open(path) as reader:
         client = reader.beats(participant="client")
-        start, end = key_metrics_span(list(reader.phases()), reader.duration_s)
-    window = analyze_window(streams_from_rr(client.rr_ms, client.beat_t_s), start, end,
-                            Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
+        phases = list(reader.phases())
+        start, end = key_metrics_span(phases, reader.duration_s)
+        pacer = pacer_of(reader)
+    streams = streams_from_rr(client.rr_ms, client.beat_t_s)
+    streams.pacer, streams.phases = pacer, phases
+    window = analyze_window(streams, start, end, Settings(min_window_s=TOLERATED_MIN_WINDOW_S))
     assert values["hrv.hr_bpm"] is not None
     assert values == {k: window.values.get(k) for k in KEY_METRIC_KEYS}
 

@@ -9,16 +9,18 @@ import pytest
 
 from biotrainer.analysis.synchrony import SynchronyOptions, synchrony_of_events
 from biotrainer.cli import main
-from biotrainer.sources.sim.config import SimConfig
+from biotrainer.sources.sim.config import REGULAR_BREATHING, SimConfig
 from biotrainer.wiring.simulate import run_simulated_session
 
 PEOPLE = {"therapist": "T01", "client": "C01"}
 
 
 def _dyad_events(seed: int, coupling: float, minutes: float = 12.0, protocol: str | None = None):
-    therapist = SimConfig(seed=seed, participant="therapist", device="sim-0001", hr_bpm=62.0)
+    # the regular breather (REGULAR_BREATHING): with the default irregular one (independent sighs and pauses)
+    # coupling 0.6 is not always found (see the breathing helper's report)
+    therapist = SimConfig(seed=seed, participant="therapist", device="sim-0001", hr_bpm=62.0, **REGULAR_BREATHING)
     client = SimConfig(seed=seed + 500, participant="client", device="sim-0002", hr_bpm=76.0, follow="therapist",
-                       coupling=coupling, follow_lag_s=3.0)
+                       coupling=coupling, follow_lag_s=3.0, **REGULAR_BREATHING)
     events, _ = run_simulated_session([therapist, client], protocol=protocol,
                                       duration_s=None if protocol else minutes * 60)
     return events
@@ -75,7 +77,7 @@ def test_synchrony_command_json_has_the_documented_fields(tmp_path, capsys):
     assert {"median_lag_s", "leader"} <= set(out["lead_lag"])
     w = out["windows"][0]
     assert {"start_s", "end_s", "peak_r", "peak_lag_s", "z", "above_chance"} <= set(w)
-    assert w["end_s"] - w["start_s"] == 30.0
+    assert w["end_s"] - w["start_s"] == pytest.approx(30.0)
     assert out["session"]["n_surrogates"] == 200
     conc = out["concordance"]  # per-60-s RSA and breathing rate of both people
     assert conc["window_s"] == 60.0 and {"r", "p_value", "n_windows"} <= set(conc["rsa"])
@@ -147,8 +149,8 @@ def test_therapy_session_records_a_dyad_and_refuses_a_single_strap(tmp_path, cap
 @pytest.mark.slow
 def test_the_command_tests_against_the_same_therapists_other_sessions(tmp_path, capsys):
     for seed in range(1, 7):
-        _record(tmp_path, "therapist=sim:hr=62", "client=sim:hr=75,follow=therapist,coupling=0.6", duration="400",
-                seed=str(seed))
+        _record(tmp_path, "therapist=sim:regular,hr=62", "client=sim:regular,hr=75,follow=therapist,coupling=0.6",
+                duration="400", seed=str(seed))
     newest = sorted((tmp_path / "sessions").glob("*.sqlite"))[-1]
     capsys.readouterr()
     assert main(["synchrony", str(newest), "--library", str(tmp_path), "--json", "--surrogates", "100"]) == 0

@@ -113,13 +113,80 @@ def test_mean_hr_and_rmssd_plausible_at_rest(resonance_runs):
     assert 60000.0 / rr72.mean() == pytest.approx(72.0, abs=3.0)
 
 
-def test_spontaneous_breathing_rate_varies_within_12_to_18(resonance_runs):
-    _, truth = resonance_runs["spontaneous"]
+def test_regular_breather_rate_varies_within_12_to_18():
+    _, truth = simulate(SimConfig.from_spec("sim:regular", seed=11), 300.0)
     rates = truth.breath_rate_per_min
-    assert np.all((rates >= 12 - 1e-9) & (rates <= 18 + 1e-9))
-    assert 14 < rates.mean() < 16
-    assert rates.std() > 0.3  # natural breath-to-breath variability
+    assert np.all((rates >= 15 * 0.6 - 1e-9) & (rates <= 15 * 1.7 + 1e-9))
+    assert 13 < rates.mean() < 17
+    assert 0.3 < rates.std() < 3.0  # a little breath-to-breath variability, no sighs or pauses
     assert np.all(np.isnan(truth.breath_pacer_rate_per_min))
+
+
+def _spontaneous_runs(n_seeds: int = 4, duration_s: float = 900.0):
+    return [simulate(SimConfig(seed=seed), duration_s)[1] for seed in range(n_seeds)]
+
+
+@pytest.fixture(scope="module")
+def free_breathers():
+    """Default (realistic) free breathers: 15 min each (SCIENCE.md §5: real breathing is irregular)."""
+    return _spontaneous_runs()
+
+
+def test_realistic_breather_is_irregular_like_real_people(free_breathers):
+    for truth in free_breathers:
+        d = truth.breath_duration_s[truth.breath_onset_s > 0]
+        cv = d.std() / d.mean()
+        assert 0.2 <= cv <= 0.55, cv  # breath-length CV ~0.4 in real free breathing
+        assert 10.0 < 60.0 / d.mean() < 17.0
+        assert np.all(np.isnan(truth.breath_pacer_rate_per_min))
+
+
+def test_realistic_breather_sighs_every_few_minutes_and_pauses(free_breathers):
+    for truth in free_breathers:
+        keep = truth.breath_onset_s > 0
+        depth, dur = truth.breath_depth[keep], truth.breath_duration_s[keep]
+        sighs = depth > 1.8 * np.median(depth)
+        n_sighs = int(np.count_nonzero(sighs))
+        assert 15 / 4 - 1 <= n_sighs <= 15 / 1 + 1, n_sighs  # one every 1-4 min over 15 min
+        # pauses: breaths lasting 7 s longer than usual (after sighs or on their own)
+        assert np.count_nonzero(dur > np.median(dur) + 6.0) >= 2
+
+
+def _hr_swing(truth, t0_s: float, span_s: float = 15.0) -> float:
+    sel = (truth.breath_t_s >= t0_s) & (truth.breath_t_s < t0_s + span_s)
+    return float(truth.hr_bpm[sel].max() - truth.hr_bpm[sel].min())
+
+
+def test_sigh_moves_heart_rate_more_than_an_ordinary_breath(free_breathers):
+    ratios = []
+    for truth in free_breathers:
+        keep = truth.breath_onset_s > 30
+        onsets, depth = truth.breath_onset_s[keep], truth.breath_depth[keep]
+        sighs = onsets[depth > 1.8 * np.median(depth)]
+        ordinary = [_hr_swing(truth, o) for o in onsets[::7] if not np.any(np.abs(sighs - o) < 20)]
+        ratios.append(np.mean([_hr_swing(truth, o) for o in sighs]) / np.mean(ordinary))
+    assert np.median(ratios) > 1.4, ratios  # the sigh's heart-rate response
+
+
+def test_rsa_weakens_at_fast_breathing():
+    swings = {}
+    for rate in (10.0, 15.0, 24.0):
+        cfg = SimConfig.from_spec(f"sim:regular,rate={rate}", seed=3).replace(rsa_corner_hz=0.35)  # the default
+        events, truth = simulate(cfg, 240.0)
+        swings[rate] = per_breath_swing_bpm(beats_of(events), truth, SETTLE_S, 240.0)
+    assert swings[10.0] > swings[15.0] > 1.3 * swings[24.0], swings
+
+
+def test_paced_lapses_leave_the_pacer_for_a_few_breaths():
+    cfg = SimConfig(seed=5, adherence=Adherence.realistic())
+    _, truth = simulate(cfg, 900.0, pacer=paced(6.0))
+    keep = truth.breath_onset_s > SETTLE_S
+    rates = truth.breath_rate_per_min[keep]
+    off = np.abs(rates - 6.0) > 2.0  # breaths taken on one's own, at a spontaneous rate
+    assert 2 <= np.count_nonzero(off) <= 0.3 * off.size
+    assert np.all(truth.breath_pacer_rate_per_min[keep] == 6.0)  # the pacer ran all along
+    perfect = simulate(SimConfig(seed=5), 900.0, pacer=paced(6.0))[1]
+    assert np.count_nonzero(np.abs(perfect.breath_rate_per_min[perfect.breath_onset_s > SETTLE_S] - 6.0) > 2.0) == 0
 
 
 def test_perfect_adherence_breathes_exactly_at_pacer_rate():
@@ -188,7 +255,7 @@ def test_pacer_returning_none_means_spontaneous_breathing():
     early = truth.breath_onset_s < 55
     late = truth.breath_onset_s > 90
     assert np.all(np.isnan(truth.breath_pacer_rate_per_min[early]))
-    assert np.all((truth.breath_rate_per_min[early] >= 12) & (truth.breath_rate_per_min[early] <= 18))
+    assert 10 <= np.median(truth.breath_rate_per_min[early]) <= 20  # spontaneous (15/min, irregular)
     assert np.median(truth.breath_rate_per_min[late]) == pytest.approx(6.0, abs=0.1)
 
 
@@ -204,7 +271,8 @@ def test_spectrum_at_rest_has_mayer_lf_peak_and_hf_peak_at_breathing_rate():
     from scipy.interpolate import CubicSpline
     from scipy.signal import welch
 
-    _, truth = simulate(SimConfig(seed=0), 600.0)
+    # the regular breather: with irregular breathing (the default) the HF power spreads over a broad band
+    _, truth = simulate(SimConfig.from_spec("sim:regular", seed=0), 600.0)
     keep = truth.beat_t_s > SETTLE_S
     t, rr = truth.beat_t_s[keep], truth.rr_ms[keep]
     grid = np.arange(t[0], t[-1], 0.25)  # 4 Hz spline (SCIENCE.md §1)

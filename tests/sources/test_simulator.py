@@ -332,7 +332,8 @@ def test_acc_shows_gravity_and_breathing_at_the_breathing_rate(clean):
     peak_hz = freqs[band][np.argmax(spectrum[band])]
     assert peak_hz * 60 == pytest.approx(6.0, abs=0.2)
     _, spont_truth = clean
-    events_sp, truth_sp = simulate(SimConfig(seed=1, acc=True), 120.0)
+    # the regular breather: a spectral peak is only a breathing rate when breathing is regular (SCIENCE.md §5)
+    events_sp, truth_sp = simulate(SimConfig.from_spec("sim:regular,acc", seed=1), 120.0)
     acc_sp = np.concatenate([f.samples_mg for f in of(events_sp, AccFrame)]).astype(float)[20 * 200:]
     z = acc_sp[:, 2] - acc_sp[:, 2].mean()
     spectrum = np.abs(np.fft.rfft(z * np.hanning(len(z))))

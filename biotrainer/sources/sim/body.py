@@ -7,8 +7,16 @@ Model
 cosine up over the inhale, flat in holds, raised cosine down over the exhale), times the breath's depth.
 
 - *Spontaneous* (no pacer, or the pacer callable returns None): breath rate = ``spontaneous_rate_per_min`` ×
-  exp(AR(1) noise) with breath-to-breath CV ``spontaneous_cv`` (lag-1 correlation 0.5), clipped to ±20 % (so the
-  default 15/min stays within 12-18/min); inhale 45 % of the moving part, a short end-expiratory pause.
+  exp(AR(1) noise + slow wander): breath-to-breath SD ``spontaneous_cv`` (lag-1 correlation 0.5) and a slow
+  wander of SD ``rate_wander`` (≈ 10-breath memory), the factor clipped to 0.6-1.7; inhale 45 % of the moving
+  part, a short end-expiratory pause. A **sigh** every ``sigh_interval_s`` × U(0.5, 1.6): 1.7-2.4× deeper and
+  1.4-1.9× longer, then a 1-6 s pause; its heart-rate response is the reflex paths' answer to the deep breath.
+  **Pauses**: with probability ``pause_prob`` per breath a 6-10 s end-expiratory pause. Defaults: breath-length
+  CV ≈ 0.4 (SCIENCE.md §5); ``sim:regular`` (:data:`~biotrainer.sources.sim.config.REGULAR_BREATHING`) the old,
+  metronome-like breather. The irregular parts draw from their own stream (seeded by ``seed``), so a regular or
+  paced breather keeps its breath-by-breath stream.
+- *Adherence lapses* (``adherence.lapse_per_min``): while paced, the person forgets the pacer for 2-5 breaths and
+  breathes on their own, then rejoins it (phase-corrected).
 - *Paced*: at a breath onset ``s`` the person looks at the pacer at ``s − lag``. The pacer point gives the rate and
   the phase error ``φ`` (cycles, −0.5..0.5) between the person and the pacer. With no drift the person is
   phase-locked: the breath lasts ``period·(1 − 0.7·φ)`` + N(0, jitter) (errors are corrected, never accumulate).
@@ -27,7 +35,8 @@ cosine up over the inhale, flat in holds, raised cosine down over the exhale), t
   Its gain is 1 with phase 0 at f₀, falls off on both sides, and the phase goes from +90° (slower breathing, HR
   leads) to −90° (faster breathing, HR lags). This is the baroreflex resonance of Lehrer & Vaschillo's model.
 - ``B_rsa`` is the same form with ζ = 1.5 (a broad, over-damped band-pass), also centred on f₀: the direct
-  respiratory (vagal) path that gives ordinary RSA at 12-18/min (≈ 0.8 of its peak at 15/min, phase ≈ −40°).
+  respiratory (vagal) path that gives ordinary RSA at 12-18/min (≈ 0.8 of its peak at 15/min, phase ≈ −40°),
+  then low-passed at ``rsa_corner_hz`` (first order, 0.35 Hz): RSA weakens at fast rates.
 - Both paths peak with zero phase at f₀, so the per-breath HR swing peaks exactly at the configured resonance rate,
   where HR and lung volume are in phase (SCIENCE.md §3). With the defaults (ζ = 0.2) the swing is ≈ 15 bpm at
   5.5/min, ≈ 14 at 5.0 and 6.0, ≈ 11.6 at 4.5, ≈ 12.3 at 6.5 and ≈ 6 at 15/min; the HR-volume phase is ≈ +27° at
@@ -65,7 +74,14 @@ PHASE_CORRECTION = 0.7  # share of the phase error a locked breather corrects pe
 RSA_DAMPING = 1.5  # ζ of the broad direct respiratory path
 HR_MIN_BPM, HR_MAX_BPM = 30.0, 220.0
 SPONTANEOUS_AR = 0.5
-SPONTANEOUS_CLIP = 0.2
+SPONTANEOUS_CLIP = (0.6, 1.7)  # breath rate factor limits around the mean rate
+SLOW_RHO = 0.9  # breath-to-breath correlation of the slow wander of the rate (≈ 10 breaths)
+SIGH_LENGTH = (1.4, 1.9)  # a sigh lasts this many times an ordinary breath
+SIGH_DEPTH = (1.7, 2.4)  # and is this many times deeper
+SIGH_PAUSE_S = (1.0, 6.0)  # the pause after it
+SIGH_SPREAD = (0.5, 1.6)  # next sigh after sigh_interval_s times this
+PAUSE_S = (6.0, 10.0)  # an end-expiratory pause
+LAPSE_BREATHS = (2, 5)  # paced breathing: an adherence lapse lasts this many breaths
 
 PacerFn = Callable[[float], PacerPoint | None]
 
@@ -98,6 +114,12 @@ class Breather:
         self.rng = rng
         self.table = _BreathTable([], [], [], [], [], [], [], [], [])
         self._ar = 0.0
+        self._slow = 0.0
+        self._lapse_left = 0
+        # Draws of the irregular parts (rate wander, sighs, pauses, lapses) come from their own stream, so a
+        # regular breather (``sim:regular``) and a paced one keep the breath-by-breath stream they always had.
+        self._rng2 = np.random.default_rng([config.seed, 0xB5EA7])
+        self._next_sigh_s = config.sigh_interval_s * float(self._rng2.uniform(0.25, 1.0))
         self._end_s = 0.0
         self._arrays: tuple[np.ndarray, ...] | None = None
         if self._pacer(0.0) is None:  # breathing on its own: the session starts somewhere in a breath
@@ -121,15 +143,10 @@ class Breather:
         look_s = max(onset - adh.lag_s, 0.0)
         point = self._pacer(look_s) if onset >= 0 else None
         missed = False
-        if point is None:
-            self._ar = SPONTANEOUS_AR * self._ar + math.sqrt(1 - SPONTANEOUS_AR ** 2) * cfg.spontaneous_cv * z_rate
-            factor = min(max(math.exp(self._ar), 1 - SPONTANEOUS_CLIP), 1 + SPONTANEOUS_CLIP)
-            duration = 60.0 / (cfg.spontaneous_rate_per_min * factor)
-            moving = duration * 0.88
-            share = min(max(0.45 + 0.03 * z_share, 0.3), 0.6)
-            inhale, hold_in, exhale = moving * share, 0.0, moving * (1 - share)
-            depth = math.exp(0.12 * z_depth)
-            pacer_rate, phase = math.nan, math.nan
+        if point is None or self._in_lapse(point):
+            inhale, hold_in, exhale, duration, depth = self._spontaneous_breath(onset, z_rate, z_depth, z_share)
+            pacer_rate = math.nan if point is None else point.rate_per_min
+            phase = math.nan
         else:
             period = 60.0 / point.rate_per_min
             phase = point.cycle_position - round(point.cycle_position)
@@ -149,6 +166,49 @@ class Breather:
             inhale, hold_in, exhale = seg_in * scale, seg_hold_in * scale, seg_ex * scale
             depth = math.exp(0.06 * z_depth)
             pacer_rate = point.rate_per_min
+        self._record(onset, duration, inhale, hold_in, exhale, depth, pacer_rate, phase, missed)
+
+    def _in_lapse(self, point: PacerPoint) -> bool:
+        """Paced breathing: is this breath part of an adherence lapse (a few breaths on one's own)?"""
+        adh = self.config.adherence
+        if self._lapse_left > 0:
+            self._lapse_left -= 1
+            return True
+        if adh.lapse_per_min <= 0:
+            return False
+        if float(self._rng2.uniform()) < adh.lapse_per_min / point.rate_per_min:
+            self._lapse_left = int(self._rng2.integers(LAPSE_BREATHS[0], LAPSE_BREATHS[1] + 1)) - 1
+            return True
+        return False
+
+    def _spontaneous_breath(self, onset: float, z_rate: float, z_depth: float,
+                            z_share: float) -> tuple[float, float, float, float, float]:
+        """One breath on one's own: ``(inhale, hold_in, exhale, duration, depth)`` (module docstring)."""
+        cfg, r2 = self.config, self._rng2
+        self._ar = SPONTANEOUS_AR * self._ar + math.sqrt(1 - SPONTANEOUS_AR ** 2) * cfg.spontaneous_cv * z_rate
+        self._slow = SLOW_RHO * self._slow + math.sqrt(1 - SLOW_RHO ** 2) * cfg.rate_wander * float(
+            r2.standard_normal())
+        factor = min(max(math.exp(self._ar + self._slow), SPONTANEOUS_CLIP[0]), SPONTANEOUS_CLIP[1])
+        duration = 60.0 / (cfg.spontaneous_rate_per_min * factor)
+        moving, rest = duration * 0.88, duration * 0.12
+        share = min(max(0.45 + 0.03 * z_share, 0.3), 0.6)
+        depth = math.exp(0.12 * z_depth)
+        pause = 0.0
+        u_pause = float(r2.uniform())
+        if cfg.sigh_interval_s > 0 and onset >= self._next_sigh_s:
+            # a sigh: a deep, long breath (its heart-rate response comes through the same reflex paths), often
+            # followed by a pause
+            moving *= float(r2.uniform(*SIGH_LENGTH))
+            depth *= float(r2.uniform(*SIGH_DEPTH))
+            pause = float(r2.uniform(*SIGH_PAUSE_S))
+            self._next_sigh_s = onset + cfg.sigh_interval_s * float(r2.uniform(*SIGH_SPREAD))
+        elif u_pause < cfg.pause_prob:
+            pause = float(r2.uniform(*PAUSE_S))
+        inhale, exhale = moving * share, moving * (1 - share)
+        return inhale, 0.0, exhale, moving + rest + pause, depth
+
+    def _record(self, onset: float, duration: float, inhale: float, hold_in: float, exhale: float, depth: float,
+                pacer_rate: float, phase: float, missed: bool) -> None:
         t = self.table
         t.onset_s.append(onset)
         t.duration_s.append(duration)
@@ -226,6 +286,13 @@ def _bandpass_ba(f0_hz: float, damping: float, fs_hz: float) -> tuple[np.ndarray
     return b, a
 
 
+def _lowpass_ba(corner_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear-transform coefficients of the first-order low-pass 1 / (1 + s/ωc), pre-warped at the corner."""
+    wc = 2 * fs_hz * math.tan(math.pi * min(corner_hz, 0.45 * fs_hz) / fs_hz)
+    k = 2 * fs_hz
+    return np.array([wc, wc]) / (k + wc), np.array([1.0, (wc - k) / (k + wc)])
+
+
 class _Filter:
     """A direct-form IIR filter with carried state (scipy.signal.lfilter, state kept between blocks)."""
 
@@ -251,6 +318,7 @@ class Heart:
         f0 = config.resonance_rate_per_min / 60.0
         self._res = _Filter(*_bandpass_ba(f0, config.resonance_damping, fs))
         self._rsa = _Filter(*_bandpass_ba(f0, RSA_DAMPING, fs))
+        self._rsa_lowpass = _Filter(*_lowpass_ba(config.rsa_corner_hz, fs))
         self._mayer = _Filter(*_bandpass_ba(f0, config.resonance_damping, fs))
         # White noise of SD 1 through the resonator has SD sqrt(sum h^2): scale it to mayer_bpm.
         impulse = np.zeros(int(fs * 600))
@@ -282,7 +350,7 @@ class Heart:
             self._res.zi = lfilter_zi(self._res.b, self._res.a) * volume[0]
             self._rsa.zi = lfilter_zi(self._rsa.b, self._rsa.a) * volume[0]
             self._primed = True
-        rsa = cfg.resonance_gain_bpm * self._res(volume) + cfg.rsa_swing_bpm * self._rsa(volume)
+        rsa = cfg.resonance_gain_bpm * self._res(volume) + cfg.rsa_swing_bpm * self._rsa_lowpass(self._rsa(volume))
         mayer = self._mayer_scale * self._mayer(rng.standard_normal(n))
         from scipy.signal import lfilter
 

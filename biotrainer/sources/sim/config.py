@@ -32,23 +32,35 @@ class Adherence:
         pacer's phase: every breath lasts ``60 / (pacer rate + drift)`` s (plus jitter) and slides through it.
     missed_breath_prob : float
         Probability per paced breath that the person skips one pacer cycle, merging two breaths into one long one.
+    lapse_per_min : float
+        Adherence lapses per minute of paced breathing: the person forgets the pacer for 2-5 breaths, breathing on
+        their own (with the spontaneous breather's rate, variability and sighs), then rejoins it.
     """
 
     lag_s: float = 0.4
     jitter_s: float = 0.3
     drift_per_min: float = 0.0
     missed_breath_prob: float = 0.0
+    lapse_per_min: float = 0.0
 
     @classmethod
     def perfect(cls) -> Adherence:
         """Breathing exactly on the pacer: no lag, jitter, drift or missed breaths."""
         return cls(lag_s=0.0, jitter_s=0.0, drift_per_min=0.0, missed_breath_prob=0.0)
 
+    @classmethod
+    def realistic(cls) -> Adherence:
+        """A real person following a pacer: reaction lag, timing jitter, an occasional missed cycle and a lapse of
+        a few breaths on their own every few minutes."""
+        return cls(lag_s=0.5, jitter_s=0.4, drift_per_min=0.0, missed_breath_prob=0.01, lapse_per_min=0.3)
+
     def __post_init__(self) -> None:
         if self.lag_s < 0 or self.jitter_s < 0:
             raise UsageError(f"adherence lag_s={self.lag_s} and jitter_s={self.jitter_s} must not be negative")
         if not 0 <= self.missed_breath_prob < 1:
             raise UsageError(f"adherence missed_breath_prob={self.missed_breath_prob} must be in [0, 1)")
+        if not 0 <= self.lapse_per_min <= 5:
+            raise UsageError(f"adherence lapse_per_min={self.lapse_per_min} must be in 0-5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +120,13 @@ class SimConfig:
       resonance rate; ``resonance_gain_bpm``: extra swing from the baroreflex resonance at the resonance rate;
       ``resonance_rate_per_min`` and ``resonance_damping`` (ζ) shape the resonance curve.
     - ``mayer_bpm``: SD of spontaneous ~0.1 Hz Mayer waves; ``rr_noise_ms``: beat-to-beat interval noise (SD).
-    - ``spontaneous_rate_per_min`` and ``spontaneous_cv``: unpaced breathing rate and its breath-to-breath CV.
+    - ``spontaneous_rate_per_min`` and ``spontaneous_cv``: unpaced breathing rate and its breath-to-breath
+      variability (SD of the log rate, lag-1 correlation 0.5); ``rate_wander``: SD of its slow wander (log rate,
+      ≈ 10-breath memory); ``sigh_interval_s``: mean time between sighs (0: none); ``pause_prob``: chance per
+      breath of a 7-12 s end-expiratory pause. The defaults give a real resting breather (breath-length CV
+      ≈ 0.3-0.4 with sighs and pauses, SCIENCE.md §5); :data:`REGULAR_BREATHING` (spec flag ``regular``) the
+      old metronome-like one.
+    - ``rsa_corner_hz``: the direct respiratory path is low-passed here (first order): RSA weakens at fast rates.
     """
 
     seed: int = 0
@@ -124,7 +142,11 @@ class SimConfig:
     mayer_bpm: float = 1.3
     rr_noise_ms: float = 10.0
     spontaneous_rate_per_min: float = 15.0
-    spontaneous_cv: float = 0.08
+    spontaneous_cv: float = 0.2
+    rate_wander: float = 0.1
+    sigh_interval_s: float = 150.0
+    pause_prob: float = 0.015
+    rsa_corner_hz: float = 0.35
     adherence: Adherence = field(default_factory=Adherence)
     faults: Faults = field(default_factory=Faults)
     ecg: bool = False
@@ -149,8 +171,14 @@ class SimConfig:
             raise UsageError(f"sim spontaneous_rate_per_min={self.spontaneous_rate_per_min} is outside 4-40/min")
         if not 0.2 <= self.packet_interval_s <= 5:
             raise UsageError(f"sim packet_interval_s={self.packet_interval_s} is outside 0.2-5 s")
+        if not 0 <= self.pause_prob < 1:
+            raise UsageError(f"sim pause_prob={self.pause_prob} must be in [0, 1)")
+        if self.sigh_interval_s != 0 and not 20 <= self.sigh_interval_s <= 3600:
+            raise UsageError(f"sim sigh_interval_s={self.sigh_interval_s} must be 0 (no sighs) or 20-3600 s")
+        if not 0.05 <= self.rsa_corner_hz <= 5:
+            raise UsageError(f"sim rsa_corner_hz={self.rsa_corner_hz} is outside 0.05-5 Hz")
         for name in ("hr_drift_bpm", "rsa_swing_bpm", "resonance_gain_bpm", "mayer_bpm", "rr_noise_ms",
-                     "spontaneous_cv"):
+                     "spontaneous_cv", "rate_wander"):
             if getattr(self, name) < 0:
                 raise UsageError(f"sim {name}={getattr(self, name)} must not be negative")
         if not 0 <= self.battery_percent <= 100:
@@ -193,6 +221,10 @@ class SimConfig:
                 raise UsageError(f"device spec {spec!r}: key {key!r} needs a value ({key}=...)")
             else:
                 parsed = _parse_value(spec, key, value.strip(), kind)
+            if target == "preset":
+                if parsed:
+                    top.update(PRESETS[field_name])
+                continue
             {"top": top, "adherence": adherence, "faults": faults}[target][field_name] = parsed
         try:
             if adherence:
@@ -239,6 +271,12 @@ def _parse_value(spec: str, key: str, value: str, kind: object) -> object:
     raise AssertionError(kind)
 
 
+#: The old, metronome-like breather (breath-to-breath CV ≈ 0.08, no wander, sighs or pauses) and its RSA that does
+#: not weaken at fast rates.
+REGULAR_BREATHING: dict[str, object] = {"spontaneous_cv": 0.08, "rate_wander": 0.0, "sigh_interval_s": 0.0,
+                                        "pause_prob": 0.0, "rsa_corner_hz": 5.0}
+PRESETS: dict[str, dict[str, object]] = {"regular": REGULAR_BREATHING}
+
 # spec key -> (where, field name, type)
 SPEC_KEYS: dict[str, tuple[str, str, object]] = {
     "seed": ("top", "seed", int),
@@ -253,6 +291,12 @@ SPEC_KEYS: dict[str, tuple[str, str, object]] = {
     "mayer": ("top", "mayer_bpm", float),
     "noise": ("top", "rr_noise_ms", float),
     "rate": ("top", "spontaneous_rate_per_min", float),
+    "cv": ("top", "spontaneous_cv", float),
+    "wander": ("top", "rate_wander", float),
+    "sighs": ("top", "sigh_interval_s", float),
+    "pauses": ("top", "pause_prob", float),
+    "regular": ("preset", "regular", bool),
+    "lapses": ("adherence", "lapse_per_min", float),
     "ecg": ("top", "ecg", bool),
     "acc": ("top", "acc", bool),
     "contact_supported": ("top", "contact_supported", bool),
