@@ -24,7 +24,8 @@ from biotrainer.cli import main
 from biotrainer.protocols import list_protocols, protocol_files, shipped_protocols_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-PROTOCOLS = {"box-breathing", "breath-meditation", "extended-exhale", "reset", "resonance-assessment",
+PROTOCOLS = {"box-breathing", "breath-counting", "breath-meditation", "extended-exhale", "reset", "resonance-adaptive",
+             "resonance-assessment",
              "resonance-training", "resting-baseline", "therapy-session"}
 DEVICES = {"decathlon_hrm", "garmin_hrm_pro", "generic", "polar_h10", "polar_h9", "polar_oh1", "polar_verity_sense",
            "wahoo_tickr"}

@@ -1,7 +1,7 @@
 """Study-scale analysis: every session of a library or a BIDS dataset into one tidy table (``biotrainer study``).
 
 - :func:`find_tasks`: the sessions of a source, one :class:`StudyTask` each: a library folder (its
-  ``sessions/*.sqlite``), a folder of ``.sqlite`` files, or a BIDS dataset (each ``*_physioevents.tsv.gz``, read
+  ``sessions/*.sqlite``), a folder of ``.sqlite`` files, or a BIDS dataset (one task per ``ses-<id>``, read
   with the BIDS importer, :func:`biotrainer.exchange.bids.import_bids`).
 - :func:`analyze_task`: one session, every participant with beats, analysed exactly as ``biotrainer analyze
   --json --participant ROLE`` analyses it (:func:`biotrainer.analysis.analyze.analyze_session_role`), turned into
@@ -50,7 +50,7 @@ FORMATS = (".csv", ".parquet")
 
 @dataclass(frozen=True)
 class StudyTask:
-    """One session to analyse: ``kind`` ``session`` (a ``.sqlite`` file) or ``bids`` (a ``*_physioevents.tsv.gz``
+    """One session to analyse: ``kind`` ``session`` (a ``.sqlite`` file) or ``bids`` (a BIDS session's ``*_events.tsv``
     file), its ``path`` and the analysis settings."""
 
     kind: str
@@ -107,8 +107,8 @@ def find_tasks(source: str | os.PathLike[str], *, correction: bool = True,
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder (expected a session library or a BIDS dataset)")
     if (root / "dataset_description.json").is_file():
-        paths, kind = sorted(root.rglob("*_physioevents.tsv.gz")), "bids"
-        what = "BIDS dataset without any *_physioevents.tsv.gz file"
+        paths, kind = _bids_sessions(root), "bids"
+        what = "BIDS dataset without any biotrainer events file (sub-*/ses-*/beh/*_events.tsv)"
     else:
         folder = root / "sessions" if (root / "sessions").is_dir() else root
         paths, kind = sorted(folder.glob("*.sqlite")), "session"
@@ -116,6 +116,21 @@ def find_tasks(source: str | os.PathLike[str], *, correction: bool = True,
     if not paths:
         raise UsageError(f"{root}: {what}")
     return [StudyTask(kind, str(p), correction, max_corrected_pct) for p in paths]
+
+
+def _bids_sessions(root: Path) -> list[Path]:
+    """One events file per BIDS session (``ses-<id>``): importing it brings the session's partners along, so a
+    therapist–client session is one task with both people, as in the library."""
+    import re
+
+    from biotrainer.exchange.bids import is_bids_events_file
+
+    first: dict[str, Path] = {}
+    for path in sorted(root.glob("sub-*/ses-*/beh/*")):
+        m = re.search(r"_ses-([A-Za-z0-9]+)_", path.name)
+        if m and is_bids_events_file(path):
+            first.setdefault(m.group(1), path)
+    return sorted(first.values())
 
 
 # --- one session ------------------------------------------------------------------------------------------------
@@ -128,7 +143,8 @@ def _options(task: StudyTask) -> Any:
 
 
 def _bids_session(path: str) -> Any:
-    """A BIDS physioevents file as :class:`~biotrainer.analysis.analyze.SessionData` (session ``sub-X_ses-Y``)."""
+    """A BIDS session (one of its events files) as :class:`~biotrainer.analysis.analyze.SessionData`, named by its
+    biotrainer session id when the dataset records it, else ``ses-<id>``."""
     from biotrainer.analysis.analyze import STREAM_KINDS, SessionData
     from biotrainer.analysis.participants import roles_with_beats
     from biotrainer.exchange.bids import import_bids
@@ -136,7 +152,7 @@ def _bids_session(path: str) -> Any:
     imported = import_bids(Path(path))
     meta = imported.meta
     events = [e for e in imported.events if e.KIND in STREAM_KINDS]
-    label = Path(path).name.split("_physioevents")[0]
+    label = (meta.get("imported_from") or {}).get("session_id") or "ses-" + Path(path).name.split("_ses-")[1].split("_")[0]
     return SessionData(label, {k: str(v) for k, v in (meta.get("participants") or {}).items()}, events,
                        roles_with_beats(events), {"started_at": meta.get("started_at", ""),
                                                   "protocol": meta.get("protocol_name", ""),

@@ -7,12 +7,13 @@ import sys
 from typing import Any, TextIO
 
 
-def print_summary(library: Any, session_id: str, out: TextIO = sys.stderr) -> dict[str, Any] | None:
+def print_summary(library: Any, session_id: str, out: TextIO | None = None) -> dict[str, Any] | None:
     """Print the summary of a saved session (:func:`biotrainer.analysis.summary.library_summary`); a session that
     cannot be summarised gets one line saying why, never a traceback."""
     from biotrainer.analysis.summary import library_summary
     from biotrainer.core.errors import BiotrainerError
 
+    out = out or sys.stderr  # looked up at call time (a default bound at import would outlive a replaced stderr)
     try:
         summary = library_summary(library, session_id)
     except (BiotrainerError, ValueError) as exc:
@@ -39,10 +40,11 @@ def _rating(prompt: str, ask: Any, out: TextIO) -> int | None:
         out.write("  a whole number from 0 to 10, or Enter to skip\n")
 
 
-def ask_self_report(library: Any, session_id: str, *, ask: Any = input, out: TextIO = sys.stderr,
+def ask_self_report(library: Any, session_id: str, *, ask: Any = input, out: TextIO | None = None,
                     interactive: bool | None = None) -> dict[str, Any] | None:
     """Ask for the optional self-report and note and store them with the session (nothing is asked when the
     terminal is not interactive; Enter skips a question)."""
+    out = out or sys.stderr
     if interactive is None:
         interactive = sys.stdin.isatty() and out.isatty()
     if not interactive:

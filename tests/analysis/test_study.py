@@ -164,7 +164,7 @@ def test_bids_dataset(library: Path, tmp_path: Path) -> None:
 
     export_bids([load_session(Library(library), str(library / "sessions" / DYAD))], tmp_path / "bids")
     tasks = study.find_tasks(tmp_path / "bids")
-    assert {t.kind for t in tasks} == {"bids"} and len(tasks) == 2  # one physioevents file per person
+    assert {t.kind for t in tasks} == {"bids"} and len(tasks) == 1  # the dyad is one BIDS session of two people
     res = study.run_study(tasks, workers=0)
     assert not [r.error for r in res if r.error]
     whole = {row["participant"]: row for r in res for row in r.rows if row["phase"] == "whole"}
@@ -174,7 +174,7 @@ def test_bids_dataset(library: Path, tmp_path: Path) -> None:
     for who, row in whole.items():  # the exported beats are exact (rr_1024): the same RR metrics
         assert row["beats"] == lib[who]["beats"]
         assert row["hrv.rmssd_ms"] == pytest.approx(lib[who]["hrv.rmssd_ms"], rel=1e-9)
-        assert row["session"].startswith(f"sub-{who}_ses-")
+        assert row["session"] == lib[who]["session"]  # the dataset records the biotrainer session id
     assert {row["phase"] for r in res for row in r.rows} == {"whole", "settle", "four-six", "four-six-rest", "return"}
 
 
