@@ -112,6 +112,8 @@ class ReplayScreen(QWidget):
         self.library = library
         self.summary_on_end = True  # the summary dialog when a replay reaches the end (once per session)
         self._summary_shown_for = None
+        self._played_for = None  # the session last played or sought in: opening shows the whole session (paused at
+        # its end), so only a replay played or sought to its end brings the summary
         self.model = SessionModel()
         self.controller = ReplayController(self.model, self)
         self.controller.problem.connect(lambda t: self.notice.emit(t))
@@ -370,6 +372,7 @@ class ReplayScreen(QWidget):
 
     def seek(self, t_s: float) -> None:
         self.plots.follow = True
+        self._played_for = self.controller.path
         self.controller.seek(t_s)
 
     def tick(self) -> None:
@@ -397,7 +400,10 @@ class ReplayScreen(QWidget):
         if self.cue_label.text() != m.cue:
             self.cue_label.setText(m.cue)
         self.tiles.refresh()
-        if self.summary_on_end and not c.playing and 0 < c.duration_s <= pos + 0.05 and self._summary_shown_for != c.path:
+        if c.playing:
+            self._played_for = c.path
+        if (self.summary_on_end and not c.playing and 0 < c.duration_s <= pos + 0.05 and self._played_for == c.path
+                and self._summary_shown_for != c.path):
             from biotrainer.gui.summary_dialog import SummaryDialog
 
             self._summary_shown_for = c.path

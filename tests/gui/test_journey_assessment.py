@@ -86,7 +86,7 @@ def test_live_assessment_says_which_step_is_running(live, qtbot):
 
     assert live.start(LiveConfig(protocol="resonance-assessment", participant="P01", source="sim:seed=3",
                                  library=live.library, speed=60.0))
-    qtbot.waitUntil(lambda: live.phase_label.text() == "Step-6.5  ·  step 1 of 5 · 6.5 /min", timeout=60000)
+    qtbot.waitUntil(lambda: live.phase_label.text() == "6.5 breaths a minute  ·  step 1 of 5 · 6.5 /min", timeout=60000)
     live.stop()
     qtbot.waitUntil(lambda: getattr(live, "summary_dialog", None) is not None, timeout=60000)
     dlg = live.summary_dialog
