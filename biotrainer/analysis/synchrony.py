@@ -76,9 +76,26 @@ def metric_concordance(events: list[Any], start_s: float, end_s: float, seed: in
                 per_key[k].append(float(v) if isinstance(v, int | float) and np.isfinite(v) else np.nan)
         values[role] = per_key
     out: dict[str, Any] = {"window_s": METRIC_WINDOW_S}
+    groups = pacer_rate_groups(events, starts, METRIC_WINDOW_S)
     for k, name in CONCORDANCE_KEYS.items():
         out[name] = sync.series_concordance(np.array(values[LEADER_ROLE][k]), np.array(values[FOLLOWER_ROLE][k]),
-                                            seed=seed)
+                                            seed=seed, groups=groups)
+    return out
+
+
+def pacer_rate_groups(events: list[Any], starts: np.ndarray, window_s: float) -> np.ndarray | None:
+    """The pacer rate (/min, 0.01 steps) each window lies in, 0 where no pacer ran; None when no pacer ran at all.
+
+    Used as the concordance's groups: two people following one pacer share its rate steps by design."""
+    inhales = np.array(sorted(e.t_s for e in events if isinstance(e, PacerMarker) and e.segment == "inhale"))
+    if inhales.size < 2:
+        return None
+    cycle = np.diff(inhales)
+    out = np.zeros(starts.size)
+    for i, a in enumerate(starts):
+        inside = (inhales[:-1] >= a) & (inhales[1:] <= a + window_s) & (cycle <= 2 * np.median(cycle))
+        if inside.any():
+            out[i] = round(60.0 / float(np.median(cycle[inside])), 2)
     return out
 
 

@@ -94,8 +94,9 @@ def concordance_lines(out: dict[str, Any]) -> list[str]:
         if c["r"] is None:
             lines.append(f"{words} per {conc['window_s']:g} s: no concordance ({c['reason']})")
         else:
+            kept = ", within each pacer rate: the shared pacer removed" if c.get("pacer_kept") else ""
             lines.append(f"{words} per {conc['window_s']:g} s: r = {c['r']:+.2f} over {c['n_windows']} windows, "
-                         f"p = {c['p_value']:.3f} (permutations)")
+                         f"p = {c['p_value']:.3f} (permutations{kept})")
     return lines
 
 

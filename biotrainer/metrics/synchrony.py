@@ -494,22 +494,52 @@ MIN_CONCORDANCE_WINDOWS = 6
 N_PERMUTATIONS = 2000
 
 
+def _within_groups(a: np.ndarray, b: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each series minus its mean within each group; windows alone in their group (nothing left) are dropped."""
+    keep = np.zeros(a.size, dtype=bool)
+    a, b = a.copy(), b.copy()
+    for g in np.unique(groups):
+        m = groups == g
+        if m.sum() >= 2:
+            a[m] -= a[m].mean()
+            b[m] -= b[m].mean()
+            keep |= m
+    return a[keep], b[keep], groups[keep]
+
+
+def _permuted(b: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    if groups is None:
+        return rng.permutation(b)
+    out = b.copy()
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        out[idx] = b[rng.permutation(idx)]
+    return out
+
+
 def series_concordance(a: np.ndarray, b: np.ndarray, *, n_permutations: int = N_PERMUTATIONS,
-                       seed: int = 0) -> dict:
+                       seed: int = 0, groups: np.ndarray | None = None) -> dict:
     """Concordance of two people's per-window values (e.g. RSA or breathing rate per 60 s): Pearson r over the
     windows both have, and a one-sided permutation p (one person's windows shuffled ``n_permutations`` times).
+
+    ``groups`` (one label per window, e.g. the pacer rate both followed; NaN-free) keeps what both share by
+    design: each series is centred within its group and windows are shuffled only within their group, so two
+    people following the same pacer steps are not concordant for that alone (the shared-pacer confound).
 
     Returns
     -------
     dict
-        ``r``, ``p_value`` (``(1 + #{r_perm ≥ r}) / (1 + n)``), ``n_windows``, ``n_permutations`` and ``reason``
-        ("" when there is a value); r and p are None with fewer than :data:`MIN_CONCORDANCE_WINDOWS` windows or
-        when a series does not vary.
+        ``r``, ``p_value`` (``(1 + #{r_perm ≥ r}) / (1 + n)``), ``n_windows``, ``n_permutations``, ``pacer_kept``
+        (whether ``groups`` was used) and ``reason`` ("" when there is a value); r and p are None with fewer than
+        :data:`MIN_CONCORDANCE_WINDOWS` windows or when a series does not vary.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
     a, b = a[ok], b[ok]
-    out = {"r": None, "p_value": None, "n_windows": int(a.size), "n_permutations": 0, "reason": ""}
+    if groups is not None:
+        a, b, groups = _within_groups(a, b, np.asarray(groups)[ok])
+    out = {"r": None, "p_value": None, "n_windows": int(a.size), "n_permutations": 0, "reason": "",
+           "pacer_kept": groups is not None}
     if a.size < MIN_CONCORDANCE_WINDOWS:
         out["reason"] = f"only {a.size} windows with a value for both (need {MIN_CONCORDANCE_WINDOWS})"
         return out
@@ -518,7 +548,7 @@ def series_concordance(a: np.ndarray, b: np.ndarray, *, n_permutations: int = N_
         return out
     r = float(np.corrcoef(a, b)[0, 1])
     rng = np.random.default_rng(seed)
-    perm = np.array([np.corrcoef(a, rng.permutation(b))[0, 1] for _ in range(n_permutations)])
+    perm = np.array([np.corrcoef(a, _permuted(b, groups, rng))[0, 1] for _ in range(n_permutations)])
     out.update(r=r, p_value=(1 + int(np.sum(perm >= r))) / (1 + n_permutations), n_permutations=n_permutations)
     return out
 

@@ -149,9 +149,11 @@ def test_therapy_session_records_a_dyad_and_refuses_a_single_strap(tmp_path, cap
 @pytest.mark.slow
 def test_the_command_tests_against_the_same_therapists_other_sessions(tmp_path, capsys):
     for seed in range(1, 7):
+        before = set((tmp_path / "sessions").glob("*.sqlite"))
         _record(tmp_path, "therapist=sim:regular,hr=62", "client=sim:regular,hr=75,follow=therapist,coupling=0.6",
                 duration="400", seed=str(seed))
-    newest = sorted((tmp_path / "sessions").glob("*.sqlite"))[-1]
+    # the session of seed 6 (ids recorded in one second sort by their random suffix, not by time)
+    (newest,) = set((tmp_path / "sessions").glob("*.sqlite")) - before
     capsys.readouterr()
     assert main(["synchrony", str(newest), "--library", str(tmp_path), "--json", "--surrogates", "100"]) == 0
     pseudo = json.loads(capsys.readouterr().out)["pseudo_dyads"]

@@ -316,3 +316,23 @@ def test_live_synchrony_publishes_the_recent_dyad_for_the_session_only():
     assert coupled[0].t_s >= 120  # nothing before two minutes of both people's beats
     assert sum(u.values["synchrony.above_chance"] == 1.0 for u in coupled) > len(coupled) / 2
     assert not run(0.8, roles=("self", "other"))  # not a therapist and a client: nothing to relate
+
+
+def test_concordance_within_pacer_rates_does_not_count_the_shared_pacer():
+    """Two independent people following the same pacer steps: their per-window breathing rates correlate only
+    through the steps. Grouped by pacer rate (centred and shuffled within each rate), that is not concordance;
+    a real co-variation beyond the steps still is."""
+    rng = np.random.default_rng(4)
+    steps = np.repeat([6.5, 6.0, 5.5, 5.0, 4.5], 6)
+    a = steps + 0.1 * rng.normal(size=steps.size)
+    b = steps + 0.1 * rng.normal(size=steps.size)
+    raw = sy.series_concordance(a, b, seed=1)
+    kept = sy.series_concordance(a, b, seed=1, groups=steps)
+    assert raw["r"] > 0.95 and raw["p_value"] < 0.01 and raw["pacer_kept"] is False
+    assert kept["pacer_kept"] is True and kept["n_windows"] == 30 and kept["p_value"] > 0.05
+    shared = 0.1 * rng.normal(size=steps.size)  # both also move together beyond the pacer
+    together = sy.series_concordance(steps + shared + 0.03 * rng.normal(size=steps.size),
+                                     steps + shared + 0.03 * rng.normal(size=steps.size), seed=1, groups=steps)
+    assert together["r"] > 0.8 and together["p_value"] < 0.01
+    alone = sy.series_concordance(a[:7], b[:7], groups=np.arange(7.0))  # every window alone in its group
+    assert alone["r"] is None and "only 0 windows" in alone["reason"]
