@@ -44,6 +44,27 @@ def dyad_synchrony(session: Any) -> tuple[dict[str, Any] | None, str]:
         return None, str(exc)
 
 
+def pseudonymised(session: Any, rename: dict[str, str] | None = None) -> Any:
+    """``session`` as it may leave the library: every participant under a pseudonym (the one rule,
+    :func:`biotrainer.store.participants.validate_pseudonym`). A name recorded before that rule (``Jane Doe``) is
+    exported only under the pseudonym ``rename`` gives it; the session file itself is never changed."""
+    from biotrainer.store.participants import validate_pseudonym
+
+    rename = rename or {}
+    people = dict(session.meta.get("participants") or {})
+    for role, name in people.items():
+        name = str(name)
+        if name in rename:
+            people[role] = validate_pseudonym(rename[name], f"--as {name}=…")
+            continue
+        try:
+            validate_pseudonym(name, f"session {session.id}: the {role}'s name")
+        except UsageError as exc:
+            raise ExportError(f"{exc}; nothing written. Give it a pseudonym with --as '{name}=CODE'") from None
+    session.meta["participants"] = people
+    return session
+
+
 def _prepare_out(out: Path) -> None:
     from biotrainer.store.paths import make_private_dirs
 
@@ -65,9 +86,12 @@ def _synchrony(session: Any, warn: Warn) -> dict[str, Any] | None:
 
 
 def _write(library: Any, refs: list[str], fmt: str, out: Path, edf_plus_d: bool, progress: Progress,
-           warn: Warn) -> list[Path]:
+           warn: Warn, rename: dict[str, str]) -> list[Path]:
     from biotrainer.exchange.atomic import AtomicWrites
-    from biotrainer.exchange.library import load_session
+    from biotrainer.exchange.library import load_session as load
+
+    def load_session(library: Any, ref: str) -> Any:
+        return pseudonymised(load(library, ref), rename)
 
     with AtomicWrites() as writes:
         if fmt == "bids":
@@ -98,9 +122,12 @@ def _write(library: Any, refs: list[str], fmt: str, out: Path, edf_plus_d: bool,
 
 
 def export_sessions(library: Any, refs: list[str], fmt: str, out: str | Path, *, edf_plus_d: bool = False,
-                    progress: Progress = _quiet, warn: Warn = _quiet) -> list[Path]:
+                    progress: Progress = _quiet, warn: Warn = _quiet,
+                    rename: dict[str, str] | None = None) -> list[Path]:
     """Export the sessions ``refs`` of ``library`` as ``fmt`` (``csv``: one folder per session, ``edf``: one file
-    per session, ``bids``: one dataset) into the folder ``out``; returns the files written.
+    per session, ``bids``: one dataset) into the folder ``out``; returns the files written. Participants leave
+    under their pseudonyms only: a recorded name that is not one (sessions from before the pseudonym rule) stops
+    the export unless ``rename`` maps it to a pseudonym (``{"Jane Doe": "P07"}``).
 
     Raises :class:`~biotrainer.core.errors.ExportError` (one line) when the folder cannot be made or a file cannot
     be written; nothing is left behind then.
@@ -113,7 +140,7 @@ def export_sessions(library: Any, refs: list[str], fmt: str, out: str | Path, *,
     existed = out.exists()
     _prepare_out(out)
     try:
-        return _write(library, refs, fmt, out, edf_plus_d, progress, warn)
+        return _write(library, refs, fmt, out, edf_plus_d, progress, warn, dict(rename or {}))
     except OSError as exc:
         _remove_if_new_and_empty(out, existed)
         raise ExportError(f"{exc.filename or out}: cannot write ({exc.strerror or exc})") from None

@@ -27,7 +27,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--edf-plus-d", action="store_true",
                    help="write recordings with gaps as EDF+D (pyedflib and MNE cannot read EDF+D correctly; by "
                         "default gaps are zero-filled and marked with 'gap' annotations)")
+    p.add_argument("--as", dest="rename", action="append", default=[], metavar="NAME=PSEUDONYM",
+                   help="export a participant recorded under a name (before pseudonyms were enforced) as "
+                        "PSEUDONYM; the session file is not changed (repeatable)")
     finish_command(p, run)
+
+
+def _renames(items: list[str]) -> dict[str, str]:
+    from biotrainer.core.errors import UsageError
+
+    out = {}
+    for item in items:
+        name, sep, new = item.partition("=")
+        if not sep or not name.strip() or not new.strip():
+            raise UsageError(f"--as {item!r}: expected NAME=PSEUDONYM")
+        out[name.strip()] = new.strip()
+    return out
 
 
 def _progress(done: int, total: int, what: str = "sessions") -> None:
@@ -50,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     refs = sessions_to_export(library, list(args.sessions), args.participant, args.all,
                               skipped=lambda why: sys.stderr.write(f"biotrainer: warning: not exported: {why}\n"))
     written = export_sessions(library, refs, args.format, args.out, edf_plus_d=args.edf_plus_d, progress=_progress,
-                              warn=lambda line: sys.stderr.write(f"biotrainer: warning: {line}\n"))
+                              warn=lambda line: sys.stderr.write(f"biotrainer: warning: {line}\n"),
+                              rename=_renames(args.rename))
     if args.json:
         print_json({"format": args.format, "sessions": refs, "files": [str(p) for p in written]})
     else:

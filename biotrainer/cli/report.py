@@ -27,12 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from biotrainer.analysis.export import pseudonymised
     from biotrainer.exchange.library import load_session
     from biotrainer.report import write_report
     from biotrainer.store import Library
 
     library = Library(args.library)
-    sessions = [load_session(library, ref) for ref in args.sessions]
+    sessions = [pseudonymised(load_session(library, ref)) for ref in args.sessions]  # names never leave
     out = write_report(sessions, Path(args.out).expanduser(), args.format,
                        participant=args.participant, style=args.style)
     print(f"wrote {out}")

@@ -94,12 +94,13 @@ class Tools:
                                                  "HTML report (*.html);;PDF report (*.pdf)")
             if not out:
                 return None
+        from biotrainer.analysis.export import pseudonymised
         from biotrainer.exchange.library import load_session
         from biotrainer.report import write_report
 
         try:
             library = self._library()
-            path = write_report([load_session(library, r) for r in refs], Path(out))
+            path = write_report([pseudonymised(load_session(library, r)) for r in refs], Path(out))
         except (BiotrainerError, OSError) as exc:
             self.window.show_notice(f"Report failed: {exc}")
             return None

@@ -114,3 +114,39 @@ def test_a_display_name_stays_in_the_register_and_never_reaches_sessions_or_expo
     assert any(b"P07" in p.read_bytes() for p in exported)
     code, out, err = run(capsys, "participants", "--library", lib, "set", "P07", "--display-name", "")
     assert code == 0 and Library(lib).participants.get("P07").display_name == ""
+
+
+def test_a_name_recorded_before_the_pseudonym_rule_never_leaves_the_library(tmp_path, capsys):
+    """An old session whose participant is 'Jane Doe': export refuses with one line and writes nothing, unless
+    ``--as 'Jane Doe=P07'`` gives the pseudonym to export under; the session file keeps what it holds."""
+    import csv
+    import json
+    import sqlite3
+
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(capsys, "record", "--library", lib, "--device", "sim", "--duration", "40", "--speed", "max",
+                       "--quiet", "--no-metrics", "--participant", "P01")
+    assert code == 0
+    (path,) = (tmp_path / "lib" / "sessions").glob("*.sqlite")
+    db = sqlite3.connect(path)  # as a session written before the rule held it
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'participants'", (json.dumps({"self": "Jane Doe"}),))
+    db.close()
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "export", "--library", lib, "--all", "--format", "csv", "--out", str(out_dir))
+    assert code != 0 and "'Jane Doe' looks like a real name" in one_error_line(err) and "--as" in err
+    code, _, err = run(capsys, "report", "--library", lib, path.stem, "--out", str(tmp_path / "r.html"))
+    assert code != 0 and "looks like a real name" in one_error_line(err) and not (tmp_path / "r.html").exists()
+    assert not out_dir.exists()
+    code, _, err = run(capsys, "export", "--library", lib, "--all", "--format", "csv", "--out", str(out_dir),
+                       "--as", "Jane Doe=P07")
+    assert code == 0, err
+    text = "".join(p.read_text(encoding="utf-8") for p in out_dir.rglob("*") if p.is_file())
+    assert "Jane" not in text
+    (beats,) = out_dir.rglob("*_beats.csv")
+    with beats.open(encoding="utf-8") as f:
+        assert {row["participant"] for row in csv.DictReader(f)} == {"P07"}
+    db = sqlite3.connect(path)  # raw data is never rewritten
+    assert json.loads(db.execute("SELECT value FROM meta WHERE key = 'participants'").fetchone()[0]) == {
+        "self": "Jane Doe"}
+    db.close()
