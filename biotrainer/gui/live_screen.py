@@ -774,6 +774,8 @@ class LiveScreen(QWidget):
         self.strap_state_label.setObjectName("" if ready else "muted")
         self.strap_state_label.setStyleSheet(f"color: {self.palette_.good};" if ready else "")
         self.strap_state_label.setVisible(bool(lines))
+        if not self.controller.running:
+            self.connection_label.setText("found: Start connects at once" if ready and lines else "not connected")
 
     def toggle_client_view(self) -> None:
         if self.client_window is not None and self.client_window.isVisible():

@@ -41,6 +41,7 @@ def test_a_remembered_strap_that_is_on_is_found_ready_with_its_battery(qtbot, se
     qtbot.waitUntil(lambda: "looking" not in label.text(), timeout=15_000)
     assert label.text() == "● Polar H10 ready · battery 80 %"
     assert w.live.selected_source() == "F0:00:00:00:00:01"  # Start connects to it at once
+    assert w.live.connection_label.text() == "found: Start connects at once"
     w.live.shutdown()
 
 
