@@ -65,6 +65,7 @@ PLOT_EVERY_FRAMES: Final = 5  # plots at 5 Hz: at a 180-s window one frame scrol
 SIMULATED = "Simulated strap"
 DYAD_ROLES: Final = ("therapist", "client")
 PEOPLE = ("One person", "Therapist and client")
+BOTH_PEOPLE = "Both: heart rates on one plot"
 #: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
 SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
 SETUP_WIDTH: Final = {False: 240, True: 290}  # the setup panel's minimum, with one person / two
@@ -266,14 +267,23 @@ class LiveScreen(QWidget):
         self.person_box.clear()
         for w in sorted(cfg.wearers, key=lambda w: w.role != "client"):
             self.person_box.addItem(f"{w.pseudonym} ({role_title(w.role).lower()})", w.role)
+        if len(cfg.wearers) > 1:
+            self.person_box.addItem(BOTH_PEOPLE, "both")
         self.show_person("client" if cfg.wearers else None)
         self.person_row.setVisible(len(cfg.wearers) > 1 and len(self.protocol_roles(cfg.protocol)) <= 1)
 
     def show_person(self, role: str | None) -> None:
-        """Show ``role``'s tiles and plots (the client's by default); both are kept while the session runs."""
+        """Show ``role``'s tiles and plots (the client's by default); both are kept while the session runs.
+        ``"both"``: the client's tiles and plots with the therapist's heart rate overlaid."""
         m = self.therapist_model if role == "therapist" else self.model
         self.tiles.model = m
         self.plots.set_model(m)
+        if role == "both":
+            names = {self.person_box.itemData(i): self.person_box.itemText(i) for i in range(self.person_box.count())}
+            self.plots.set_overlay(self.therapist_model, (names.get("client", "client"),
+                                                          names.get("therapist", "therapist")))
+        else:
+            self.plots.set_overlay(None)
         i = self.person_box.findData(role)
         if i >= 0:
             self.person_box.setCurrentIndex(i)
@@ -976,6 +986,7 @@ class LiveScreen(QWidget):
     def set_palette(self, palette: Palette) -> None:
         self.palette_ = palette
         self.pacer.set_palette(palette)
+        self.plots.set_palette(palette)
         self.tiles.palette_ = palette
         self.quiet_panel.palette_ = palette
         if self.client_window is not None:

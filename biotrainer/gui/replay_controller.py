@@ -43,6 +43,7 @@ class ReplayController(QObject):
     def __init__(self, model: SessionModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self.extra_models: list[SessionModel] = []  # more views of the same replay (a dyad's other person)
         self.path: Path | None = None
         self.duration_s = 0.0
         self.annotations: list[tuple[float, str]] = []
@@ -106,12 +107,15 @@ class ReplayController(QObject):
         self.close_run()
         self._start_run(0.0, self.duration_s)
 
-    def set_person(self, role: str) -> None:
-        """Show ``role``'s physiology (a dyad): the same position, replayed for that person."""
-        if role == self.model.participant or role not in self.people:
+    def set_person(self, role: str, other: SessionModel | None = None) -> None:
+        """Show ``role``'s physiology (a dyad): the same position, replayed for that person; with ``other`` (a
+        model whose participant is the other person) both are replayed, for an overlay."""
+        extra = [other] if other is not None else []
+        if (role == self.model.participant and extra == self.extra_models) or role not in self.people:
             return
         at = self.position_s()
         self.model.participant = role
+        self.extra_models = extra
         if at >= self.duration_s - 1e-6:
             self.load_all()
         else:
@@ -161,20 +165,24 @@ class ReplayController(QObject):
         from biotrainer.wiring import build_replay
 
         assert self.path is not None
-        self.model.reset()
-        for e in self.markers:  # phase, cue and annotations before the start: the state at start_s
-            if e.t_s < start_s and isinstance(e, (PhaseMarker, Cue, Annotation)):
-                self.model.apply(e)
+        models = [self.model, *self.extra_models]
+        for m in models:
+            m.reset()
+            for e in self.markers:  # phase, cue and annotations before the start: the state at start_s
+                if e.t_s < start_s and isinstance(e, (PhaseMarker, Cue, Annotation)):
+                    m.apply(e)
         reader = SessionReader(self.path)
         clock = ReplayClock(self.speed, start_s=start_s, anchor_unix_s=self.anchor_unix_s)
         if not self.playing:
             clock.pause()
         if target_s > start_s:
             clock.fast_forward_to(target_s)
-        replay = build_replay(reader, start_s=start_s, clock=clock, listeners=[self.model], metrics=True,
+        replay = build_replay(reader, start_s=start_s, clock=clock, listeners=models, metrics=True,
                               stay_open=True)
         self.clock, self.runner = clock, replay.runner
-        self.model.now_fn = clock.now_s
+        for m in models:
+            m.now_fn = clock.now_s
+            m.end_s = self.duration_s
 
         def run() -> None:
             try:

@@ -163,7 +163,8 @@ def test_a_two_strap_session_switches_between_the_two_people(qtbot, dyad):
     root, sid = dyad
     screen = _open(qtbot, root, sid)
     assert screen.person_box.isVisibleTo(screen)
-    assert sorted(screen.person_box.itemData(i) for i in range(screen.person_box.count())) == ["client", "therapist"]
+    assert sorted(screen.person_box.itemData(i) for i in range(screen.person_box.count())) == ["both", "client",
+                                                                                              "therapist"]
     first = screen.model.participant
     mean_hr = {first: float(np.nanmean(screen.model.hr.values()))}
     other = "client" if first == "therapist" else "therapist"
@@ -174,4 +175,28 @@ def test_a_two_strap_session_switches_between_the_two_people(qtbot, dyad):
     assert screen.model.participant == other
     mean_hr[other] = float(np.nanmean(screen.model.hr.values()))
     assert mean_hr["therapist"] == pytest.approx(60, abs=6) and mean_hr["client"] == pytest.approx(80, abs=6)
+    screen.shutdown()
+
+
+@pytest.mark.slow
+def test_a_two_strap_session_shows_both_heart_rates_on_one_plot(qtbot, dyad):
+    from PyQt5.QtCore import Qt
+
+    root, sid = dyad
+    screen = _open(qtbot, root, sid)
+    screen.person_box.setCurrentIndex(screen.person_box.findData("both"))
+    screen.person_box.activated.emit(screen.person_box.currentIndex())
+    qtbot.waitUntil(lambda: not screen.controller.seeking, timeout=WAIT_MS)
+    screen.tick()
+    assert screen.model.participant == "client" and screen.other_model.participant == "therapist"
+    _t, shown = screen.plots.hr_curve.getData()
+    _t, other = screen.plots.hr_other_curve.getData()
+    assert float(np.nanmean(shown)) == pytest.approx(80, abs=6) and float(np.nanmean(other)) == pytest.approx(60, abs=6)
+    assert screen.plots.hr_other_curve.opts["pen"].style() == Qt.DashLine
+    assert "C01 (client)" in screen.plots.plots["hr"].titleLabel.text
+    screen.person_box.setCurrentIndex(screen.person_box.findData("therapist"))
+    screen.person_box.activated.emit(screen.person_box.currentIndex())
+    qtbot.waitUntil(lambda: not screen.controller.seeking, timeout=WAIT_MS)
+    screen.tick()
+    assert screen.plots.overlay is None and screen.controller.extra_models == []
     screen.shutdown()
