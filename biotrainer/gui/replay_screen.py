@@ -125,6 +125,7 @@ class ReplayScreen(QWidget):
         self.controller = ReplayController(self.model, self)
         self.controller.problem.connect(lambda t: self.notice.emit(t))
         self.controller.attunement_changed.connect(self._show_attunement)
+        self.controller.overview_shown.connect(self._on_overview)
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
         bar = QHBoxLayout()
@@ -263,9 +264,17 @@ class ReplayScreen(QWidget):
         self._show_attunement()
         self.play_button.setText("Play")
         self.plots.reset_ranges()
-        self.plots.show_all(c.duration_s)  # the whole session fills in while the controller replays it
+        self.plots.show_all(c.duration_s)  # the whole session, once the overview is computed
         self.timer.start()
         return True
+
+    def _on_overview(self) -> None:
+        """The recording is in the model: draw all of it (paused at the end); then its metrics are added."""
+        if self.controller.metrics_pending:
+            self.plots.show_all(self.controller.duration_s)
+        else:
+            self.plots.redraw()
+        self.tiles.refresh()
 
     def edit_annotation(self, at_s: float, text: str, new_text: str | None = None) -> bool:
         """Change the text of the annotation ``text`` at ``at_s`` (asks when ``new_text`` is None); saved."""
@@ -414,7 +423,9 @@ class ReplayScreen(QWidget):
         pos = c.position_s()
         self.timeline.set_position(pos)
         self.attunement.set_position(pos)
-        if c.seeking and c.clock is not None:
+        if c.overview_pending:
+            text = "loading…"
+        elif c.seeking and c.clock is not None:
             text = f"loading {format_clock(c.clock.now_s())}/{format_clock(pos)}"
         else:
             text = f"{format_clock(pos)} / {format_clock(c.duration_s)}"
@@ -460,3 +471,4 @@ class ReplayScreen(QWidget):
         self.timer.stop()
         self.controller.close_run()
         self.controller.wait_attunement()
+        self.controller.wait_overview()
