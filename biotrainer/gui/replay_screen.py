@@ -232,6 +232,7 @@ class ReplayScreen(QWidget):
         self.timer.setInterval(int(1000 / REDRAW_HZ))
         self.timer.timeout.connect(self.tick)
         self._frames = 0
+        self._drawn: tuple[float, float] = (0.0, 0.0)  # the time span the plots were last drawn for
         self._set_people_box()
         keys = {"Space": self.toggle_play, "Left": lambda: self.step(-10), "Right": lambda: self.step(10),
                 "Shift+Left": lambda: self.step(-60), "Shift+Right": lambda: self.step(60),
@@ -416,9 +417,9 @@ class ReplayScreen(QWidget):
     def tick(self) -> None:
         c = self.controller
         c.poll()
-        self.model.drain()
+        changed = self.model.drain()
         if c.extra_models:
-            self.other_model.drain()
+            changed += self.other_model.drain()
         self.play_button.setText("Pause" if c.playing else "Play")
         pos = c.position_s()
         self.timeline.set_position(pos)
@@ -452,8 +453,12 @@ class ReplayScreen(QWidget):
             self.summary_dialog = SummaryDialog(self.palette_, self.library, str(c.path), parent=self)
             self.summary_dialog.open()
         self._frames += 1
-        if self._frames % PLOT_EVERY_FRAMES == 0 or not c.playing:
+        view = self.plots.visible_range()
+        # playing: every few frames; paused: only when something changed (events, a seek, a zoom or pan), so an
+        # open overview costs nothing while the researcher reads it
+        if (self._frames % PLOT_EVERY_FRAMES == 0) if c.playing else (changed or c.seeking or view != self._drawn):
             self.plots.redraw()
+            self._drawn = self.plots.visible_range()
 
     def set_palette(self, palette: Palette) -> None:
         """Recolour the plots, pacer, tiles, timeline and attunement strip at once (a theme change)."""
