@@ -218,6 +218,7 @@ class LiveScreen(QWidget):
         self.quality_label.setWordWrap(True)
         right.addWidget(self.quality_label)
         self.plots = SessionPlots(self.model, self.palette_)
+        right.addWidget(self.plots.legend)
         right.addWidget(self.plots.group_bar)
         right.addWidget(self.plots, 1)
         self.quiet_panel = QuietPanel(self.model, self.palette_, DYAD_ROLES)

@@ -22,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
-from PyQt5.QtWidgets import QTabBar
+from PyQt5.QtWidgets import QLabel, QTabBar
 
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.theme import DARK, Palette
@@ -125,6 +125,10 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.group_bar.setExpanding(False)
         self.group_bar.setVisible(False)
         self.group_bar.currentChanged.connect(lambda _i: self._arrange())
+        self.legend = QLabel("")  # above the plots (the screen places it): both people's lines, covering no data
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setWordWrap(True)
+        self.legend.setVisible(False)
         self.placeholder_text = "Waiting for data: start a session"
         self.overlay: SessionModel | None = None  # the other person's heart rate drawn over this one's (a dyad)
         self.overlay_names: tuple[str, str] = ("", "")
@@ -239,8 +243,8 @@ class SessionPlots(pg.GraphicsLayoutWidget):
 
     def set_overlay(self, other: SessionModel | None, names: tuple[str, str] = ("", "")) -> None:
         """Both people on the heart-rate plot: this model's heart rate (solid) and ``other``'s (dashed, another
-        Okabe–Ito colour), named by ``names`` (shown, other) in the plot's title, a legend that covers no data.
-        None: one person again."""
+        Okabe–Ito colour), named by ``names`` (shown, other) in :attr:`legend` above the plots, so it covers no
+        data. None: one person again."""
         self.overlay, self.overlay_names = other, names
         self.pacer_fill.setVisible(other is None)  # two people: the pacer band would be a third thing to read
         self._title_hr()
@@ -250,14 +254,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
     def _title_hr(self) -> None:
         pal = self.palette_
         unit = CATALOGUE["hrv.hr_bpm"].unit
-        if self.overlay is None:
-            text = f"<span style='color:{pal.muted}'>Heart rate · pacer breath ({unit})</span>"
-        else:
-            shown, other = self.overlay_names
-            text = (f"<span style='color:{pal.muted}'>Heart rate ({unit})</span> "
-                    f"<span style='color:{pal.hr}'>━━ {shown}</span> "
-                    f"<span style='color:{pal.hr_other}'>╍╍ {other}</span>")
-        self.plots["hr"].setTitle(text, size="10pt")
+        title = "Heart rate · pacer breath" if self.overlay is None else "Heart rate · both people"
+        self.plots["hr"].setTitle(f"<span style='color:{pal.muted}'>{title} ({unit})</span>", size="10pt")
+        shown, other = self.overlay_names
+        self.legend.setText("" if self.overlay is None else
+                            f"Heart rate: <span style='color:{pal.hr}'>━━ {shown}</span> &nbsp; "
+                            f"<span style='color:{pal.hr_other}'>╍╍ {other}</span>")
+        self.legend.setVisible(self.overlay is not None)
 
     def set_palette(self, palette: Palette) -> None:
         """Recolour every curve, band, mark and axis for ``palette`` at once (a theme change)."""

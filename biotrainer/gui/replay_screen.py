@@ -211,6 +211,7 @@ class ReplayScreen(QWidget):
         self.plots.set_interactive(True)
         self.plots.placeholder_text = "Open a session: its whole recording is shown here"
         right.addWidget(self.tiles)
+        right.addWidget(self.plots.legend)
         right.addWidget(self.plots.group_bar)
         right.addWidget(self.plots, 1)
         body.addWidget(right_w)

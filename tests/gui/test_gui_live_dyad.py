@@ -192,7 +192,8 @@ def test_two_people_on_a_practice_protocol_switch_between_client_and_therapist(q
     assert float(np.nanmean(shown)) == pytest.approx(84, abs=6) and float(np.nanmean(other)) == pytest.approx(58, abs=6)
     assert live.plots.hr_other_curve.opts["pen"].style() == Qt.DashLine
     assert live.plots.hr_other_curve.opts["pen"].color().name().upper() == live.palette_.hr_other.upper()
-    title = live.plots.plots["hr"].titleLabel.text  # the legend is the title, above the data
+    title = live.plots.legend.text()  # the legend above the plots, covering no data
     assert "C07 (client)" in title and "T01 (therapist)" in title
     live.show_person("client")
     assert live.plots.overlay is None and live.plots.hr_other_curve.getData()[1] is None
+    assert not live.plots.legend.isVisibleTo(live)

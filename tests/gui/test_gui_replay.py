@@ -193,12 +193,13 @@ def test_a_two_strap_session_shows_both_heart_rates_on_one_plot(qtbot, dyad):
     _t, other = screen.plots.hr_other_curve.getData()
     assert float(np.nanmean(shown)) == pytest.approx(80, abs=6) and float(np.nanmean(other)) == pytest.approx(60, abs=6)
     assert screen.plots.hr_other_curve.opts["pen"].style() == Qt.DashLine
-    assert "C01 (client)" in screen.plots.plots["hr"].titleLabel.text
+    assert "C01 (client)" in screen.plots.legend.text() and screen.plots.legend.isVisibleTo(screen)
     screen.person_box.setCurrentIndex(screen.person_box.findData("therapist"))
     screen.person_box.activated.emit(screen.person_box.currentIndex())
     qtbot.waitUntil(lambda: not screen.controller.seeking, timeout=WAIT_MS)
     screen.tick()
     assert screen.plots.overlay is None and screen.controller.extra_models == []
+    assert not screen.plots.legend.isVisibleTo(screen)
     screen.shutdown()
 
 
