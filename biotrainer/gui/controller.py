@@ -361,7 +361,10 @@ class LiveController(QObject):
             state, words = await _check_one(address, backend_spec, timeout_s)
             if not self._current():
                 return
-            self.strap_checked.emit(address, state, words)
+            try:
+                self.strap_checked.emit(address, state, words)
+            except RuntimeError:  # the window was deleted meanwhile
+                return
 
     def _problem(self, text: str) -> None:
         self.last_error = text
