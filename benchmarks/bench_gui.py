@@ -9,8 +9,14 @@ Each measurement runs in its own fresh subprocess, all in this one run, so the r
    time (``time.thread_time`` in the Qt thread), each divided by wall time over the measured span. The span starts
    after the analysis modules have loaded (``--settle`` seconds), so the start-up import is not counted.
 
+4. Opening a session in the replay screen (``--replay``, the 15-min ``recordings/synthetic-resonance-assessment``
+   unless ``--session``): seconds until the whole-session overview is drawn and until its metrics are in, against
+   the baseline of the same run: the full-rate replay of the whole session at max speed (build_replay with the
+   metrics engine, what opening did before), both into the same screen with the analysis modules imported first.
+
 Targets (issue): first paint sooner than ``import neurokit2`` alone; CPU at most 15 % of one core.
-Run: ``python benchmarks/bench_gui.py`` (uses ``QT_QPA_PLATFORM=offscreen`` unless a display is set).
+Run: ``python benchmarks/bench_gui.py`` (uses ``QT_QPA_PLATFORM=offscreen`` unless a display is set);
+``python benchmarks/bench_gui.py --replay`` for the replay opening only.
 """
 
 from __future__ import annotations
@@ -72,6 +78,55 @@ CPU = STARTUP + textwrap.dedent("""
 """)
 
 
+REPLAY = STARTUP + textwrap.dedent("""
+    import json, sys
+    from PyQt5.QtWidgets import QApplication
+    app = QApplication(["bench"])
+    import biotrainer.metrics.offline, biotrainer.analysis.series, neurokit2  # imported before both timings
+    from biotrainer.gui.replay_screen import ReplayScreen
+
+    def wait(cond):
+        while not cond():
+            app.processEvents()
+            time.sleep(0.002)
+        app.processEvents()
+
+    out = {}
+    s = ReplayScreen(); s.resize(1400, 900); s.show()
+    c = s.controller
+    t0 = time.perf_counter()
+    s.open_session(sys.argv[1])
+    wait(lambda: not c.seeking)
+    out["overview_s"] = time.perf_counter() - t0
+    wait(lambda: not c.metrics_pending)
+    out["overview_metrics_s"] = time.perf_counter() - t0
+    out["duration_s"] = c.duration_s
+    t0 = time.perf_counter()  # the baseline: the whole session through the metrics engine at max speed
+    c.set_speed(None)
+    c.close_run()
+    c._start_run(0.0, c.duration_s)
+    wait(lambda: not c.seeking and c.position_s() >= c.duration_s - 1e-6)
+    s.tick()
+    out["full_replay_s"] = time.perf_counter() - t0
+    s.shutdown()
+    print(json.dumps(out))
+""")
+
+
+def bench_replay(session: str, repeats: int) -> None:
+    runs = [run_child(REPLAY, session) for _ in range(repeats)]
+
+    def median(key: str) -> float:
+        return sorted(r[key] for r in runs)[len(runs) // 2]
+
+    minutes = runs[0]["duration_s"] / 60
+    full, drawn, whole = median("full_replay_s"), median("overview_s"), median("overview_metrics_s")
+    print(f"replay open, {minutes:.0f}-min session ({os.path.basename(session)}), median of {repeats}:")
+    print(f"  full-rate replay to the end (baseline, before): {full:6.2f} s  ({full / minutes * 10:.2f} s per 10 min)")
+    print(f"  overview drawn (now)                          : {drawn:6.2f} s  ratio {drawn / full:5.2f}")
+    print(f"  overview with its metrics (now)               : {whole:6.2f} s  ratio {whole / full:5.2f}")
+
+
 def run_child(code: str, *args: str, timeout_s: float = 300.0) -> dict:
     env = dict(os.environ)
     if not env.get("DISPLAY"):
@@ -92,7 +147,14 @@ def main() -> None:
                     help="seconds after first paint before measuring CPU (box-breathing: paced from 0:30)")
     ap.add_argument("--protocol", default="box-breathing",
                     help="protocol of the live session (default box-breathing: pacer with holds animates)")
+    ap.add_argument("--replay", action="store_true", help="only the replay opening benchmark")
+    ap.add_argument("--session", default=os.path.join(os.path.dirname(__file__), "..", "recordings",
+                                                      "synthetic-resonance-assessment.sqlite"),
+                    help="session file for --replay")
     args = ap.parse_args()
+    if args.replay:
+        bench_replay(os.path.abspath(args.session), args.repeats)
+        return
 
     with tempfile.TemporaryDirectory(prefix="biotrainer-bench-gui-") as tmp:
         lib, ini = os.path.join(tmp, "library"), os.path.join(tmp, "settings.ini")

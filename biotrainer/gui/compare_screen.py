@@ -310,6 +310,19 @@ class CompareScreen(QWidget):
             log.exception("comparison failed")
             self.compared.emit({}, [], f"Comparison failed: {exc}")
 
+    def set_palette(self, palette: Palette) -> None:
+        """Recolour the plots at once (a theme change); the last comparison is drawn again."""
+        import re
+
+        self.palette_ = palette
+        self.plots.setBackground(palette.plot_bg)
+        for p in (self.hr_plot, self.rr_plot, self.dyad_plot):
+            p.setTitle(re.sub(r"color:[^']*'", f"color:{palette.muted}'", p.titleLabel.text), size="10pt")
+            p.showGrid(x=True, y=True, alpha=palette.grid_alpha)
+        self.placeholder.setColor(palette.muted)
+        if self.result:
+            self.show_phase(self.phase_box.currentText())
+
     def _on_compared(self, result: dict, beats: list, error: str) -> None:
         self.busy = False
         self.compare_button.setEnabled(True)

@@ -43,6 +43,32 @@ SCAN_WORDS: dict[str, str] = {
 NO_STRAP_FOUND = ("No strap found. Put the strap on, wet its electrodes so it wakes up, keep it within a few "
                   "metres (and not connected to a phone app), then press Scan again.")
 SCAN_FAILED = "The scan did not work. Turn Bluetooth off and on again, then press Scan again."
+NOT_FOUND_WORDS = "not found — is it on and moist? Press Scan again"
+CHECK_TIMEOUT_S = 4.0  # the background look for a remembered strap (the session's own search takes 10 s)
+
+
+def strap_ready_words(found: Any) -> str:
+    """``Polar H10 ready · battery 80 %`` for a found strap (a FoundStrap)."""
+    words = f"{found.model if found.model and found.profile_id != 'generic' else (found.name or 'Strap')} ready"
+    return words + (f" · battery {found.battery_percent} %" if found.battery_percent is not None else "")
+
+
+async def _check_one(address: str, backend_spec: Any, timeout_s: float) -> tuple[str, str]:
+    """(state, words) of one remembered strap: ready, missing or the scan failed (in plain words)."""
+    try:
+        from biotrainer.sources.ble.scan import find_strap_async
+    except ImportError:
+        return "failed", "Bluetooth support is not installed with this copy of biotrainer."
+    try:
+        _dev, found = await find_strap_async(address, timeout_s, backend_spec, read_battery=True)
+    except BiotrainerError as exc:
+        if getattr(getattr(exc, "reason", None), "value", "") in ("not_found", "in_use"):
+            return "missing", NOT_FOUND_WORDS
+        return "failed", scan_words(exc)
+    except Exception as exc:  # noqa: BLE001 - e.g. a backend without an adapter
+        log.info("strap check failed: %s", exc)
+        return "failed", scan_words(exc)
+    return "ready", strap_ready_words(found)
 
 
 def scan_words(exc: BaseException) -> str:
@@ -124,6 +150,7 @@ class LiveController(QObject):
     finished = pyqtSignal(str, str)  # reason, saved session id ("" when not recorded)
     problem = pyqtSignal(str)
     scan_done = pyqtSignal(list, str)  # [(address, label)], error text
+    strap_checked = pyqtSignal(str, str, str)  # address, state ("ready" | "missing" | "failed"), words
 
     def __init__(self, model: SessionModel, parent: QObject | None = None,
                  build: Any = build_live_session) -> None:
@@ -137,6 +164,8 @@ class LiveController(QObject):
         self.last_error = ""
         self._stop_early = False
         self._active = False
+        self._check: tuple[Any, Any] | None = None  # (loop, task) of the background strap check
+        self._check_lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -280,6 +309,62 @@ class LiveController(QObject):
         except Exception as exc:  # noqa: BLE001 - e.g. no adapter
             log.info("scan failed: %s", exc)
             self.scan_done.emit([], scan_words(exc))
+
+    # --- the remembered straps, reached in the background on open -------------------------------------------
+
+    def check_straps(self, addresses: list[str], backend_spec: Any = None,
+                     timeout_s: float = CHECK_TIMEOUT_S) -> None:
+        """Look for each remembered strap by its address (a short targeted scan through
+        :func:`biotrainer.sources.ble.scan.find_strap_async`, battery read if not advertised) on a worker thread;
+        each result arrives as ``strap_checked``. :meth:`cancel_check` ends it (window closing, Scan, Start)."""
+        self.cancel_check()
+        threading.Thread(target=self._check_all, args=(list(addresses), backend_spec, timeout_s),
+                         name="biotrainer-strap-check", daemon=True).start()
+
+    def cancel_check(self) -> None:
+        """Cancel a running strap check; no result of it is emitted afterwards."""
+        with self._check_lock:
+            check, self._check = self._check, None
+        if check is not None:
+            loop, task = check
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop has just finished
+                pass
+
+    def _check_all(self, addresses: list[str], backend_spec: Any, timeout_s: float) -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        try:
+            task = loop.create_task(self._check_each(addresses, backend_spec, timeout_s))
+            with self._check_lock:
+                self._check = (loop, task)
+            try:
+                loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                log.debug("strap check cancelled")
+        finally:
+            with self._check_lock:
+                if self._check is not None and self._check[0] is loop:
+                    self._check = None
+            loop.close()
+
+    def _current(self) -> bool:
+        import asyncio
+
+        with self._check_lock:
+            return self._check is not None and self._check[1] is asyncio.current_task()
+
+    async def _check_each(self, addresses: list[str], backend_spec: Any, timeout_s: float) -> None:
+        for address in addresses:
+            state, words = await _check_one(address, backend_spec, timeout_s)
+            if not self._current():
+                return
+            try:
+                self.strap_checked.emit(address, state, words)
+            except RuntimeError:  # the window was deleted meanwhile
+                return
 
     def _problem(self, text: str) -> None:
         self.last_error = text

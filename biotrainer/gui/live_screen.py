@@ -9,7 +9,9 @@ The columns (setup, pacer, tiles and plots) sit in a splitter with minimum width
 and 1280×720 at 150 % scaling; the setup column scrolls when the window is short, the tiles reflow and the plots
 fold into tabs when narrow. A SIMULATED badge shows whenever the simulator feeds the session. The last real
 strap(s) are remembered (``QSettings`` ``straps/…``, saved by the main window) and preselected on open, so Start
-connects to them without a scan.
+connects to them without a scan; on open they are looked for in the background (a short scan for their address,
+never on the GUI thread, cancelled by Scan, Start or closing) and their state shown under the picker ("Polar H10
+ready · battery 80 %" or "not found — is it on and moist?"). The session makes its own connection at Start.
 
 A view: it reads a :class:`~biotrainer.gui.model.SessionModel` on a 25 Hz timer and forwards button presses to a
 :class:`~biotrainer.gui.controller.LiveController`. The timer only runs while a session runs (or a client view is
@@ -63,6 +65,7 @@ PLOT_EVERY_FRAMES: Final = 5  # plots at 5 Hz: at a 180-s window one frame scrol
 SIMULATED = "Simulated strap"
 DYAD_ROLES: Final = ("therapist", "client")
 PEOPLE = ("One person", "Therapist and client")
+BOTH_PEOPLE = "Both: heart rates on one plot"
 #: A simulated client follows a simulated therapist's slow heart-rate waves, so a demo has synchrony to look at.
 SIMULATED_CLIENT: Final = "sim:follow=therapist,coupling=0.5"
 SETUP_WIDTH: Final = {False: 240, True: 290}  # the setup panel's minimum, with one person / two
@@ -138,6 +141,7 @@ class LiveScreen(QWidget):
         self.controller.finished.connect(self._on_finished)
         self.controller.problem.connect(self._show_problem)
         self.controller.scan_done.connect(self._on_scan_done)
+        self.controller.strap_checked.connect(self._on_strap_checked)
         self.tones = TonePlayer(on_notice=self._tone_notice)
         self.client_window: ClientWindow | None = None
         self.speed = 1.0  # session clock speed (tests and demos run faster)
@@ -150,6 +154,7 @@ class LiveScreen(QWidget):
         self.client_screen_name = ""  # the screen the client view opens on (remembered by the main window)
         self._badge_text = "SIMULATED"
         self._scan_problem = ""  # the banner text of the last failed scan
+        self._strap_states: dict[str, tuple[str, str, str]] = {}  # remembered address -> (name, state, words)
         self.summary_on_end = True  # show the summary dialog when a recorded session ends
         self._build()
         self.timer = QTimer(self)
@@ -213,6 +218,7 @@ class LiveScreen(QWidget):
         self.quality_label.setWordWrap(True)
         right.addWidget(self.quality_label)
         self.plots = SessionPlots(self.model, self.palette_)
+        right.addWidget(self.plots.legend)
         right.addWidget(self.plots.group_bar)
         right.addWidget(self.plots, 1)
         self.quiet_panel = QuietPanel(self.model, self.palette_, DYAD_ROLES)
@@ -262,14 +268,23 @@ class LiveScreen(QWidget):
         self.person_box.clear()
         for w in sorted(cfg.wearers, key=lambda w: w.role != "client"):
             self.person_box.addItem(f"{w.pseudonym} ({role_title(w.role).lower()})", w.role)
+        if len(cfg.wearers) > 1:
+            self.person_box.addItem(BOTH_PEOPLE, "both")
         self.show_person("client" if cfg.wearers else None)
         self.person_row.setVisible(len(cfg.wearers) > 1 and len(self.protocol_roles(cfg.protocol)) <= 1)
 
     def show_person(self, role: str | None) -> None:
-        """Show ``role``'s tiles and plots (the client's by default); both are kept while the session runs."""
+        """Show ``role``'s tiles and plots (the client's by default); both are kept while the session runs.
+        ``"both"``: the client's tiles and plots with the therapist's heart rate overlaid."""
         m = self.therapist_model if role == "therapist" else self.model
         self.tiles.model = m
         self.plots.set_model(m)
+        if role == "both":
+            names = {self.person_box.itemData(i): self.person_box.itemText(i) for i in range(self.person_box.count())}
+            self.plots.set_overlay(self.therapist_model, (names.get("client", "client"),
+                                                          names.get("therapist", "therapist")))
+        else:
+            self.plots.set_overlay(None)
         i = self.person_box.findData(role)
         if i >= 0:
             self.person_box.setCurrentIndex(i)
@@ -319,6 +334,10 @@ class LiveScreen(QWidget):
         self.remembered_label.setWordWrap(True)
         self.remembered_label.hide()
         dl.addWidget(self.remembered_label)
+        self.strap_state_label = QLabel("")  # the remembered strap(s) reached in the background on open
+        self.strap_state_label.setWordWrap(True)
+        self.strap_state_label.hide()
+        dl.addWidget(self.strap_state_label)
         self.client_strap_title = QLabel("Client's strap")
         self.client_device_box = QComboBox()
         self.client_device_box.addItem(SIMULATED, "")
@@ -610,6 +629,7 @@ class LiveScreen(QWidget):
         if self.before_start is not None and not self.before_start():
             return False
         cfg = config or self.config()
+        self.controller.cancel_check()  # the session looks for its straps itself
         try:
             check_live_config(cfg)
         except BiotrainerError as exc:
@@ -679,6 +699,8 @@ class LiveScreen(QWidget):
         self.notice.emit("Moment marked" + (f": {text}" if text else ""))
 
     def scan(self) -> None:
+        self.controller.cancel_check()
+        self.strap_state_label.hide()
         self.scan_button.setEnabled(False)
         self.scan_button.setText("Scanning…")
         self.controller.scan(self.ble_backend)
@@ -742,6 +764,29 @@ class LiveScreen(QWidget):
         names = ", ".join(label.split("  ")[0] for label in pairs.values())
         self.remembered_label.setText(f"Last used: {names}. Press Start to connect, or Scan for others.")
         self.remembered_label.show()
+        self._strap_states = {address: (label.split("  ")[0], "checking", "looking for it…")
+                              for address, label in pairs.items()}
+        self._show_strap_states()
+        self.controller.check_straps(list(pairs), self.ble_backend)
+
+    def _on_strap_checked(self, address: str, state: str, words: str) -> None:
+        """A remembered strap was found ready (Start connects at once) or not found."""
+        if address in self._strap_states:
+            self._strap_states[address] = (self._strap_states[address][0], state, words)
+            self._show_strap_states()
+
+    def _show_strap_states(self) -> None:
+        lines = []
+        for name, state, words in self._strap_states.values():
+            mark = {"ready": "●", "checking": "○"}.get(state, "✕")
+            lines.append(f"{mark} {words}" if state == "ready" else f"{mark} {name}: {words}")
+        self.strap_state_label.setText("\n".join(lines))
+        ready = all(state == "ready" for _n, state, _w in self._strap_states.values())
+        self.strap_state_label.setObjectName("" if ready else "muted")
+        self.strap_state_label.setStyleSheet(f"color: {self.palette_.good};" if ready else "")
+        self.strap_state_label.setVisible(bool(lines))
+        if not self.controller.running:
+            self.connection_label.setText("found: Start connects at once" if ready and lines else "not connected")
 
     def toggle_client_view(self) -> None:
         if self.client_window is not None and self.client_window.isVisible():
@@ -942,6 +987,7 @@ class LiveScreen(QWidget):
     def set_palette(self, palette: Palette) -> None:
         self.palette_ = palette
         self.pacer.set_palette(palette)
+        self.plots.set_palette(palette)
         self.tiles.palette_ = palette
         self.quiet_panel.palette_ = palette
         if self.client_window is not None:
@@ -950,6 +996,7 @@ class LiveScreen(QWidget):
     def shutdown(self) -> None:
         """Stop any running session and wait briefly for it to save (window closing)."""
         self.timer.stop()
+        self.controller.cancel_check()
         self.controller.shutdown()
         if self.client_window is not None:
             self.client_window.close()

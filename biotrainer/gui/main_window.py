@@ -237,8 +237,10 @@ class MainWindow(QMainWindow):
         self.theme = name
         self.settings.setValue("theme", name)
         self.palette_ = apply_theme(QApplication.instance(), name, self.text_scale)
-        self.live.set_palette(self.palette_)
-        self.show_notice(f"{name.capitalize()} theme (plots change colour on the next start)")
+        for screen in (self.live, self.replay_screen, self.compare_screen):
+            if screen is not None:
+                screen.set_palette(self.palette_)  # the plots recolour at once
+        self.show_notice(f"{name.capitalize()} theme")
 
     def set_text_scale(self, scale: float) -> None:
         self.text_scale = scale

@@ -15,13 +15,14 @@ shows the whole session.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
-from PyQt5.QtWidgets import QTabBar
+from PyQt5.QtWidgets import QLabel, QTabBar
 
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.theme import DARK, Palette
@@ -124,7 +125,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.group_bar.setExpanding(False)
         self.group_bar.setVisible(False)
         self.group_bar.currentChanged.connect(lambda _i: self._arrange())
+        self.legend = QLabel("")  # above the plots (the screen places it): both people's lines, covering no data
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setWordWrap(True)
+        self.legend.setVisible(False)
         self.placeholder_text = "Waiting for data: start a session"
+        self.overlay: SessionModel | None = None  # the other person's heart rate drawn over this one's (a dyad)
+        self.overlay_names: tuple[str, str] = ("", "")
         self._build()
         self._placeholders = {k: self._placeholder(p) for k, p in self.plots.items()}
 
@@ -154,6 +161,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.pacer_fill = hr.plot(pen=pg.mkPen(_colour(pal.pacer_curve, 0.6), width=1.5),
                                   fillLevel=0.0, brush=pg.mkBrush(_colour(pal.pacer_curve, 0.12)))
         self.hr_curve = hr.plot(pen=pg.mkPen(pal.hr, width=2.2))
+        self.hr_other_curve = hr.plot(pen=pg.mkPen(pal.hr_other, width=2.2, style=Qt.DashLine))
         rr = self._plot("rr", "RR tachogram · artifact marks", 1, 0, "ms")
         self.rr_curve = rr.plot(pen=pg.mkPen(pal.rr, width=1.4), symbol="o", symbolSize=3,
                                 symbolPen=None, symbolBrush=pg.mkBrush(pal.rr))
@@ -233,6 +241,61 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self._bands.clear()
         self.model = model
 
+    def set_overlay(self, other: SessionModel | None, names: tuple[str, str] = ("", "")) -> None:
+        """Both people on the heart-rate plot: this model's heart rate (solid) and ``other``'s (dashed, another
+        Okabe–Ito colour), named by ``names`` (shown, other) in :attr:`legend` above the plots, so it covers no
+        data. None: one person again."""
+        self.overlay, self.overlay_names = other, names
+        self.pacer_fill.setVisible(other is None)  # two people: the pacer band would be a third thing to read
+        self._title_hr()
+        if other is None:
+            self.hr_other_curve.setData([], [])
+
+    def _title_hr(self) -> None:
+        pal = self.palette_
+        unit = CATALOGUE["hrv.hr_bpm"].unit
+        title = "Heart rate · pacer breath" if self.overlay is None else "Heart rate · both people"
+        self.plots["hr"].setTitle(f"<span style='color:{pal.muted}'>{title} ({unit})</span>", size="10pt")
+        shown, other = self.overlay_names
+        self.legend.setText("" if self.overlay is None else
+                            f"Heart rate: <span style='color:{pal.hr}'>━━ {shown}</span> &nbsp; "
+                            f"<span style='color:{pal.hr_other}'>╍╍ {other}</span>")
+        self.legend.setVisible(self.overlay is not None)
+
+    def set_palette(self, palette: Palette) -> None:
+        """Recolour every curve, band, mark and axis for ``palette`` at once (a theme change)."""
+        self.palette_ = pal = palette
+        self.setBackground(pal.plot_bg)
+        for key, p in self.plots.items():
+            if key != "hr":
+                label = p.titleLabel.text
+                p.setTitle(re.sub(r"color:[^']*'", f"color:{pal.muted}'", label), size="10pt")
+            p.showGrid(x=True, y=True, alpha=pal.grid_alpha)
+        self._title_hr()
+        self.pacer_fill.setPen(pg.mkPen(_colour(pal.pacer_curve, 0.6), width=1.5))
+        self.pacer_fill.setBrush(pg.mkBrush(_colour(pal.pacer_curve, 0.12)))
+        self.hr_curve.setPen(pg.mkPen(pal.hr, width=2.2))
+        self.hr_other_curve.setPen(pg.mkPen(pal.hr_other, width=2.2, style=Qt.DashLine))
+        self.rr_curve.setPen(pg.mkPen(pal.rr, width=1.4))
+        self.rr_curve.setSymbolBrush(pg.mkBrush(pal.rr))
+        self.rr_artifacts.setSymbolPen(pg.mkPen(pal.artifact, width=2))
+        self.pacer_rate_curve.setPen(pg.mkPen(_colour(pal.pacer_curve, 0.8), width=2, style=Qt.DashLine))
+        self.breathing_curve.setPen(pg.mkPen(pal.breathing, width=2.2))
+        self.rsa_curve.setPen(pg.mkPen(_colour(pal.rsa, 0.5), width=1.2))
+        self.rsa_curve.setSymbolBrush(pg.mkBrush(pal.rsa))
+        self.rmssd_curve.setPen(pg.mkPen(pal.rmssd, width=2.2))
+        self.coherence_curve.setPen(pg.mkPen(pal.coherence, width=2.2))
+        for item in self._placeholders.values():
+            item.setColor(pal.muted)
+        for items in self._bands:
+            for band in items:
+                band.setBrush(pg.mkBrush(_colour(pal.error, 0.18)))
+        for line in self._annotation_lines:
+            line.setPen(pg.mkPen(pal.annotation, width=1.5, style=Qt.DashLine))
+            if getattr(line, "label", None) is not None:
+                line.label.setColor(pal.annotation)
+        self.redraw()
+
     def set_interactive(self, on: bool) -> None:
         """Replay: zoom and pan the time axis with the mouse (wheel, drag); y stays put."""
         for p in self.plots.values():
@@ -286,6 +349,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         t, hr = m.hr.window(start)
         self.hr_curve.setData(t, hr, connect="finite")
         self._draw_pacer_curve(start, x1, hr)
+        if self.overlay is not None:
+            t, hr_other = self.overlay.hr.window(start)
+            self.hr_other_curve.setData(t, hr_other, connect="finite")
 
         t, rr = break_gaps(*m.rr.window(start, 0), RR_GAP_S)
         self.rr_curve.setData(t, rr, connect="finite")
@@ -322,9 +388,10 @@ class SessionPlots(pg.GraphicsLayoutWidget):
 
     def _widen_ranges(self) -> None:
         """Widen a y-range that a drawn value falls outside of (by 10 % of the range); never shrink."""
-        curves = {"hr": self.hr_curve, "rr": self.rr_curve, "breathing": self.breathing_curve,
+        curves = {"hr": self.hr_curve, "hr_other": self.hr_other_curve, "rr": self.rr_curve, "breathing": self.breathing_curve,
                   "rsa": self.rsa_curve, "ln_rmssd": self.rmssd_curve, "coherence": self.coherence_curve}
-        for key, curve in curves.items():
+        for name, curve in curves.items():
+            key = "hr" if name == "hr_other" else name
             _x, y = curve.getData()
             if y is None or not len(y):
                 continue

@@ -36,7 +36,13 @@ from PyQt5.QtWidgets import (
 )
 
 from biotrainer.gui.attunement import AttunementCard, AttunementStrip, legend_html
-from biotrainer.gui.live_screen import PLOT_EVERY_FRAMES, REDRAW_HZ, format_clock, load_phase_titles
+from biotrainer.gui.live_screen import (
+    BOTH_PEOPLE,
+    PLOT_EVERY_FRAMES,
+    REDRAW_HZ,
+    format_clock,
+    load_phase_titles,
+)
 from biotrainer.gui.metric_tiles import MetricTiles
 from biotrainer.gui.model import SessionModel
 from biotrainer.gui.pacer_widget import PacerWidget
@@ -115,9 +121,11 @@ class ReplayScreen(QWidget):
         self._played_for = None  # the session last played or sought in: opening shows the whole session (paused at
         # its end), so only a replay played or sought to its end brings the summary
         self.model = SessionModel()
+        self.other_model = SessionModel()  # a dyad's other person, when both heart rates are overlaid
         self.controller = ReplayController(self.model, self)
         self.controller.problem.connect(lambda t: self.notice.emit(t))
         self.controller.attunement_changed.connect(self._show_attunement)
+        self.controller.overview_shown.connect(self._on_overview)
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 8, 12, 12)
         bar = QHBoxLayout()
@@ -132,7 +140,7 @@ class ReplayScreen(QWidget):
         self.speed_box.currentTextChanged.connect(lambda k: self.controller.set_speed(SPEEDS[k]))
         self.person_box = QComboBox()
         self.person_box.setToolTip("Whose heart, breathing and metrics the plots show")
-        self.person_box.activated.connect(lambda _i: self.controller.set_person(self.person_box.currentData()))
+        self.person_box.activated.connect(lambda _i: self.show_person(self.person_box.currentData()))
         self.person_label = QLabel("Person")
         self.all_button = QPushButton("All")
         self.all_button.setToolTip("Show the whole session (End); zoom with the mouse wheel or + and −")
@@ -203,6 +211,7 @@ class ReplayScreen(QWidget):
         self.plots.set_interactive(True)
         self.plots.placeholder_text = "Open a session: its whole recording is shown here"
         right.addWidget(self.tiles)
+        right.addWidget(self.plots.legend)
         right.addWidget(self.plots.group_bar)
         right.addWidget(self.plots, 1)
         body.addWidget(right_w)
@@ -224,6 +233,7 @@ class ReplayScreen(QWidget):
         self.timer.setInterval(int(1000 / REDRAW_HZ))
         self.timer.timeout.connect(self.tick)
         self._frames = 0
+        self._drawn: tuple[float, float] = (0.0, 0.0)  # the time span the plots were last drawn for
         self._set_people_box()
         keys = {"Space": self.toggle_play, "Left": lambda: self.step(-10), "Right": lambda: self.step(10),
                 "Shift+Left": lambda: self.step(-60), "Shift+Right": lambda: self.step(60),
@@ -256,9 +266,17 @@ class ReplayScreen(QWidget):
         self._show_attunement()
         self.play_button.setText("Play")
         self.plots.reset_ranges()
-        self.plots.show_all(c.duration_s)  # the whole session fills in while the controller replays it
+        self.plots.show_all(c.duration_s)  # the whole session, once the overview is computed
         self.timer.start()
         return True
+
+    def _on_overview(self) -> None:
+        """The recording is in the model: draw all of it (paused at the end); then its metrics are added."""
+        if self.controller.metrics_pending:
+            self.plots.show_all(self.controller.duration_s)
+        else:
+            self.plots.redraw()
+        self.tiles.refresh()
 
     def edit_annotation(self, at_s: float, text: str, new_text: str | None = None) -> bool:
         """Change the text of the annotation ``text`` at ``at_s`` (asks when ``new_text`` is None); saved."""
@@ -293,11 +311,33 @@ class ReplayScreen(QWidget):
         self.person_box.clear()
         for role, pseudonym in people.items():
             self.person_box.addItem(f"{pseudonym} ({role})" if pseudonym != role else role, role)
+        if len(people) == 2:
+            self.person_box.addItem(BOTH_PEOPLE, "both")
+        self.plots.set_overlay(None)
+        self.controller.extra_models = []
         i = self.person_box.findData(self.model.participant)
         if i >= 0:
             self.person_box.setCurrentIndex(i)
         for w in (self.person_box, self.person_label):
             w.setVisible(len(people) > 1)
+
+    def show_person(self, role: str) -> None:
+        """Show one person of a dyad, or ``"both"``: the client's (else the first person's) plots with the other's
+        heart rate overlaid."""
+        people = list(self.controller.people)
+        if role != "both":
+            self.plots.set_overlay(None)
+            self.controller.set_person(role)
+            return
+        shown = "client" if "client" in people else people[0]
+        other = next(r for r in people if r != shown)
+        self.other_model.participant = other
+        self.other_model.phase_titles = self.model.phase_titles
+        names = {self.person_box.itemData(i): self.person_box.itemText(i) for i in range(self.person_box.count())}
+        self.plots.set_overlay(self.other_model, (names[shown], names[other]))
+        self.controller.set_person(shown, self.other_model)
+        i = self.person_box.findData("both")
+        self.person_box.setCurrentIndex(i)
 
     def show_whole_session(self) -> None:
         """The overview: the whole session replayed to its end (paused), all of it on the time axis."""
@@ -378,12 +418,16 @@ class ReplayScreen(QWidget):
     def tick(self) -> None:
         c = self.controller
         c.poll()
-        self.model.drain()
+        changed = self.model.drain()
+        if c.extra_models:
+            changed += self.other_model.drain()
         self.play_button.setText("Pause" if c.playing else "Play")
         pos = c.position_s()
         self.timeline.set_position(pos)
         self.attunement.set_position(pos)
-        if c.seeking and c.clock is not None:
+        if c.overview_pending:
+            text = "loading…"
+        elif c.seeking and c.clock is not None:
             text = f"loading {format_clock(c.clock.now_s())}/{format_clock(pos)}"
         else:
             text = f"{format_clock(pos)} / {format_clock(c.duration_s)}"
@@ -410,10 +454,27 @@ class ReplayScreen(QWidget):
             self.summary_dialog = SummaryDialog(self.palette_, self.library, str(c.path), parent=self)
             self.summary_dialog.open()
         self._frames += 1
-        if self._frames % PLOT_EVERY_FRAMES == 0 or not c.playing:
+        view = self.plots.visible_range()
+        # playing: every few frames; paused: only when something changed (events, a seek, a zoom or pan), so an
+        # open overview costs nothing while the researcher reads it
+        if (self._frames % PLOT_EVERY_FRAMES == 0) if c.playing else (changed or c.seeking or view != self._drawn):
             self.plots.redraw()
+            self._drawn = self.plots.visible_range()
+
+    def set_palette(self, palette: Palette) -> None:
+        """Recolour the plots, pacer, tiles, timeline and attunement strip at once (a theme change)."""
+        self.palette_ = palette
+        self.pacer.set_palette(palette)
+        self.plots.set_palette(palette)
+        self.tiles.palette_ = palette
+        self.tiles.refresh()
+        for w in (self.timeline, self.attunement):
+            w.palette_ = palette
+            w.update()
+        self.attunement_title.setText(legend_html(palette))
 
     def shutdown(self) -> None:
         self.timer.stop()
         self.controller.close_run()
         self.controller.wait_attunement()
+        self.controller.wait_overview()

@@ -44,6 +44,7 @@ class Palette:
     breathing: str
     pacer_curve: str
     annotation: str
+    hr_other: str = OKABE_ITO["sky_blue"]  # the other person's heart rate when both are overlaid (dashed)
 
 
 DARK: Final = Palette(
@@ -61,7 +62,7 @@ LIGHT: Final = Palette(
     error="#c0392b", good="#2e8b57", plot_bg="#ffffff", grid_alpha=0.25, hr=OKABE_ITO["vermillion"],
     rr="#2b3445", artifact=OKABE_ITO["orange"], rsa=OKABE_ITO["bluish_green"], rmssd=OKABE_ITO["reddish_purple"],
     coherence=OKABE_ITO["blue"], breathing=OKABE_ITO["blue"], pacer_curve=OKABE_ITO["sky_blue"],
-    annotation="#b86e00",
+    annotation="#b86e00", hr_other=OKABE_ITO["blue"],
 )
 
 

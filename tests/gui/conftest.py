@@ -38,3 +38,18 @@ def live(qtbot, library_dir):
     screen.show()
     yield screen
     screen.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def no_bluetooth_strap_check(monkeypatch):
+    """The background look for remembered straps never touches a real adapter in tests: it finds nothing.
+    Tests of the real look (against emulated straps) call :func:`real_strap_check`."""
+    from biotrainer.gui import controller
+
+    real = controller._check_one
+
+    async def nothing_found(address, backend_spec, timeout_s):
+        return "missing", controller.NOT_FOUND_WORDS
+
+    monkeypatch.setattr(controller, "_check_one", nothing_found)
+    yield lambda: monkeypatch.setattr(controller, "_check_one", real)

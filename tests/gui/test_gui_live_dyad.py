@@ -172,7 +172,7 @@ def test_two_people_on_a_practice_protocol_switch_between_client_and_therapist(q
                      wearers=(Wearer("therapist", "sim:hr=58", "T01"), Wearer("client", "sim:hr=84", "C07")))
     assert live.start(cfg)
     assert live.person_row.isVisibleTo(live)
-    assert [live.person_box.itemData(i) for i in range(live.person_box.count())] == ["client", "therapist"]
+    assert [live.person_box.itemData(i) for i in range(live.person_box.count())] == ["client", "therapist", "both"]
     qtbot.waitUntil(lambda: not live.controller.running, timeout=WAIT_MS)
     live.tick()
     assert live.plots.model is live.model  # the client first
@@ -182,3 +182,18 @@ def test_two_people_on_a_practice_protocol_switch_between_client_and_therapist(q
     therapist_hr = float(np.nanmean(live.plots.model.hr.values()))
     assert client_hr == pytest.approx(84, abs=6) and therapist_hr == pytest.approx(58, abs=6)
     assert live.therapist_model.phase.name == live.model.phase.name  # both saw the whole protocol
+    # both on one plot: the client's heart rate solid, the therapist's dashed in another Okabe-Ito colour
+    from PyQt5.QtCore import Qt
+
+    live.show_person("both")
+    assert live.plots.model is live.model and live.plots.overlay is live.therapist_model
+    _t, shown = live.plots.hr_curve.getData()
+    _t, other = live.plots.hr_other_curve.getData()
+    assert float(np.nanmean(shown)) == pytest.approx(84, abs=6) and float(np.nanmean(other)) == pytest.approx(58, abs=6)
+    assert live.plots.hr_other_curve.opts["pen"].style() == Qt.DashLine
+    assert live.plots.hr_other_curve.opts["pen"].color().name().upper() == live.palette_.hr_other.upper()
+    title = live.plots.legend.text()  # the legend above the plots, covering no data
+    assert "C07 (client)" in title and "T01 (therapist)" in title
+    live.show_person("client")
+    assert live.plots.overlay is None and live.plots.hr_other_curve.getData()[1] is None
+    assert not live.plots.legend.isVisibleTo(live)

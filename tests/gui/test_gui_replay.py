@@ -163,7 +163,8 @@ def test_a_two_strap_session_switches_between_the_two_people(qtbot, dyad):
     root, sid = dyad
     screen = _open(qtbot, root, sid)
     assert screen.person_box.isVisibleTo(screen)
-    assert sorted(screen.person_box.itemData(i) for i in range(screen.person_box.count())) == ["client", "therapist"]
+    assert sorted(screen.person_box.itemData(i) for i in range(screen.person_box.count())) == ["both", "client",
+                                                                                              "therapist"]
     first = screen.model.participant
     mean_hr = {first: float(np.nanmean(screen.model.hr.values()))}
     other = "client" if first == "therapist" else "therapist"
@@ -174,4 +175,74 @@ def test_a_two_strap_session_switches_between_the_two_people(qtbot, dyad):
     assert screen.model.participant == other
     mean_hr[other] = float(np.nanmean(screen.model.hr.values()))
     assert mean_hr["therapist"] == pytest.approx(60, abs=6) and mean_hr["client"] == pytest.approx(80, abs=6)
+    screen.shutdown()
+
+
+@pytest.mark.slow
+def test_a_two_strap_session_shows_both_heart_rates_on_one_plot(qtbot, dyad):
+    from PyQt5.QtCore import Qt
+
+    root, sid = dyad
+    screen = _open(qtbot, root, sid)
+    screen.person_box.setCurrentIndex(screen.person_box.findData("both"))
+    screen.person_box.activated.emit(screen.person_box.currentIndex())
+    qtbot.waitUntil(lambda: not screen.controller.seeking, timeout=WAIT_MS)
+    screen.tick()
+    assert screen.model.participant == "client" and screen.other_model.participant == "therapist"
+    _t, shown = screen.plots.hr_curve.getData()
+    _t, other = screen.plots.hr_other_curve.getData()
+    assert float(np.nanmean(shown)) == pytest.approx(80, abs=6) and float(np.nanmean(other)) == pytest.approx(60, abs=6)
+    assert screen.plots.hr_other_curve.opts["pen"].style() == Qt.DashLine
+    assert "C01 (client)" in screen.plots.legend.text() and screen.plots.legend.isVisibleTo(screen)
+    screen.person_box.setCurrentIndex(screen.person_box.findData("therapist"))
+    screen.person_box.activated.emit(screen.person_box.currentIndex())
+    qtbot.waitUntil(lambda: not screen.controller.seeking, timeout=WAIT_MS)
+    screen.tick()
+    assert screen.plots.overlay is None and screen.controller.extra_models == []
+    assert not screen.plots.legend.isVisibleTo(screen)
+    screen.shutdown()
+
+
+def test_the_overview_comes_from_the_analysis_series_without_replaying_the_metrics_engine(qtbot, recorded):
+    from biotrainer.analysis import series
+    from biotrainer.metrics.streams import streams_from_events
+    from biotrainer.store import Library
+
+    root, sid = recorded
+    screen = _open(qtbot, root, sid)
+    c = screen.controller
+    assert c.runner is None and c.clock is None  # no replay run: the recording was read once
+    qtbot.waitUntil(lambda: not c.metrics_pending, timeout=WAIT_MS)
+    screen.tick()
+    with Library(root).open(sid) as reader:
+        events = list(reader.events())
+        n_beats = len(reader.beats())
+    streams = streams_from_events(events, "self")
+    ends, values = series.window_trend(streams, ("hrv.ln_rmssd",))
+    m = screen.model
+    assert len(ends) > 5 and np.allclose(m.series["ln_rmssd"].t_s, ends)
+    assert np.allclose(m.series["ln_rmssd"].values(), values["hrv.ln_rmssd"], equal_nan=True)
+    assert np.isfinite(m.rr.values()).sum() == n_beats  # every beat, with the disconnect as a gap
+    assert m.disconnects and m.disconnects[0][0] == pytest.approx(60.0, abs=2.0)
+    assert m.metrics["ln_rmssd"].value == pytest.approx(values["hrv.ln_rmssd"][np.isfinite(values["hrv.ln_rmssd"])][-1])
+    assert len(m.rsa_breaths) > 10 and 5 < float(np.nanmedian(m.rsa_breaths.values())) < 300
+    assert c.position_s() == pytest.approx(c.duration_s) and not c.playing
+    screen.shutdown()
+
+
+def test_a_seek_while_the_overview_loads_wins(qtbot, recorded):
+    from biotrainer.gui.replay_screen import ReplayScreen
+
+    root, sid = recorded
+    screen = ReplayScreen(library=root)
+    qtbot.addWidget(screen)
+    screen.show()
+    assert screen.open_session(sid)
+    screen.seek(120.0)  # before the overview arrived
+    screen.controller.wait_overview()
+    qtbot.waitUntil(lambda: not screen.controller.seeking, timeout=WAIT_MS)
+    qtbot.wait(100)
+    screen.tick()
+    assert screen.controller.position_s() == pytest.approx(120.0, abs=0.1)
+    assert not screen.controller.at_end and screen.controller.clock is not None
     screen.shutdown()

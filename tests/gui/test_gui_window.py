@@ -130,3 +130,26 @@ def test_tones_without_audio_output_say_so_once_and_stay_silent(monkeypatch):
     samples = tone_samples(330.0, 440.0)
     assert abs(int(samples[0])) < 50 and abs(int(samples[-1])) < 50  # faded in and out: no clicks
     assert samples.max() > 10_000
+
+
+def test_a_theme_change_recolours_the_plots_at_once(window, qtbot):
+    from biotrainer.gui.theme import DARK, LIGHT
+
+    window.show_screen("Replay")
+    window.show_screen("Compare")
+    window.show_screen("Live session")
+    live, replay, compare = window.live.plots, window.replay_screen.plots, window.compare_screen
+    assert live.hr_curve.opts["pen"].color().name().upper() == DARK.hr.upper()
+    window.set_theme("light")
+    for plots in (live, replay):
+        assert plots.backgroundBrush().color().name() == LIGHT.plot_bg
+        assert plots.hr_curve.opts["pen"].color().name().upper() == LIGHT.hr.upper()
+        assert plots.breathing_curve.opts["pen"].color().name().upper() == LIGHT.breathing.upper()
+        assert plots.hr_other_curve.opts["pen"].color().name().upper() == LIGHT.hr_other.upper()
+        assert f"color:{LIGHT.muted}" in plots.plots["rr"].titleLabel.text
+    assert compare.plots.backgroundBrush().color().name() == LIGHT.plot_bg
+    assert f"color:{LIGHT.muted}" in compare.hr_plot.titleLabel.text
+    assert window.replay_screen.pacer.palette_ is LIGHT and window.replay_screen.timeline.palette_ is LIGHT
+    window.set_theme("dark")
+    assert live.hr_curve.opts["pen"].color().name().upper() == DARK.hr.upper()
+    assert replay.backgroundBrush().color().name() == DARK.plot_bg

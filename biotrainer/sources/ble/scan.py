@@ -190,11 +190,12 @@ def target_matcher(spec: str, skip: frozenset[str] = frozenset()) -> Callable[[A
 
 
 async def find_strap_async(spec: str, timeout_s: float, backend: BleBackends | tuple | str | None = None,
-                           owner: object | None = None) -> tuple[Any, FoundStrap]:
+                           owner: object | None = None, *, read_battery: bool = False) -> tuple[Any, FoundStrap]:
     """Scan until a strap matching ``spec`` (``auto``, address or name) is seen; ``(BLEDevice, FoundStrap)``.
 
     Straps held by another source of this process (other than ``owner``) are skipped. Raises DeviceError naming
-    what was searched for when none is seen within ``timeout_s``.
+    what was searched for when none is seen within ``timeout_s``. With ``read_battery`` a strap whose advertisement
+    carries no battery level is connected briefly to read it (as :func:`scan` does).
     """
     backends = backends_from(backend)
     match = target_matcher(spec, claimed(except_owner=owner))
@@ -216,7 +217,10 @@ async def find_strap_async(spec: str, timeout_s: float, backend: BleBackends | t
     dev, adv = hits[0]
     log.debug("found %s after %.2f s", dev.address, time.monotonic() - t0)
     profile = load_profiles().match(adv.local_name or dev.name)
-    return dev, _to_found(dev, adv, profile, _battery_from_adv(adv))
+    battery = _battery_from_adv(adv)
+    if battery is None and read_battery:
+        battery = await _read_battery(dev, backends.client, BATTERY_READ_TIMEOUT_S)
+    return dev, _to_found(dev, adv, profile, battery)
 
 
 def find_strap(spec: str, timeout_s: float = 10.0, backend: BleBackends | tuple | str | None = None) -> FoundStrap:
