@@ -577,7 +577,8 @@ class SynchronyResult:
     peak_r, peak_lag_s, z : ndarray
         Per window: in-phase peak r, its lag (s; positive: the client follows), Fisher z. NaN without a value.
     above_chance : ndarray of bool
-        Per window: z above the chance test's threshold.
+        Per window: z above the chance test's threshold; in a paced phase the z after the pacer's rhythm was
+        removed (the shared pacer alone never makes a window above chance).
     session : ChanceTest
         The whole session's test.
     mean_z, mean_abs_z : float
@@ -775,6 +776,19 @@ def _verdict(kept: ChanceTest, pair_z: np.ndarray, inside: np.ndarray, n_surroga
     return "not above chance" if np.isfinite(kept.p_value) else "not testable"
 
 
+def _pacer_free_z(z: np.ndarray, start_s: np.ndarray, window_s: float, spans: list[tuple[int, int]], fs_hz: float,
+                  kept: LaggedCorrelation) -> np.ndarray:
+    """``z`` with the windows that overlap a paced span replaced by their z after the pacer's rhythm was removed:
+    two people on one pacer correlate through it, so only what remains can make such a window above chance (the
+    session test's threshold for paced segments is made the same way)."""
+    out = z.copy()
+    kz = fisher_z(peak_pick(kept.r, kept.lags_s)[0])
+    for a, b in spans:
+        touch = (start_s + window_s > a / fs_hz) & (start_s < b / fs_hz)
+        out[touch] = kz[touch]
+    return out
+
+
 def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window_s: float = WINDOW_S,
                    step_s: float = STEP_S, lag_s: float = LAG_S, n_surrogates: int = N_SURROGATES, seed: int = 0,
                    phases: list[PhaseSpanInput] | None = None, pacer_phase: np.ndarray | None = None,
@@ -827,14 +841,19 @@ def dyad_synchrony(x: np.ndarray, y: np.ndarray, *, fs_hz: float = FS_HZ, window
     if pacer_phase is not None:
         seg_pacer = np.asarray(pacer_phase, dtype=float)[np.round(seg_start * fs_hz).astype(int)]
     paced_pair_z = None
+    z_tested = z  # what a window's "above chance" compares with the threshold
     if pacer_phase is not None and any(p.paced for p in phases or []):
         spans = [(max(0, int(p.start_s * fs_hz)), min(x.size, int(p.end_s * fs_hz))) for p in phases if p.paced]
         pp = np.asarray(pacer_phase, dtype=float)
-        paced_pair_z, _ = segment_pair_peaks(remove_pacer_rhythm(x, pp, spans), remove_pacer_rhythm(y, pp, spans),
-                                             fs_hz=fs_hz, window_s=window_s, lag_s=lag_s, max_missing=max_missing)
+        xk, yk = remove_pacer_rhythm(x, pp, spans), remove_pacer_rhythm(y, pp, spans)
+        paced_pair_z, _ = segment_pair_peaks(xk, yk, fs_hz=fs_hz, window_s=window_s, lag_s=lag_s,
+                                             max_missing=max_missing)
+        z_tested = _pacer_free_z(z, wcc.start_s, window_s, spans, fs_hz,
+                                 lagged_correlation(xk, yk, fs_hz=fs_hz, window_s=window_s, step_s=step_s,
+                                                    lag_s=lag_s, max_missing=max_missing))
     session = _session_test(pair_z, paced_pair_z, seg_start, window_s, phases or [], seg_pacer, n_surrogates, seed)
-    above = np.isfinite(z) & (z > session.z_threshold) if np.isfinite(session.z_threshold) else np.zeros(
-        z.size, dtype=bool)
+    above = np.isfinite(z_tested) & (z_tested > session.z_threshold) if np.isfinite(session.z_threshold) else \
+        np.zeros(z.size, dtype=bool)
     reasons = []
     n_none = int((~wcc.usable).sum())
     if n_none:
