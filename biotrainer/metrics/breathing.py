@@ -1,4 +1,4 @@
-"""Breathing rate from RR (RSA), chest accelerometer and ECG (EDR); pacer adherence and HR-breathing phase.
+"""Breathing rate from RR (RSA), chest accelerometer and ECG (EDR: R amplitude, QRS area); pacer adherence and HR-breathing phase.
 
 Rate: count breaths in the time domain, then fuse by agreement (SCIENCE.md §5)
 ----------------------------------------------------------------------------
@@ -8,6 +8,11 @@ Each source gives one respiration-bearing signal, sampled evenly:
 - ``rr``: NN intervals, cubic spline at 4 Hz (respiratory sinus arrhythmia);
 - ``ecg``: ECG-derived respiration, the R-wave amplitude per beat (read at the apex interpolated ×8 around the
   sampled maximum: at 130 Hz the apex falls between samples, :func:`r_apex_amplitudes`), spline at 4 Hz;
+- ``qrs``: ECG-derived respiration, the QRS area per beat (Charlton et al. 2016): the ECG interpolated around the
+  R apex (as for R amplitude), integrated over ± ``QRS_HALF_WIDTH_S`` above the line joining the window's ends
+  (:func:`qrs_areas`), spline at 4 Hz. It follows the electrical axis's rotation with breathing (R and S move in
+  opposite directions) and a wide window is less hurt by one noisy sample at the apex (electrode motion), while
+  R amplitude does not depend on the local baseline: the two fail differently and are fused as two sources;
 - ``acc``: the chest accelerometer, 0.7 Hz low-pass, decimated to 10 Hz, first principal component of x/y/z;
   seconds with motion (jerk far above the breathing movement) are detected, and a window with more than
   ``ACC_MAX_MOTION_SHARE`` of them gives no ACC rate.
@@ -32,7 +37,7 @@ picks Mayer waves and the heart-rate response to sighs and pauses.
 
 Each source's ``confidence`` (0..1) is the agreement of its two counts (peak-to-peak and trough-to-trough), times
 the share of the window with data. :func:`fuse` then combines the sources that fail in different ways (RR vs
-ECG amplitude vs ACC; Charlton et al. 2016 "smart fusion"): the largest group within ``AGREE_PER_MIN`` of each
+ECG amplitude vs QRS area vs ACC; Charlton et al. 2016 "smart fusion"): the largest group within ``AGREE_PER_MIN`` of each
 other gives the mean rate, ``source`` names the group (``acc+rr``), and the confidence is the agreement: the
 group's share of the sources with a rate times how tight it is. Sources that disagree give **no rate**, with the
 reason naming each source's count. A single source (a strap that sends only RR) stands alone, with at most half
@@ -84,7 +89,11 @@ ACC_MAX_MOTION_SHARE = 0.2
 #: window's median second: breathing is slow and smooth, a movement is not.
 ACC_MOTION_RATIO = 4.0
 ACC_MOTION_FLOOR_MG_S = 150.0
-SOURCES = ("acc", "ecg", "rr")
+#: QRS area: integrated over this many seconds either side of the interpolated R apex (Q to S at rest).
+QRS_HALF_WIDTH_S = 0.05
+#: The QRS-area integral's points per ECG sample.
+QRS_UPSAMPLE = 4
+SOURCES = ("acc", "ecg", "qrs", "rr")
 
 
 @dataclass(frozen=True)
@@ -366,25 +375,59 @@ def rate_from_acc(acc_mg: np.ndarray, fs_hz: float, *, pacer_rate_per_min: float
     return rate_from_signal(resp, fs, "acc", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage)
 
 
+def _catmull_rom(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``x`` interpolated (cubic, Catmull-Rom) at the fractional sample positions ``pos`` (any shape)."""
+    i = np.clip(np.floor(pos).astype(int), 1, x.size - 3)
+    u = pos - i
+    p0, p1, p2, p3 = x[i - 1], x[i], x[i + 1], x[i + 2]
+    return 0.5 * ((-u ** 3 + 2 * u ** 2 - u) * p0 + (3 * u ** 3 - 5 * u ** 2 + 2) * p1
+                  + (-3 * u ** 3 + 4 * u ** 2 + u) * p2 + (u ** 3 - u ** 2) * p3)
+
+
+def _r_apex(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float,
+            upsample: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(apex position in samples, apex value, R polarity ±1)`` per beat: the ECG interpolated ×``upsample``
+    (cubic) over the two samples either side of the sampled maximum."""
+    x = np.asarray(ecg_hp, dtype=float)
+    centre = np.clip(np.round(np.asarray(peak_t_s, dtype=float) * fs_hz).astype(int), 2, x.size - 3)
+    sign = 1.0 if np.median(x[centre]) >= 0 else -1.0
+    grid = centre[:, None] + np.linspace(-1.0, 1.0, 2 * upsample + 1)[None, :]
+    values = sign * _catmull_rom(x, grid)
+    k = np.argmax(values, axis=1)
+    rows = np.arange(centre.size)
+    return grid[rows, k], sign * values[rows, k], sign
+
+
 def r_apex_amplitudes(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float, upsample: int = 8) -> np.ndarray:
     """R-wave amplitude per beat at the apex: the ECG around each peak interpolated ×``upsample`` (cubic), then
     the maximum. At 130 Hz the sampled maximum misses a narrow R apex by up to ~10 %, more than breathing's own
     modulation of it (SCIENCE.md §5)."""
-    x = np.asarray(ecg_hp, dtype=float)
-    pos = np.asarray(peak_t_s, dtype=float) * fs_hz
-    if pos.size == 0 or x.size < 4:
+    pos = np.asarray(peak_t_s, dtype=float)
+    if pos.size == 0 or np.asarray(ecg_hp).size < 5:
         return np.zeros(pos.size)
-    centre = np.clip(np.round(pos).astype(int), 2, x.size - 3)
-    sign = 1.0 if np.median(x[centre]) >= 0 else -1.0
-    win = centre[:, None] + np.arange(-2, 3)[None, :]  # 5 samples around the apex
-    seg = sign * x[win]
-    # cubic (Catmull-Rom) interpolation on the middle two intervals, ``upsample`` points each
-    u = np.linspace(0.0, 1.0, upsample, endpoint=False)
-    basis = 0.5 * np.stack(((-u ** 3 + 2 * u ** 2 - u), (3 * u ** 3 - 5 * u ** 2 + 2), (-3 * u ** 3 + 4 * u ** 2 + u),
-                            (u ** 3 - u ** 2)), axis=1)  # (upsample, 4)
-    left = seg[:, 0:4] @ basis.T
-    right = seg[:, 1:5] @ basis.T
-    return sign * np.maximum(left.max(axis=1), right.max(axis=1))
+    return _r_apex(ecg_hp, pos, fs_hz, upsample)[1]
+
+
+def qrs_areas(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float, half_width_s: float = QRS_HALF_WIDTH_S,
+              upsample: int = 8) -> np.ndarray:
+    """QRS area per beat (µV·s, positive for an upright R): the ECG interpolated (cubic) around the R apex found
+    as in :func:`r_apex_amplitudes`, integrated from ``half_width_s`` before to ``half_width_s`` after the apex
+    above the straight line joining those two points (the local baseline; Charlton et al. 2016). Centred on the
+    interpolated apex, not the sample: at 130 Hz a ±50-ms window is only 13 samples."""
+    x = np.asarray(ecg_hp, dtype=float)
+    pos = np.asarray(peak_t_s, dtype=float)
+    half = half_width_s * fs_hz
+    if pos.size == 0 or x.size < 2 * half + 5:
+        return np.zeros(pos.size)
+    apex, _, sign = _r_apex(x, pos, fs_hz, upsample)
+    apex = np.clip(apex, half + 1, x.size - half - 3)
+    n = int(np.ceil(2 * half * QRS_UPSAMPLE)) + 1
+    offsets = np.linspace(-half, half, n)
+    v = _catmull_rom(x, apex[:, None] + offsets[None, :])
+    baseline = v[:, :1] + (v[:, -1:] - v[:, :1]) * (offsets[None, :] + half) / (2 * half)
+    d = v - baseline
+    step = (offsets[1] - offsets[0]) / fs_hz
+    return sign * step * (d[:, 1:] + d[:, :-1]).sum(axis=1) / 2.0
 
 
 def edr_signal(peak_t_s: np.ndarray, r_amplitude: np.ndarray, fs_hz: float = 4.0) -> tuple[np.ndarray, float]:
@@ -396,19 +439,28 @@ def edr_signal(peak_t_s: np.ndarray, r_amplitude: np.ndarray, fs_hz: float = 4.0
 
 
 def rate_from_edr(peak_t_s: np.ndarray, r_amplitude: np.ndarray, *, pacer_rate_per_min: float | None = None,
-                  paced: bool = False, coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate from ECG R-amplitude modulation (EDR)."""
+                  paced: bool = False, coverage: float = 1.0, source: str = "ecg") -> RateEstimate:
+    """Breathing rate from one ECG-derived respiration feature per beat: R amplitude (``ecg``, default) or QRS
+    area (:func:`rate_from_qrs_area`)."""
     if len(peak_t_s) < 8:
-        return RateEstimate(None, 0.0, "ecg", "fewer than 8 R-peaks")
+        return RateEstimate(None, 0.0, source, "fewer than 8 R-peaks")
     amp = np.asarray(r_amplitude, dtype=float)
     med = float(np.median(amp))
-    keep = np.abs(amp - med) <= 0.5 * abs(med) + 1e-9  # ectopic beats' tall QRS is not breathing
+    keep = np.abs(amp - med) <= 0.5 * abs(med) + 1e-9  # ectopic beats' tall, wide QRS is not breathing
     if np.count_nonzero(keep) < 8:
-        return RateEstimate(None, 0.0, "ecg", "R amplitudes too irregular")
+        what = "QRS areas" if source == "qrs" else "R amplitudes"
+        return RateEstimate(None, 0.0, source, f"{what} too irregular")
     t = np.asarray(peak_t_s, dtype=float)[keep]
     y, fs = edr_signal(t, amp[keep])
-    return rate_from_signal(y, fs, "ecg", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
+    return rate_from_signal(y, fs, source, pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
                             max_hz=_heart_nyquist_hz(t))
+
+
+def rate_from_qrs_area(peak_t_s: np.ndarray, qrs_area: np.ndarray, *, pacer_rate_per_min: float | None = None,
+                       paced: bool = False, coverage: float = 1.0) -> RateEstimate:
+    """Breathing rate from the QRS area per beat (:func:`qrs_areas`), source ``qrs``."""
+    return rate_from_edr(peak_t_s, qrs_area, pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
+                         source="qrs")
 
 
 # --- fusion ------------------------------------------------------------------------------------------------------

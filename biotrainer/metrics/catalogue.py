@@ -144,6 +144,9 @@ _ENTRIES: tuple[Metric, ...] = (
        "Breathing rate from the strap's accelerometer (chest rising and falling); movement swamps it."),
     _m("breathing.ecg_rate_per_min", "Breathing rate from ECG", "/min", 1,
        "Breathing rate from the ECG's R-wave amplitude, which changes as the chest moves."),
+    _m("breathing.qrs_rate_per_min", "Breathing rate from ECG QRS area", "/min", 1,
+       "Breathing rate from the area of the ECG's QRS complex, which changes as the heart's axis turns with "
+       "breathing."),
     _m("breathing.pacer_rate_per_min", "Pacer rate", "/min", 1,
        "The rate the breathing pacer asked for; none in unpaced phases."),
     _m("breathing.adherence_per_min", "Pacer adherence", "/min", 2,
