@@ -14,8 +14,11 @@ Each source gives one respiration-bearing signal, sampled evenly:
   opposite directions) and a wide window is less hurt by one noisy sample at the apex (electrode motion), while
   R amplitude does not depend on the local baseline: the two fail differently and are fused as two sources;
 - ``acc``: the chest accelerometer, 0.7 Hz low-pass, decimated to 10 Hz, first principal component of x/y/z;
-  seconds with motion (jerk far above the breathing movement) are detected, and a window with more than
-  ``ACC_MAX_MOTION_SHARE`` of them gives no ACC rate.
+  seconds with motion (jerk far above the breathing movement) are detected and cut out, with
+  ``ACC_MOTION_MARGIN_S`` either side: breaths are counted on each still stretch of at least ``ACC_MIN_STILL_S``
+  (its own low-pass and principal component: a movement would otherwise turn the component towards itself), and
+  the stretches' rates are averaged by their length. Less than ``ACC_MIN_STILL_SHARE`` of the window still:
+  no ACC rate.
 
 On each signal breaths are **counted** (Schäfer & Kratky 2008, "count-adv"): band-pass (zero-phase Butterworth),
 all local maxima and minima, then the pair of neighbouring extrema with the smallest height difference is removed
@@ -84,10 +87,17 @@ SINGLE_SOURCE_MAX_CONFIDENCE = 0.5
 MIN_CONFIDENCE = 0.2
 ACC_LOWPASS_HZ = 0.7
 ACC_DECIMATED_HZ = 10.0
-ACC_MAX_MOTION_SHARE = 0.2
+#: Motion is cut out of the ACC count with this margin (s) either side of each moving second; still stretches
+#: shorter than ACC_MIN_STILL_S are not counted; with less than ACC_MIN_STILL_SHARE of the window in counted still
+#: stretches there is no ACC rate.
+ACC_MOTION_MARGIN_S = 1
+ACC_MIN_STILL_S = 15
+ACC_MIN_STILL_SHARE = 0.5
 #: A second of accelerometer data is motion when its jerk (mg/s, summed over axes) exceeds this many times the
-#: window's median second: breathing is slow and smooth, a movement is not.
+#: window's ACC_MOTION_REFERENCE_PERCENTILE-th percentile second (a still one while the wearer moves less than
+#: 80 % of the window): breathing is slow and smooth, a movement is not.
 ACC_MOTION_RATIO = 4.0
+ACC_MOTION_REFERENCE_PERCENTILE = 20
 ACC_MOTION_FLOOR_MG_S = 150.0
 #: QRS area: integrated over this many seconds either side of the interpolated R apex (Q to S at rest).
 QRS_HALF_WIDTH_S = 0.05
@@ -348,31 +358,72 @@ def respiration_from_acc(acc_mg: np.ndarray, fs_hz: float) -> tuple[np.ndarray, 
     return pc, fs_out
 
 
-def acc_motion_share(acc_mg: np.ndarray, fs_hz: float) -> float:
-    """Share of the window's seconds with motion: jerk (mg/s, summed over axes) above ``ACC_MOTION_RATIO`` times
-    the median second's, and above ``ACC_MOTION_FLOOR_MG_S``."""
+def acc_motion_seconds(acc_mg: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Per whole second of the window, True when the wearer moves: jerk (mg/s, summed over axes, of the signal
+    averaged over 0.1 s so the sensor's white noise does not count) above ``ACC_MOTION_RATIO`` times the
+    ``ACC_MOTION_REFERENCE_PERCENTILE``-th percentile second's, and ``ACC_MOTION_FLOOR_MG_S`` above it."""
     a = np.asarray(acc_mg, dtype=float).reshape(-1, 3)
     per_s = max(1, int(round(fs_hz)))
     n = a.shape[0] // per_s
     if n < 2:
-        return 0.0
-    jerk = np.abs(np.diff(a[: n * per_s], axis=0)).sum(axis=1) * fs_hz
-    jerk = np.concatenate((jerk, jerk[-1:])).reshape(n, per_s).mean(axis=1)
-    median = float(np.median(jerk))
-    moving = jerk > max(ACC_MOTION_RATIO * median, ACC_MOTION_FLOOR_MG_S + median)
-    return float(np.count_nonzero(moving)) / n
+        return np.zeros(max(n, 0), dtype=bool)
+    per_block = max(1, per_s // 10)
+    blocks = per_s // per_block
+    a = a[: n * per_s].reshape(n, per_s, 3)[:, : blocks * per_block].reshape(n * blocks, per_block, 3).mean(axis=1)
+    jerk = np.abs(np.diff(a, axis=0)).sum(axis=1) * (fs_hz / per_block)
+    jerk = np.concatenate((jerk, jerk[-1:])).reshape(n, blocks).mean(axis=1)
+    ref = float(np.percentile(jerk, ACC_MOTION_REFERENCE_PERCENTILE))
+    return jerk > max(ACC_MOTION_RATIO * ref, ACC_MOTION_FLOOR_MG_S + ref)
+
+
+def acc_motion_share(acc_mg: np.ndarray, fs_hz: float) -> float:
+    """Share of the window's seconds with motion (:func:`acc_motion_seconds`)."""
+    moving = acc_motion_seconds(acc_mg, fs_hz)
+    return float(moving.mean()) if moving.size else 0.0
+
+
+def still_stretches(moving: np.ndarray, margin_s: int = ACC_MOTION_MARGIN_S,
+                    min_s: int = ACC_MIN_STILL_S) -> list[tuple[int, int]]:
+    """``[(first second, end second), ...]`` of the still stretches at least ``min_s`` long, after widening each
+    moving second by ``margin_s`` either side."""
+    moving = np.asarray(moving, dtype=bool)
+    bad = moving.copy()
+    for k in range(1, margin_s + 1):
+        bad[:-k] |= moving[k:]
+        bad[k:] |= moving[:-k]
+    edges = np.diff(np.concatenate(([0], (~bad).astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= min_s]
 
 
 def rate_from_acc(acc_mg: np.ndarray, fs_hz: float, *, pacer_rate_per_min: float | None = None, paced: bool = False,
                   coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate from the chest accelerometer (mg, shape (n, 3)); no rate while the wearer moves."""
+    """Breathing rate from the chest accelerometer (mg, shape (n, 3)), the wearer's movements cut out (module
+    docstring)."""
     if len(acc_mg) < fs_hz * 10:
         return RateEstimate(None, 0.0, "acc", "less than 10 s of accelerometer data")
-    motion = acc_motion_share(acc_mg, fs_hz)
-    if motion > ACC_MAX_MOTION_SHARE:
-        return RateEstimate(None, 0.0, "acc", f"the wearer moved in {100 * motion:.0f} % of the window")
-    resp, fs = respiration_from_acc(acc_mg, fs_hz)
-    return rate_from_signal(resp, fs, "acc", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage)
+    moving = acc_motion_seconds(acc_mg, fs_hz)
+    kw = {"pacer_rate_per_min": pacer_rate_per_min, "paced": paced, "coverage": coverage}
+    if not moving.any():
+        resp, fs = respiration_from_acc(acc_mg, fs_hz)
+        return rate_from_signal(resp, fs, "acc", **kw)
+    stretches = still_stretches(moving)
+    if sum(b - a for a, b in stretches) < ACC_MIN_STILL_SHARE * moving.size:
+        return RateEstimate(None, 0.0, "acc", f"the wearer moved in {100 * moving.mean():.0f} % of the window")
+    per_s = max(1, int(round(fs_hz)))
+    parts: list[tuple[int, int, RateEstimate]] = []
+    for a, b in stretches:
+        resp, fs = respiration_from_acc(np.asarray(acc_mg)[a * per_s:b * per_s], fs_hz)
+        est = rate_from_signal(resp, fs, "acc", **kw)
+        if est.rate_per_min is not None:
+            parts.append((a, b - a, est))
+    if not parts:
+        return RateEstimate(None, 0.0, "acc", "fewer than 2 full breaths between the wearer's movements")
+    weight = np.array([n for _, n, _ in parts], dtype=float)
+    rate = float(np.average([e.rate_per_min for _, _, e in parts], weights=weight))
+    confidence = float(np.average([e.confidence for _, _, e in parts], weights=weight)) * weight.sum() / moving.size
+    breaths = tuple(a * per_s / fs_hz + t for a, _, e in parts for t in e.breath_t_s)
+    return RateEstimate(rate, confidence, "acc", n_breaths=sum(e.n_breaths for _, _, e in parts), breath_t_s=breaths)
 
 
 def _catmull_rom(x: np.ndarray, pos: np.ndarray) -> np.ndarray:

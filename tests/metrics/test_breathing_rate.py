@@ -77,17 +77,47 @@ def test_fusion_means_agreement_and_gives_no_rate_when_sources_disagree() -> Non
     assert nothing.rate_per_min is None and nothing.reason == "rr: fewer than 8 beats"
 
 
-def test_accelerometer_motion_gives_no_acc_rate() -> None:
+def test_accelerometer_motion_is_cut_out_of_the_acc_count() -> None:
+    from biotrainer.sources.sim.body import synthesize_motion
+
     fs = 200.0
     t = np.arange(0, 60, 1 / fs)
     rng = np.random.default_rng(1)
     acc = np.column_stack((-1000 + 20 * np.sin(2 * np.pi * 0.25 * t), rng.normal(0, 3, t.size),
                            20 * np.cos(2 * np.pi * 0.25 * t)))
     assert br.rate_from_acc(acc, fs).rate_per_min == pytest.approx(15.0, abs=0.3)
-    moving = acc.copy()
-    moving[: int(20 * fs)] += rng.normal(0, 150, (int(20 * fs), 3))  # 20 s of walking about
-    est = br.rate_from_acc(moving, fs)
-    assert est.rate_per_min is None and "moved" in est.reason
+    assert not br.acc_motion_seconds(acc, fs).any()
+    for bursts, whole in ((((20.0, 28.0),), 16.1), (((10.0, 16.0), (38.0, 44.0)), 17.2)):
+        moving = acc + synthesize_motion(t, bursts)  # turning and a few steps: the strap tilts at 9-24 /min
+        sec = br.acc_motion_seconds(moving, fs)
+        assert all(sec[int(a) + 1:int(b) - 1].all() for a, b in bursts) and sec.sum() <= sum(b - a for a, b in bursts)
+        resp, f = br.respiration_from_acc(moving, fs)
+        assert br.rate_from_signal(resp, f, "acc").rate_per_min == pytest.approx(whole, abs=0.1)  # motion counted
+        est = br.rate_from_acc(moving, fs)
+        assert est.rate_per_min == pytest.approx(15.0, abs=0.3) and est.confidence < 0.9  # motion cut out
+    assert br.still_stretches(np.r_[np.zeros(20), np.ones(8), np.zeros(32)].astype(bool)) == [(0, 19), (29, 60)]
+    walking = acc.copy()
+    walking[: int(35 * fs)] += rng.normal(0, 150, (int(35 * fs), 3))  # 35 s of moving about: 24 s still
+    est = br.rate_from_acc(walking, fs)
+    assert est.rate_per_min is None and "moved in 58 %" in est.reason
+
+
+def test_simulated_motion_bursts_leave_the_acc_rate_right_or_give_none() -> None:
+    """The simulator's ``motion`` fault (spec key ``motion=``): bursts of 6-10 s and one of 40 s."""
+    from biotrainer.sources.sim.config import Faults
+
+    bursts = ((70.0, 78.0), (100.0, 106.0), (150.0, 160.0), (200.0, 240.0))
+    events, truth = simulate(SimConfig(seed=3, spontaneous_rate_per_min=15.0, acc=True,
+                                       faults=Faults(motion=bursts)), 300.0)
+    streams = streams_from_events(events)
+    got = {}
+    for end in (90.0, 120.0, 180.0, 210.0, 240.0, 300.0):
+        w = analyze_window(streams, end - 60.0, end)
+        v = w.values["breathing.acc_rate_per_min"]
+        got[end] = w.reasons["breathing.acc_rate_per_min"] if v is None else v - _true_rate(truth, end - 60.0, end)
+    for end in (90.0, 180.0, 210.0, 300.0):  # 8, 10 or no seconds of motion: counted on the still stretches
+        assert abs(got[end]) < 1.0, got
+    assert "moved in 23 %" in got[120.0] and "moved in 62 %" in got[240.0], got  # too little still time
 
 
 def test_r_apex_amplitude_is_read_between_130_hz_samples() -> None:

@@ -455,3 +455,23 @@ def synthesize_acc(times_s: np.ndarray, volume: np.ndarray, beat_t_s: np.ndarray
         ripple = np.where((dt >= 0) & (dt < 0.25), np.exp(-dt / 0.05) * np.sin(2 * np.pi * 15.0 * dt), 0.0)
         out += ripple[:, None] * _SCG_MG[None, :]
     return out
+
+
+def synthesize_motion(times_s: np.ndarray, ranges: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """Accelerometer change (mg, shape (n, 3)) while the wearer moves in ``ranges``: steps at 1.8 Hz (±200 mg
+    vertical), sway at 0.9 Hz (±80 mg) and the strap tilting slowly (±150 mg at 0.15-0.4 Hz, inside the breathing
+    band: what makes motion dangerous for a breathing count). Smooth on and off over 0.5 s; deterministic."""
+    t = np.asarray(times_s, dtype=float)
+    out = np.zeros((t.size, 3))
+    for start, end in ranges:
+        inside = (t >= start) & (t < end)
+        if not inside.any():
+            continue
+        u = t[inside] - start
+        env = np.clip(np.minimum(u, end - t[inside]) / 0.5, 0.0, 1.0)
+        phase = 0.37 * start  # each movement its own phases
+        steps = 200.0 * np.sin(2 * np.pi * 1.8 * u + phase)
+        sway = 80.0 * np.sin(2 * np.pi * 0.9 * u + 2 * phase)
+        tilt = 100.0 * np.sin(2 * np.pi * 0.15 * u + phase) + 50.0 * np.sin(2 * np.pi * 0.4 * u + 3 * phase)
+        out[inside] = env[:, None] * np.column_stack((steps + 0.3 * tilt, sway + tilt, 0.5 * steps - tilt))
+    return out

@@ -61,7 +61,14 @@ from biotrainer.sources.codecs.pmd import (
     encode_ecg_frame,
     unix_to_polar_ns,
 )
-from biotrainer.sources.sim.body import GRID_FS_HZ, Breather, Heart, synthesize_acc, synthesize_ecg
+from biotrainer.sources.sim.body import (
+    GRID_FS_HZ,
+    Breather,
+    Heart,
+    synthesize_acc,
+    synthesize_ecg,
+    synthesize_motion,
+)
 from biotrainer.sources.sim.config import Adherence, Faults, SimConfig
 
 __all__ = ["Adherence", "Faults", "SimConfig", "SimFault", "SimTruth", "SimulatedStrap", "simulate"]
@@ -559,6 +566,8 @@ class SimulatedStrap(ScheduledSource):
         volume, _ = self._breather.volume(times)
         bt, _, _ = self._beats_between(times[0] - 0.4, times[-1])
         acc = synthesize_acc(times, volume, bt, rng)
+        if self.config.faults.motion:
+            acc += synthesize_motion(times, self.config.faults.motion)
         samples = np.clip(np.rint(acc), -32768, 32767).astype(np.int16)
         latency = 0.012 + np.minimum(rng.exponential(0.006, size=frames_total - first_frame), 0.15)
         for m in range(frames_total - first_frame):
