@@ -159,7 +159,8 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("breathing.windows", "Breathing-rate windows", "", 0,
        "How many 60-s windows had a breathing rate (the whole-recording rate is their median)."),
     _m("breathing.source", "Breathing-rate source", "", 0,
-       "Which signals the breathing rate came from: one (rr, acc or ecg) or several that agreed (e.g. acc+rr).",
+       "Which signals the breathing rate came from: one (rr, acc, ecg = R amplitude, qrs = QRS area) or several "
+       "that agreed (e.g. acc+rr).",
        numeric=False),
     # --- RSA ---
     _m("rsa.p2t_ms", "RSA peak-to-trough", "ms", 1,
