@@ -41,7 +41,8 @@ def add_session_options(p: argparse.ArgumentParser, *, default_protocol: str | N
                    help="simulated devices only: run X times faster than real time, or 'max'")
     p.add_argument("--no-metrics", action="store_true", help="do not compute live metrics")
     p.add_argument("--lock-pacer", action="store_true",
-                   help="therapist lock: an adaptive pacer (resonance-adaptive) keeps its starting rate")
+                   help="therapist lock: an adaptive pacer (resonance-adaptive) keeps its starting rate; "
+                        "while it runs, the key l locks or unlocks it")
     p.add_argument("--ble-backend", metavar="MODULE:FACTORY",
                    help="use another bleak backend (e.g. an emulated strap for development)")
     add_library_option(p)
@@ -112,11 +113,10 @@ def run_plan(plan, *, as_json: bool, quiet: bool, intention: str = "") -> int:
     keys_off = None
     try:
         session = _start(plan, quiet, state)
-        if not quiet and session.protocol_runner is not None and \
-                session.protocol_runner.protocol.name == "breath-counting":
+        if not quiet and session.protocol_runner is not None:
             from biotrainer.cli.breath_count_keys import start_key_reader
 
-            keys_off = start_key_reader(session)  # the breath counting task reads its keys from the terminal
+            keys_off = start_key_reader(session)  # breath counting and the pacer lock: keys from the terminal
         result = session.run()
     finally:
         restore()

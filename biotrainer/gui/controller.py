@@ -108,6 +108,7 @@ class LiveConfig:
     seed: int = 0
     wearers: tuple[Wearer, ...] = field(default_factory=tuple)
     attunement: bool = False  # the therapist's opt-in live synchrony indicator (two people only)
+    pacer_locked: bool = False  # the therapist's lock of an adaptive pacer from the start (SessionPlan.pacer_locked)
 
     @property
     def people(self) -> str:
@@ -140,7 +141,7 @@ def build_live_session(config: LiveConfig, listeners: list) -> LiveSession:
                        protocol=config.protocol, participants=participants, seed=config.seed,
                        speed=None if config.virtual else config.speed, library=config.library,
                        record=config.record, ble_backend=config.ble_backend,
-                       attunement=config.attunement and len(config.wearers) > 1)
+                       attunement=config.attunement and len(config.wearers) > 1, pacer_locked=config.pacer_locked)
     return build_session(plan, listeners=listeners)
 
 

@@ -620,7 +620,8 @@ class LiveScreen(QWidget):
         return LiveConfig(protocol=self.selected_protocol(), participant=self.participant_box.currentText() or "me",
                           source=self.selected_source(), ble_backend=self.ble_backend, library=self.library,
                           record=self.record_box.isChecked(), speed=self.speed, wearers=self.wearers(),
-                          attunement=self.two_people and self.attunement_box.isChecked())
+                          attunement=self.two_people and self.attunement_box.isChecked(),
+                          pacer_locked=self.lock_box.isChecked())  # ticked before Start: locked from the start
 
     def start(self, config: LiveConfig | None = None) -> bool:
         """Start a session (from the Start button or the demo). Returns False when it could not start."""

@@ -1,4 +1,4 @@
-"""Breathing rate from RR (RSA), chest accelerometer and ECG (EDR); pacer adherence and HR-breathing phase.
+"""Breathing rate from RR (RSA), chest accelerometer and ECG (EDR: R amplitude, QRS area); pacer adherence and HR-breathing phase.
 
 Rate: count breaths in the time domain, then fuse by agreement (SCIENCE.md §5)
 ----------------------------------------------------------------------------
@@ -8,9 +8,17 @@ Each source gives one respiration-bearing signal, sampled evenly:
 - ``rr``: NN intervals, cubic spline at 4 Hz (respiratory sinus arrhythmia);
 - ``ecg``: ECG-derived respiration, the R-wave amplitude per beat (read at the apex interpolated ×8 around the
   sampled maximum: at 130 Hz the apex falls between samples, :func:`r_apex_amplitudes`), spline at 4 Hz;
+- ``qrs``: ECG-derived respiration, the QRS area per beat (Charlton et al. 2016): the ECG interpolated around the
+  R apex (as for R amplitude), integrated over ± ``QRS_HALF_WIDTH_S`` above the line joining the window's ends
+  (:func:`qrs_areas`), spline at 4 Hz. It follows the electrical axis's rotation with breathing (R and S move in
+  opposite directions) and a wide window is less hurt by one noisy sample at the apex (electrode motion), while
+  R amplitude does not depend on the local baseline: the two fail differently and are fused as two sources;
 - ``acc``: the chest accelerometer, 0.7 Hz low-pass, decimated to 10 Hz, first principal component of x/y/z;
-  seconds with motion (jerk far above the breathing movement) are detected, and a window with more than
-  ``ACC_MAX_MOTION_SHARE`` of them gives no ACC rate.
+  seconds with motion (jerk far above the breathing movement) are detected and cut out, with
+  ``ACC_MOTION_MARGIN_S`` either side: breaths are counted on each still stretch of at least ``ACC_MIN_STILL_S``
+  (its own low-pass and principal component: a movement would otherwise turn the component towards itself), and
+  the stretches' rates are averaged by their length. Less than ``ACC_MIN_STILL_SHARE`` of the window still:
+  no ACC rate.
 
 On each signal breaths are **counted** (Schäfer & Kratky 2008, "count-adv"): band-pass (zero-phase Butterworth),
 all local maxima and minima, then the pair of neighbouring extrema with the smallest height difference is removed
@@ -32,7 +40,7 @@ picks Mayer waves and the heart-rate response to sighs and pauses.
 
 Each source's ``confidence`` (0..1) is the agreement of its two counts (peak-to-peak and trough-to-trough), times
 the share of the window with data. :func:`fuse` then combines the sources that fail in different ways (RR vs
-ECG amplitude vs ACC; Charlton et al. 2016 "smart fusion"): the largest group within ``AGREE_PER_MIN`` of each
+ECG amplitude vs QRS area vs ACC; Charlton et al. 2016 "smart fusion"): the largest group within ``AGREE_PER_MIN`` of each
 other gives the mean rate, ``source`` names the group (``acc+rr``), and the confidence is the agreement: the
 group's share of the sources with a rate times how tight it is. Sources that disagree give **no rate**, with the
 reason naming each source's count. A single source (a strap that sends only RR) stands alone, with at most half
@@ -79,12 +87,23 @@ SINGLE_SOURCE_MAX_CONFIDENCE = 0.5
 MIN_CONFIDENCE = 0.2
 ACC_LOWPASS_HZ = 0.7
 ACC_DECIMATED_HZ = 10.0
-ACC_MAX_MOTION_SHARE = 0.2
+#: Motion is cut out of the ACC count with this margin (s) either side of each moving second; still stretches
+#: shorter than ACC_MIN_STILL_S are not counted; with less than ACC_MIN_STILL_SHARE of the window in counted still
+#: stretches there is no ACC rate.
+ACC_MOTION_MARGIN_S = 1
+ACC_MIN_STILL_S = 15
+ACC_MIN_STILL_SHARE = 0.5
 #: A second of accelerometer data is motion when its jerk (mg/s, summed over axes) exceeds this many times the
-#: window's median second: breathing is slow and smooth, a movement is not.
+#: window's ACC_MOTION_REFERENCE_PERCENTILE-th percentile second (a still one while the wearer moves less than
+#: 80 % of the window): breathing is slow and smooth, a movement is not.
 ACC_MOTION_RATIO = 4.0
+ACC_MOTION_REFERENCE_PERCENTILE = 20
 ACC_MOTION_FLOOR_MG_S = 150.0
-SOURCES = ("acc", "ecg", "rr")
+#: QRS area: integrated over this many seconds either side of the interpolated R apex (Q to S at rest).
+QRS_HALF_WIDTH_S = 0.05
+#: The QRS-area integral's points per ECG sample.
+QRS_UPSAMPLE = 4
+SOURCES = ("acc", "ecg", "qrs", "rr")
 
 
 @dataclass(frozen=True)
@@ -339,52 +358,127 @@ def respiration_from_acc(acc_mg: np.ndarray, fs_hz: float) -> tuple[np.ndarray, 
     return pc, fs_out
 
 
-def acc_motion_share(acc_mg: np.ndarray, fs_hz: float) -> float:
-    """Share of the window's seconds with motion: jerk (mg/s, summed over axes) above ``ACC_MOTION_RATIO`` times
-    the median second's, and above ``ACC_MOTION_FLOOR_MG_S``."""
+def acc_motion_seconds(acc_mg: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Per whole second of the window, True when the wearer moves: jerk (mg/s, summed over axes, of the signal
+    averaged over 0.1 s so the sensor's white noise does not count) above ``ACC_MOTION_RATIO`` times the
+    ``ACC_MOTION_REFERENCE_PERCENTILE``-th percentile second's, and ``ACC_MOTION_FLOOR_MG_S`` above it."""
     a = np.asarray(acc_mg, dtype=float).reshape(-1, 3)
     per_s = max(1, int(round(fs_hz)))
     n = a.shape[0] // per_s
     if n < 2:
-        return 0.0
-    jerk = np.abs(np.diff(a[: n * per_s], axis=0)).sum(axis=1) * fs_hz
-    jerk = np.concatenate((jerk, jerk[-1:])).reshape(n, per_s).mean(axis=1)
-    median = float(np.median(jerk))
-    moving = jerk > max(ACC_MOTION_RATIO * median, ACC_MOTION_FLOOR_MG_S + median)
-    return float(np.count_nonzero(moving)) / n
+        return np.zeros(max(n, 0), dtype=bool)
+    per_block = max(1, per_s // 10)
+    blocks = per_s // per_block
+    a = a[: n * per_s].reshape(n, per_s, 3)[:, : blocks * per_block].reshape(n * blocks, per_block, 3).mean(axis=1)
+    jerk = np.abs(np.diff(a, axis=0)).sum(axis=1) * (fs_hz / per_block)
+    jerk = np.concatenate((jerk, jerk[-1:])).reshape(n, blocks).mean(axis=1)
+    ref = float(np.percentile(jerk, ACC_MOTION_REFERENCE_PERCENTILE))
+    return jerk > max(ACC_MOTION_RATIO * ref, ACC_MOTION_FLOOR_MG_S + ref)
+
+
+def acc_motion_share(acc_mg: np.ndarray, fs_hz: float) -> float:
+    """Share of the window's seconds with motion (:func:`acc_motion_seconds`)."""
+    moving = acc_motion_seconds(acc_mg, fs_hz)
+    return float(moving.mean()) if moving.size else 0.0
+
+
+def still_stretches(moving: np.ndarray, margin_s: int = ACC_MOTION_MARGIN_S,
+                    min_s: int = ACC_MIN_STILL_S) -> list[tuple[int, int]]:
+    """``[(first second, end second), ...]`` of the still stretches at least ``min_s`` long, after widening each
+    moving second by ``margin_s`` either side."""
+    moving = np.asarray(moving, dtype=bool)
+    bad = moving.copy()
+    for k in range(1, margin_s + 1):
+        bad[:-k] |= moving[k:]
+        bad[k:] |= moving[:-k]
+    edges = np.diff(np.concatenate(([0], (~bad).astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= min_s]
 
 
 def rate_from_acc(acc_mg: np.ndarray, fs_hz: float, *, pacer_rate_per_min: float | None = None, paced: bool = False,
                   coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate from the chest accelerometer (mg, shape (n, 3)); no rate while the wearer moves."""
+    """Breathing rate from the chest accelerometer (mg, shape (n, 3)), the wearer's movements cut out (module
+    docstring)."""
     if len(acc_mg) < fs_hz * 10:
         return RateEstimate(None, 0.0, "acc", "less than 10 s of accelerometer data")
-    motion = acc_motion_share(acc_mg, fs_hz)
-    if motion > ACC_MAX_MOTION_SHARE:
-        return RateEstimate(None, 0.0, "acc", f"the wearer moved in {100 * motion:.0f} % of the window")
-    resp, fs = respiration_from_acc(acc_mg, fs_hz)
-    return rate_from_signal(resp, fs, "acc", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage)
+    moving = acc_motion_seconds(acc_mg, fs_hz)
+    kw = {"pacer_rate_per_min": pacer_rate_per_min, "paced": paced, "coverage": coverage}
+    if not moving.any():
+        resp, fs = respiration_from_acc(acc_mg, fs_hz)
+        return rate_from_signal(resp, fs, "acc", **kw)
+    stretches = still_stretches(moving)
+    if sum(b - a for a, b in stretches) < ACC_MIN_STILL_SHARE * moving.size:
+        return RateEstimate(None, 0.0, "acc", f"the wearer moved in {100 * moving.mean():.0f} % of the window")
+    per_s = max(1, int(round(fs_hz)))
+    parts: list[tuple[int, int, RateEstimate]] = []
+    for a, b in stretches:
+        resp, fs = respiration_from_acc(np.asarray(acc_mg)[a * per_s:b * per_s], fs_hz)
+        est = rate_from_signal(resp, fs, "acc", **kw)
+        if est.rate_per_min is not None:
+            parts.append((a, b - a, est))
+    if not parts:
+        return RateEstimate(None, 0.0, "acc", "fewer than 2 full breaths between the wearer's movements")
+    weight = np.array([n for _, n, _ in parts], dtype=float)
+    rate = float(np.average([e.rate_per_min for _, _, e in parts], weights=weight))
+    confidence = float(np.average([e.confidence for _, _, e in parts], weights=weight)) * weight.sum() / moving.size
+    breaths = tuple(a * per_s / fs_hz + t for a, _, e in parts for t in e.breath_t_s)
+    return RateEstimate(rate, confidence, "acc", n_breaths=sum(e.n_breaths for _, _, e in parts), breath_t_s=breaths)
+
+
+def _catmull_rom(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``x`` interpolated (cubic, Catmull-Rom) at the fractional sample positions ``pos`` (any shape)."""
+    i = np.clip(np.floor(pos).astype(int), 1, x.size - 3)
+    u = pos - i
+    p0, p1, p2, p3 = x[i - 1], x[i], x[i + 1], x[i + 2]
+    return 0.5 * ((-u ** 3 + 2 * u ** 2 - u) * p0 + (3 * u ** 3 - 5 * u ** 2 + 2) * p1
+                  + (-3 * u ** 3 + 4 * u ** 2 + u) * p2 + (u ** 3 - u ** 2) * p3)
+
+
+def _r_apex(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float,
+            upsample: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(apex position in samples, apex value, R polarity ±1)`` per beat: the ECG interpolated ×``upsample``
+    (cubic) over the two samples either side of the sampled maximum."""
+    x = np.asarray(ecg_hp, dtype=float)
+    centre = np.clip(np.round(np.asarray(peak_t_s, dtype=float) * fs_hz).astype(int), 2, x.size - 3)
+    sign = 1.0 if np.median(x[centre]) >= 0 else -1.0
+    grid = centre[:, None] + np.linspace(-1.0, 1.0, 2 * upsample + 1)[None, :]
+    values = sign * _catmull_rom(x, grid)
+    k = np.argmax(values, axis=1)
+    rows = np.arange(centre.size)
+    return grid[rows, k], sign * values[rows, k], sign
 
 
 def r_apex_amplitudes(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float, upsample: int = 8) -> np.ndarray:
     """R-wave amplitude per beat at the apex: the ECG around each peak interpolated ×``upsample`` (cubic), then
     the maximum. At 130 Hz the sampled maximum misses a narrow R apex by up to ~10 %, more than breathing's own
     modulation of it (SCIENCE.md §5)."""
-    x = np.asarray(ecg_hp, dtype=float)
-    pos = np.asarray(peak_t_s, dtype=float) * fs_hz
-    if pos.size == 0 or x.size < 4:
+    pos = np.asarray(peak_t_s, dtype=float)
+    if pos.size == 0 or np.asarray(ecg_hp).size < 5:
         return np.zeros(pos.size)
-    centre = np.clip(np.round(pos).astype(int), 2, x.size - 3)
-    sign = 1.0 if np.median(x[centre]) >= 0 else -1.0
-    win = centre[:, None] + np.arange(-2, 3)[None, :]  # 5 samples around the apex
-    seg = sign * x[win]
-    # cubic (Catmull-Rom) interpolation on the middle two intervals, ``upsample`` points each
-    u = np.linspace(0.0, 1.0, upsample, endpoint=False)
-    basis = 0.5 * np.stack(((-u ** 3 + 2 * u ** 2 - u), (3 * u ** 3 - 5 * u ** 2 + 2), (-3 * u ** 3 + 4 * u ** 2 + u),
-                            (u ** 3 - u ** 2)), axis=1)  # (upsample, 4)
-    left = seg[:, 0:4] @ basis.T
-    right = seg[:, 1:5] @ basis.T
-    return sign * np.maximum(left.max(axis=1), right.max(axis=1))
+    return _r_apex(ecg_hp, pos, fs_hz, upsample)[1]
+
+
+def qrs_areas(ecg_hp: np.ndarray, peak_t_s: np.ndarray, fs_hz: float, half_width_s: float = QRS_HALF_WIDTH_S,
+              upsample: int = 8) -> np.ndarray:
+    """QRS area per beat (µV·s, positive for an upright R): the ECG interpolated (cubic) around the R apex found
+    as in :func:`r_apex_amplitudes`, integrated from ``half_width_s`` before to ``half_width_s`` after the apex
+    above the straight line joining those two points (the local baseline; Charlton et al. 2016). Centred on the
+    interpolated apex, not the sample: at 130 Hz a ±50-ms window is only 13 samples."""
+    x = np.asarray(ecg_hp, dtype=float)
+    pos = np.asarray(peak_t_s, dtype=float)
+    half = half_width_s * fs_hz
+    if pos.size == 0 or x.size < 2 * half + 5:
+        return np.zeros(pos.size)
+    apex, _, sign = _r_apex(x, pos, fs_hz, upsample)
+    apex = np.clip(apex, half + 1, x.size - half - 3)
+    n = int(np.ceil(2 * half * QRS_UPSAMPLE)) + 1
+    offsets = np.linspace(-half, half, n)
+    v = _catmull_rom(x, apex[:, None] + offsets[None, :])
+    baseline = v[:, :1] + (v[:, -1:] - v[:, :1]) * (offsets[None, :] + half) / (2 * half)
+    d = v - baseline
+    step = (offsets[1] - offsets[0]) / fs_hz
+    return sign * step * (d[:, 1:] + d[:, :-1]).sum(axis=1) / 2.0
 
 
 def edr_signal(peak_t_s: np.ndarray, r_amplitude: np.ndarray, fs_hz: float = 4.0) -> tuple[np.ndarray, float]:
@@ -396,19 +490,28 @@ def edr_signal(peak_t_s: np.ndarray, r_amplitude: np.ndarray, fs_hz: float = 4.0
 
 
 def rate_from_edr(peak_t_s: np.ndarray, r_amplitude: np.ndarray, *, pacer_rate_per_min: float | None = None,
-                  paced: bool = False, coverage: float = 1.0) -> RateEstimate:
-    """Breathing rate from ECG R-amplitude modulation (EDR)."""
+                  paced: bool = False, coverage: float = 1.0, source: str = "ecg") -> RateEstimate:
+    """Breathing rate from one ECG-derived respiration feature per beat: R amplitude (``ecg``, default) or QRS
+    area (:func:`rate_from_qrs_area`)."""
     if len(peak_t_s) < 8:
-        return RateEstimate(None, 0.0, "ecg", "fewer than 8 R-peaks")
+        return RateEstimate(None, 0.0, source, "fewer than 8 R-peaks")
     amp = np.asarray(r_amplitude, dtype=float)
     med = float(np.median(amp))
-    keep = np.abs(amp - med) <= 0.5 * abs(med) + 1e-9  # ectopic beats' tall QRS is not breathing
+    keep = np.abs(amp - med) <= 0.5 * abs(med) + 1e-9  # ectopic beats' tall, wide QRS is not breathing
     if np.count_nonzero(keep) < 8:
-        return RateEstimate(None, 0.0, "ecg", "R amplitudes too irregular")
+        what = "QRS areas" if source == "qrs" else "R amplitudes"
+        return RateEstimate(None, 0.0, source, f"{what} too irregular")
     t = np.asarray(peak_t_s, dtype=float)[keep]
     y, fs = edr_signal(t, amp[keep])
-    return rate_from_signal(y, fs, "ecg", pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
+    return rate_from_signal(y, fs, source, pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
                             max_hz=_heart_nyquist_hz(t))
+
+
+def rate_from_qrs_area(peak_t_s: np.ndarray, qrs_area: np.ndarray, *, pacer_rate_per_min: float | None = None,
+                       paced: bool = False, coverage: float = 1.0) -> RateEstimate:
+    """Breathing rate from the QRS area per beat (:func:`qrs_areas`), source ``qrs``."""
+    return rate_from_edr(peak_t_s, qrs_area, pacer_rate_per_min=pacer_rate_per_min, paced=paced, coverage=coverage,
+                         source="qrs")
 
 
 # --- fusion ------------------------------------------------------------------------------------------------------

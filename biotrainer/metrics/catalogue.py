@@ -144,6 +144,9 @@ _ENTRIES: tuple[Metric, ...] = (
        "Breathing rate from the strap's accelerometer (chest rising and falling); movement swamps it."),
     _m("breathing.ecg_rate_per_min", "Breathing rate from ECG", "/min", 1,
        "Breathing rate from the ECG's R-wave amplitude, which changes as the chest moves."),
+    _m("breathing.qrs_rate_per_min", "Breathing rate from ECG QRS area", "/min", 1,
+       "Breathing rate from the area of the ECG's QRS complex, which changes as the heart's axis turns with "
+       "breathing."),
     _m("breathing.pacer_rate_per_min", "Pacer rate", "/min", 1,
        "The rate the breathing pacer asked for; none in unpaced phases."),
     _m("breathing.adherence_per_min", "Pacer adherence", "/min", 2,
@@ -156,7 +159,8 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("breathing.windows", "Breathing-rate windows", "", 0,
        "How many 60-s windows had a breathing rate (the whole-recording rate is their median)."),
     _m("breathing.source", "Breathing-rate source", "", 0,
-       "Which signals the breathing rate came from: one (rr, acc or ecg) or several that agreed (e.g. acc+rr).",
+       "Which signals the breathing rate came from: one (rr, acc, ecg = R amplitude, qrs = QRS area) or several "
+       "that agreed (e.g. acc+rr).",
        numeric=False),
     # --- RSA ---
     _m("rsa.p2t_ms", "RSA peak-to-trough", "ms", 1,

@@ -107,14 +107,16 @@ def build_window(streams: Streams, start_s: float, end_s: float, *, with_ecg: bo
         esl = select(streams.ecg_t_s, start_s - SENSOR_LAG_S, end_s - SENSOR_LAG_S)
         fs = float(streams.ecg_fs_hz or 130.0)
         if esl.stop - esl.start > fs * 10:
-            from biotrainer.metrics.breathing import r_apex_amplitudes
+            from biotrainer.metrics.breathing import qrs_areas, r_apex_amplitudes
             from biotrainer.metrics.rpeaks import highpass, rpeaks_s
 
             x = streams.ecg_uv[esl].astype(float)
             peaks = rpeaks_s(x, fs)
             if peaks.size:
                 data.ecg_peak_t_s = float(streams.ecg_t_s[esl.start]) + peaks
-                data.ecg_r_amplitude = r_apex_amplitudes(highpass(x, fs), peaks, fs)
+                hp = highpass(x, fs)
+                data.ecg_r_amplitude = r_apex_amplitudes(hp, peaks, fs)
+                data.ecg_qrs_area = qrs_areas(hp, peaks, fs)
     data.contact_lost_s = _contact_lost_s(streams.no_contact, data.beat_t_s, data.rr_ms, start_s, end_s)
     return data
 

@@ -87,7 +87,8 @@ class WindowData:
 
     ``pacer``: pacer segment starts ``(t_s, segment, duration_s, rate_per_min)`` from shortly before the window
     start to its end. ``acc_mg``/``acc_fs_hz``: accelerometer samples covering the window (first sample at
-    ``acc_t0_s``). ``ecg_peak_t_s``/``ecg_r_amplitude``: R-peaks (session time) and amplitudes, for EDR.
+    ``acc_t0_s``). ``ecg_peak_t_s``/``ecg_r_amplitude``/``ecg_qrs_area``: R-peaks (session time), R amplitudes and QRS
+    areas, for EDR.
     ``contact_lost_s``: seconds of the window without skin contact or connection that are not already a gap
     between beats (:func:`~biotrainer.metrics.streams.build_window` leaves those out: counted once). ``context_beat_t_s``/
     ``context_rr_ms``: raw beats of ``(end_s − max(window, 64 s), end_s]`` plus up to :data:`LOOKAHEAD_BEATS` beats
@@ -106,6 +107,7 @@ class WindowData:
     acc_t0_s: float | None = None
     ecg_peak_t_s: np.ndarray | None = None
     ecg_r_amplitude: np.ndarray | None = None
+    ecg_qrs_area: np.ndarray | None = None
     contact_lost_s: float = 0.0
     context_beat_t_s: np.ndarray | None = None
     context_rr_ms: np.ndarray | None = None
@@ -381,6 +383,9 @@ def _breathing_keys(r: WindowResult, data: WindowData, poor: str, pacer_rate: fl
     if data.ecg_peak_t_s is not None and data.ecg_r_amplitude is not None and len(data.ecg_peak_t_s) >= 8:
         estimates.append(br.rate_from_edr(data.ecg_peak_t_s, data.ecg_r_amplitude, pacer_rate_per_min=pacer_rate,
                                           coverage=coverage))
+    if data.ecg_peak_t_s is not None and data.ecg_qrs_area is not None and len(data.ecg_peak_t_s) >= 8:
+        estimates.append(br.rate_from_qrs_area(data.ecg_peak_t_s, data.ecg_qrs_area, pacer_rate_per_min=pacer_rate,
+                                               coverage=coverage))
     for e in estimates:
         _put(values, reasons, f"breathing.{e.source}_rate_per_min", e.rate_per_min, e.reason)
     best = br.fuse(estimates)

@@ -82,7 +82,7 @@ def test_analyze_ecg_file(tmp_path, capsys) -> None:
     n_true = np.count_nonzero((truth.beat_t_s > streams.ecg_t_s[0]) & (truth.beat_t_s < streams.ecg_t_s[-1]))
     assert abs(out["rpeaks"] - n_true) <= 2
     assert out["hrv"]["hr_bpm"] == pytest.approx(65.0, abs=5.0)
-    assert set(out["breathing"]["source"].split("+")) <= {"ecg", "rr"}  # one source, or both fused
+    assert set(out["breathing"]["source"].split("+")) <= {"ecg", "qrs", "rr"}  # one source, or those that agree
 
 
 def test_analyze_errors_are_one_line(tmp_path, capsys) -> None:

@@ -286,3 +286,25 @@ def test_spectrum_at_rest_has_mayer_lf_peak_and_hf_peak_at_breathing_rate():
     assert f[hf][np.argmax(psd[hf])] == pytest.approx(breathing_hz, abs=0.03)  # RSA at the breathing rate
     lf_ms2, hf_ms2 = np.trapezoid(psd[lf], f[lf]), np.trapezoid(psd[hf], f[hf])
     assert 100 < lf_ms2 < 2000 and 200 < hf_ms2 < 3000  # resting adult ranges (Nunan et al. 2010)
+
+
+def test_ecg_qrs_area_follows_lung_volume_more_than_r_amplitude():
+    """The electrical axis turns with breathing: S moves against R, so the QRS area swings more than R alone
+    (EDR_DEPTH ±7.5 % on R; with the S wave, ±~13 % on the area), both rising with lung volume."""
+    from biotrainer.metrics.breathing import qrs_areas, r_apex_amplitudes
+    from biotrainer.metrics.rpeaks import highpass, rpeaks_s
+    from biotrainer.metrics.streams import streams_from_events
+
+    events, truth = simulate(SimConfig(seed=4, spontaneous_rate_per_min=12.0, ecg=True), 120.0)
+    s = streams_from_events(events)
+    fs = float(s.ecg_fs_hz)
+    peaks = rpeaks_s(s.ecg_uv.astype(float), fs)
+    hp = highpass(s.ecg_uv.astype(float), fs)
+    amp, area = r_apex_amplitudes(hp, peaks, fs), qrs_areas(hp, peaks, fs)
+    vol = np.interp(float(s.ecg_t_s[0]) + peaks, truth.breath_t_s, truth.breath_volume)
+    ok = (peaks > 5.0) & (np.abs(amp / np.median(amp) - 1) < 0.3)
+    r_amp, r_area = (np.corrcoef(vol[ok], v[ok])[0, 1] for v in (amp, area))
+    slope_amp = np.polyfit(vol[ok], amp[ok] / np.median(amp[ok]), 1)[0]
+    slope_area = np.polyfit(vol[ok], area[ok] / np.median(area[ok]), 1)[0]
+    assert r_amp > 0.7 and r_area > 0.7, (r_amp, r_area)
+    assert 0.1 < slope_amp < 0.2 and slope_area > 1.4 * slope_amp, (slope_amp, slope_area)

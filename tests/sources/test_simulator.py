@@ -369,3 +369,20 @@ def test_from_spec_errors_are_one_line(spec, words):
         SimConfig.from_spec(spec)
     message = str(info.value)
     assert words in message and "\n" not in message
+
+
+def test_motion_fault_moves_only_the_accelerometer_and_only_in_its_ranges():
+    from biotrainer.metrics.streams import streams_from_events
+
+    cfg = SimConfig.from_spec("sim:seed=2,acc=1,motion=20-30+45-50")
+    assert cfg.faults.motion == ((20.0, 30.0), (45.0, 50.0))
+    moved, _ = simulate(cfg, 60.0)
+    still, _ = simulate(SimConfig.from_spec("sim:seed=2,acc=1"), 60.0)
+    assert [e.rr_ms for e in of(moved, Beat)] == [e.rr_ms for e in of(still, Beat)]
+    assert len(of(moved, AccFrame)) == len(of(still, AccFrame)) > 0
+    a, b = streams_from_events(moved), streams_from_events(still)
+    diff = np.abs(a.acc_mg.astype(float) - b.acc_mg.astype(float)).max(axis=1)
+    t = a.acc_t_s  # the samples' times carry the strap's ~10 ms timestamp offset: 0.1 s margins
+    inside = ((t >= 20.1) & (t < 29.9)) | ((t >= 45.1) & (t < 49.9))
+    outside = (t < 19.9) | ((t > 30.1) & (t < 44.9)) | (t > 50.1)
+    assert diff[outside].max() == 0 and np.percentile(diff[inside], 90) > 100  # mg: steps, sway, tilt

@@ -392,6 +392,7 @@ class Heart:
 # (offset_s at RR = 1 s, amplitude relative to R, width_s); offsets and widths of P and T scale with sqrt(RR)
 _NORMAL_WAVES = ((-0.17, 0.12, 0.025, True), (-0.028, -0.10, 0.008, False), (0.0, 1.0, 0.0085, False),
                  (0.028, -0.22, 0.009, False), (0.27, 0.25, 0.045, True))
+_S_WAVE = 3  # index of the S wave in _NORMAL_WAVES
 _ECTOPIC_WAVES = ((-0.03, -0.05, 0.02, False), (0.0, 1.4, 0.02, False), (0.05, -0.45, 0.02, False),
                   (0.30, -0.35, 0.06, True))
 _ECG_BEFORE_S = 0.35
@@ -399,11 +400,14 @@ _ECG_AFTER_S = 0.65
 
 
 def synthesize_ecg(t0_s: float, fs_hz: float, n: int, beat_t_s: np.ndarray, beat_rr_s: np.ndarray, beat_ectopic: np.ndarray,
-                   r_amp_uv: np.ndarray, volume: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+                   r_amp_uv: np.ndarray, volume: np.ndarray, rng: np.random.Generator,
+                   s_scale: np.ndarray | None = None) -> np.ndarray:
     """ECG in µV (float) at the ``n`` samples ``t0_s + i / fs_hz`` from the beats that overlap them.
 
     ``r_amp_uv`` is each beat's R amplitude (already modulated by breathing), ``volume`` the lung volume at the
-    samples (baseline wander). Vectorised over beats × samples of one beat's window.
+    samples (baseline wander). ``s_scale``: each beat's S-wave depth relative to the R wave (default 1): the
+    electrical axis turns with breathing and moves R and S in opposite directions, so the QRS area changes more
+    than R alone (Moody et al. 1985; Charlton et al. 2016). Vectorised over beats × samples of one beat's window.
     """
     out = 40.0 * (volume - 0.5) + 6.0 * rng.standard_normal(n)
     if n == 0 or len(beat_t_s) == 0:
@@ -421,11 +425,12 @@ def synthesize_ecg(t0_s: float, fs_hz: float, n: int, beat_t_s: np.ndarray, beat
         r = rel[mask]
         sc = scale[mask]
         amp = r_amp_uv[mask][:, None]
+        s_wave = 1.0 if s_scale is None or waves is _ECTOPIC_WAVES else s_scale[mask][:, None]
         acc = np.zeros_like(r)
-        for offset, rel_amp, width_s, scaled in waves:
+        for k, (offset, rel_amp, width_s, scaled) in enumerate(waves):
             mu = offset * sc if scaled else offset
             sd = width_s * sc if scaled else width_s
-            acc += rel_amp * np.exp(-0.5 * ((r - mu) / sd) ** 2)
+            acc += rel_amp * (s_wave if k == _S_WAVE else 1.0) * np.exp(-0.5 * ((r - mu) / sd) ** 2)
         values[mask] = amp * acc
     ok = (idx >= 0) & (idx < n)
     out += np.bincount(idx[ok], weights=values[ok], minlength=n)
@@ -449,4 +454,24 @@ def synthesize_acc(times_s: np.ndarray, volume: np.ndarray, beat_t_s: np.ndarray
         dt = np.where(valid, times_s - beat_t_s[np.clip(k, 0, None)] - 0.05, -1.0)
         ripple = np.where((dt >= 0) & (dt < 0.25), np.exp(-dt / 0.05) * np.sin(2 * np.pi * 15.0 * dt), 0.0)
         out += ripple[:, None] * _SCG_MG[None, :]
+    return out
+
+
+def synthesize_motion(times_s: np.ndarray, ranges: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """Accelerometer change (mg, shape (n, 3)) while the wearer moves in ``ranges``: steps at 1.8 Hz (±200 mg
+    vertical), sway at 0.9 Hz (±80 mg) and the strap tilting slowly (±150 mg at 0.15-0.4 Hz, inside the breathing
+    band: what makes motion dangerous for a breathing count). Smooth on and off over 0.5 s; deterministic."""
+    t = np.asarray(times_s, dtype=float)
+    out = np.zeros((t.size, 3))
+    for start, end in ranges:
+        inside = (t >= start) & (t < end)
+        if not inside.any():
+            continue
+        u = t[inside] - start
+        env = np.clip(np.minimum(u, end - t[inside]) / 0.5, 0.0, 1.0)
+        phase = 0.37 * start  # each movement its own phases
+        steps = 200.0 * np.sin(2 * np.pi * 1.8 * u + phase)
+        sway = 80.0 * np.sin(2 * np.pi * 0.9 * u + 2 * phase)
+        tilt = 100.0 * np.sin(2 * np.pi * 0.15 * u + phase) + 50.0 * np.sin(2 * np.pi * 0.4 * u + 3 * phase)
+        out[inside] = env[:, None] * np.column_stack((steps + 0.3 * tilt, sway + tilt, 0.5 * steps - tilt))
     return out

@@ -84,6 +84,9 @@ class Faults:
         Link lost: no packets at all, ``Connection`` events ``disconnected`` / ``connected`` at the ends.
     garbage_rr : bool
         During contact loss send random RR values instead of none (some cheap straps do).
+    motion : tuple of (start_s, end_s)
+        The wearer moves (turns, reaches, walks a few steps): the accelerometer shows steps, sway and the strap's
+        tilt changing (:func:`biotrainer.sources.sim.body.synthesize_motion`); heart and ECG go on.
     """
 
     ectopic_per_min: float = 0.0
@@ -93,6 +96,7 @@ class Faults:
     contact_loss: tuple[TimeRange, ...] = ()
     disconnects: tuple[TimeRange, ...] = ()
     garbage_rr: bool = False
+    motion: tuple[TimeRange, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("ectopic_per_min", "missed_per_min", "extra_per_min"):
@@ -100,7 +104,7 @@ class Faults:
                 raise UsageError(f"fault rate {name}={getattr(self, name)} must not be negative")
         if not 0 <= self.drop_prob < 1:
             raise UsageError(f"fault drop_prob={self.drop_prob} must be in [0, 1)")
-        for name in ("contact_loss", "disconnects"):
+        for name in ("contact_loss", "disconnects", "motion"):
             ranges = []
             for rng in getattr(self, name):
                 if len(rng) != 2 or not rng[0] < rng[1] or rng[0] < 0:
@@ -312,6 +316,7 @@ SPEC_KEYS: dict[str, tuple[str, str, object]] = {
     "contact": ("faults", "contact_loss", "ranges"),
     "disconnect": ("faults", "disconnects", "ranges"),
     "garbage_rr": ("faults", "garbage_rr", bool),
+    "motion": ("faults", "motion", "ranges"),
     "follow": ("top", "follow", str),
     "coupling": ("top", "coupling", float),
     "follow_lag": ("top", "follow_lag_s", float),

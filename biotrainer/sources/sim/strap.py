@@ -61,7 +61,14 @@ from biotrainer.sources.codecs.pmd import (
     encode_ecg_frame,
     unix_to_polar_ns,
 )
-from biotrainer.sources.sim.body import GRID_FS_HZ, Breather, Heart, synthesize_acc, synthesize_ecg
+from biotrainer.sources.sim.body import (
+    GRID_FS_HZ,
+    Breather,
+    Heart,
+    synthesize_acc,
+    synthesize_ecg,
+    synthesize_motion,
+)
 from biotrainer.sources.sim.config import Adherence, Faults, SimConfig
 
 __all__ = ["Adherence", "Faults", "SimConfig", "SimFault", "SimTruth", "SimulatedStrap", "simulate"]
@@ -74,6 +81,8 @@ ECG_FRAME_SAMPLES = 73
 ACC_FRAME_SAMPLES = 36
 R_AMPLITUDE_UV = 1000.0
 EDR_DEPTH = 0.15  # R amplitude ×(1 ± 7.5 %) over a breath
+#: S-wave depth ×(1 ∓ 15 %) over a breath, opposite to R (the axis turns with breathing): QRS area ×(1 ± ~13 %)
+EDR_S_DEPTH = 0.3
 ECG_LIMIT_UV = (1 << 23) - 1
 
 # fault codes per true beat
@@ -519,7 +528,8 @@ class SimulatedStrap(ScheduledSource):
         bt, brr, bect = self._beats_between(times[0] - 0.7, times[-1] + 0.4)
         beat_volume, _ = self._breather.volume(bt)
         r_amp = R_AMPLITUDE_UV * (1.0 + EDR_DEPTH * (beat_volume - 0.5))
-        ecg = synthesize_ecg(t_first, fs, n, bt, brr, bect, r_amp, volume, rng)
+        s_scale = 1.0 - EDR_S_DEPTH * (beat_volume - 0.5)
+        ecg = synthesize_ecg(t_first, fs, n, bt, brr, bect, r_amp, volume, rng, s_scale)
         lost = _mask_ranges(times, self.config.faults.contact_loss)
         if lost.any():  # no skin contact: electrode noise, no QRS
             ecg[lost] = rng.normal(0.0, 400.0, int(lost.sum()))
@@ -556,6 +566,8 @@ class SimulatedStrap(ScheduledSource):
         volume, _ = self._breather.volume(times)
         bt, _, _ = self._beats_between(times[0] - 0.4, times[-1])
         acc = synthesize_acc(times, volume, bt, rng)
+        if self.config.faults.motion:
+            acc += synthesize_motion(times, self.config.faults.motion)
         samples = np.clip(np.rint(acc), -32768, 32767).astype(np.int16)
         latency = 0.012 + np.minimum(rng.exponential(0.006, size=frames_total - first_frame), 0.15)
         for m in range(frames_total - first_frame):
