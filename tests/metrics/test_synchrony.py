@@ -227,6 +227,25 @@ def test_a_shared_pacer_without_coupling_is_flagged_as_pacer_driven():
     (paced,) = res.phases
     assert paced["paced"] and paced["verdict"] == "driven by the shared pacer"  # ... and is called what it is
     assert paced["p_value"] >= 0.05
+    # the timeline does not draw the pacer as attunement either: windows are judged without its rhythm
+    assert res.above_chance.mean() <= 0.10, res.above_chance.mean()
+
+
+def test_a_coupled_pair_on_a_shared_pacer_keeps_above_chance_windows():
+    """The pacer-free judgement of the timeline still finds real coupling inside a paced phase."""
+    rng = np.random.default_rng(12)
+    n = int(15 * 60 * FS)
+    t = np.arange(n) / FS
+    pacer_hz = 5.5 / 60
+    pacer = np.sin(2 * np.pi * pacer_hz * t)
+    shared = 3.0 * _slow(rng, n + 12, 6.0)
+    x = 64 + shared[12:] + 6 * pacer + 0.3 * rng.standard_normal(n)
+    y = 74 + shared[:n] + 5 * np.roll(pacer, 2) + 0.3 * rng.standard_normal(n)  # follows 3 s later
+    res = sy.dyad_synchrony(x, y, n_surrogates=500, seed=2, pacer_phase=(pacer_hz * t) % 1.0,
+                            phases=[sy.PhaseSpanInput("paced", 0.0, n / FS, paced=True)])
+    (paced,) = res.phases
+    assert paced["verdict"] == "above chance beyond the shared pacer"
+    assert res.above_chance.mean() >= 0.5, res.above_chance.mean()
 
 
 def test_missing_windows_give_no_value_with_a_reason():
