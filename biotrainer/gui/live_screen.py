@@ -147,7 +147,7 @@ class LiveScreen(QWidget):
         self.speed = 1.0  # session clock speed (tests and demos run faster)
         self.before_start = None  # callable -> bool (safety notes before the first session)
         self._frames = 0
-        self._protocol_roles: dict[str, tuple[str, ...]] = {}
+        self._protocol_roles: dict[str, tuple[tuple[str, ...], bool]] = {}
         self._dyad_roles: tuple[str, ...] = ()  # roles shown in the Sensor box (two people)
         self.quiet = False
         self.simulated = False  # the simulator feeds the running session (the SIMULATED badge shows)
@@ -536,17 +536,23 @@ class LiveScreen(QWidget):
         self.protocol_info.setText(self.protocol_text(self.selected_protocol()))
         self.protocol_box.setToolTip(self.protocol_box.currentText())
 
-    def protocol_roles(self, name: str) -> tuple[str, ...]:
-        """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too); the file is
-        read once, on first selection."""
+    def _protocol_facts(self, name: str) -> tuple[tuple[str, ...], bool]:
+        """``(roles, adaptive)`` of protocol ``name``: the participant roles it is made for (``()``: anyone; unknown
+        protocols too) and whether its pacer adapts; the file is read once, on first selection."""
         if name not in self._protocol_roles:
             from biotrainer.protocols import load_protocol
 
             try:
-                self._protocol_roles[name] = tuple(load_protocol(name).roles)
+                proto = load_protocol(name)
+                adaptive = any(ph.pacer is not None and ph.pacer.adaptive is not None for ph in proto.phases)
+                self._protocol_roles[name] = (tuple(proto.roles), adaptive)
             except BiotrainerError:
-                self._protocol_roles[name] = ()
+                self._protocol_roles[name] = ((), False)
         return self._protocol_roles[name]
+
+    def protocol_roles(self, name: str) -> tuple[str, ...]:
+        """The participant roles protocol ``name`` is made for (``()``: anyone; unknown protocols too)."""
+        return self._protocol_facts(name)[0]
 
     @property
     def two_people(self) -> bool:
@@ -586,7 +592,8 @@ class LiveScreen(QWidget):
         if self.controller.running:
             return
         self._show_protocol_info()
-        roles = self.protocol_roles(self.selected_protocol())
+        roles, adaptive = self._protocol_facts(self.selected_protocol())
+        self.lock_box.setVisible(adaptive)  # only an adaptive pacer has a rate to lock
         if len(roles) > 1:
             self._set_people(True)
         self._set_quiet(len(roles) > 1)

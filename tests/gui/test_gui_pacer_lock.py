@@ -28,3 +28,13 @@ def test_lock_unticked_leaves_the_pacer_free() -> None:
     parts = build_live_session(LiveConfig(protocol="resonance-adaptive", virtual=True, record=False,
                                           pacer_locked=True), [])
     assert parts.protocol_runner.locked
+
+
+def test_the_lock_box_shows_only_for_a_protocol_whose_pacer_adapts(live) -> None:
+    live.set_protocols([("reset", "Three-minute reset"), ("resonance-adaptive", "Adaptive resonance")], "reset")
+    live.show()
+    assert not live.lock_box.isVisible()  # a fixed pacer has no rate to lock
+    live.protocol_box.setCurrentIndex(live.protocol_box.findData("resonance-adaptive"))
+    assert live.lock_box.isVisible()
+    live.protocol_box.setCurrentIndex(live.protocol_box.findData("reset"))
+    assert not live.lock_box.isVisible()
