@@ -22,19 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from biotrainer.core.errors import ImportFormatError
-from biotrainer.exchange.table import choose_column, read_table
+from biotrainer.exchange.table import choose_column, ecg_name, read_table
 
 if TYPE_CHECKING:
     from biotrainer.exchange.import_rr import RrFile
-
-ECG_HINTS = ("ecg", "mv", "uv", "signal")
-
-
-def _ecg_name(header: str) -> bool:
-    """A header naming ECG samples: ``ecg``, ``mv``, ``uv``, ``signal``, alone or followed by ``_``, space or ``(``."""
-    h = header.lower()
-    return any(h == k or h.startswith((k + "_", k + " ", k + "(")) for k in ECG_HINTS)
-
 
 _IMPORT_FIRST = (
     (b"0       ", "an EDF recording"),
@@ -120,7 +111,7 @@ def read_ecg_file(path: str | Path, column: str | None = None) -> np.ndarray:
             raise ImportFormatError(f"{p}: ECG array has shape {x.shape}; expected one dimension")
     else:
         table = read_table(p, what="an ECG file")
-        x = table.values(choose_column(table, column, (_ecg_name,), "ECG", "ecg, ecg_uv, ECG (mV) or signal"))
+        x = table.values(choose_column(table, column, (ecg_name,), "ECG", "ecg, ecg_uv, ECG (mV) or signal"))
     if x.size == 0:
         raise ImportFormatError(f"{p}: no ECG samples in the file")
     if not np.all(np.isfinite(x)):
