@@ -6,8 +6,6 @@ assess.save_pick`). The assessment is computed off the GUI thread.
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
 from PyQt5.QtCore import Qt, pyqtSignal
@@ -24,10 +22,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.gui.background import compute_in_background
 from biotrainer.gui.theme import DARK, Palette
 from biotrainer.metrics.catalogue import MISSING_EM
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ("step", "rate /min", "HR swing bpm", "phase °", "LF ms²", "smooth", "adh /min", "rank", "")
 
@@ -100,18 +97,13 @@ class AssessmentDialog(QDialog):
     def _compute(self) -> None:
         lib_dir, sid = self.library_dir, self.session_id
 
-        def work() -> None:
+        def work() -> Any:
             from biotrainer.analysis.assess import assess_resonance
             from biotrainer.store import Library
 
-            try:
-                got: Any = assess_resonance(Library(lib_dir), sid)
-            except Exception as exc:  # noqa: BLE001 - shown in the dialog
-                log.debug("assessment of %s failed", sid, exc_info=True)
-                got = str(exc)
-            self.assessed.emit(got)
+            return assess_resonance(Library(lib_dir), sid)
 
-        threading.Thread(target=work, name="biotrainer-assess", daemon=True).start()
+        compute_in_background(work, lambda out: self.assessed.emit(out), "biotrainer-assess")
 
     def _on_assessed(self, got: object) -> None:
         if isinstance(got, str):

@@ -9,8 +9,6 @@ No analysis happens here.
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,10 +26,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.gui.background import compute_in_background
 from biotrainer.gui.theme import DARK, Palette
 from biotrainer.metrics.catalogue import CATALOGUE
-
-log = logging.getLogger(__name__)
 
 #: How many weeks the practice calendar shows (ending with the last day practised).
 CALENDAR_WEEKS = 12
@@ -270,18 +267,13 @@ class JourneyScreen(QWidget):
         self.summary.setText(f"Reading the sessions of {who}…")
         lib_dir = self.library_dir
 
-        def work() -> None:
+        def work() -> Any:
             from biotrainer.analysis.trend import journey
             from biotrainer.store import Library
 
-            try:
-                out: Any = journey(Library(lib_dir), participant=who, protocol=protocol, phase=phase)
-            except Exception as exc:  # noqa: BLE001 - shown in the view
-                log.debug("journey failed", exc_info=True)
-                out = str(exc)
-            self.journey_ready.emit(out)
+            return journey(Library(lib_dir), participant=who, protocol=protocol, phase=phase)
 
-        threading.Thread(target=work, name="biotrainer-journey", daemon=True).start()
+        compute_in_background(work, lambda out: self.journey_ready.emit(out), "biotrainer-journey")
 
     def _on_journey(self, result: object) -> None:
         if isinstance(result, str):

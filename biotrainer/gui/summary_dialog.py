@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
 from typing import Any
 
 from PyQt5.QtCore import Qt, pyqtSignal
@@ -24,6 +23,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from biotrainer.gui.background import compute_in_background
 from biotrainer.gui.theme import DARK, Palette
 
 log = logging.getLogger(__name__)
@@ -105,18 +105,14 @@ class SummaryDialog(QDialog):
     def _compute(self) -> None:
         lib_dir, sid = self.library_dir, self.session_id
 
-        def work() -> None:
+        def work() -> Any:
             from biotrainer.analysis.summary import library_summary
             from biotrainer.store import Library
 
-            try:
-                out: Any = library_summary(Library(lib_dir), sid)
-            except Exception as exc:  # noqa: BLE001 - shown in the dialog
-                log.debug("summary of %s failed", sid, exc_info=True)
-                out = f"No summary of this session: {exc}"
-            self.summary_ready.emit(out)
+            return library_summary(Library(lib_dir), sid)
 
-        threading.Thread(target=work, name="biotrainer-summary", daemon=True).start()
+        compute_in_background(work, lambda out: self.summary_ready.emit(out), "biotrainer-summary",
+                              failed=lambda exc: f"No summary of this session: {exc}")
 
     def _on_summary(self, summary: object) -> None:
         if isinstance(summary, str):
